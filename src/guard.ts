@@ -1,0 +1,108 @@
+import { bodyError } from './errors.js'
+
+/** Structure limits every decoded body is held to, whatever its format. */
+export interface StructureLimits {
+  /** Deepest nesting of arrays and objects; the top-level value is depth 1. */
+  readonly depth: number
+  /** Most keys in one object. */
+  readonly keys: number
+  /** Most values in the whole body, counted as expanded (a shared YAML alias counts each time). */
+  readonly nodes: number
+  /** Longest string, key or value, in UTF-16 code units. */
+  readonly stringLength: number
+}
+
+/**
+ * Walk a decoded value and refuse it unless it is in the data model (what JSON.parse could
+ * produce: null, booleans, finite numbers, strings, arrays, plain objects), holds no
+ * prototype-pollution key, and stays within `limits`.
+ *
+ * The walk is iterative, with an explicit stack, so a deep body cannot overflow ours; and it
+ * counts every node it reaches, so shared references (YAML aliases) are paid for at their
+ * expanded size and a cycle is refused by the node limit rather than followed forever.
+ */
+export function guardValue(root: unknown, limits: StructureLimits): void {
+  const values: unknown[] = [root]
+  const depths: number[] = [1]
+  let nodes = 0
+  while (values.length > 0) {
+    const value = values.pop()
+    const depth = depths.pop() as number
+    if (++nodes > limits.nodes) {
+      throw bodyError('entity.too.many.nodes', `The body holds more than ${limits.nodes} values.`)
+    }
+    switch (typeof value) {
+      case 'string':
+        checkString(value, limits)
+        continue
+      case 'boolean':
+        continue
+      case 'number':
+        if (!Number.isFinite(value)) throw unmapped('a number that is not finite')
+        continue
+      case 'object':
+        break
+      default:
+        throw unmapped(`a value of type ${typeof value}`)
+    }
+    if (value === null) continue
+    if (depth > limits.depth) {
+      throw bodyError(
+        'entity.too.deep',
+        `The body is nested more than ${limits.depth} levels deep.`,
+      )
+    }
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        values.push(value[i])
+        depths.push(depth + 1)
+      }
+      continue
+    }
+    const proto: unknown = Object.getPrototypeOf(value)
+    if (proto !== Object.prototype && proto !== null) throw unmapped('an object that is not plain')
+    const keys = Object.keys(value)
+    if (keys.length > limits.keys) {
+      throw bodyError('entity.too.many.keys', `An object holds more than ${limits.keys} keys.`)
+    }
+    const record = value as Record<string, unknown>
+    for (const key of keys) {
+      checkString(key, limits)
+      const child = record[key]
+      if (forbiddenKey(key, child)) {
+        throw bodyError('entity.forbidden.key', `The key "${key}" is not allowed in a body.`)
+      }
+      values.push(child)
+      depths.push(depth + 1)
+    }
+    // Own symbol keys cannot come from any wire format; if a decoder ever made one, refuse.
+    if (Object.getOwnPropertySymbols(value).length > 0) throw unmapped('a symbol key')
+  }
+}
+
+/**
+ * True for the keys that rewrite prototypes when a body is merged or assigned: `__proto__`
+ * itself, and `constructor` holding an object with its own `prototype`.
+ */
+export function forbiddenKey(key: string, value: unknown): boolean {
+  if (key === '__proto__') return true
+  return (
+    key === 'constructor' &&
+    typeof value === 'object' &&
+    value !== null &&
+    Object.hasOwn(value, 'prototype')
+  )
+}
+
+function checkString(value: string, limits: StructureLimits): void {
+  if (value.length > limits.stringLength) {
+    throw bodyError(
+      'entity.string.too.long',
+      `A string is longer than ${limits.stringLength} characters.`,
+    )
+  }
+}
+
+function unmapped(what: string) {
+  return bodyError('entity.type.unmapped', `The body holds ${what}, which has no JSON equivalent.`)
+}

@@ -1,0 +1,77 @@
+import { parse as parseContentType } from 'content-type'
+import { bodyError } from './errors.js'
+import type { Format } from './formats.js'
+
+/** The formats one route allows, indexed for a lookup per request. */
+export interface FormatTable {
+  readonly byMediaType: ReadonlyMap<string, Format>
+  readonly bySuffix: ReadonlyMap<string, Format>
+  readonly names: readonly string[]
+}
+
+/** Index the formats a route allows. Done once per route, at start-up. */
+export function formatTable(allowed: readonly Format[]): FormatTable {
+  const byMediaType = new Map<string, Format>()
+  const bySuffix = new Map<string, Format>()
+  for (const format of allowed) {
+    for (const type of format.mediaTypes) byMediaType.set(type, format)
+    if (format.suffix) bySuffix.set(format.suffix, format)
+  }
+  return { byMediaType, bySuffix, names: allowed.map((f) => f.name) }
+}
+
+interface MediaType {
+  readonly essence: string
+  readonly charset: string | undefined
+}
+
+// Clients send the same few Content-Type strings over and over: parse each once. The cache
+// is bounded so that a client sending endless distinct headers cannot grow it.
+const parsedHeaders = new Map<string, MediaType | null>()
+const PARSED_HEADERS_MAX = 256
+
+function parseMediaType(header: string): MediaType | null {
+  let parsed = parsedHeaders.get(header)
+  if (parsed !== undefined) return parsed
+  try {
+    const { type, parameters } = parseContentType(header)
+    parsed = { essence: type, charset: parameters.charset?.toLowerCase() }
+  } catch {
+    parsed = null
+  }
+  if (parsedHeaders.size < PARSED_HEADERS_MAX) parsedHeaders.set(header, parsed)
+  return parsed
+}
+
+/**
+ * Pick the decoder for a Content-Type header from the route's allow-list, or refuse: 415
+ * for a missing, malformed or unlisted type, and for any charset but UTF-8 on a textual
+ * format. Needs only the headers, so a refused type costs no read.
+ */
+export function negotiate(header: string | undefined, table: FormatTable): Format {
+  const media = header === undefined ? null : parseMediaType(header)
+  if (media === null) {
+    throw bodyError('content.type.unsupported', 'The request has no valid Content-Type.')
+  }
+  let format = table.byMediaType.get(media.essence)
+  if (format === undefined) {
+    const plus = media.essence.lastIndexOf('+')
+    if (plus !== -1) format = table.bySuffix.get(media.essence.slice(plus))
+  }
+  if (format === undefined) {
+    throw bodyError(
+      'content.type.unsupported',
+      `This route accepts ${table.names.join(', ')} bodies only.`,
+    )
+  }
+  if (format.textual && media.charset !== undefined && !isUtf8Label(media.charset)) {
+    throw bodyError('charset.unsupported', 'Only UTF-8 bodies are accepted.', {
+      charset: media.charset,
+    })
+  }
+  return format
+}
+
+function isUtf8Label(charset: string): boolean {
+  return charset === 'utf-8' || charset === 'utf8'
+}

@@ -1,0 +1,133 @@
+import bytes from 'bytes'
+import { defaultFormats, type FormatName, isFormatName } from './formats.js'
+import type { StructureLimits } from './guard.js'
+import type { ReadPolicy } from './read.js'
+import type { JsonSchema, SchemaSource, ValidationOptions } from './registry.js'
+
+/** Limits that apply to every route, and that a binding may tighten or loosen for its own. */
+export interface LimitOptions {
+  /** Most body bytes, counted on the wire and after inflation. Default `'100kb'`. */
+  limit?: number | string
+  /** Milliseconds the whole body may take to arrive. Default 10 000 (hapi's choice). */
+  timeout?: number
+  /** Inflate gzip, deflate and br bodies; if false they are refused with 415. Default true. */
+  inflate?: boolean
+  /** Deepest nesting of arrays and objects. Default 64. */
+  maxDepth?: number
+  /** Most keys in one object. Default 1000. */
+  maxKeys?: number
+  /** Most values in a whole body. Default 100 000. */
+  maxNodes?: number
+  /** Longest string, in characters. Default 100 000. */
+  maxStringLength?: number
+}
+
+/** What a route accepts. */
+export interface RouteBinding extends LimitOptions {
+  /** A registered schema id, or a schema object. */
+  schema: string | JsonSchema
+  /** Refuse a request that has no body (400). Default false: no body passes, unvalidated. */
+  required?: boolean
+  /** The formats this route accepts. Default `['json']`. */
+  formats?: readonly FormatName[]
+}
+
+/** `safeBody()`'s options. */
+export interface SafeBodyOptions extends LimitOptions {
+  /** The schemas routes may name: a record id -> schema, an array of `$id` schemas, or a folder. */
+  schemas?: SchemaSource
+  /** `'METHOD /path'` -> a schema id or a binding. Bodies on any other route are refused. */
+  routes?: { readonly [route: string]: string | RouteBinding }
+  /** ajv settings an application may change (strict mode and own-properties stay on). */
+  ajv?: ValidationOptions
+}
+
+/** One route's settings, fully resolved: what the hot path reads, computed once. */
+export interface RoutePolicy {
+  readonly read: ReadPolicy
+  readonly limits: StructureLimits
+  readonly required: boolean
+  readonly formats: readonly FormatName[]
+}
+
+const defaults = {
+  limit: 100 * 1024,
+  timeout: 10_000,
+  inflate: true,
+  maxDepth: 64,
+  maxKeys: 1000,
+  maxNodes: 100_000,
+  maxStringLength: 100_000,
+} as const
+
+const limitKeys = Object.keys(defaults) as ReadonlyArray<keyof LimitOptions>
+const optionKeys = new Set<string>([...limitKeys, 'schemas', 'routes', 'ajv'])
+const bindingKeys = new Set<string>([...limitKeys, 'schema', 'required', 'formats'])
+
+/** Throw on any key that is not an option, naming it: a typo must not turn a check off. */
+export function checkKeys(value: object, allowed: ReadonlySet<string>, where: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.has(key)) throw new TypeError(`safebody: unknown option "${key}" in ${where}`)
+  }
+}
+
+export function checkOptionKeys(options: SafeBodyOptions): void {
+  checkKeys(options, optionKeys, 'safeBody() options')
+}
+
+/** Resolve a route's policy from the global options and its binding. Throws on a bad value. */
+export function routePolicy(
+  global: LimitOptions,
+  binding: Omit<RouteBinding, 'schema'>,
+  where: string,
+): RoutePolicy {
+  checkKeys(binding, bindingKeys, where)
+  const pick = <K extends keyof LimitOptions>(key: K) =>
+    binding[key] ?? global[key] ?? defaults[key]
+  const required = binding.required ?? false
+  if (typeof required !== 'boolean')
+    throw new TypeError(`safebody: ${where}: required must be boolean`)
+  const inflate = pick('inflate')
+  if (typeof inflate !== 'boolean')
+    throw new TypeError(`safebody: ${where}: inflate must be boolean`)
+  return {
+    read: {
+      limit: byteCount(pick('limit'), `${where}: limit`),
+      timeout: positive(pick('timeout'), `${where}: timeout`),
+      inflate,
+    },
+    limits: {
+      depth: positive(pick('maxDepth'), `${where}: maxDepth`),
+      keys: positive(pick('maxKeys'), `${where}: maxKeys`),
+      nodes: positive(pick('maxNodes'), `${where}: maxNodes`),
+      stringLength: positive(pick('maxStringLength'), `${where}: maxStringLength`),
+    },
+    required,
+    formats: formatList(binding.formats ?? defaultFormats, where),
+  }
+}
+
+function byteCount(value: unknown, what: string): number {
+  const n = typeof value === 'string' ? bytes.parse(value) : value
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+    throw new TypeError(`safebody: ${what} must be a byte count like 102400 or '100kb'`)
+  }
+  return n
+}
+
+function positive(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new TypeError(`safebody: ${what} must be a positive integer`)
+  }
+  return value
+}
+
+function formatList(value: unknown, where: string): readonly FormatName[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new TypeError(`safebody: ${where}: formats must be a non-empty array`)
+  }
+  for (const name of value) {
+    if (!isFormatName(name)) throw new TypeError(`safebody: ${where}: unknown format "${name}"`)
+  }
+  return value as FormatName[]
+}

@@ -1,0 +1,80 @@
+import type { IncomingMessage } from 'node:http'
+import type { ErrorObject, ValidateFunction } from 'ajv'
+import { bodyError, type ValidationIssue } from './errors.js'
+import { type Format, formats } from './formats.js'
+import { type FormatTable, formatTable, negotiate } from './negotiate.js'
+import type { RoutePolicy } from './options.js'
+import { hasBody } from './read.js'
+import type { SchemaRegistry } from './registry.js'
+
+/** A route's binding compiled for the hot path: its policy, formats and validator. */
+export interface CompiledRoute {
+  /** How the route was bound: `'POST /users'`, or the schema for a per-route binding. */
+  readonly route: string
+  /** The schema id, or `'inline'` for a schema object. */
+  readonly schema: string
+  readonly policy: RoutePolicy
+  readonly formats: FormatTable
+  readonly validate: ValidateFunction
+}
+
+/** Compile one binding, once, at start-up. */
+export function compileRoute(
+  route: string,
+  schema: string | object | boolean,
+  policy: RoutePolicy,
+  registry: SchemaRegistry,
+): CompiledRoute {
+  return {
+    route,
+    schema: typeof schema === 'string' ? schema : 'inline',
+    policy,
+    formats: formatTable(policy.formats.map((name) => formats[name])),
+    validate: registry.validator(schema as Parameters<SchemaRegistry['validator']>[0]),
+  }
+}
+
+/** The request carries no body: nothing to read, `req.body` stays undefined. */
+export const noBody = Symbol('safebody.noBody')
+
+/**
+ * Everything decided from the headers, before a byte is read: whether there is a body,
+ * whether this route takes one, and which decoder its Content-Type selects. Returns the
+ * format to decode with, or `noBody`; throws a catalogued error to refuse.
+ */
+export function planBody(
+  req: IncomingMessage,
+  route: CompiledRoute | undefined,
+): Format | typeof noBody {
+  if (!hasBody(req)) return absentBody(route)
+  if (route === undefined) {
+    throw bodyError('route.schema.missing', 'This route does not accept a request body.')
+  }
+  return negotiate(req.headers['content-type'], route.formats)
+}
+
+/** No body arrived (or an empty one): fine unless the route requires one. */
+export function absentBody(route: CompiledRoute | undefined): typeof noBody {
+  if (route?.policy.required) throw bodyError('entity.missing', 'This route requires a body.')
+  return noBody
+}
+
+/** Decode (the decoder guards), then validate. Returns the value for `req.body`. */
+export function acceptBody(bytes: Buffer, format: Format, route: CompiledRoute): unknown {
+  const value = format.decode(bytes, route.policy)
+  if (!route.validate(value)) {
+    throw bodyError('entity.validation.failed', 'The body does not match the schema.', {
+      errors: validationIssues(route.validate.errors),
+    })
+  }
+  return value
+}
+
+function validationIssues(errors: ErrorObject[] | null | undefined): ValidationIssue[] {
+  return (errors ?? []).map((e) => ({
+    instancePath: e.instancePath,
+    keyword: e.keyword,
+    message: e.message ?? 'is invalid',
+    params: e.params,
+  }))
+}

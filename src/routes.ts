@@ -1,0 +1,65 @@
+import { match } from 'path-to-regexp'
+
+/**
+ * A route table keyed like `'POST /users/:id'`: a method, a space, and an Express 5 style
+ * path (path-to-regexp 8 syntax). Matching follows Express's defaults: case-insensitive,
+ * an optional trailing slash.
+ */
+export interface RouteTable<T> {
+  find(method: string, path: string): T | undefined
+}
+
+interface PatternRoute<T> {
+  readonly matches: (path: string) => unknown
+  readonly value: T
+}
+
+const ROUTE_KEY = /^([A-Za-z]+)\s+(\/\S*)$/
+
+/** Split `'POST /users'` into its method and path, or throw naming the bad key. */
+export function parseRouteKey(key: string): { method: string; path: string } {
+  const parts = ROUTE_KEY.exec(key.trim())
+  if (parts === null) {
+    throw new Error(`safebody: route "${key}" must be a method and a path, like "POST /users"`)
+  }
+  return { method: (parts[1] as string).toUpperCase(), path: parts[2] as string }
+}
+
+/** Build the table once; static paths are a map lookup, patterns are tried in order. */
+export function routeTable<T>(entries: ReadonlyArray<readonly [string, T]>): RouteTable<T> {
+  const statics = new Map<string, T>()
+  const patterns = new Map<string, PatternRoute<T>[]>()
+  for (const [key, value] of entries) {
+    const { method, path } = parseRouteKey(key)
+    if (!/[:*{(]/.test(path)) {
+      const at = `${method} ${normalize(path)}`
+      if (statics.has(at)) throw new Error(`safebody: route "${key}" is bound twice`)
+      statics.set(at, value)
+      continue
+    }
+    let matches: (path: string) => unknown
+    try {
+      matches = match(path, { sensitive: false, end: true, trailing: true, decode: false })
+    } catch (cause) {
+      throw new Error(`safebody: route "${key}" is not a valid path: ${String(cause)}`, { cause })
+    }
+    const list = patterns.get(method) ?? []
+    list.push({ matches, value })
+    patterns.set(method, list)
+  }
+  return {
+    find(method, path) {
+      const hit = statics.get(`${method} ${normalize(path)}`)
+      if (hit !== undefined) return hit
+      const list = patterns.get(method)
+      if (list === undefined) return undefined
+      for (const route of list) if (route.matches(path)) return route.value
+      return undefined
+    },
+  }
+}
+
+function normalize(path: string): string {
+  const lower = path.toLowerCase()
+  return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower
+}
