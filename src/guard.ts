@@ -67,11 +67,11 @@ export function guardValue(root: unknown, limits: StructureLimits): void {
     }
     const record = value as Record<string, unknown>
     for (const key of keys) {
-      checkString(key, limits)
       const child = record[key]
       if (forbiddenKey(key, child)) {
         throw bodyError('entity.forbidden.key', `The key "${key}" is not allowed in a body.`)
       }
+      checkString(key, limits)
       values.push(child)
       depths.push(depth + 1)
     }

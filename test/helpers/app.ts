@@ -2,6 +2,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express5, { type Express, type RequestHandler } from 'express'
 import express4 from 'express4'
+import type request from 'supertest'
 import { expect } from 'vitest'
 import { problemDetails } from '../../src/index.js'
 
@@ -98,4 +99,12 @@ export function expectRefusal(
   expect(res.body).toMatchObject({ type, status })
   if (seen) expect(seen.bodies).toEqual([])
   expectPrototypesUntouched()
+}
+
+/**
+ * Send exactly these bytes. superagent JSON-serializes a Buffer sent with a JSON content
+ * type (as `{"type":"Buffer","data":[...]}`), which would test something else entirely.
+ */
+export function sendBytes(test: request.Test, body: string | Buffer): request.Test {
+  return test.serialize((raw: unknown) => raw as string).send(body)
 }

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest'
+import { formats } from '../../src/formats.js'
+import { formatTable, negotiate } from '../../src/negotiate.js'
+
+const json = formatTable([formats.json])
+
+function outcome(header: string | undefined): string {
+  try {
+    return negotiate(header, json).name
+  } catch (err) {
+    const e = err as { status: number; type: string }
+    return `${e.status} ${e.type}`
+  }
+}
+
+describe('negotiate', () => {
+  it.each([
+    ['application/json', 'json'],
+    ['Application/JSON', 'json'],
+    ['application/json; charset=utf-8', 'json'],
+    ['application/json; charset="UTF-8"', 'json'],
+    ['application/json;charset=utf8', 'json'],
+    ['application/merge-patch+json', 'json'],
+    ['application/vnd.api+json; charset=utf-8', 'json'],
+  ])('picks json for %s', (header, name) => {
+    expect(outcome(header)).toBe(name)
+  })
+
+  it.each([
+    [undefined, '415 content.type.unsupported'],
+    ['', '415 content.type.unsupported'],
+    ['text/plain', '415 content.type.unsupported'],
+    ['application/jsonx', '415 content.type.unsupported'],
+    ['application/json+xml', '415 content.type.unsupported'],
+    ['json', '415 content.type.unsupported'],
+    ['application/json; charset=', '415 charset.unsupported'],
+    ['application/json; charset=latin1', '415 charset.unsupported'],
+    ['application/json; charset=utf-16', '415 charset.unsupported'],
+    ['application/json; charset=utf-16le', '415 charset.unsupported'],
+  ])('refuses %j', (header, expected) => {
+    expect(outcome(header)).toBe(expected)
+  })
+
+  it('keeps answering correctly once its header cache is full', () => {
+    for (let i = 0; i < 1000; i++) expect(outcome(`application/x-${i}`)).toMatch(/^415/)
+    expect(outcome('application/json')).toBe('json')
+    expect(outcome('application/json; charset=latin1')).toBe('415 charset.unsupported')
+  })
+})
