@@ -58,6 +58,8 @@ export function safeBody(options: SafeBodyOptions | RouteSchemas = {}): SafeBody
     throw new TypeError('safebody: options must be an object')
   }
   checkOptionKeys(opts)
+  // Resolving the global limits on their own checks them even when no route is bound yet.
+  routePolicy(opts, {}, 'safeBody() options')
   const registry = createRegistry(opts.schemas, opts.ajv)
   const table = routeTable(
     Object.entries(opts.routes ?? {}).map(([key, binding]) => {
@@ -113,7 +115,7 @@ function handler(find: (req: Request) => CompiledRoute | undefined): BodyHandler
   return (incoming, res, next) => {
     const req = incoming as Request & { [taken]?: true; _body?: boolean }
     if (req[taken]) return next()
-    if (req._body) {
+    if (req._body || req.readableEnded) {
       // Another body parser consumed the stream: the body can no longer be checked here.
       return next(
         createError(500, 'safebody must run before any other body parser', { expose: false }),

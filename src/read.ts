@@ -110,7 +110,15 @@ function createInflater(coding: string): Transform | null {
 /** raw-body and zlib fail with their own errors; map each to the catalogue. */
 function asBodyError(err: unknown, limit: number) {
   if (isBodyError(err)) return err
-  const e = err as { type?: unknown; length?: number; received?: number; expected?: number }
+  const e = err as {
+    type?: unknown
+    status?: unknown
+    received?: number
+    expected?: number
+    length?: number
+  }
+  // raw-body's own 500s (a stream already read or decoded) are server faults: pass them on.
+  if (typeof e.status === 'number' && e.status >= 500) return err
   switch (e.type) {
     case 'entity.too.large':
       return tooLarge(limit, { received: e.received })

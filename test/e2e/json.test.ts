@@ -131,7 +131,10 @@ describe.each(frameworks)('JSON bodies through %s', (_name, express) => {
     ['a top-level __proto__', '{"name":"a","__proto__":{"isAdmin":true}}'],
     ['a nested __proto__', '{"name":"a","address":{"city":"x","__proto__":{"isAdmin":true}}}'],
     ['__proto__ in an array', '{"name":"a","tags":[{"__proto__":{"isAdmin":true}}]}'],
-    ['__proto__ written with \\u escapes', '{"name":"a","\\u005f\\u005fproto\\u005f\\u005f":{"isAdmin":true}}'],
+    [
+      '__proto__ written with \\u escapes',
+      '{"name":"a","\\u005f\\u005fproto\\u005f\\u005f":{"isAdmin":true}}',
+    ],
     ['__proto__ with one escaped letter', '{"name":"a","__pr\\u006fto__":{"isAdmin":true}}'],
     ['constructor.prototype', '{"name":"a","constructor":{"prototype":{"isAdmin":true}}}'],
     ['escaped constructor.prototype', '{"\\u0063onstructor":{"prot\\u006ftype":{"isAdmin":true}}}'],
@@ -192,7 +195,11 @@ describe.each(frameworks)('JSON bodies through %s', (_name, express) => {
     const res = await post('/users', '{"name":"","age":-1}')
     expectRefusal(res, 422, 'entity.validation.failed', seen)
     expect(res.body.errors).toEqual([
-      { instancePath: '/name', keyword: 'minLength', message: 'must NOT have fewer than 1 characters' },
+      {
+        instancePath: '/name',
+        keyword: 'minLength',
+        message: 'must NOT have fewer than 1 characters',
+      },
     ])
     const ref = await post('/users', '{"name":"a","address":{}}')
     expect(ref.status).toBe(422)
@@ -229,14 +236,22 @@ describe.each(frameworks)('JSON bodies through %s', (_name, express) => {
     const utf16 = Buffer.from('{"name":"a","__proto__":{"x":1}}', 'utf16le')
     expectRefusal(await post('/users', utf16), 415, 'charset.unsupported', seen)
     expectRefusal(
-      await post('/users', Buffer.from('\ufeff{"name":"a"}', 'utf16le'), 'application/json; charset=utf-16'),
+      await post(
+        '/users',
+        Buffer.from('\ufeff{"name":"a"}', 'utf16le'),
+        'application/json; charset=utf-16',
+      ),
       415,
       'charset.unsupported',
       seen,
     )
     const utf32 = Buffer.from([0, 0, 0, 0x7b, 0, 0, 0, 0x7d])
     expectRefusal(await post('/users', utf32), 415, 'charset.unsupported', seen)
-    const invalid = Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')])
+    const invalid = Buffer.concat([
+      Buffer.from('{"name":"'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}'),
+    ])
     expectRefusal(await post('/users', invalid), 400, 'entity.utf8.invalid', seen)
   })
 })

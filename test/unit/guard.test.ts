@@ -51,7 +51,8 @@ describe('guardValue', () => {
     const deep = (n: number): unknown => (n === 1 ? [] : [deep(n - 1)])
     expect(typeOfRefusal(deep(8))).toBeUndefined()
     expect(typeOfRefusal(deep(9))).toBe('entity.too.deep')
-    const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]))
+    const keys = (n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]))
     expect(typeOfRefusal(keys(5))).toBeUndefined()
     expect(typeOfRefusal(keys(6))).toBe('entity.too.many.keys')
     expect(typeOfRefusal('x'.repeat(20))).toBeUndefined()
@@ -72,8 +73,9 @@ describe('guardValue', () => {
   it('walks a million-deep array without recursion', () => {
     let value: unknown = []
     for (let i = 0; i < 1_000_000; i++) value = [value]
-    expect(typeOfRefusal(value, { depth: 2_000_000, keys: 10, nodes: 3_000_000, stringLength: 10 }))
-      .toBeUndefined()
+    expect(
+      typeOfRefusal(value, { depth: 2_000_000, keys: 10, nodes: 3_000_000, stringLength: 10 }),
+    ).toBeUndefined()
   })
 
   // Keys are unique per object here: with duplicates JSON.parse keeps only the last value.

@@ -51,7 +51,9 @@ describe('createRegistry', () => {
     expect(() => createRegistry({ dangling: { $ref: 'nowhere.json' } })).toThrow(/"dangling"/)
     expect(() => createRegistry({ a: address, b: address })).toThrow(/two schemas .*address/)
     expect(() => createRegistry('/no/such/folder')).toThrow(/cannot read the schema folder/)
-    expect(() => createRegistry({}).validator('missing')).toThrow(/no schema is registered as "missing"/)
+    expect(() => createRegistry({}).validator('missing')).toThrow(
+      /no schema is registered as "missing"/,
+    )
   })
 
   it('keeps coercion and defaults off unless asked', () => {
@@ -61,7 +63,9 @@ describe('createRegistry', () => {
     expect(strict({ n: '5' })).toBe(false)
     expect(strict(data)).toBe(true)
     expect(data.n).toBeUndefined()
-    const loose = createRegistry({ s: schema }, { coerceTypes: true, useDefaults: true }).validator('s')
+    const loose = createRegistry({ s: schema }, { coerceTypes: true, useDefaults: true }).validator(
+      's',
+    )
     expect(loose({ n: '5' })).toBe(true)
     expect(loose(data)).toBe(true)
     expect(data.n).toBe(1)
@@ -71,7 +75,12 @@ describe('createRegistry', () => {
     const email = createRegistry({ e: { type: 'string', format: 'email' } }).validator('e')
     expect(email('a@b.example')).toBe(true)
     expect(email('nope')).toBe(false)
-    const tuple = { type: 'array', items: [{ type: 'string' }], minItems: 1, additionalItems: false }
+    const tuple = {
+      type: 'array',
+      items: [{ type: 'string' }],
+      minItems: 1,
+      additionalItems: false,
+    }
     expect(createRegistry({ t: tuple }, { draft: '07' }).validator('t')(['a'])).toBe(true)
   })
 })

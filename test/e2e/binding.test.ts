@@ -1,0 +1,132 @@
+import express5 from 'express'
+import request from 'supertest'
+import { describe, expect, it } from 'vitest'
+import { safeBody } from '../../src/index.js'
+import { address, anything, person, user } from '../fixtures/schemas.js'
+import { buildApp, expectRefusal, frameworks } from '../helpers/app.js'
+
+describe.each(frameworks)('ways of binding schemas, through %s', (_name, express) => {
+  it('takes the short form: route keys straight to schemas', async () => {
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.use(safeBody({ 'POST /users': person, 'PUT /addresses/:id': address }))
+      app.post('/users', echo)
+      app.put('/addresses/:id', echo)
+      app.post('/other', echo)
+    })
+    expect((await request(app).post('/users').send({ name: 'a' })).status).toBe(200)
+    expect((await request(app).put('/addresses/1').send({ city: 'x' })).status).toBe(200)
+    expect((await request(app).put('/addresses/1').send({})).status).toBe(422)
+    seen.bodies.length = 0
+    expectRefusal(await request(app).post('/other').send({}), 415, 'route.schema.missing', seen)
+  })
+
+  it('binds per route, sharing one compiled registry, by id, binding or schema object', async () => {
+    const bodies = safeBody({ schemas: { user, address, anything } })
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.post('/users', bodies.route('user'), echo)
+      app.post('/required', bodies.route({ schema: 'anything', required: true }), echo)
+      app.post('/inline', bodies.route({ type: 'array', maxItems: 1 }), echo)
+      app.post('/free', echo)
+    })
+    expect((await request(app).post('/users').send({ name: 'a' })).status).toBe(200)
+    seen.bodies.length = 0
+    expectRefusal(await request(app).post('/users').send({}), 422, 'entity.validation.failed', seen)
+    expectRefusal(await request(app).post('/required'), 400, 'entity.missing', seen)
+    expect((await request(app).post('/inline').send([1])).status).toBe(200)
+    seen.bodies.length = 0
+    expectRefusal(
+      await request(app).post('/inline').send([1, 2]),
+      422,
+      'entity.validation.failed',
+      seen,
+    )
+    // A route without a binding reads nothing: the body is not safebody's to judge there.
+    expect((await request(app).post('/free').send({ x: 1 })).body).toEqual({ body: '<undefined>' })
+  })
+
+  it('reads a body once when a global and a per-route instance both apply', async () => {
+    const bodies = safeBody({ schemas: { person }, routes: { 'POST /users': 'person' } })
+    const { app } = buildApp(express, (app, echo) => {
+      app.use(bodies)
+      app.post('/users', bodies.route('person'), echo)
+    })
+    expect((await request(app).post('/users').send({ name: 'a' })).body).toEqual({
+      body: { name: 'a' },
+    })
+  })
+
+  it('works mounted under a path, matching routes relative to the mount point', async () => {
+    const { app } = buildApp(express, (app, echo) => {
+      app.use('/api', safeBody({ 'POST /users': person }))
+      app.post('/api/users', echo)
+    })
+    expect((await request(app).post('/api/users').send({ name: 'a' })).status).toBe(200)
+    expect((await request(app).post('/api/users').send({})).status).toBe(422)
+  })
+
+  it('refuses to run after another body parser has consumed the stream (500, not exposed)', async () => {
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.use(express5.json())
+      app.use(safeBody({ 'POST /users': person }))
+      app.post('/users', echo)
+    })
+    const res = await request(app).post('/users').send({ name: 'a' })
+    expect(res.status).toBe(500)
+    expect(seen.bodies).toEqual([])
+  })
+})
+
+describe('start-up errors', () => {
+  it('names an unknown schema, a bad schema, a bad option and a bad route', () => {
+    expect(() => safeBody({ schemas: { person }, routes: { 'POST /a': 'nobody' } })).toThrow(
+      /no schema is registered as "nobody" \(bound to route "POST \/a"\)/,
+    )
+    expect(() => safeBody({ schemas: { bad: { type: 'nope' } } })).toThrow(/schema "bad"/)
+    expect(() => safeBody({ 'POST /a': { type: 'object', requird: [] } })).toThrow(/POST \/a/)
+    expect(() => safeBody({ limit: 'lots' })).toThrow(/limit must be a byte count/)
+    expect(() => safeBody({ maxDepth: 0 })).toThrow(/maxDepth must be a positive integer/)
+    expect(() => safeBody({ timeout: -1 })).toThrow(/timeout must be a positive integer/)
+    expect(() => safeBody({ limt: '1kb' } as never)).toThrow(/unknown option "limt"/)
+    expect(() =>
+      safeBody({
+        schemas: { person },
+        routes: { 'POST /a': { schema: 'person', requird: true } as never },
+      }),
+    ).toThrow(/unknown option "requird" in route "POST \/a"/)
+    expect(() => safeBody({ schemas: { person }, routes: { '/a': 'person' } })).toThrow(
+      /must be a method and a path/,
+    )
+    expect(() =>
+      safeBody({
+        schemas: { person },
+        routes: { 'POST /a': { schema: 'person', formats: ['xml'] } as never },
+      }),
+    ).toThrow(/unknown format "xml"/)
+    const bodies = safeBody({ schemas: { person } })
+    expect(() => bodies.route('nobody')).toThrow(/no schema is registered as "nobody"/)
+  })
+
+  it('compiles each schema once, when the middleware is created', () => {
+    let compiled = 0
+    const counting = {
+      type: 'object',
+      properties: { a: { type: 'string', format: 'counted' } },
+    }
+    const bodies = safeBody({
+      schemas: { counting },
+      routes: { 'POST /a': 'counting', 'POST /b': 'counting' },
+      ajv: {
+        formats: {
+          counted: {
+            validate: () => {
+              compiled++
+              return true
+            },
+          },
+        },
+      },
+    })
+    expect(typeof bodies).toBe('function')
+    expect(compiled).toBe(0)
+  })
+})
