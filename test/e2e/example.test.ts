@@ -1,0 +1,31 @@
+import request from 'supertest'
+import { describe, expect, it } from 'vitest'
+import { app } from '../../examples/app.js'
+import { expectPrototypesUntouched } from '../helpers/app.js'
+
+// The example server answers the README's curl lines as the README says.
+describe('the example API', () => {
+  const json = (path: string, body: string) =>
+    request(app).post(path).set('Content-Type', 'application/json').send(body)
+
+  it('answers 201, 400, 413, 415 and 422 as documented', async () => {
+    expect((await json('/users', '{"name":"Ada","email":"ada@example.com"}')).status).toBe(201)
+    const polluted = await json('/users', '{"name":"Ada","__proto__":{"isAdmin":true}}')
+    expect(polluted.status).toBe(400)
+    expect(polluted.body.type).toBe('entity.forbidden.key')
+    expect((await json('/users', '{"name":')).status).toBe(400)
+    expect((await json('/users', `"${'a'.repeat(200_000)}"`)).status).toBe(413)
+    const text = await request(app).post('/users').set('Content-Type', 'text/plain').send('hi')
+    expect(text.status).toBe(415)
+    const invalid = await json('/users', '{"name":"Ada"}')
+    expect(invalid.status).toBe(422)
+    expect(invalid.body.errors[0].message).toBe("must have required property 'email'")
+    const order = await json(
+      '/orders',
+      '{"items":[{"sku":"ABC-1","quantity":2}],"shipTo":{"street":"1 Main","city":"X"}}',
+    )
+    expect(order.status).toBe(201)
+    expect((await request(app).post('/orders')).status).toBe(400)
+    expectPrototypesUntouched()
+  })
+})
