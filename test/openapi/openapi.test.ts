@@ -166,6 +166,41 @@ describe('OpenAPI with other options', () => {
     expect(seen.bodies).toEqual([5, 'hi'])
   })
 
+  test('a document schema can $ref a schemas entry by its absolute $id', async () => {
+    const address = fileURLToPath(new URL('../fixtures/schemas-folder/good', import.meta.url))
+    const { app, seen } = buildApp(frameworks[0][1], (app, echo) => {
+      app.use(
+        safeBody({
+          schemas: address,
+          openapi: {
+            openapi: '3.0.3',
+            paths: {
+              '/moves': {
+                post: {
+                  requestBody: {
+                    content: {
+                      'application/json': {
+                        schema: { $ref: 'https://example.com/schemas/address.yaml' },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        }),
+      )
+      app.use(echo)
+    })
+    expect((await request(app).post('/moves').send({ street: 'Main St' })).status).toBe(200)
+    expectRefusal(
+      await request(app).post('/moves').send({ zip: '1' }),
+      422,
+      'entity.validation.failed',
+    )
+    expect(seen.bodies).toEqual([{ street: 'Main St' }])
+  })
+
   test('component schemas can be named by route() by their id', () => {
     const bodies = safeBody({ openapi: fixture('petstore-3.0.yaml') })
     expect(() => bodies.route('openapi:/components/schemas/NewPet')).not.toThrow()
