@@ -49,6 +49,7 @@ export interface SafeBodyMiddleware<Bodies extends object = Record<never, never>
   route<const Id extends string>(id: Id): TypedBodyHandler<IdBody<Bodies, Id>>
   route<const B extends TypedBinding>(binding: B): TypedBodyHandler<BindingBody<Bodies, B>>
   route<const S extends JsonSchema>(schema: S): TypedBodyHandler<BodyOf<S>>
+  route(binding: string | RouteBinding | JsonSchema): TypedBodyHandler<unknown>
 }
 
 /** The short form: route keys (`'POST /users'`) straight to their schemas. */

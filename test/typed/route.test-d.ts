@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import express from 'express'
 import { describe, expectTypeOf, test } from 'vitest'
-import { type BodiesOf, type BodyOf, safeBody } from '../../src/index.js'
+import { type BodiesOf, type BodyOf, type RouteBinding, safeBody } from '../../src/index.js'
 
 const user = {
   type: 'object',
@@ -88,6 +88,15 @@ describe('route(id) types req.body', () => {
     })
     // An id outside the map (a file in a schema folder, say) stays unknown.
     app.post('/other', bodies.route('other'), (req) => {
+      expectTypeOf(req.body).toEqualTypeOf<unknown>()
+    })
+  })
+})
+
+describe('route() with a binding only known at run time', () => {
+  test('types req.body as unknown', () => {
+    const binding = JSON.parse('"user"') as string | RouteBinding
+    express().post('/x', safeBody().route(binding), (req) => {
       expectTypeOf(req.body).toEqualTypeOf<unknown>()
     })
   })
