@@ -15,6 +15,7 @@ export {
   type SafeBodyMiddleware,
   safeBody,
 } from './middleware.js'
+export { expressPath, type OpenApiDocument } from './openapi/index.js'
 export type { LimitOptions, RouteBinding, SafeBodyOptions } from './options.js'
 export {
   type ProblemDetailsOptions,
@@ -23,3 +24,4 @@ export {
   toProblem,
 } from './problem.js'
 export type { JsonSchema, SchemaSource, ValidationOptions } from './registry.js'
+export type { BodiesOf, BodyOf, TypedBinding, TypedBodyHandler } from './typed.js'

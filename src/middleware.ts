@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createError from 'http-errors'
+import { mergeRoutes, openApiSource } from './openapi/index.js'
 import {
   checkOptionKeys,
   type LimitOptions,
@@ -18,6 +19,7 @@ import {
 import { readBody } from './read.js'
 import { createRegistry, type JsonSchema, type SchemaRegistry } from './registry.js'
 import { parseRouteKey, routeTable } from './routes.js'
+import type { BindingBody, BodyOf, IdBody, TypedBinding, TypedBodyHandler } from './typed.js'
 
 /** The slice of Express's request the adapter needs; Express 4 and 5 both provide it. */
 interface Request extends IncomingMessage {
@@ -29,10 +31,25 @@ type Next = (err?: unknown) => void
 /** An Express middleware (Express 4 and 5). */
 export type BodyHandler = (req: IncomingMessage, res: ServerResponse, next: Next) => void
 
-/** The middleware `safeBody()` returns: bodies checked against the route table. */
-export interface SafeBodyMiddleware extends BodyHandler {
-  /** A middleware for one route, sharing this instance's compiled schemas and limits. */
-  route(binding: string | RouteBinding | JsonSchema): BodyHandler
+/**
+ * The middleware `safeBody()` returns: bodies checked against the route table. `Bodies`
+ * maps schema ids to body types, for `route('id')`; see `BodiesOf`.
+ */
+export interface SafeBodyMiddleware<Bodies extends object = Record<never, never>>
+  extends BodyHandler {
+  /**
+   * A middleware for one route, sharing this instance's compiled schemas and limits. It
+   * requires a body unless the binding says `required: false`, and types the next
+   * handlers' `req.body`: from the schema (TypeBox or a `const` JSON Schema), from
+   * `Bodies` for a schema id, else `unknown`.
+   *
+   * @example
+   * app.post('/users', bodies.route(user), (req, res) => res.json(req.body.name))
+   */
+  route<const Id extends string>(id: Id): TypedBodyHandler<IdBody<Bodies, Id>>
+  route<const B extends TypedBinding>(binding: B): TypedBodyHandler<BindingBody<Bodies, B>>
+  route<const S extends JsonSchema>(schema: S): TypedBodyHandler<BodyOf<S>>
+  route(binding: string | RouteBinding | JsonSchema): TypedBodyHandler<unknown>
 }
 
 /** The short form: route keys (`'POST /users'`) straight to their schemas. */
@@ -52,7 +69,9 @@ const LINGER_MS = 1000
  * @example
  * app.use(safeBody({ schemas: { user }, routes: { 'POST /users': 'user' } }))
  */
-export function safeBody(options: SafeBodyOptions | RouteSchemas = {}): SafeBodyMiddleware {
+export function safeBody<Bodies extends object = Record<never, never>>(
+  options: SafeBodyOptions | RouteSchemas = {},
+): SafeBodyMiddleware<Bodies> {
   const opts = isShortForm(options) ? expandShortForm(options) : (options as SafeBodyOptions)
   if (typeof opts !== 'object' || opts === null) {
     throw new TypeError('safebody: options must be an object')
@@ -60,20 +79,22 @@ export function safeBody(options: SafeBodyOptions | RouteSchemas = {}): SafeBody
   checkOptionKeys(opts)
   // Resolving the global limits on their own checks them even when no route is bound yet.
   routePolicy(opts, {}, 'safeBody() options')
-  const registry = createRegistry(opts.schemas, opts.ajv)
+  const document = opts.openapi === undefined ? undefined : openApiSource(opts.openapi, opts.ajv)
+  const registry = createRegistry(opts.schemas, opts.ajv, document)
+  // A null entry is a route that takes no body: it shadows any pattern that would take one.
   const table = routeTable(
-    Object.entries(opts.routes ?? {}).map(([key, binding]) => {
+    mergeRoutes(document?.routes, opts.routes).map(([key, binding]) => {
       parseRouteKey(key)
-      return [key, bind(key, binding, opts, registry)] as const
+      return [key, binding === null ? null : bind(key, binding, opts, registry)] as const
     }),
   )
-  const middleware = handler((req) =>
-    table.find(req.method ?? 'GET', req.path),
-  ) as SafeBodyMiddleware
-  middleware.route = (binding) => {
+  const middleware = handler(
+    (req) => table.find(req.method ?? 'GET', req.path) ?? undefined,
+  ) as SafeBodyMiddleware<Bodies>
+  middleware.route = ((binding: string | RouteBinding | JsonSchema) => {
     const fixed = bind(describe(binding), asBinding(binding), opts, registry)
     return handler(() => fixed)
-  }
+  }) as SafeBodyMiddleware<Bodies>['route']
   return middleware
 }
 
@@ -97,12 +118,14 @@ function bind(
   }
 }
 
-function asBinding(binding: string | RouteBinding | JsonSchema): string | RouteBinding {
-  if (typeof binding === 'string') return binding
+// route() promises the next handler a body of the schema's type, so a request without one
+// is refused unless the binding opts out with `required: false`.
+function asBinding(binding: string | RouteBinding | JsonSchema): RouteBinding {
+  if (typeof binding === 'string') return { schema: binding, required: true }
   if (typeof binding === 'object' && binding !== null && Object.hasOwn(binding, 'schema')) {
-    return binding as RouteBinding
+    return { required: true, ...(binding as RouteBinding) }
   }
-  return { schema: binding as JsonSchema }
+  return { schema: binding as JsonSchema, required: true }
 }
 
 function describe(binding: string | RouteBinding | JsonSchema): string {

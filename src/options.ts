@@ -1,6 +1,7 @@
 import bytes from 'bytes'
 import { defaultFormats, type FormatName, isFormatName } from './formats.js'
 import type { StructureLimits } from './guard.js'
+import type { OpenApiDocument } from './openapi/document.js'
 import type { ReadPolicy } from './read.js'
 import type { JsonSchema, SchemaSource, ValidationOptions } from './registry.js'
 
@@ -40,6 +41,12 @@ export interface SafeBodyOptions extends LimitOptions {
   routes?: { readonly [route: string]: string | RouteBinding }
   /** ajv settings an application may change (strict mode and own-properties stay on). */
   ajv?: ValidationOptions
+  /**
+   * An OpenAPI 3.0 or 3.1 document (a `.json`/`.yaml` path, or the parsed object): each
+   * operation's requestBody becomes a route, its `components/schemas` join `schemas`.
+   * `routes` may add routes the document does not have, not rebind its routes.
+   */
+  openapi?: string | OpenApiDocument
 }
 
 /** One route's settings, fully resolved: what the hot path reads, computed once. */
@@ -61,7 +68,7 @@ const defaults = {
 } as const
 
 const limitKeys = Object.keys(defaults) as ReadonlyArray<keyof LimitOptions>
-const optionKeys = new Set<string>([...limitKeys, 'schemas', 'routes', 'ajv'])
+const optionKeys = new Set<string>([...limitKeys, 'schemas', 'routes', 'ajv', 'openapi'])
 const bindingKeys = new Set<string>([...limitKeys, 'schema', 'required', 'formats'])
 
 /** Throw on any key that is not an option, naming it: a typo must not turn a check off. */

@@ -1,16 +1,15 @@
-import { readdirSync, readFileSync } from 'node:fs'
-import { basename, extname, join } from 'node:path'
 import type { Options as AjvOptions, AnySchema, ValidateFunction } from 'ajv'
 import { Ajv } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import ajvFormats from 'ajv-formats'
+import { readSchemaFolder } from './schema-files.js'
 
 /** A JSON Schema: an object, or `true`/`false`. */
 export type JsonSchema = boolean | { readonly [keyword: string]: unknown }
 
 /**
  * Where schemas come from: a record of id to schema, an array of schemas that each carry
- * `$id`, or the path of a folder of `*.json` schema files.
+ * `$id`, or the path of a folder of `*.json`, `*.yaml` and `*.yml` schema files.
  */
 export type SchemaSource = { readonly [id: string]: JsonSchema } | readonly JsonSchema[] | string
 
@@ -41,10 +40,19 @@ export interface SchemaRegistry {
   validator(schema: string | JsonSchema): ValidateFunction
 }
 
+/** Schemas and annotation keywords another source (an OpenAPI document) adds to the registry. */
+export interface RegistryExtras {
+  /** Schemas that each carry an absolute `$id`. */
+  readonly schemas?: readonly JsonSchema[]
+  /** Keywords to accept as annotations (no validation), such as OpenAPI's `example`. */
+  readonly keywords?: Iterable<string>
+}
+
 /** Load, check and register every schema once, at start-up. Throws naming the bad schema. */
 export function createRegistry(
   source: SchemaSource | undefined,
   options: ValidationOptions = {},
+  extras: RegistryExtras = {},
 ): SchemaRegistry {
   const { draft = '2020-12', ...ajvOptions } = options
   const AjvClass = draft === '07' ? Ajv : Ajv2020
@@ -59,23 +67,30 @@ export function createRegistry(
     ...ajvOptions,
   })
   addFormats(ajv)
+  for (const keyword of extras.keywords ?? []) {
+    if (!ajv.getKeyword(keyword)) ajv.addKeyword(keyword)
+  }
 
   // name -> ajv key: record keys and file names point at the schema's $id when it has one.
   const names = new Map<string, string>()
-  for (const [name, schema] of schemaEntries(source)) {
+  const entries = schemaEntries(source)
+  for (const schema of extras.schemas ?? []) entries.push({ names: [], key: '', schema })
+  for (const entry of entries) {
+    const { schema } = entry
     const id = schemaId(schema)
-    const key = id ?? name
-    if (names.has(name) || (id !== undefined && names.has(id))) {
-      throw new Error(`safebody: two schemas are registered as "${names.has(name) ? name : id}"`)
+    const key = id ?? entry.key
+    const name = entry.names[0] ?? key
+    for (const alias of id === undefined ? entry.names : [...entry.names, id]) {
+      if (names.has(alias)) throw new Error(`safebody: two schemas are registered as "${alias}"`)
     }
     try {
-      ajv.addSchema(schema as AnySchema, id === undefined ? name : undefined)
+      ajv.addSchema(schema as AnySchema, id === undefined ? key : undefined)
     } catch (cause) {
       throw new Error(`safebody: schema "${name}" is not a valid JSON Schema: ${message(cause)}`, {
         cause,
       })
     }
-    names.set(name, key)
+    for (const alias of entry.names) names.set(alias, key)
     if (id !== undefined) names.set(id, key)
   }
 
@@ -116,36 +131,35 @@ function compile(build: () => ValidateFunction, name: string): ValidateFunction 
   }
 }
 
-function schemaEntries(source: SchemaSource | undefined): Array<[string, JsonSchema]> {
-  if (source === undefined) return []
-  if (typeof source === 'string') return readSchemaFolder(source)
-  if (Array.isArray(source)) {
-    return source.map((schema, i): [string, JsonSchema] => {
-      const id = schemaId(schema)
-      if (id === undefined) throw new Error(`safebody: schemas[${i}] has no $id`)
-      return [id, schema]
-    })
-  }
-  return Object.entries(source as { readonly [id: string]: JsonSchema })
+/** One schema to register: the names routes may use for it, and its ajv key if it has no $id. */
+interface SchemaEntry {
+  readonly names: readonly string[]
+  readonly key: string
+  readonly schema: JsonSchema
 }
 
-function readSchemaFolder(folder: string): Array<[string, JsonSchema]> {
-  let files: string[]
-  try {
-    files = readdirSync(folder).filter((f) => extname(f) === '.json')
-  } catch (cause) {
-    throw new Error(`safebody: cannot read the schema folder "${folder}"`, { cause })
+function schemaEntries(source: SchemaSource | undefined): SchemaEntry[] {
+  if (source === undefined) return []
+  if (typeof source === 'string') {
+    // A file without $id is keyed by its file name, so `{ "$ref": "address.json" }` finds it.
+    return readSchemaFolder(source).map(({ file, stem, schema }) => ({
+      names: [stem, file],
+      key: file,
+      schema: schema as JsonSchema,
+    }))
   }
-  return files.sort().map((file) => {
-    const path = join(folder, file)
-    try {
-      return [basename(file, '.json'), JSON.parse(readFileSync(path, 'utf8')) as JsonSchema]
-    } catch (cause) {
-      throw new Error(`safebody: cannot read the schema file "${path}": ${message(cause)}`, {
-        cause,
-      })
-    }
-  })
+  if (Array.isArray(source)) {
+    return source.map((schema, i) => {
+      const id = schemaId(schema)
+      if (id === undefined) throw new Error(`safebody: schemas[${i}] has no $id`)
+      return { names: [], key: id, schema }
+    })
+  }
+  return Object.entries(source as { readonly [id: string]: JsonSchema }).map(([name, schema]) => ({
+    names: [name],
+    key: name,
+    schema,
+  }))
 }
 
 function schemaId(schema: JsonSchema): string | undefined {

@@ -33,13 +33,19 @@ describe('createRegistry', () => {
     expect(() => createRegistry([address, { type: 'string' }])).toThrow(/schemas\[1\] has no \$id/)
   })
 
-  it('loads a folder of *.json files, keyed by file name and $id', () => {
+  it('loads a folder of *.json files, keyed by file name, stem and $id', () => {
     const dir = mkdtempSync(join(tmpdir(), 'safebody-schemas-'))
     writeFileSync(join(dir, 'address.json'), JSON.stringify(address))
     writeFileSync(join(dir, 'person.json'), JSON.stringify(person))
     writeFileSync(join(dir, 'notes.txt'), 'not a schema')
     const registry = createRegistry(dir)
-    expect([...registry.ids].sort()).toEqual(['address', 'https://example.com/address', 'person'])
+    expect([...registry.ids].sort()).toEqual([
+      'address',
+      'address.json',
+      'https://example.com/address',
+      'person',
+      'person.json',
+    ])
     expect(registry.validator('person')({ name: 'a', home: { city: 'b' } })).toBe(true)
   })
 

@@ -1,0 +1,73 @@
+import { readDocument } from '../schema-files.js'
+
+/** An OpenAPI 3.0 or 3.1 document, as parsed from JSON or YAML. */
+export type OpenApiDocument = { readonly openapi: string; readonly [field: string]: unknown }
+
+/** A parsed document with its major.minor version, and what to call it in errors. */
+export interface LoadedDocument {
+  readonly document: OpenApiDocument
+  readonly version: '3.0' | '3.1'
+  readonly name: string
+}
+
+/** Read a document from a path (`.json`, `.yaml`, `.yml`) or take it as given. */
+export function loadDocument(source: string | OpenApiDocument): LoadedDocument {
+  const name = typeof source === 'string' ? `OpenAPI document "${source}"` : 'OpenAPI document'
+  const document = typeof source === 'string' ? readDocument(source) : source
+  if (!isRecord(document) || typeof document.openapi !== 'string') {
+    throw new Error(`safebody: ${name} has no "openapi" version field`)
+  }
+  const version = /^3\.([01])\.\d+/.exec(document.openapi)
+  if (version === null) {
+    throw new Error(
+      `safebody: ${name} is OpenAPI ${document.openapi}; only 3.0.x and 3.1.x are supported`,
+    )
+  }
+  return {
+    document: document as OpenApiDocument,
+    version: `3.${version[1]}` as '3.0' | '3.1',
+    name,
+  }
+}
+
+/**
+ * Follow a local reference (`#/components/requestBodies/NewUser`) inside the document,
+ * following chains of references; throws naming the reference if it leads nowhere.
+ */
+export function resolveLocal(loaded: LoadedDocument, value: unknown, where: string): unknown {
+  const seen = new Set<string>()
+  let current = value
+  while (isRecord(current) && typeof current.$ref === 'string') {
+    const ref = current.$ref
+    if (!ref.startsWith('#/') || seen.has(ref)) {
+      throw new Error(`safebody: ${loaded.name}: ${where}: cannot follow $ref "${ref}"`)
+    }
+    seen.add(ref)
+    current = pointer(loaded.document, ref)
+    if (current === undefined) {
+      throw new Error(`safebody: ${loaded.name}: ${where}: $ref "${ref}" points at nothing`)
+    }
+  }
+  return current
+}
+
+/** The value at a JSON pointer written as a URI fragment (`#/a/b~1c`). */
+export function pointer(root: unknown, ref: string): unknown {
+  let current = root
+  for (const raw of ref.slice(2).split('/')) {
+    const key = unescapePointer(raw)
+    if (!isRecord(current) && !Array.isArray(current)) return undefined
+    if (!Object.hasOwn(current, key)) return undefined
+    current = (current as Record<string, unknown>)[key]
+  }
+  return current
+}
+
+/** One JSON pointer segment from its URI-fragment spelling: percent-decoding, then ~1 and ~0. */
+export function unescapePointer(segment: string): string {
+  return decodeURIComponent(segment).replaceAll('~1', '/').replaceAll('~0', '~')
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}

@@ -1,0 +1,131 @@
+import type { JsonSchema } from '../registry.js'
+import { isRecord, unescapePointer } from './document.js'
+
+/**
+ * Where `components/schemas` live once registered: each component gets the `$id`
+ * `openapi:/components/schemas/<name>`, and every `#/components/schemas/...` reference in
+ * the document is rewritten to point there, so ajv resolves them like any `$ref` by id.
+ */
+export const componentBase = 'openapi:/components/schemas/'
+
+/** The `$id` a component schema is registered under. */
+export function componentId(name: string): string {
+  return componentBase + encodeURIComponent(name)
+}
+
+/** OpenAPI's own schema keywords: annotations to ajv (they do not change validation). */
+export const openApiKeywords = ['example', 'xml', 'externalDocs', 'discriminator'] as const
+
+/** What translating a document's schemas needs, and collects. */
+export interface TranslateContext {
+  readonly version: '3.0' | '3.1'
+  /** Extension keywords (`x-...`) met in schemas: ajv must accept them as annotations. */
+  readonly keywords: Set<string>
+}
+
+// Keywords whose value is a schema, a map of schemas, or a list of schemas.
+const oneSchema = new Set([
+  'additionalProperties',
+  'additionalItems',
+  'not',
+  'contains',
+  'propertyNames',
+  'if',
+  'then',
+  'else',
+  'unevaluatedItems',
+  'unevaluatedProperties',
+  'contentSchema',
+  'items',
+])
+const schemaMap = new Set([
+  'properties',
+  'patternProperties',
+  '$defs',
+  'definitions',
+  'dependentSchemas',
+  'dependencies',
+])
+const schemaList = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items'])
+
+/**
+ * Translate one schema from the document into what the registry's ajv (JSON Schema
+ * 2020-12) validates the same way: references into `components/schemas` rewritten to the
+ * components' ids, and for OpenAPI 3.0, `nullable` and the boolean `exclusiveMinimum` /
+ * `exclusiveMaximum` rewritten, and `$ref` siblings dropped (3.0 ignores them). Returns a
+ * new schema; the document is not changed.
+ */
+export function translateSchema(schema: unknown, context: TranslateContext, where: string) {
+  return translate(schema, context, where, new Set())
+}
+
+function translate(
+  schema: unknown,
+  context: TranslateContext,
+  where: string,
+  active: Set<object>,
+): JsonSchema {
+  if (typeof schema === 'boolean') return schema
+  if (!isRecord(schema)) throw new Error(`safebody: ${where} is not a schema`)
+  if (active.has(schema)) throw new Error(`safebody: ${where} contains itself`)
+  active.add(schema)
+  const sub = (value: unknown, at: string) => translate(value, context, `${where}/${at}`, active)
+  const out: Record<string, unknown> = {}
+  const only$ref = context.version === '3.0' && typeof schema.$ref === 'string'
+  for (const [key, value] of Object.entries(schema)) {
+    if (only$ref && key !== '$ref') continue
+    if (key.startsWith('x-')) context.keywords.add(key)
+    if (key === '$ref' && typeof value === 'string') out.$ref = rewriteRef(value, where)
+    else if (schemaList.has(key) && Array.isArray(value)) {
+      out[key] = value.map((item, i) => sub(item, `${key}/${i}`))
+    } else if (oneSchema.has(key)) out[key] = sub(value, key)
+    else if (schemaMap.has(key) && isRecord(value)) {
+      out[key] = Object.fromEntries(
+        Object.entries(value).map(([name, item]) => [
+          name,
+          Array.isArray(item) ? item : sub(item, `${key}/${name}`),
+        ]),
+      )
+    } else out[key] = value
+  }
+  active.delete(schema)
+  if (context.version === '3.0') from30(out)
+  return out
+}
+
+/** OpenAPI 3.0 keywords whose meaning JSON Schema 2020-12 spells differently. */
+function from30(schema: Record<string, unknown>): void {
+  // 3.0.3: `nullable: true` adds "null" to `type`, only when `type` is given in the same
+  // schema; other keywords (enum, a $ref) keep refusing null.
+  if (schema.nullable === true && typeof schema.type === 'string') {
+    schema.type = [schema.type, 'null']
+  }
+  delete schema.nullable
+  for (const [flag, bound] of [
+    ['exclusiveMinimum', 'minimum'],
+    ['exclusiveMaximum', 'maximum'],
+  ] as const) {
+    if (typeof schema[flag] !== 'boolean') continue
+    if (schema[flag] === true && typeof schema[bound] === 'number') {
+      schema[flag] = schema[bound]
+      delete schema[bound]
+    } else delete schema[flag]
+  }
+}
+
+/**
+ * `#/components/schemas/User/properties/name` -> `openapi:/components/schemas/User#/properties/name`.
+ * Other references stay as written: an absolute `$id` resolves against the `schemas` option.
+ * A local reference anywhere else in the document is refused: it is not a schema ajv knows.
+ */
+function rewriteRef(ref: string, where: string): string {
+  if (!ref.startsWith('#')) return ref
+  const parts = ref.slice(1).split('/')
+  if (parts[0] !== '' || parts[1] !== 'components' || parts[2] !== 'schemas' || !parts[3]) {
+    throw new Error(
+      `safebody: ${where}: $ref "${ref}" must point into #/components/schemas or at a registered $id`,
+    )
+  }
+  const rest = parts.slice(4)
+  return componentId(unescapePointer(parts[3])) + (rest.length > 0 ? `#/${rest.join('/')}` : '')
+}

@@ -1,0 +1,53 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
+import type { RouteBinding } from './options.js'
+import type { JsonSchema } from './registry.js'
+
+/**
+ * The body type a schema describes. A TypeBox schema gives its `Static` type; a JSON Schema
+ * written as a `const` object gives json-schema-to-ts's `FromSchema`; anything the compiler
+ * cannot see into (a schema typed as `JsonSchema`, one read from a file) gives `unknown`.
+ *
+ * @example
+ * const user = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } as const
+ * type User = BodyOf<typeof user> // { [x: string]: unknown; name: string }
+ */
+export type BodyOf<S> = S extends TypeBoxSchema
+  ? (S & { params: [] })['static']
+  : S extends JSONSchema
+    ? FromSchema<S>
+    : unknown
+
+/** TypeBox schemas carry their static type in phantom `static` and `params` properties. */
+interface TypeBoxSchema {
+  readonly static: unknown
+  readonly params: unknown[]
+}
+
+/**
+ * The body types of a record of schemas, for `safeBody<BodiesOf<typeof schemas>>()`, so
+ * that `route('user')` types `req.body` from the schema registered as `user`.
+ */
+export type BodiesOf<Schemas> = { -readonly [K in keyof Schemas]: BodyOf<Schemas[K]> }
+
+/**
+ * The middleware `route()` returns. Express infers the next handlers' `req.body` from its
+ * `body`, and keeps inferring `req.params` from the path: it is typed against Node's
+ * request rather than Express's, so it fits Express 4 and 5 and imports neither.
+ */
+export type TypedBodyHandler<Body> = (
+  req: IncomingMessage & { body: Body },
+  res: ServerResponse,
+  next: (err?: unknown) => void,
+) => void
+
+/** A binding whose schema may be a TypeBox or `const` schema object. */
+export type TypedBinding = Omit<RouteBinding, 'schema'> & { readonly schema: string | JsonSchema }
+
+/** The body a schema id stands for: its declared type, else `unknown`. */
+export type IdBody<Bodies, Id extends string> = Id extends keyof Bodies ? Bodies[Id] : unknown
+
+/** The body a binding accepts; `required: false` lets a request without one through. */
+export type BindingBody<Bodies, B extends TypedBinding> =
+  | (B['schema'] extends string ? IdBody<Bodies, B['schema']> : BodyOf<B['schema']>)
+  | (B extends { readonly required: false } ? undefined : never)

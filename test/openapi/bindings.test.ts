@@ -1,0 +1,125 @@
+import { describe, expect, test } from 'vitest'
+import { type Format, formats } from '../../src/formats.js'
+import { safeBody } from '../../src/index.js'
+import { openApiRoutes } from '../../src/openapi/bindings.js'
+import { loadDocument, type OpenApiDocument } from '../../src/openapi/document.js'
+
+// Formats other branches add; here only their media types matter, to test the mapping.
+const fake = (name: string, mediaTypes: string[]) =>
+  ({ name, mediaTypes, textual: false, decode: () => null }) as unknown as Format
+const available: Record<string, Format> = {
+  ...formats,
+  msgpack: fake('msgpack', ['application/msgpack', 'application/x-msgpack']),
+  yaml: fake('yaml', ['application/yaml', 'application/x-yaml']),
+  protobuf: fake('protobuf', ['application/x-protobuf', 'application/protobuf']),
+}
+
+const doc = (content: Record<string, unknown>, required?: boolean): OpenApiDocument => ({
+  openapi: '3.1.0',
+  paths: { '/users': { post: { requestBody: { content, required } } } },
+})
+const routesOf = (document: OpenApiDocument) =>
+  openApiRoutes(loadDocument(document), available).routes
+
+describe('requestBody -> binding', () => {
+  test('every media type maps through the formats table', () => {
+    const schema = { type: 'object' }
+    const [[key, binding] = []] = routesOf(
+      doc(
+        {
+          'application/json; charset=utf-8': { schema },
+          'application/x-msgpack': { schema },
+          'application/yaml': { schema },
+          'application/x-protobuf': { schema, 'x-protobuf-message': 'demo.User' },
+        },
+        true,
+      ),
+    )
+    expect(key).toBe('POST /users')
+    expect(binding).toEqual({
+      schema,
+      required: true,
+      formats: ['json', 'msgpack', 'yaml', 'protobuf'],
+      message: 'demo.User',
+    })
+  })
+
+  test('a media type without a schema accepts any body of the data model', () => {
+    const [[, binding] = []] = routesOf(doc({ 'application/json': {} }))
+    expect(binding).toEqual({ schema: true, required: false, formats: ['json'] })
+  })
+
+  test('protobuf without x-protobuf-message is refused', () => {
+    expect(() => routesOf(doc({ 'application/x-protobuf': {} }))).toThrow(
+      /application\/x-protobuf needs "x-protobuf-message"/,
+    )
+  })
+
+  test.each([['multipart/form-data'], ['*/*'], ['application/*'], ['application/*+json']])(
+    '%s is refused: safebody has no format for it',
+    (mediaType) => {
+      expect(() => routesOf(doc({ [mediaType]: {} }))).toThrow(/is not one safebody decodes/)
+    },
+  )
+
+  test('media types with different schemas are refused: one schema per route', () => {
+    expect(() =>
+      routesOf(
+        doc({
+          'application/json': { schema: { type: 'object' } },
+          'application/yaml': { schema: { type: 'array' } },
+        }),
+      ),
+    ).toThrow(/must share one schema/)
+  })
+
+  test('an empty content is refused', () => {
+    expect(() => routesOf(doc({}))).toThrow(/requestBody has no content/)
+  })
+
+  test('operation and path-item servers override the document servers', () => {
+    const routes = routesOf({
+      openapi: '3.0.3',
+      servers: [{ url: '/v1' }],
+      paths: {
+        '/a': { get: {}, servers: [{ url: '/v2' }] },
+        '/b': { get: { servers: [{ url: '/v3' }, { url: '/v4' }] }, post: {} },
+      },
+    })
+    expect(routes).toEqual([
+      ['GET /v2/a', null],
+      ['GET /v3/b', null],
+      ['GET /v4/b', null],
+      ['POST /v1/b', null],
+    ])
+  })
+
+  test('an unresolvable requestBody $ref is refused', () => {
+    expect(() =>
+      routesOf({
+        openapi: '3.0.3',
+        paths: { '/a': { post: { requestBody: { $ref: '#/components/requestBodies/Nope' } } } },
+      }),
+    ).toThrow(/points at nothing/)
+  })
+})
+
+describe('start-up checks through safeBody()', () => {
+  test('on this branch, an unknown media type fails at start-up', () => {
+    expect(() => safeBody({ openapi: doc({ 'text/csv': {} }) })).toThrow(
+      /POST \/users: media type "text\/csv" is not one safebody decodes/,
+    )
+  })
+
+  test('OpenAPI annotation keywords and x- extensions compile under strict ajv', () => {
+    const schema = {
+      type: 'object',
+      example: { a: 1 },
+      externalDocs: { url: 'https://example.com' },
+      xml: { name: 'a' },
+      discriminator: { propertyName: 'kind' },
+      'x-vendor': true,
+    }
+    expect(() => safeBody({ openapi: doc({ 'application/json': { schema } }) })).not.toThrow()
+  })
+})

@@ -1,0 +1,232 @@
+import { fileURLToPath } from 'node:url'
+import request from 'supertest'
+import { describe, expect, test } from 'vitest'
+import { safeBody } from '../../src/index.js'
+import { buildApp, expectRefusal, frameworks } from '../helpers/app.js'
+
+const fixture = (name: string) =>
+  fileURLToPath(new URL(`../fixtures/openapi/${name}`, import.meta.url))
+
+describe.each(frameworks)('OpenAPI 3.0 document (%s)', (_name, express) => {
+  const mount = () =>
+    buildApp(express, (app, echo) => {
+      app.use(safeBody({ openapi: fixture('petstore-3.0.yaml') }))
+      app.use(echo)
+    })
+
+  test('a requestBody $ref to components/requestBodies, and its schema refs, resolve', async () => {
+    const { app, seen } = mount()
+    const pet = { name: 'Rex', tag: 'dog', owner: { email: 'a@example.com' }, age: 3 }
+    const res = await request(app).post('/v1/pets').send(pet)
+    expect(res.status).toBe(200)
+    expect(seen.bodies).toEqual([pet])
+  })
+
+  test('components/schemas refs are enforced', async () => {
+    const { app, seen } = mount()
+    const res = await request(app).post('/v1/pets').send({ name: 'Rex', tag: 'fish' })
+    expectRefusal(res, 422, 'entity.validation.failed', seen)
+    expect(res.body.errors[0]).toMatchObject({ instancePath: '/tag', keyword: 'enum' })
+  })
+
+  test('OpenAPI formats (int32) are checked', async () => {
+    const { app, seen } = mount()
+    const res = await request(app)
+      .post('/v1/pets')
+      .send({ name: 'Rex', age: 2 ** 40 })
+    expectRefusal(res, 422, 'entity.validation.failed', seen)
+  })
+
+  test('nullable: true admits null; without it, null is refused', async () => {
+    const { app, seen } = mount()
+    expect((await request(app).post('/v1/pets').send({ name: 'Rex', owner: null })).status).toBe(
+      200,
+    )
+    expect((await request(app).post('/v1/pets/7').send({ note: null })).status).toBe(200)
+    const res = await request(app).post('/v1/pets').send({ name: null })
+    expectRefusal(res, 422, 'entity.validation.failed')
+    expect(seen.bodies).toHaveLength(2)
+  })
+
+  test('exclusiveMinimum: true excludes the minimum', async () => {
+    const { app, seen } = mount()
+    expect((await request(app).post('/v1/pets/7').send({ weight: 0.5 })).status).toBe(200)
+    const res = await request(app).post('/v1/pets/7').send({ weight: 0 })
+    expectRefusal(res, 422, 'entity.validation.failed')
+    expect(seen.bodies).toHaveLength(1)
+  })
+
+  test('required: true makes the body required; absent required, it may be left out', async () => {
+    const { app, seen } = mount()
+    const res = await request(app).post('/v1/pets')
+    expectRefusal(res, 400, 'entity.missing', seen)
+    expect((await request(app).post('/v1/pets/7')).status).toBe(200)
+  })
+
+  test('media types listed under content are the allowed formats, +json suffix included', async () => {
+    const { app, seen } = mount()
+    const ok = await request(app)
+      .put('/v1/pets/7/tags')
+      .set('Content-Type', 'application/vnd.petstore+json')
+      .send(JSON.stringify(['cat']))
+    expect(ok.status).toBe(200)
+    const res = await request(app).put('/v1/pets/7/tags').type('text/plain').send('["cat"]')
+    expectRefusal(res, 415, 'content.type.unsupported')
+    expect(seen.bodies).toEqual([['cat']])
+  })
+
+  test('operations without a requestBody refuse bodies', async () => {
+    const { app, seen } = mount()
+    const res = await request(app).get('/v1/pets').send({ name: 'Rex' })
+    expectRefusal(res, 415, 'route.schema.missing', seen)
+  })
+
+  test('a concrete path without requestBody shadows a template that has one', async () => {
+    const { app, seen } = mount()
+    const res = await request(app).post('/v1/pets/mine').send({ note: 'x' })
+    expectRefusal(res, 415, 'route.schema.missing', seen)
+  })
+
+  test('paths outside the document refuse bodies, and so do paths without the server base', async () => {
+    const { app, seen } = mount()
+    expectRefusal(await request(app).post('/v1/owners').send({}), 415, 'route.schema.missing', seen)
+    expectRefusal(
+      await request(app).post('/pets').send({ name: 'Rex' }),
+      415,
+      'route.schema.missing',
+      seen,
+    )
+  })
+})
+
+describe.each(frameworks)('OpenAPI 3.1 document (%s)', (_name, express) => {
+  const mount = () =>
+    buildApp(express, (app, echo) => {
+      app.use(safeBody({ openapi: fixture('petstore-3.1.json') }))
+      app.use(echo)
+    })
+
+  test('2020-12 schemas: type arrays, prefixItems, $ref with siblings', async () => {
+    const { app, seen } = mount()
+    const pet = { name: 'Rex', nickname: null, tags: ['cat'], size: 3 }
+    expect((await request(app).post('/pets').send(pet)).status).toBe(200)
+    expect(seen.bodies).toEqual([pet])
+    const res = await request(app).post('/pets').send({ name: 'Rex', size: 0 })
+    expectRefusal(res, 422, 'entity.validation.failed')
+    expect(res.body.errors[0]).toMatchObject({ instancePath: '/size', keyword: 'exclusiveMinimum' })
+  })
+
+  test('a template with several parameters in one segment matches', async () => {
+    const { app, seen } = mount()
+    const res = await request(app).put('/pets/7/photos/me.v2.png').send({ caption: null })
+    expect(res.status).toBe(200)
+    expect(seen.bodies).toEqual([{ caption: null }])
+  })
+
+  test('GET without requestBody refuses a body', async () => {
+    const { app, seen } = mount()
+    expectRefusal(
+      await request(app).get('/pets/7').send({ a: 1 }),
+      415,
+      'route.schema.missing',
+      seen,
+    )
+  })
+})
+
+describe('OpenAPI with other options', () => {
+  test('a document object works like a path, and routes add routes', async () => {
+    const { app, seen } = buildApp(frameworks[0][1], (app, echo) => {
+      app.use(
+        safeBody({
+          openapi: {
+            openapi: '3.1.0',
+            info: { title: 't', version: '1' },
+            paths: {
+              '/things': {
+                post: {
+                  requestBody: { content: { 'application/json': { schema: { type: 'integer' } } } },
+                },
+              },
+            },
+          },
+          schemas: { note: { type: 'string' } },
+          routes: { 'POST /notes': 'note' },
+        }),
+      )
+      app.use(echo)
+    })
+    expect((await request(app).post('/things').type('json').send('5')).status).toBe(200)
+    expect((await request(app).post('/notes').type('json').send('"hi"')).status).toBe(200)
+    expectRefusal(
+      await request(app).post('/things').type('json').send('"x"'),
+      422,
+      'entity.validation.failed',
+    )
+    expect(seen.bodies).toEqual([5, 'hi'])
+  })
+
+  test('a document schema can $ref a schemas entry by its absolute $id', async () => {
+    const address = fileURLToPath(new URL('../fixtures/schemas-folder/good', import.meta.url))
+    const { app, seen } = buildApp(frameworks[0][1], (app, echo) => {
+      app.use(
+        safeBody({
+          schemas: address,
+          openapi: {
+            openapi: '3.0.3',
+            paths: {
+              '/moves': {
+                post: {
+                  requestBody: {
+                    content: {
+                      'application/json': {
+                        schema: { $ref: 'https://example.com/schemas/address.yaml' },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        }),
+      )
+      app.use(echo)
+    })
+    expect((await request(app).post('/moves').send({ street: 'Main St' })).status).toBe(200)
+    expectRefusal(
+      await request(app).post('/moves').send({ zip: '1' }),
+      422,
+      'entity.validation.failed',
+    )
+    expect(seen.bodies).toEqual([{ street: 'Main St' }])
+  })
+
+  test('component schemas can be named by route() by their id', () => {
+    const bodies = safeBody({ openapi: fixture('petstore-3.0.yaml') })
+    expect(() => bodies.route('openapi:/components/schemas/NewPet')).not.toThrow()
+  })
+
+  test('a route in both the document and routes fails at start-up', () => {
+    expect(() =>
+      safeBody({
+        openapi: fixture('petstore-3.1.json'),
+        schemas: { s: true },
+        routes: { 'POST /pets': 's' },
+      }),
+    ).toThrow(/route "POST \/pets" is in both the OpenAPI document and routes/)
+  })
+
+  test('OpenAPI 3.1 with the draft-07 dialect fails at start-up; 3.0 works with it', () => {
+    expect(() => safeBody({ openapi: fixture('petstore-3.1.json'), ajv: { draft: '07' } })).toThrow(
+      /needs draft 2020-12|need draft 2020-12/,
+    )
+    expect(() =>
+      safeBody({ openapi: fixture('petstore-3.0.yaml'), ajv: { draft: '07' } }),
+    ).not.toThrow()
+  })
+
+  test('a document that is not OpenAPI 3.0 or 3.1 fails at start-up', () => {
+    expect(() => safeBody({ openapi: { openapi: '2.0' } })).toThrow(/only 3\.0\.x and 3\.1\.x/)
+    expect(() => safeBody({ openapi: fixture('missing.yaml') })).toThrow(/cannot read/)
+  })
+})

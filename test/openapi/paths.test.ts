@@ -1,0 +1,63 @@
+import { match } from 'path-to-regexp'
+import { describe, expect, test } from 'vitest'
+import { basePaths, expressPath } from '../../src/openapi/paths.js'
+
+describe('expressPath', () => {
+  test.each([
+    ['/users', '/users'],
+    ['/users/{id}', '/users/:id'],
+    ['/users/{userId}/posts/{postId}', '/users/:userId/posts/:postId'],
+    ['/files/{name}.{ext}', '/files/:name.:ext'],
+    ['/users/{user-id}', '/users/:"user-id"'],
+    ['/v1/models:generate', '/v1/models\\:generate'],
+    ['/search(legacy)', '/search\\(legacy\\)'],
+    ['/a*b+c?', '/a\\*b\\+c\\?'],
+  ])('%s -> %s', (template, path) => {
+    expect(expressPath(template)).toBe(path)
+    expect(() => match(path)).not.toThrow()
+  })
+
+  test('the converted paths match what the template describes', () => {
+    const m = match(expressPath('/users/{user-id}/files/{name}.{ext}'), { decode: false })
+    expect(m('/users/42/files/a.tar.gz')).toMatchObject({
+      params: { 'user-id': '42', name: 'a.tar', ext: 'gz' },
+    })
+    expect(match(expressPath('/v1/models:generate'))('/v1/models:generate')).not.toBe(false)
+    expect(match(expressPath('/v1/models:generate'))('/v1/models')).toBe(false)
+  })
+
+  test.each([
+    ['/a/{x}{y}', /nothing between them/],
+    ['/a/{}', /unclosed or empty/],
+    ['/a/{x', /unclosed or empty/],
+    ['/a/x}', /"}" with no "{"/],
+    ['users', /must start with/],
+  ])('%s is refused', (template, why) => {
+    expect(() => expressPath(template)).toThrow(why)
+  })
+})
+
+describe('basePaths', () => {
+  test('no servers, or servers at the root, add nothing', () => {
+    expect(basePaths(undefined)).toEqual([''])
+    expect(basePaths([])).toEqual([''])
+    expect(basePaths([{ url: 'https://api.example.com' }, { url: '/' }])).toEqual([''])
+  })
+
+  test('server paths, relative or absolute, with variables at their defaults', () => {
+    expect(
+      basePaths([
+        { url: 'https://api.example.com/v1/' },
+        { url: '/v1' },
+        {
+          url: 'https://{region}.example.com/{stage}',
+          variables: { region: { default: 'eu' }, stage: { default: 'beta', enum: ['beta'] } },
+        },
+      ]),
+    ).toEqual(['/v1', '/beta'])
+  })
+
+  test('a variable with no default is refused', () => {
+    expect(() => basePaths([{ url: '/{stage}' }])).toThrow(/no default for \{stage\}/)
+  })
+})

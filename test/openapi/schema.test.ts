@@ -1,0 +1,132 @@
+import { describe, expect, test } from 'vitest'
+import { type TranslateContext, translateSchema } from '../../src/openapi/schema.js'
+
+const v30 = (): TranslateContext => ({ version: '3.0', keywords: new Set() })
+const v31 = (): TranslateContext => ({ version: '3.1', keywords: new Set() })
+
+describe('OpenAPI 3.0 schemas', () => {
+  test('nullable adds null to a type given in the same schema', () => {
+    expect(translateSchema({ type: 'string', nullable: true }, v30(), 's')).toEqual({
+      type: ['string', 'null'],
+    })
+    expect(translateSchema({ type: 'string', nullable: false }, v30(), 's')).toEqual({
+      type: 'string',
+    })
+  })
+
+  test('nullable without a type, or with an enum lacking null, admits no null (3.0.3)', () => {
+    expect(translateSchema({ allOf: [{ type: 'string' }], nullable: true }, v30(), 's')).toEqual({
+      allOf: [{ type: 'string' }],
+    })
+    expect(translateSchema({ type: 'string', enum: ['a'], nullable: true }, v30(), 's')).toEqual({
+      type: ['string', 'null'],
+      enum: ['a'],
+    })
+  })
+
+  test('nested schemas are translated: properties, items, allOf, additionalProperties', () => {
+    const out = translateSchema(
+      {
+        type: 'object',
+        properties: { a: { type: 'integer', nullable: true } },
+        additionalProperties: { type: 'array', items: { type: 'boolean', nullable: true } },
+        allOf: [{ type: 'object', nullable: true }],
+      },
+      v30(),
+      's',
+    )
+    expect(out).toEqual({
+      type: 'object',
+      properties: { a: { type: ['integer', 'null'] } },
+      additionalProperties: { type: 'array', items: { type: ['boolean', 'null'] } },
+      allOf: [{ type: ['object', 'null'] }],
+    })
+  })
+
+  test('boolean exclusiveMinimum/Maximum become numbers', () => {
+    expect(
+      translateSchema(
+        { type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 9, exclusiveMaximum: false },
+        v30(),
+        's',
+      ),
+    ).toEqual({ type: 'number', exclusiveMinimum: 0, maximum: 9 })
+  })
+
+  test('$ref siblings are dropped, as 3.0 ignores them', () => {
+    expect(
+      translateSchema({ $ref: '#/components/schemas/A', nullable: true, maxLength: 1 }, v30(), 's'),
+    ).toEqual({ $ref: 'openapi:/components/schemas/A' })
+  })
+
+  test('a property named like a keyword is not translated as one', () => {
+    expect(translateSchema({ properties: { nullable: { type: 'boolean' } } }, v30(), 's')).toEqual({
+      properties: { nullable: { type: 'boolean' } },
+    })
+  })
+
+  test('the document is left as it was', () => {
+    const schema = { type: 'string', nullable: true }
+    translateSchema(schema, v30(), 's')
+    expect(schema).toEqual({ type: 'string', nullable: true })
+  })
+})
+
+describe('references and keywords', () => {
+  test('refs into components/schemas point at the components ids, escapes kept', () => {
+    expect(
+      translateSchema(
+        {
+          properties: {
+            a: { $ref: '#/components/schemas/User' },
+            b: { $ref: '#/components/schemas/User/properties/name' },
+            c: { $ref: '#/components/schemas/a~1b%20c' },
+            d: { $ref: 'https://example.com/address.json' },
+          },
+        },
+        v31(),
+        's',
+      ),
+    ).toEqual({
+      properties: {
+        a: { $ref: 'openapi:/components/schemas/User' },
+        b: { $ref: 'openapi:/components/schemas/User#/properties/name' },
+        c: { $ref: 'openapi:/components/schemas/a%2Fb%20c' },
+        d: { $ref: 'https://example.com/address.json' },
+      },
+    })
+  })
+
+  test('a local ref outside components/schemas is refused', () => {
+    expect(() => translateSchema({ $ref: '#/paths/~1x' }, v31(), 'here')).toThrow(
+      /here: \$ref "#\/paths\/~1x" must point into #\/components\/schemas/,
+    )
+  })
+
+  test('x- extensions in schema positions are collected; property names are not', () => {
+    const context = v31()
+    translateSchema(
+      { 'x-a': 1, properties: { 'x-b': { type: 'string', 'x-c': true } } },
+      context,
+      's',
+    )
+    expect([...context.keywords].sort()).toEqual(['x-a', 'x-c'])
+  })
+
+  test('3.1 leaves nullable alone: not a 3.1 keyword, ajv reads it as its own', () => {
+    expect(translateSchema({ type: 'string', nullable: true }, v31(), 's')).toEqual({
+      type: 'string',
+      nullable: true,
+    })
+  })
+
+  test('a schema that contains itself is refused', () => {
+    const loop: Record<string, unknown> = { type: 'object' }
+    loop.properties = { self: loop }
+    expect(() => translateSchema(loop, v31(), 's')).toThrow(/contains itself/)
+  })
+
+  test('a value that is not a schema is refused', () => {
+    expect(() => translateSchema({ items: 'x' }, v31(), 's')).toThrow(/s\/items is not a schema/)
+  })
+})
