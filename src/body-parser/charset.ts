@@ -69,6 +69,24 @@ const utf32auto: Decoder = (b) => {
 
 const latin1: Decoder = (b) => b.toString('latin1')
 
+// iconv-lite's ASCII: bytes above 0x7F are not ASCII and become U+FFFD (Node's own 'ascii'
+// would clear their high bit instead).
+const ascii: Decoder = (b) => {
+  const text = b.toString('latin1')
+  return /[\x80-\xff]/.test(text) ? text.replace(/[\x80-\xff]/g, '\ufffd') : text
+}
+
+// Windows-1252 is Latin-1 but for 0x80-0x9F; the five bytes it leaves undefined become
+// U+FFFD as in iconv-lite. Decoded here, not by TextDecoder, which on some Node 20 releases
+// drops every byte above 0x7F from this encoding.
+const cp1252High = '€\ufffd‚ƒ„…†‡ˆ‰Š‹Œ\ufffdŽ\ufffd\ufffd‘’“”•–—˜™š›œ\ufffdžŸ'
+const windows1252: Decoder = (b) => {
+  const text = b.toString('latin1')
+  return /[\x80-\x9f]/.test(text)
+    ? text.replace(/[\x80-\x9f]/g, (c) => cp1252High[c.charCodeAt(0) - 0x80] as string)
+    : text
+}
+
 // iconv-lite's names, canonicalised as it does (lower case, alphanumerics only).
 const native: Readonly<Record<string, Decoder>> = {
   utf8,
@@ -87,8 +105,24 @@ const native: Readonly<Record<string, Decoder>> = {
   binary: latin1,
   iso88591: latin1,
   l1: latin1,
-  ascii: (b) => b.toString('ascii'),
-  usascii: (b) => b.toString('ascii'),
+  cp819: latin1,
+  ibm819: latin1,
+  isoir100: latin1,
+  csisolatin1: latin1,
+  cp28591: latin1,
+  '28591': latin1,
+  ascii,
+  usascii: ascii,
+  csascii: ascii,
+  cp367: ascii,
+  ibm367: ascii,
+  isoir6: ascii,
+  iso646us: ascii,
+  us: ascii,
+  windows1252,
+  win1252: windows1252,
+  cp1252: windows1252,
+  '1252': windows1252,
 }
 
 const cache = new Map<string, Decoder | null>()
@@ -112,5 +146,33 @@ function whatwgDecoder(label: string): Decoder | null {
   }
   // WHATWG's catch-all encodings have no iconv-lite counterpart.
   if (decoder.encoding === 'replacement' || decoder.encoding === 'x-user-defined') return null
+  if (decoder.encoding === 'windows-1252') return windows1252
+  if (singleByte.has(decoder.encoding)) return tableDecoder(decoder)
   return (b) => decoder.decode(b)
+}
+
+// WHATWG's single-byte encodings. Node's TextDecoder silently drops a byte its ICU table
+// does not map, where iconv-lite gives U+FFFD; a 256-entry table built once fixes that.
+const singleByte = new Set([
+  'ibm866',
+  'koi8-r',
+  'koi8-u',
+  'macintosh',
+  'windows-874',
+  'x-mac-cyrillic',
+  ...[2, 3, 4, 5, 6, 7, 8, 10, 13, 14, 15, 16].map((n) => `iso-8859-${n}`),
+  'iso-8859-8-i',
+  ...[1250, 1251, 1253, 1254, 1255, 1256, 1257, 1258].map((n) => `windows-${n}`),
+])
+
+function tableDecoder(decoder: TextDecoder): Decoder {
+  const table: string[] = []
+  for (let byte = 0; byte < 256; byte++) {
+    table.push(decoder.decode(Uint8Array.of(byte)) || '\ufffd')
+  }
+  return (b) => {
+    let out = ''
+    for (const byte of b) out += table[byte]
+    return out
+  }
 }
