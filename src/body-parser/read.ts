@@ -106,8 +106,7 @@ function isFinished(req: IncomingMessage): boolean {
   )
 }
 
-// A Content-Type that does not parse has no charset (body-parser would throw a 500 here
-// when a `type` function let such a request through).
+// content-type 2 parses any string leniently; should it ever throw, there is no charset.
 function requestCharset(req: IncomingMessage): string | undefined {
   const header = req.headers['content-type']
   if (!header) return undefined
