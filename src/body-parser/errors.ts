@@ -28,6 +28,11 @@ const readMessages: Partial<Record<BodyErrorType, string>> = {
 export function asParserError(err: unknown): unknown {
   const e = err as Partial<BodyError>
   if (typeof e?.type !== 'string') return err
+  // raw-body's 500s for a stream something else already read or set an encoding on are
+  // developer errors, passed on as body-parser passes them (the read path files them as
+  // undecodable bodies).
+  const cause = e.cause as { type?: unknown } | undefined
+  if (typeof cause?.type === 'string' && cause.type.startsWith('stream.')) return cause
   const message =
     e.type === 'entity.encoding.invalid' && e.cause instanceof Error
       ? e.cause.message

@@ -130,6 +130,25 @@ describe.each(frameworks)('in an app (%s)', (_name, express) => {
     expect(actual).toEqual(expected)
   })
 
+  it("passes on raw-body's 500 when something set an encoding on the stream", async () => {
+    const setEncoding = (
+      req: { setEncoding(e: string): void },
+      _res: unknown,
+      next: () => void,
+    ) => {
+      req.setEncoding('utf8')
+      next()
+    }
+    const request = { headers: { 'Content-Type': 'text/plain' }, body: 'x' }
+    const a = await send(
+      await serve(parserApp(express, setEncoding as never, bodyParserOriginal.text())),
+      request,
+    )
+    const b = await send(await serve(parserApp(express, setEncoding as never, text())), request)
+    expect(a).toMatchObject({ status: 500, result: { type: 'stream.encoding.set' } })
+    expect(b).toEqual(a)
+  })
+
   it('makes safeBody() refuse to run after it, rather than skip validation', async () => {
     const app = express() as Express
     app.use(json())
