@@ -33,6 +33,9 @@ export const catalogue = {
   'entity.too.many.keys': { status: 400, title: 'Too many keys in one object' },
   'entity.too.many.nodes': { status: 400, title: 'Body has too many values' },
   'entity.string.too.long': { status: 400, title: 'String too long' },
+  // body-parser's own urlencoded refusals, used by safebody/body-parser
+  'parameters.too.many': { status: 413, title: 'Too many form parameters' },
+  'querystring.parse.rangeError': { status: 400, title: 'Form nested too deeply' },
   // validate
   'entity.validation.failed': { status: 422, title: 'Body does not match the schema' },
 } as const satisfies Record<string, { status: number; title: string }>

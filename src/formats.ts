@@ -1,4 +1,7 @@
 import { decodeJson } from './decoders/json.js'
+import { decodeRaw } from './decoders/raw.js'
+import { decodeText } from './decoders/text.js'
+import { decodeUrlencoded } from './decoders/urlencoded.js'
 import type { StructureLimits } from './guard.js'
 
 /** What a decoder is given besides the bytes: the route's limits (and, per format, more). */
@@ -20,7 +23,7 @@ export interface Format {
 }
 
 /** The names of the formats a route can allow. */
-export type FormatName = 'json'
+export type FormatName = 'json' | 'urlencoded' | 'text' | 'raw'
 
 /** Every format, by name. */
 export const formats: Readonly<Record<FormatName, Format>> = {
@@ -30,6 +33,24 @@ export const formats: Readonly<Record<FormatName, Format>> = {
     suffix: '+json',
     textual: true,
     decode: (bytes, context) => decodeJson(bytes, context.limits),
+  },
+  urlencoded: {
+    name: 'urlencoded',
+    mediaTypes: ['application/x-www-form-urlencoded'],
+    textual: true,
+    decode: (bytes, context) => decodeUrlencoded(bytes, context.limits),
+  },
+  text: {
+    name: 'text',
+    mediaTypes: ['text/plain'],
+    textual: true,
+    decode: (bytes, context) => decodeText(bytes, context.limits),
+  },
+  raw: {
+    name: 'raw',
+    mediaTypes: ['application/octet-stream'],
+    textual: false,
+    decode: (bytes) => decodeRaw(bytes),
   },
 }
 

@@ -176,7 +176,7 @@ function handler(find: (req: Request) => CompiledRoute | undefined): BodyHandler
  * Pass the refusal on. If the client is still sending, the connection is closed after the
  * response instead of being drained: a body refused unread is never read.
  */
-function refuse(req: IncomingMessage, res: ServerResponse, next: Next, err: unknown): void {
+export function refuse(req: IncomingMessage, res: ServerResponse, next: Next, err: unknown): void {
   if (!req.complete && !res.headersSent) {
     res.setHeader('Connection', 'close')
     res.once('finish', () => {

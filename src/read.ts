@@ -102,10 +102,15 @@ function createInflater(coding: string): Transform | null {
       return zlib.createInflate()
     case 'br':
       return zlib.createBrotliDecompress()
+    case 'zstd':
+      return createZstd === undefined ? null : createZstd()
     default:
       return null
   }
 }
+
+// zstd exists from Node 22.15 and 23.8; @types/node for Node 20 does not declare it.
+const createZstd = (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress
 
 /** raw-body and zlib fail with their own errors; map each to the catalogue. */
 function asBodyError(err: unknown, limit: number) {
@@ -123,7 +128,12 @@ function asBodyError(err: unknown, limit: number) {
     case 'entity.too.large':
       return tooLarge(limit, { received: e.received })
     case 'request.aborted':
-      return bodyError('request.aborted', 'The request was aborted.', { cause: err })
+      return bodyError('request.aborted', 'The request was aborted.', {
+        received: e.received,
+        expected: e.expected,
+        length: e.length,
+        cause: err,
+      })
     case 'request.size.invalid':
       return bodyError('request.size.invalid', 'The body length does not match Content-Length.', {
         received: e.received,
@@ -148,7 +158,7 @@ function tooLarge(limit: number, props: BodyErrorProps) {
 function unsupportedEncoding(coding: string) {
   return bodyError(
     'encoding.unsupported',
-    'Content-Encoding must be identity, gzip, deflate or br, applied once.',
+    `Content-Encoding must be ${createZstd ? 'identity, gzip, deflate, br or zstd' : 'identity, gzip, deflate or br'}, applied once.`,
     { encoding: coding },
   )
 }

@@ -1,0 +1,131 @@
+import qs from 'qs'
+import { bodyError } from '../errors.js'
+import { guardValue, type StructureLimits } from '../guard.js'
+import { decodeUtf8 } from '../text.js'
+
+/** How a form is parsed: qs's knobs that safebody and the body-parser facade set. */
+export interface FormSettings {
+  /** Most `[...]` (or `.`) levels in a key; deeper keys throw a RangeError (strictDepth). */
+  readonly depth: number
+  /** Most elements, and highest index + 1, of one array. */
+  readonly arrayLimit: number
+  /** Throw a RangeError when `arrayLimit` is passed, instead of turning the array into an object. */
+  readonly strictArrays: boolean
+  readonly charset: 'utf-8' | 'iso-8859-1'
+  readonly charsetSentinel?: boolean
+  readonly interpretNumericEntities?: boolean
+}
+
+/**
+ * Parse form text with qs, refusing prototype keys with 400 `entity.forbidden.key`.
+ *
+ * qs drops `__proto__` segments silently (even with `allowPrototypes`), so the value it
+ * returns cannot show that the client sent one: the keys are checked as qs decodes them,
+ * through its `decoder` hook, which sees every key after percent-decoding (`%5F%5Fproto%5F%5F`)
+ * and after `%5B`/`%5D` became brackets, before qs splits it into segments.
+ */
+export function parseForm(text: string, settings: FormSettings): Record<string, unknown> {
+  return qs.parse(text, {
+    // Own keys like `toString` are kept as data (never set on a prototype), as body-parser
+    // does; `__proto__` and `constructor.prototype` never get this far.
+    allowPrototypes: true,
+    depth: settings.depth,
+    strictDepth: true,
+    arrayLimit: settings.arrayLimit,
+    throwOnLimitExceeded: settings.strictArrays,
+    parameterLimit: Number.POSITIVE_INFINITY,
+    charset: settings.charset,
+    charsetSentinel: settings.charsetSentinel,
+    interpretNumericEntities: settings.interpretNumericEntities,
+    decoder: checkedDecoder,
+  })
+}
+
+function checkedDecoder(
+  str: string,
+  defaultDecoder: qs.defaultDecoder,
+  charset: string,
+  kind: 'key' | 'value',
+): string {
+  const decoded = defaultDecoder(str, defaultDecoder, charset)
+  if (kind === 'key' && forbiddenFormKey(decoded)) {
+    throw bodyError(
+      'entity.forbidden.key',
+      'A form key names __proto__ or constructor.prototype, which is not allowed in a body.',
+    )
+  }
+  return decoded
+}
+
+/**
+ * True when a decoded form key has a `__proto__` segment, or a `constructor` segment
+ * followed by `prototype`. Segments are split at brackets and at dots whatever `allowDots`
+ * says, so the check holds for every qs spelling; a literal key like `a.__proto__` is
+ * refused too, which costs no real form anything.
+ */
+export function forbiddenFormKey(key: string): boolean {
+  if (!key.includes('__proto__') && !key.includes('constructor')) return false
+  const segments = key.split(/[[\].]/).filter((s) => s !== '')
+  for (let i = 0; i < segments.length; i++) {
+    if (segments[i] === '__proto__') return true
+    if (segments[i] === 'constructor' && segments[i + 1] === 'prototype') return true
+  }
+  return false
+}
+
+/**
+ * How many `&`-separated parameters `text` has, counting no further than `limit` + 1: the
+ * count qs would see, found before qs does any work.
+ */
+export function countParameters(text: string, limit: number): number {
+  let count = 0
+  let index = -1
+  do {
+    if (++count > limit) return count
+    index = text.indexOf('&', index + 1)
+  } while (index !== -1)
+  return count
+}
+
+// body-parser's defaults are the ceiling; a route's tighter maxDepth / maxKeys lower them.
+const FORM_DEPTH = 32
+const FORM_PARAMETERS = 1000
+
+/**
+ * application/x-www-form-urlencoded: strict UTF-8, then qs (extended syntax, body-parser's
+ * limits), then the guard. Every limit is a 400, never a truncation: more parameters than
+ * the limit, a key nested deeper than the depth, an array index past the array limit.
+ * Values are strings, arrays and objects of strings.
+ */
+export function decodeUrlencoded(bytes: Buffer, limits: StructureLimits): unknown {
+  const text = decodeUtf8(bytes)
+  const parameters = Math.min(FORM_PARAMETERS, limits.keys)
+  // A key of depth d nests d + 1 objects (the form itself is one).
+  const depth = Math.max(0, Math.min(FORM_DEPTH, limits.depth - 1))
+  if (text.length === 0) return {}
+  if (countParameters(text, parameters) > parameters) {
+    throw bodyError('entity.too.many.keys', `The form has more than ${parameters} parameters.`)
+  }
+  let value: Record<string, unknown>
+  try {
+    value = parseForm(text, { depth, arrayLimit: parameters, strictArrays: true, charset: 'utf-8' })
+  } catch (err) {
+    throw formRangeError(err, depth, parameters)
+  }
+  guardValue(value, limits)
+  return value
+}
+
+function formRangeError(err: unknown, depth: number, arrayLimit: number): unknown {
+  if (!(err instanceof RangeError)) return err
+  if (err.message.startsWith('Array limit')) {
+    return bodyError(
+      'entity.too.many.nodes',
+      `An array in the form is longer than ${arrayLimit} or indexed beyond it.`,
+      { cause: err },
+    )
+  }
+  return bodyError('entity.too.deep', `A form key is nested more than ${depth} levels deep.`, {
+    cause: err,
+  })
+}

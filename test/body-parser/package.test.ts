@@ -1,0 +1,102 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+
+// safebody/body-parser through the package's own exports, as an installed package is
+// loaded: dist/esm for import, dist/cjs for require. Builds first when dist is older
+// than src (npm test builds before it runs the tests).
+const root = join(import.meta.dirname, '..', '..')
+const entry = join(root, 'dist', 'cjs', 'body-parser', 'require.cjs')
+
+function newest(dir: string): number {
+  let latest = 0
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name)
+    const stat = statSync(path)
+    latest = Math.max(latest, stat.isDirectory() ? newest(path) : stat.mtimeMs)
+  }
+  return latest
+}
+
+beforeAll(() => {
+  if (!existsSync(entry) || statSync(entry).mtimeMs < newest(join(root, 'src'))) {
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' })
+  }
+}, 180_000)
+
+function node(args: string[]): unknown {
+  const out = execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' })
+  return JSON.parse(out)
+}
+
+// One real request through the loaded json() parser, and the module's shape.
+const probe = (load: string) => `
+${load}
+const http = require('node:http')
+let threw = ''
+try { bodyParser() } catch (e) { threw = e.message }
+const server = http.createServer((req, res) => {
+  bodyParser.json()(req, res, (err) => {
+    res.end(JSON.stringify({
+      status: err ? err.status : 200, type: err && err.type, body: req.body,
+      shape: {
+        callable: typeof bodyParser,
+        json: typeof bodyParser.json, raw: typeof bodyParser.raw,
+        text: typeof bodyParser.text, urlencoded: typeof bodyParser.urlencoded,
+        named: typeof named.json + ',' + typeof named.urlencoded + ',' + typeof named.formatParser,
+        threw,
+      },
+    }))
+  })
+})
+server.listen(0, '127.0.0.1', async () => {
+  const { port } = server.address()
+  const ok = await (await fetch('http://127.0.0.1:' + port, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' })).json()
+  const bad = await (await fetch('http://127.0.0.1:' + port, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"__proto__":{}}' })).json()
+  console.log(JSON.stringify({ ok, bad }))
+  server.close()
+})
+`
+
+const expected = {
+  ok: {
+    status: 200,
+    body: { a: 1 },
+    shape: {
+      callable: 'function',
+      json: 'function',
+      raw: 'function',
+      text: 'function',
+      urlencoded: 'function',
+      named: 'function,function,function',
+      threw: 'The bodyParser() generic has been split into individual middleware to use instead.',
+    },
+  },
+  bad: { status: 400, type: 'entity.forbidden.key' },
+}
+
+describe('safebody/body-parser as a package', () => {
+  it('require() returns the callable with .json etc., like body-parser', () => {
+    const load = `const bodyParser = require('safebody/body-parser'); const named = bodyParser`
+    expect(node(['-e', probe(load)])).toMatchObject(expected)
+  })
+
+  it('import gives the default callable and the named exports', () => {
+    const load = `import bodyParser, * as named from 'safebody/body-parser'
+import { createRequire } from 'node:module'
+const require = createRequire(import.meta.url)`
+    expect(node(['--input-type=module', '-e', probe(load)])).toMatchObject(expected)
+  })
+
+  it('require() and import resolve to the CommonJS and ESM builds', () => {
+    const cjs = node(['-p', `JSON.stringify(require.resolve('safebody/body-parser'))`])
+    expect(cjs).toMatch(/dist[/\\]cjs[/\\]body-parser[/\\]require\.cjs$/)
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      `console.log(JSON.stringify(import.meta.resolve('safebody/body-parser')))`,
+    ])
+    expect(esm).toMatch(/dist\/esm\/body-parser\/index\.js$/)
+  })
+})
