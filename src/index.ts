@@ -9,13 +9,26 @@ export {
 export type { FormatName } from './formats.js'
 export type { StructureLimits } from './guard.js'
 export { guardValue } from './guard.js'
+export type {
+  IntegrityOptions,
+  SignatureAlgorithm,
+  SignatureEncoding,
+  SignaturePreset,
+  SignatureSecret,
+} from './integrity.js'
 export {
   type BodyHandler,
   type RouteSchemas,
   type SafeBodyMiddleware,
   safeBody,
 } from './middleware.js'
-export type { LimitOptions, RouteBinding, SafeBodyOptions } from './options.js'
+export type {
+  LimitOptions,
+  RouteBinding,
+  RouteSettings,
+  SafeBodyMode,
+  SafeBodyOptions,
+} from './options.js'
 export {
   type ProblemDetailsOptions,
   type ProblemDocument,
@@ -23,3 +36,13 @@ export {
   toProblem,
 } from './problem.js'
 export type { JsonSchema, SchemaSource, ValidationOptions } from './registry.js'
+export { relaxedInReport } from './report.js'
+export type {
+  ViolationAction,
+  ViolationCounter,
+  ViolationEvent,
+  ViolationHandler,
+  ViolationIssue,
+  ViolationOptions,
+  ViolationStats,
+} from './violations.js'
