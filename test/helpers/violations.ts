@@ -1,0 +1,21 @@
+import type request from 'supertest'
+import type { ViolationEvent } from '../../src/index.js'
+
+/** A recording `onViolation` handler. */
+export function eventRecorder(): {
+  events: ViolationEvent[]
+  onViolation: (event: ViolationEvent) => void
+} {
+  const events: ViolationEvent[] = []
+  return { events, onViolation: (event) => events.push(event) }
+}
+
+/** Let handlers scheduled with setImmediate run. */
+export function tick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)))
+}
+
+/** Send these exact bytes: superagent would otherwise re-serialize a Buffer for a JSON type. */
+export function sendRaw(test: request.Test, body: string | Buffer): request.Test {
+  return test.serialize((raw: unknown) => raw as string).send(body)
+}
