@@ -3,17 +3,18 @@
  * counted, the counters are exposed to Prometheus at /metrics, one route is already
  * enforced, and a GitHub webhook route refuses every unsigned or mis-signed delivery.
  *
- *   npx tsx examples/report-mode.ts            (PORT, default 3002)
+ *   npm run build && npx tsx examples/report-mode.ts     (PORT, default 3002)
  *   curl -s localhost:3002/users -H 'content-type: application/json' -d '{"name":1}'
  *   curl -s localhost:3002/metrics | grep safebody
  */
 import { createHmac } from 'node:crypto'
+import { pathToFileURL } from 'node:url'
 import express from 'express'
 import pino from 'pino'
 import { Counter, Registry } from 'prom-client'
-import { problemDetails, safeBody } from '../src/index.js'
+import { problemDetails, safeBody } from 'safebody'
 
-const logger = pino({ name: 'report-mode' })
+export const logger = pino({ name: 'report-mode' })
 const webhookSecret = process.env.GITHUB_WEBHOOK_SECRET ?? 'dev-only-secret'
 
 const user = {
@@ -31,7 +32,7 @@ const push = {
   required: ['ref'],
 } as const
 
-const body = safeBody({
+export const body = safeBody({
   // Step one for the whole API: record, do not refuse. Dangerous bodies are refused anyway.
   mode: 'report',
   schemas: { user, push },
@@ -66,7 +67,7 @@ new Counter({
   },
 })
 
-const app = express()
+export const app = express()
 app.get('/metrics', async (_req, res) => {
   res.set('Content-Type', metrics.contentType).send(await metrics.metrics())
 })
@@ -76,13 +77,16 @@ app.put('/users/:id', (req, res) => res.json({ updated: req.body }))
 app.post('/hooks/github', (req, res) => res.json({ received: req.body }))
 app.use(problemDetails())
 
-const port = Number(process.env.PORT ?? 3002)
-app.listen(port, () => {
-  const sample = '{"ref":"refs/heads/main"}'
-  const signature = `sha256=${createHmac('sha256', webhookSecret).update(sample).digest('hex')}`
-  logger.info(`listening on http://localhost:${port}`)
-  logger.info(
-    `try: curl -s localhost:${port}/hooks/github -H 'content-type: application/json' ` +
-      `-H 'x-hub-signature-256: ${signature}' -d '${sample}'`,
-  )
-})
+// Served when run directly; the tests import the app.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const port = Number(process.env.PORT ?? 3002)
+  app.listen(port, () => {
+    const sample = '{"ref":"refs/heads/main"}'
+    const signature = `sha256=${createHmac('sha256', webhookSecret).update(sample).digest('hex')}`
+    logger.info(`listening on http://localhost:${port}`)
+    logger.info(
+      `try: curl -s localhost:${port}/hooks/github -H 'content-type: application/json' ` +
+        `-H 'x-hub-signature-256: ${signature}' -d '${sample}'`,
+    )
+  })
+}

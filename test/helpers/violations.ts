@@ -1,4 +1,3 @@
-import type request from 'supertest'
 import type { ViolationEvent } from '../../src/index.js'
 
 /** A recording `onViolation` handler. */
@@ -13,9 +12,4 @@ export function eventRecorder(): {
 /** Let handlers scheduled with setImmediate run. */
 export function tick(): Promise<void> {
   return new Promise((resolve) => setImmediate(() => setImmediate(resolve)))
-}
-
-/** Send these exact bytes: superagent would otherwise re-serialize a Buffer for a JSON type. */
-export function sendRaw(test: request.Test, body: string | Buffer): request.Test {
-  return test.serialize((raw: unknown) => raw as string).send(body)
 }

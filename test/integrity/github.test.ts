@@ -5,8 +5,14 @@ import request from 'supertest'
 import { describe, expect, it } from 'vitest'
 import { safeBody } from '../../src/index.js'
 import { integrityPolicy, readSignature, verifySignature } from '../../src/integrity.js'
-import { buildApp, expectPrototypesUntouched, expectRefusal, frameworks } from '../helpers/app.js'
-import { eventRecorder, sendRaw, tick } from '../helpers/violations.js'
+import {
+  buildApp,
+  expectPrototypesUntouched,
+  expectRefusal,
+  frameworks,
+  sendBytes,
+} from '../helpers/app.js'
+import { eventRecorder, tick } from '../helpers/violations.js'
 
 const secret = 'whsec-github-test'
 const previous = 'whsec-github-previous'
@@ -73,7 +79,7 @@ describe.each(frameworks)('GitHub-style signatures through %s', (_name, express)
   const deliver = (path: string, text: string | Buffer, signature?: string) => {
     let test = request(app).post(path).type('json')
     if (signature !== undefined) test = test.set('X-Hub-Signature-256', signature)
-    return sendRaw(test, text)
+    return sendBytes(test, text)
   }
   function reset() {
     seen.bodies.length = 0
@@ -156,7 +162,7 @@ describe.each(frameworks)('GitHub-style signatures through %s', (_name, express)
   it('signs the body as read after inflation, not the compressed bytes', async () => {
     reset()
     const gzipped = gzipSync(payload)
-    const inflatedSigned = await sendRaw(
+    const inflatedSigned = await sendBytes(
       request(app)
         .post('/hooks/github')
         .type('json')
@@ -165,7 +171,7 @@ describe.each(frameworks)('GitHub-style signatures through %s', (_name, express)
       gzipped,
     )
     expect(inflatedSigned.status).toBe(200)
-    const wireSigned = await sendRaw(
+    const wireSigned = await sendBytes(
       request(app)
         .post('/hooks/github')
         .type('json')
@@ -178,7 +184,7 @@ describe.each(frameworks)('GitHub-style signatures through %s', (_name, express)
 
   it('checks the signature before the Content-Type and before reading', async () => {
     reset()
-    const res = await sendRaw(request(app).post('/hooks/github').type('text/plain'), 'hello')
+    const res = await sendBytes(request(app).post('/hooks/github').type('text/plain'), 'hello')
     expectRefusal(res, 401, 'entity.signature.missing', seen)
   })
 
@@ -259,7 +265,7 @@ describe.each(frameworks)('per-route integrity through %s', (_name, express) => 
     const payload = '{"ref":"x"}'
     const hook = (signature?: string) => {
       const test = request(app).post('/hooks').type('json')
-      return sendRaw(
+      return sendBytes(
         signature === undefined ? test : test.set('X-Hub-Signature-256', signature),
         payload,
       )
@@ -268,7 +274,7 @@ describe.each(frameworks)('per-route integrity through %s', (_name, express) => 
     seen.bodies.length = 0
     expectRefusal(await hook(), 401, 'entity.signature.missing', seen)
     expectRefusal(await hook(sign(payload, 'x')), 401, 'entity.signature.invalid', seen)
-    expect((await sendRaw(request(app).post('/items').type('json'), payload)).status).toBe(200)
+    expect((await sendBytes(request(app).post('/items').type('json'), payload)).status).toBe(200)
   })
 })
 
@@ -284,7 +290,7 @@ describe.each(frameworks)('a body read before its signature check through %s', (
         echo,
       )
     })
-    const res = await sendRaw(request(app).post('/hooks').type('json'), '{"ref":"x"}')
+    const res = await sendBytes(request(app).post('/hooks').type('json'), '{"ref":"x"}')
     expect(res.status).toBe(500)
     expect(seen.bodies).toEqual([])
     expectPrototypesUntouched()

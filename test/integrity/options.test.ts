@@ -2,8 +2,7 @@ import { createHmac } from 'node:crypto'
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
 import { safeBody } from '../../src/index.js'
-import { buildApp, expectRefusal, frameworks } from '../helpers/app.js'
-import { sendRaw } from '../helpers/violations.js'
+import { buildApp, expectRefusal, frameworks, sendBytes } from '../helpers/app.js'
 
 const secret = Buffer.from('0123456789abcdef0123456789abcdef', 'hex')
 const anything = {} as const
@@ -41,7 +40,7 @@ describe.each(frameworks)('a described signature header through %s', (_name, exp
   const post = (path: string, headers: Record<string, string>, text = payload) => {
     let test = request(app).post(path).type('json')
     for (const [name, value] of Object.entries(headers)) test = test.set(name, value)
-    return sendRaw(test, text)
+    return sendBytes(test, text)
   }
   const timed = (t: number, key = 'service-secret') =>
     `v1:${createHmac('sha256', key).update(`${t}.${payload}`).digest('base64url')}`

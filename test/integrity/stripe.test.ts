@@ -2,8 +2,7 @@ import { createHmac } from 'node:crypto'
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
 import { safeBody } from '../../src/index.js'
-import { buildApp, expectRefusal, frameworks } from '../helpers/app.js'
-import { sendRaw } from '../helpers/violations.js'
+import { buildApp, expectRefusal, frameworks, sendBytes } from '../helpers/app.js'
 
 const secret = 'whsec_test_5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH'
 const rolled = 'whsec_test_rolled_9a8b7c'
@@ -46,7 +45,7 @@ describe.each(frameworks)('Stripe-style signatures through %s', (_name, express)
   const payload = '{"id":"evt_1","type":"payment_intent.succeeded"}'
   const deliver = (header: string | undefined, text = payload, path = '/stripe') => {
     const test = request(app).post(path).type('json')
-    return sendRaw(header === undefined ? test : test.set('Stripe-Signature', header), text)
+    return sendBytes(header === undefined ? test : test.set('Stripe-Signature', header), text)
   }
   function reset() {
     seen.bodies.length = 0

@@ -1,8 +1,8 @@
 import request from 'supertest'
 import { afterEach, describe, expect, it } from 'vitest'
 import { safeBody, type ViolationEvent } from '../../src/index.js'
-import { buildApp, expectRefusal, frameworks } from '../helpers/app.js'
-import { eventRecorder, sendRaw, tick } from '../helpers/violations.js'
+import { buildApp, expectRefusal, frameworks, sendBytes } from '../helpers/app.js'
+import { eventRecorder, tick } from '../helpers/violations.js'
 
 const user = {
   type: 'object',
@@ -24,8 +24,8 @@ describe.each(frameworks)('violation events through %s', (_name, express) => {
       )
       app.post('/u', echo)
     })
-    await sendRaw(request(app).post('/u?token=abc').type('json'), invalidBody)
-    await sendRaw(request(app).post('/u').type('json'), `{"name":"${secretValue}",`)
+    await sendBytes(request(app).post('/u?token=abc').type('json'), invalidBody)
+    await sendBytes(request(app).post('/u').type('json'), `{"name":"${secretValue}",`)
     await tick()
     expect(events.map((e) => e.type)).toEqual(['entity.validation.failed', 'entity.parse.failed'])
     for (const event of events) {
@@ -44,13 +44,13 @@ describe.each(frameworks)('violation events through %s', (_name, express) => {
       app.post('/u', echo)
     })
     expectRefusal(
-      await sendRaw(request(app).post('/u').type('json'), invalidBody),
+      await sendBytes(request(app).post('/u').type('json'), invalidBody),
       422,
       'entity.validation.failed',
     )
     // Refused from the headers: nothing was read, so there is nothing to quote.
     expectRefusal(
-      await sendRaw(request(app).post('/u').type('text/plain'), 'hello'),
+      await sendBytes(request(app).post('/u').type('text/plain'), 'hello'),
       415,
       'content.type.unsupported',
     )
@@ -72,7 +72,7 @@ describe.each(frameworks)('violation events through %s', (_name, express) => {
         res.sendStatus(204)
       })
     })
-    expect((await sendRaw(request(app).post('/u').type('json'), invalidBody)).status).toBe(204)
+    expect((await sendBytes(request(app).post('/u').type('json'), invalidBody)).status).toBe(204)
     await tick()
     expect(seenAtHandler).toEqual([0])
     expect(events).toHaveLength(1)
@@ -104,11 +104,11 @@ describe.each(frameworks)('a failing or slow onViolation through %s', (_name, ex
       throw new Error('log sink down')
     })
     for (let i = 0; i < 3; i++) {
-      const res = await sendRaw(request(app).post('/u').type('json'), invalidBody)
+      const res = await sendBytes(request(app).post('/u').type('json'), invalidBody)
       expect(res.status).toBe(200)
     }
     expectRefusal(
-      await sendRaw(request(app).post('/u').type('json'), '{'),
+      await sendBytes(request(app).post('/u').type('json'), '{'),
       400,
       'entity.parse.failed',
     )
@@ -130,7 +130,7 @@ describe.each(frameworks)('a failing or slow onViolation through %s', (_name, ex
       calls++
       throw new Error('async sink down')
     })
-    expect((await sendRaw(request(app).post('/u').type('json'), invalidBody)).status).toBe(200)
+    expect((await sendBytes(request(app).post('/u').type('json'), invalidBody)).status).toBe(200)
     await tick()
     await new Promise((resolve) => setImmediate(resolve))
     expect(calls).toBe(1)
@@ -149,9 +149,9 @@ describe.each(frameworks)('a failing or slow onViolation through %s', (_name, ex
       started++
       return new Promise(() => {})
     })
-    const reported = await sendRaw(request(app).post('/u').type('json'), invalidBody)
+    const reported = await sendBytes(request(app).post('/u').type('json'), invalidBody)
     expect(reported.status).toBe(200)
-    const refused = await sendRaw(request(app).post('/u').type('json'), '[')
+    const refused = await sendBytes(request(app).post('/u').type('json'), '[')
     expectRefusal(refused, 400, 'entity.parse.failed')
     await tick()
     expect(started).toBe(2)

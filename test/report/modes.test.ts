@@ -2,8 +2,14 @@ import { gzipSync } from 'node:zlib'
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
 import { safeBody } from '../../src/index.js'
-import { buildApp, expectPrototypesUntouched, expectRefusal, frameworks } from '../helpers/app.js'
-import { eventRecorder, sendRaw, tick } from '../helpers/violations.js'
+import {
+  buildApp,
+  expectPrototypesUntouched,
+  expectRefusal,
+  frameworks,
+  sendBytes,
+} from '../helpers/app.js'
+import { eventRecorder, tick } from '../helpers/violations.js'
 
 const user = {
   type: 'object',
@@ -40,7 +46,7 @@ describe.each(frameworks)('report mode through %s', (_name, express) => {
   })
 
   const post = (path: string, body: string | Buffer, type = 'application/json') =>
-    sendRaw(request(app).post(path).set('Content-Type', type), body)
+    sendBytes(request(app).post(path).set('Content-Type', type), body)
 
   function reset() {
     seen.bodies.length = 0
@@ -200,7 +206,7 @@ describe.each(frameworks)('report mode through %s', (_name, express) => {
 
   it('reports on an inflated body like any other', async () => {
     reset()
-    const res = await sendRaw(
+    const res = await sendBytes(
       request(app)
         .post('/watched')
         .set('Content-Type', 'application/json')

@@ -1,8 +1,7 @@
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
 import { safeBody } from '../../src/index.js'
-import { buildApp, frameworks } from '../helpers/app.js'
-import { sendRaw } from '../helpers/violations.js'
+import { buildApp, frameworks, sendBytes } from '../helpers/app.js'
 
 const user = {
   type: 'object',
@@ -23,7 +22,7 @@ describe.each(frameworks)('middleware.stats() through %s', (_name, express) => {
     app.post('/hooks', body.route({ schema: 'user', mode: 'enforce' }), echo)
     app.post('/unbound', echo)
   })
-  const json = (path: string, text: string) => sendRaw(request(app).post(path).type('json'), text)
+  const json = (path: string, text: string) => sendBytes(request(app).post(path).type('json'), text)
 
   it('counts by route, format, type and action', async () => {
     expect(body.stats()).toEqual({ refused: 0, reported: 0, counters: [] })
