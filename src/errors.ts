@@ -17,6 +17,7 @@ export const catalogue = {
   // verify
   'entity.signature.missing': { status: 401, title: 'Body signature missing' },
   'entity.signature.invalid': { status: 401, title: 'Body signature invalid' },
+  'entity.signature.expired': { status: 401, title: 'Body signature expired' },
   'entity.verify.failed': { status: 403, title: 'Body verification failed' },
   // negotiate
   'content.type.unsupported': { status: 415, title: 'Content-Type not allowed' },

@@ -9,6 +9,13 @@ export {
 export type { FormatName } from './formats.js'
 export type { StructureLimits } from './guard.js'
 export { guardValue } from './guard.js'
+export type {
+  IntegrityOptions,
+  SignatureAlgorithm,
+  SignatureEncoding,
+  SignaturePreset,
+  SignatureSecret,
+} from './integrity.js'
 export {
   type BodyHandler,
   type RouteSchemas,
@@ -16,7 +23,13 @@ export {
   safeBody,
 } from './middleware.js'
 export { expressPath, type OpenApiDocument } from './openapi/index.js'
-export type { LimitOptions, RouteBinding, SafeBodyOptions } from './options.js'
+export type {
+  LimitOptions,
+  RouteBinding,
+  RouteSettings,
+  SafeBodyMode,
+  SafeBodyOptions,
+} from './options.js'
 export {
   type ProblemDetailsOptions,
   type ProblemDocument,
@@ -24,4 +37,14 @@ export {
   toProblem,
 } from './problem.js'
 export type { JsonSchema, SchemaSource, ValidationOptions } from './registry.js'
+export { relaxedInReport } from './report.js'
 export type { BodiesOf, BodyOf, TypedBinding, TypedBodyHandler } from './typed.js'
+export type {
+  ViolationAction,
+  ViolationCounter,
+  ViolationEvent,
+  ViolationHandler,
+  ViolationIssue,
+  ViolationOptions,
+  ViolationStats,
+} from './violations.js'

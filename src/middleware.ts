@@ -1,25 +1,35 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createError from 'http-errors'
+import { type BodyError, isBodyError } from './errors.js'
+import type { IntegrityPolicy } from './integrity.js'
 import { mergeRoutes, openApiSource } from './openapi/index.js'
 import {
   checkOptionKeys,
-  type LimitOptions,
   type RouteBinding,
+  type RouteSettings,
   routePolicy,
   type SafeBodyOptions,
 } from './options.js'
-import {
-  absentBody,
-  acceptBody,
-  type CompiledRoute,
-  compileRoute,
-  noBody,
-  planBody,
-} from './pipeline.js'
+import { type CompiledRoute, compileRoute, noBody } from './pipeline.js'
 import { readBody } from './read.js'
 import { createRegistry, type JsonSchema, type SchemaRegistry } from './registry.js'
+import {
+  type BodyPlan,
+  type Fallback,
+  fallbackFor,
+  planRequest,
+  settleBody,
+  settleNoBody,
+  unread,
+} from './report.js'
 import { parseRouteKey, routeTable } from './routes.js'
 import type { BindingBody, BodyOf, IdBody, TypedBinding, TypedBodyHandler } from './typed.js'
+import {
+  type RequestFacts,
+  type ViolationLog,
+  type ViolationStats,
+  violationLog,
+} from './violations.js'
 
 /** The slice of Express's request the adapter needs; Express 4 and 5 both provide it. */
 interface Request extends IncomingMessage {
@@ -50,6 +60,8 @@ export interface SafeBodyMiddleware<Bodies extends object = Record<never, never>
   route<const B extends TypedBinding>(binding: B): TypedBodyHandler<BindingBody<Bodies, B>>
   route<const S extends JsonSchema>(schema: S): TypedBodyHandler<BodyOf<S>>
   route(binding: string | RouteBinding | JsonSchema): TypedBodyHandler<unknown>
+  /** A snapshot of the refusal and report counters, by route, format, type and action. */
+  stats(): ViolationStats
 }
 
 /** The short form: route keys (`'POST /users'`) straight to their schemas. */
@@ -77,8 +89,11 @@ export function safeBody<Bodies extends object = Record<never, never>>(
     throw new TypeError('safebody: options must be an object')
   }
   checkOptionKeys(opts)
-  // Resolving the global limits on their own checks them even when no route is bound yet.
-  routePolicy(opts, {}, 'safeBody() options')
+  // Resolving the global policy on its own checks it even when no route is bound yet.
+  const judge: Judge = {
+    log: violationLog(opts),
+    fallback: fallbackFor(routePolicy(opts, {}, 'safeBody() options')),
+  }
   const document = opts.openapi === undefined ? undefined : openApiSource(opts.openapi, opts.ajv)
   const registry = createRegistry(opts.schemas, opts.ajv, document)
   // A null entry is a route that takes no body: it shadows any pattern that would take one.
@@ -90,18 +105,21 @@ export function safeBody<Bodies extends object = Record<never, never>>(
   )
   const middleware = handler(
     (req) => table.find(req.method ?? 'GET', req.path) ?? undefined,
+    judge,
+    false,
   ) as SafeBodyMiddleware<Bodies>
   middleware.route = ((binding: string | RouteBinding | JsonSchema) => {
     const fixed = bind(describe(binding), asBinding(binding), opts, registry)
-    return handler(() => fixed)
+    return handler(() => fixed, judge, true)
   }) as SafeBodyMiddleware<Bodies>['route']
+  middleware.stats = () => judge.log.stats()
   return middleware
 }
 
 function bind(
   key: string,
   binding: string | RouteBinding,
-  global: LimitOptions,
+  global: RouteSettings,
   registry: SchemaRegistry,
 ): CompiledRoute {
   const where = `route "${key}"`
@@ -134,10 +152,27 @@ function describe(binding: string | RouteBinding | JsonSchema): string {
   return typeof schema === 'string' ? `route(${schema})` : 'route(inline schema)'
 }
 
-function handler(find: (req: Request) => CompiledRoute | undefined): BodyHandler {
+/** What every handler of one `safeBody()` instance shares besides the schemas. */
+interface Judge {
+  readonly log: ViolationLog
+  readonly fallback: Fallback
+}
+
+function handler(
+  find: (req: Request) => CompiledRoute | undefined,
+  judge: Judge,
+  perRoute: boolean,
+): BodyHandler {
   return (incoming, res, next) => {
-    const req = incoming as Request & { [taken]?: true; _body?: boolean }
-    if (req[taken]) return next()
+    const req = incoming as Request & { [taken]?: IntegrityPolicy | true; _body?: boolean }
+    if (req[taken]) {
+      // Whoever took the body must have checked the signature this route requires.
+      const integrity = find(req)?.policy.integrity
+      if (!integrity || req[taken] === integrity) return next()
+      return next(
+        createError(500, 'safebody read this body before the signature check', { expose: false }),
+      )
+    }
     if (req._body || req.readableEnded) {
       // Another body parser consumed the stream: the body can no longer be checked here.
       return next(
@@ -145,31 +180,59 @@ function handler(find: (req: Request) => CompiledRoute | undefined): BodyHandler
       )
     }
     const route = find(req)
-    let format: ReturnType<typeof planBody>
-    try {
-      format = planBody(req, route)
-    } catch (err) {
-      return refuse(req, res, next, err)
+    const facts: RequestFacts = {
+      req,
+      route: route === undefined ? null : routeName(req, route, perRoute),
+      schema: route?.schema ?? null,
+      mode: (route?.policy ?? judge.fallback.policy).mode,
+      format: null,
+      body: null,
     }
-    req[taken] = true
-    if (format === noBody || route === undefined) return next()
-    readBody(req, route.policy.read).then(
-      (bytes) => {
-        let value: unknown
-        try {
-          value = bytes.length === 0 ? absentBody(route) : acceptBody(bytes, format, route)
-        } catch (err) {
-          return refuse(req, res, next, err)
-        }
-        if (value !== noBody) {
-          req.body = value
-          req._body = true
-        }
-        next()
-      },
-      (err: unknown) => refuse(req, res, next, err),
-    )
+    const report = (err: BodyError) => judge.log.record(err, 'reported', facts)
+    const fail = (err: unknown) => {
+      if (isBodyError(err)) judge.log.record(err, 'refused', facts)
+      refuse(req, res, next, err)
+    }
+    let plan: BodyPlan
+    try {
+      plan = planRequest(req, route, judge.fallback, report)
+    } catch (err) {
+      return fail(err)
+    }
+    req[taken] = plan.signature?.integrity ?? true
+    const { format } = plan
+    if (format === unread) return next()
+    if (format === noBody) {
+      try {
+        settleNoBody(plan)
+      } catch (err) {
+        return fail(err)
+      }
+      return next()
+    }
+    facts.format = format.name
+    readBody(req, plan.policy.read).then((bytes) => {
+      facts.body = bytes
+      let value: unknown
+      try {
+        value = settleBody(bytes, plan, format, report)
+      } catch (err) {
+        return fail(err)
+      }
+      if (value !== noBody) {
+        req.body = value
+        req._body = true
+      }
+      next()
+    }, fail)
   }
+}
+
+/** A per-route handler is named by its Express route (`'POST /hooks'`) when there is one. */
+function routeName(req: Request, route: CompiledRoute, perRoute: boolean): string {
+  if (!perRoute) return route.route
+  const path = (req as { route?: { path?: unknown } }).route?.path
+  return typeof path === 'string' ? `${req.method} ${path}` : route.route
 }
 
 /**

@@ -1,9 +1,14 @@
 import bytes from 'bytes'
 import { defaultFormats, type FormatName, isFormatName } from './formats.js'
 import type { StructureLimits } from './guard.js'
+import { type IntegrityOptions, type IntegrityPolicy, integrityPolicy } from './integrity.js'
 import type { OpenApiDocument } from './openapi/document.js'
 import type { ReadPolicy } from './read.js'
 import type { JsonSchema, SchemaSource, ValidationOptions } from './registry.js'
+import type { ViolationOptions } from './violations.js'
+
+/** `'enforce'` refuses; `'report'` records what the route's policy would refuse and goes on. */
+export type SafeBodyMode = 'enforce' | 'report'
 
 /** Limits that apply to every route, and that a binding may tighten or loosen for its own. */
 export interface LimitOptions {
@@ -23,8 +28,16 @@ export interface LimitOptions {
   maxStringLength?: number
 }
 
+/** Settings for every route that a binding may override for its own. */
+export interface RouteSettings extends LimitOptions {
+  /** Default `'enforce'`. Report mode never relaxes what is dangerous in itself. */
+  mode?: SafeBodyMode
+  /** Require an HMAC signature over the body; `false` turns a global one off for a route. */
+  integrity?: IntegrityOptions | false
+}
+
 /** What a route accepts. */
-export interface RouteBinding extends LimitOptions {
+export interface RouteBinding extends RouteSettings {
   /** A registered schema id, or a schema object. */
   schema: string | JsonSchema
   /** Refuse a request that has no body (400). Default false: no body passes, unvalidated. */
@@ -34,7 +47,7 @@ export interface RouteBinding extends LimitOptions {
 }
 
 /** `safeBody()`'s options. */
-export interface SafeBodyOptions extends LimitOptions {
+export interface SafeBodyOptions extends RouteSettings, ViolationOptions {
   /** The schemas routes may name: a record id -> schema, an array of `$id` schemas, or a folder. */
   schemas?: SchemaSource
   /** `'METHOD /path'` -> a schema id or a binding. Bodies on any other route are refused. */
@@ -55,6 +68,8 @@ export interface RoutePolicy {
   readonly limits: StructureLimits
   readonly required: boolean
   readonly formats: readonly FormatName[]
+  readonly mode: SafeBodyMode
+  readonly integrity: IntegrityPolicy | null
 }
 
 const defaults = {
@@ -68,8 +83,17 @@ const defaults = {
 } as const
 
 const limitKeys = Object.keys(defaults) as ReadonlyArray<keyof LimitOptions>
-const optionKeys = new Set<string>([...limitKeys, 'schemas', 'routes', 'ajv', 'openapi'])
-const bindingKeys = new Set<string>([...limitKeys, 'schema', 'required', 'formats'])
+const settingKeys = [...limitKeys, 'mode', 'integrity']
+const optionKeys = new Set<string>([
+  ...settingKeys,
+  'schemas',
+  'routes',
+  'ajv',
+  'openapi',
+  'onViolation',
+  'excerpt',
+])
+const bindingKeys = new Set<string>([...settingKeys, 'schema', 'required', 'formats'])
 
 /** Throw on any key that is not an option, naming it: a typo must not turn a check off. */
 export function checkKeys(value: object, allowed: ReadonlySet<string>, where: string): void {
@@ -84,7 +108,7 @@ export function checkOptionKeys(options: SafeBodyOptions): void {
 
 /** Resolve a route's policy from the global options and its binding. Throws on a bad value. */
 export function routePolicy(
-  global: LimitOptions,
+  global: RouteSettings,
   binding: Omit<RouteBinding, 'schema'>,
   where: string,
 ): RoutePolicy {
@@ -94,6 +118,11 @@ export function routePolicy(
   const required = binding.required ?? false
   if (typeof required !== 'boolean')
     throw new TypeError(`safebody: ${where}: required must be boolean`)
+  const mode = binding.mode ?? global.mode ?? 'enforce'
+  if (mode !== 'enforce' && mode !== 'report') {
+    throw new TypeError(`safebody: ${where}: mode must be 'enforce' or 'report'`)
+  }
+  const integrity = binding.integrity ?? global.integrity ?? false
   const inflate = pick('inflate')
   if (typeof inflate !== 'boolean')
     throw new TypeError(`safebody: ${where}: inflate must be boolean`)
@@ -111,6 +140,8 @@ export function routePolicy(
     },
     required,
     formats: formatList(binding.formats ?? defaultFormats, where),
+    mode,
+    integrity: integrity === false ? null : integrityPolicy(integrity, where),
   }
 }
 

@@ -62,12 +62,17 @@ export function absentBody(route: CompiledRoute | undefined): typeof noBody {
 /** Decode (the decoder guards), then validate. Returns the value for `req.body`. */
 export function acceptBody(bytes: Buffer, format: Format, route: CompiledRoute): unknown {
   const value = format.decode(bytes, route.policy)
+  validateBody(value, route)
+  return value
+}
+
+/** Throw 422 with ajv's issues unless `value` matches the route's schema. */
+export function validateBody(value: unknown, route: CompiledRoute): void {
   if (!route.validate(value)) {
     throw bodyError('entity.validation.failed', 'The body does not match the schema.', {
       errors: validationIssues(route.validate.errors),
     })
   }
-  return value
 }
 
 function validationIssues(errors: ErrorObject[] | null | undefined): ValidationIssue[] {

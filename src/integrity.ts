@@ -1,0 +1,265 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { bodyError } from './errors.js'
+
+/** Signature styles most senders use: GitHub's `sha256=<hex>`, Stripe's `t=<unix>,v1=<hex>`. */
+export type SignaturePreset = 'github' | 'stripe'
+export type SignatureAlgorithm = 'sha256' | 'sha512'
+export type SignatureEncoding = 'hex' | 'base64' | 'base64url'
+/** An HMAC key: a string (its UTF-8 bytes are the key, as GitHub and Stripe use it) or bytes. */
+export type SignatureSecret = string | Uint8Array
+
+/**
+ * A route's integrity check: an HMAC over the body, in a request header, checked before the
+ * body is decoded. Give `preset` for GitHub or Stripe webhooks, or describe the header.
+ */
+export interface IntegrityOptions {
+  /** `'github'` (`X-Hub-Signature-256: sha256=<hex>`) or `'stripe'` (`Stripe-Signature`). */
+  preset?: SignaturePreset
+  /** The header holding the signature, e.g. `'x-signature'`. Required without a preset. */
+  header?: string
+  /** The shared secret. Give this or `secrets`. */
+  secret?: SignatureSecret
+  /** Several secrets at once, for key rotation: a signature made with any of them passes. */
+  secrets?: readonly SignatureSecret[]
+  /** HMAC hash. Default `'sha256'`. */
+  algorithm?: SignatureAlgorithm
+  /** How the header spells the signature. Default `'hex'`. */
+  encoding?: SignatureEncoding
+  /** Text before the signature in the header, e.g. `'sha256='`. Default none. */
+  prefix?: string
+  /**
+   * A header holding the Unix time (seconds) the sender signed at. When set, the signed
+   * payload is `<timestamp>.<body>` and a timestamp outside `tolerance` is refused (401).
+   */
+  timestampHeader?: string
+  /** Seconds a timestamp may be from now, either way. Default 300 (Stripe's). */
+  tolerance?: number
+}
+
+/** An integrity check resolved at start-up: what the hot path reads. */
+export interface IntegrityPolicy {
+  readonly style: 'header' | 'stripe'
+  readonly header: string
+  readonly keys: readonly Buffer[]
+  readonly algorithm: SignatureAlgorithm
+  readonly encoding: SignatureEncoding
+  readonly prefix: string
+  readonly timestampHeader: string | null
+  readonly tolerance: number
+  readonly digestLength: number
+}
+
+/** What the headers claim, parsed before the body is read. */
+export interface SignatureClaim {
+  readonly signatures: readonly Buffer[]
+  /** The signed timestamp, as sent (digits), when the scheme signs one. */
+  readonly timestamp: string | null
+}
+
+const integrityKeys = new Set<string>([
+  'preset',
+  'header',
+  'secret',
+  'secrets',
+  'algorithm',
+  'encoding',
+  'prefix',
+  'timestampHeader',
+  'tolerance',
+])
+const digestLengths: Record<SignatureAlgorithm, number> = { sha256: 32, sha512: 64 }
+const encodingPatterns: Record<SignatureEncoding, RegExp> = {
+  hex: /^[0-9a-fA-F]+$/,
+  base64: /^[A-Za-z0-9+/]+={0,2}$/,
+  base64url: /^[A-Za-z0-9_-]+$/,
+}
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+// A Stripe header lists one v1 signature per active secret; more than this is not a sender.
+const MAX_SIGNATURES = 8
+const MAX_SECRETS = 16
+
+/** Check an `integrity` option once, at start-up, and resolve it. Never prints a secret. */
+export function integrityPolicy(options: unknown, where: string): IntegrityPolicy {
+  const what = `${where}: integrity`
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`safebody: ${what} must be an object or false`)
+  }
+  for (const key of Object.keys(options)) {
+    if (!integrityKeys.has(key)) throw new TypeError(`safebody: unknown option "${key}" in ${what}`)
+  }
+  const o = options as IntegrityOptions
+  if (o.preset !== undefined && o.preset !== 'github' && o.preset !== 'stripe') {
+    throw new TypeError(`safebody: ${what}: preset must be 'github' or 'stripe'`)
+  }
+  if (o.preset === 'stripe') {
+    for (const key of ['algorithm', 'encoding', 'prefix', 'timestampHeader'] as const) {
+      if (o[key] !== undefined) {
+        throw new TypeError(`safebody: ${what}: ${key} is fixed by the stripe preset`)
+      }
+    }
+  }
+  const github = o.preset === 'github'
+  const algorithm = o.algorithm ?? 'sha256'
+  if (!Object.hasOwn(digestLengths, algorithm)) {
+    throw new TypeError(`safebody: ${what}: algorithm must be 'sha256' or 'sha512'`)
+  }
+  const encoding = o.encoding ?? 'hex'
+  if (!Object.hasOwn(encodingPatterns, encoding)) {
+    throw new TypeError(`safebody: ${what}: encoding must be 'hex', 'base64' or 'base64url'`)
+  }
+  const prefix = o.prefix ?? (github ? 'sha256=' : '')
+  if (typeof prefix !== 'string') throw new TypeError(`safebody: ${what}: prefix must be a string`)
+  const tolerance = o.tolerance ?? 300
+  if (typeof tolerance !== 'number' || !Number.isSafeInteger(tolerance) || tolerance < 1) {
+    throw new TypeError(`safebody: ${what}: tolerance must be a positive number of seconds`)
+  }
+  const defaultHeader =
+    o.preset === 'stripe' ? 'stripe-signature' : github ? 'x-hub-signature-256' : undefined
+  return {
+    style: o.preset === 'stripe' ? 'stripe' : 'header',
+    header: headerName(o.header ?? defaultHeader, `${what}: header`),
+    keys: secretKeys(o, what),
+    algorithm,
+    encoding,
+    prefix,
+    timestampHeader:
+      o.timestampHeader === undefined
+        ? null
+        : headerName(o.timestampHeader, `${what}: timestampHeader`),
+    tolerance,
+    digestLength: digestLengths[algorithm],
+  }
+}
+
+function headerName(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !HEADER_NAME.test(value)) {
+    throw new TypeError(`safebody: ${what} must be a header name`)
+  }
+  return value.toLowerCase()
+}
+
+function secretKeys(o: IntegrityOptions, what: string): Buffer[] {
+  if (o.secret !== undefined && o.secrets !== undefined) {
+    throw new TypeError(`safebody: ${what}: give secret or secrets, not both`)
+  }
+  const list = o.secrets ?? (o.secret === undefined ? [] : [o.secret])
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_SECRETS) {
+    throw new TypeError(`safebody: ${what} needs a secret (or 1 to ${MAX_SECRETS} secrets)`)
+  }
+  return list.map((secret: unknown) => {
+    if (typeof secret === 'string' && secret.length > 0) return Buffer.from(secret, 'utf8')
+    if (secret instanceof Uint8Array && secret.length > 0) return Buffer.from(secret)
+    throw new TypeError(`safebody: ${what}: every secret must be a non-empty string or bytes`)
+  })
+}
+
+/**
+ * Read the signature (and timestamp) from the headers, before the body: refuse 401 when it
+ * is missing, malformed, or signed outside the tolerance window (a replay).
+ */
+export function readSignature(
+  req: IncomingMessage,
+  policy: IntegrityPolicy,
+  now = Date.now(),
+): SignatureClaim {
+  const value = headerValue(req, policy.header)
+  if (value === undefined) throw missing()
+  const claim =
+    policy.style === 'stripe'
+      ? stripeClaim(value, policy)
+      : { signatures: [signatureBytes(value, policy)], timestamp: timestampOf(req, policy) }
+  if (claim.timestamp !== null) {
+    const age = Math.abs(now / 1000 - Number(claim.timestamp))
+    if (!(age <= policy.tolerance)) {
+      throw bodyError(
+        'entity.signature.expired',
+        `The signature is more than ${policy.tolerance} seconds from now.`,
+      )
+    }
+  }
+  return claim
+}
+
+/**
+ * Check the claimed signature against an HMAC of the body as read (after inflation), with
+ * every secret, in constant time. Throws 401 `entity.signature.invalid` when none matches.
+ */
+export function verifySignature(
+  claim: SignatureClaim,
+  body: Buffer,
+  policy: IntegrityPolicy,
+): void {
+  let matched = false
+  // Every secret and every signature is compared, so timing says nothing about which matched.
+  for (const key of policy.keys) {
+    const hmac = createHmac(policy.algorithm, key)
+    if (claim.timestamp !== null) hmac.update(`${claim.timestamp}.`, 'latin1')
+    const digest = hmac.update(body).digest()
+    for (const signature of claim.signatures) {
+      if (timingSafeEqual(digest, signature)) matched = true
+    }
+  }
+  if (!matched) throw invalid('The body signature does not match.')
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const raw = req.headers[name]
+  const value = Array.isArray(raw) ? raw.join(', ') : raw
+  return value === undefined || value.trim() === '' ? undefined : value.trim()
+}
+
+function timestampOf(req: IncomingMessage, policy: IntegrityPolicy): string | null {
+  if (policy.timestampHeader === null) return null
+  const value = headerValue(req, policy.timestampHeader)
+  if (value === undefined) throw missing()
+  return unixTime(value)
+}
+
+function unixTime(value: string): string {
+  if (!/^\d{1,12}$/.test(value)) throw invalid('The signature timestamp is malformed.')
+  return value
+}
+
+/** The signature after the prefix, decoded; the length must be the digest's. */
+function signatureBytes(value: string, policy: IntegrityPolicy): Buffer {
+  if (!value.startsWith(policy.prefix)) throw invalid('The signature header is malformed.')
+  const text = value.slice(policy.prefix.length)
+  if (!encodingPatterns[policy.encoding].test(text)) {
+    throw invalid('The signature header is malformed.')
+  }
+  const bytes = Buffer.from(text, policy.encoding)
+  if (bytes.length !== policy.digestLength) throw invalid('The signature has the wrong length.')
+  return bytes
+}
+
+/** `t=<unix>,v1=<hex>[,v1=<hex>...]`; other schemes (v0) are ignored, as Stripe's own SDK does. */
+function stripeClaim(value: string, policy: IntegrityPolicy): SignatureClaim {
+  let timestamp: string | null = null
+  const signatures: Buffer[] = []
+  for (const item of value.split(',')) {
+    const eq = item.indexOf('=')
+    if (eq === -1) throw invalid('The signature header is malformed.')
+    const key = item.slice(0, eq).trim()
+    const text = item.slice(eq + 1).trim()
+    if (key === 't') {
+      if (timestamp !== null) throw invalid('The signature header holds two timestamps.')
+      timestamp = unixTime(text)
+    } else if (key === 'v1') {
+      if (signatures.length === MAX_SIGNATURES) throw invalid('Too many signatures.')
+      signatures.push(signatureBytes(text, policy))
+    }
+  }
+  if (timestamp === null || signatures.length === 0) {
+    throw invalid('The signature header is malformed.')
+  }
+  return { signatures, timestamp }
+}
+
+function missing() {
+  return bodyError('entity.signature.missing', 'This route requires a signed body.')
+}
+
+function invalid(detail: string) {
+  return bodyError('entity.signature.invalid', detail)
+}

@@ -1,0 +1,298 @@
+import { createHmac } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { gzipSync } from 'node:zlib'
+import request from 'supertest'
+import { describe, expect, it } from 'vitest'
+import { safeBody } from '../../src/index.js'
+import { integrityPolicy, readSignature, verifySignature } from '../../src/integrity.js'
+import {
+  buildApp,
+  expectPrototypesUntouched,
+  expectRefusal,
+  frameworks,
+  sendBytes,
+} from '../helpers/app.js'
+import { eventRecorder, tick } from '../helpers/violations.js'
+
+const secret = 'whsec-github-test'
+const previous = 'whsec-github-previous'
+const pushEvent = {
+  type: 'object',
+  properties: { ref: { type: 'string' }, size: { type: 'integer' } },
+  required: ['ref'],
+} as const
+
+/** GitHub's scheme, computed here independently: HMAC-SHA256 of the body, hex, `sha256=`. */
+function sign(body: string | Buffer, key = secret): string {
+  return `sha256=${createHmac('sha256', key).update(body).digest('hex')}`
+}
+
+describe('GitHub preset against GitHub’s published example', () => {
+  it('accepts the signature from GitHub’s documentation', () => {
+    // docs.github.com, "Validating webhook deliveries": secret, payload and expected header.
+    const policy = integrityPolicy(
+      { preset: 'github', secret: "It's a Secret to Everybody" },
+      'test',
+    )
+    const req = {
+      headers: {
+        'x-hub-signature-256':
+          'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17',
+      },
+    } as unknown as IncomingMessage
+    const claim = readSignature(req, policy)
+    expect(() => verifySignature(claim, Buffer.from('Hello, World!'), policy)).not.toThrow()
+    expect(() => verifySignature(claim, Buffer.from('Hello, World?'), policy)).toThrow(
+      expect.objectContaining({ type: 'entity.signature.invalid', status: 401 }),
+    )
+  })
+})
+
+describe.each(frameworks)('GitHub-style signatures through %s', (_name, express) => {
+  const { events, onViolation } = eventRecorder()
+  const body = safeBody({
+    schemas: { push: pushEvent },
+    routes: {
+      'POST /hooks/github': { schema: 'push', integrity: { preset: 'github', secret } },
+      'POST /hooks/rotating': {
+        schema: 'push',
+        integrity: { preset: 'github', secrets: [secret, previous] },
+      },
+      'POST /hooks/watched': {
+        schema: 'push',
+        mode: 'report',
+        integrity: { preset: 'github', secret },
+      },
+      'POST /api/items': 'push',
+    },
+    onViolation,
+  })
+  const { app, seen } = buildApp(express, (app, echo) => {
+    app.use(body)
+    app.post('/hooks/github', echo)
+    app.post('/hooks/rotating', echo)
+    app.post('/hooks/watched', echo)
+    app.post('/api/items', echo)
+  })
+
+  const payload = '{"ref":"refs/heads/main","size":3}'
+  const deliver = (path: string, text: string | Buffer, signature?: string) => {
+    let test = request(app).post(path).type('json')
+    if (signature !== undefined) test = test.set('X-Hub-Signature-256', signature)
+    return sendBytes(test, text)
+  }
+  function reset() {
+    seen.bodies.length = 0
+    events.length = 0
+  }
+
+  it('accepts a body signed with the secret', async () => {
+    reset()
+    const res = await deliver('/hooks/github', payload, sign(payload))
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({ body: JSON.parse(payload) })
+  })
+
+  it('refuses an unsigned body: 401 entity.signature.missing', async () => {
+    reset()
+    expectRefusal(await deliver('/hooks/github', payload), 401, 'entity.signature.missing', seen)
+    expectRefusal(
+      await deliver('/hooks/github', payload, '  '),
+      401,
+      'entity.signature.missing',
+      seen,
+    )
+    await tick()
+    expect(events).toMatchObject([
+      {
+        action: 'refused',
+        type: 'entity.signature.missing',
+        status: 401,
+        route: 'POST /hooks/github',
+      },
+      { action: 'refused', type: 'entity.signature.missing' },
+    ])
+  })
+
+  it('refuses a body signed with another secret: 401 entity.signature.invalid', async () => {
+    reset()
+    const res = await deliver('/hooks/github', payload, sign(payload, 'not-the-secret'))
+    expectRefusal(res, 401, 'entity.signature.invalid', seen)
+  })
+
+  it('refuses a body changed after signing', async () => {
+    reset()
+    const tampered = payload.replace('main', 'evil')
+    expectRefusal(
+      await deliver('/hooks/github', tampered, sign(payload)),
+      401,
+      'entity.signature.invalid',
+      seen,
+    )
+  })
+
+  it.each([
+    ['no prefix', () => sign(payload).slice('sha256='.length)],
+    ['a sha1 prefix', () => sign(payload).replace('sha256=', 'sha1=')],
+    ['non-hex digits', () => `sha256=${'z'.repeat(64)}`],
+    ['a short digest', () => sign(payload).slice(0, -2)],
+    ['a long digest', () => `${sign(payload)}00`],
+    ['two signatures', () => `${sign(payload)}, ${sign(payload)}`],
+  ])('refuses a malformed signature header: %s', async (_what, header) => {
+    reset()
+    expectRefusal(
+      await deliver('/hooks/github', payload, header()),
+      401,
+      'entity.signature.invalid',
+      seen,
+    )
+  })
+
+  it('accepts any of several secrets, for rotation', async () => {
+    reset()
+    expect((await deliver('/hooks/rotating', payload, sign(payload, secret))).status).toBe(200)
+    expect((await deliver('/hooks/rotating', payload, sign(payload, previous))).status).toBe(200)
+    expectRefusal(
+      await deliver('/hooks/rotating', payload, sign(payload, 'retired')),
+      401,
+      'entity.signature.invalid',
+    )
+  })
+
+  it('signs the body as read after inflation, not the compressed bytes', async () => {
+    reset()
+    const gzipped = gzipSync(payload)
+    const inflatedSigned = await sendBytes(
+      request(app)
+        .post('/hooks/github')
+        .type('json')
+        .set('Content-Encoding', 'gzip')
+        .set('X-Hub-Signature-256', sign(payload)),
+      gzipped,
+    )
+    expect(inflatedSigned.status).toBe(200)
+    const wireSigned = await sendBytes(
+      request(app)
+        .post('/hooks/github')
+        .type('json')
+        .set('Content-Encoding', 'gzip')
+        .set('X-Hub-Signature-256', sign(gzipped)),
+      gzipped,
+    )
+    expectRefusal(wireSigned, 401, 'entity.signature.invalid')
+  })
+
+  it('checks the signature before the Content-Type and before reading', async () => {
+    reset()
+    const res = await sendBytes(request(app).post('/hooks/github').type('text/plain'), 'hello')
+    expectRefusal(res, 401, 'entity.signature.missing', seen)
+  })
+
+  it('checks the signature before decoding: a malformed signed body is a 400', async () => {
+    reset()
+    expectRefusal(
+      await deliver('/hooks/github', '{"ref":', sign('{"ref":')),
+      400,
+      'entity.parse.failed',
+    )
+    expectRefusal(
+      await deliver('/hooks/github', '{"ref":', sign('{"ref"')),
+      401,
+      'entity.signature.invalid',
+    )
+  })
+
+  it('requires a signature over the empty body on a bodiless request', async () => {
+    reset()
+    expectRefusal(await request(app).post('/hooks/github'), 401, 'entity.signature.missing', seen)
+    const signed = await request(app).post('/hooks/github').set('X-Hub-Signature-256', sign(''))
+    expect(signed.status).toBe(200)
+    expect(signed.body).toEqual({ body: '<undefined>' })
+  })
+
+  it('does not ask routes without integrity for a signature', async () => {
+    reset()
+    expect((await deliver('/api/items', payload)).status).toBe(200)
+  })
+
+  it('refuses unsigned, mis-signed and tampered bodies in report mode too', async () => {
+    reset()
+    expectRefusal(await deliver('/hooks/watched', payload), 401, 'entity.signature.missing', seen)
+    expectRefusal(
+      await deliver('/hooks/watched', payload, sign(payload, 'wrong')),
+      401,
+      'entity.signature.invalid',
+      seen,
+    )
+    // A signed body that fails the schema is only reported, as report mode promises.
+    const signedInvalid = '{"size":"x"}'
+    const res = await deliver('/hooks/watched', signedInvalid, sign(signedInvalid))
+    expect(res.status).toBe(200)
+    await tick()
+    expect(events.map((e) => [e.mode, e.action, e.type])).toEqual([
+      ['report', 'refused', 'entity.signature.missing'],
+      ['report', 'refused', 'entity.signature.invalid'],
+      ['report', 'reported', 'entity.validation.failed'],
+    ])
+    expectPrototypesUntouched()
+  })
+
+  it('counts the refusals by route and type', () => {
+    const counters = body
+      .stats()
+      .counters.filter(
+        (c) => c.route === 'POST /hooks/github' && c.type.startsWith('entity.signature'),
+      )
+    expect(counters.every((c) => c.action === 'refused' && c.count > 0)).toBe(true)
+    expect(new Set(counters.map((c) => c.type))).toEqual(
+      new Set(['entity.signature.missing', 'entity.signature.invalid']),
+    )
+  })
+})
+
+describe.each(frameworks)('per-route integrity through %s', (_name, express) => {
+  const { app, seen } = buildApp(express, (app, echo) => {
+    const body = safeBody({ schemas: { push: pushEvent } })
+    app.post(
+      '/hooks',
+      body.route({ schema: 'push', integrity: { preset: 'github', secret } }),
+      echo,
+    )
+    app.post('/items', body.route('push'), echo)
+  })
+
+  it('requires a signature on the webhook route only', async () => {
+    const payload = '{"ref":"x"}'
+    const hook = (signature?: string) => {
+      const test = request(app).post('/hooks').type('json')
+      return sendBytes(
+        signature === undefined ? test : test.set('X-Hub-Signature-256', signature),
+        payload,
+      )
+    }
+    expect((await hook(sign(payload))).status).toBe(200)
+    seen.bodies.length = 0
+    expectRefusal(await hook(), 401, 'entity.signature.missing', seen)
+    expectRefusal(await hook(sign(payload, 'x')), 401, 'entity.signature.invalid', seen)
+    expect((await sendBytes(request(app).post('/items').type('json'), payload)).status).toBe(200)
+  })
+})
+
+describe.each(frameworks)('a body read before its signature check through %s', (_name, express) => {
+  it('fails closed with a 500, never runs the handler unverified', async () => {
+    const { app, seen } = buildApp(express, (app, echo) => {
+      // A report-mode global instance with no binding for /hooks reads the body first.
+      const body = safeBody({ mode: 'report', schemas: { push: pushEvent } })
+      app.use(body)
+      app.post(
+        '/hooks',
+        body.route({ schema: 'push', integrity: { preset: 'github', secret } }),
+        echo,
+      )
+    })
+    const res = await sendBytes(request(app).post('/hooks').type('json'), '{"ref":"x"}')
+    expect(res.status).toBe(500)
+    expect(seen.bodies).toEqual([])
+    expectPrototypesUntouched()
+  })
+})
