@@ -15,6 +15,7 @@ import {
   noBody,
   planBody,
 } from './pipeline.js'
+import { loadProto, type ProtoRegistry } from './proto.js'
 import { readBody } from './read.js'
 import { createRegistry, type JsonSchema, type SchemaRegistry } from './registry.js'
 import { parseRouteKey, routeTable } from './routes.js'
@@ -59,17 +60,18 @@ export function safeBody(options: SafeBodyOptions | RouteSchemas = {}): SafeBody
   }
   checkOptionKeys(opts)
   const registry = createRegistry(opts.schemas, opts.ajv)
+  const proto = opts.proto === undefined ? undefined : loadProto(opts.proto)
   const table = routeTable(
     Object.entries(opts.routes ?? {}).map(([key, binding]) => {
       parseRouteKey(key)
-      return [key, bind(key, binding, opts, registry)] as const
+      return [key, bind(key, binding, opts, registry, proto)] as const
     }),
   )
   const middleware = handler((req) =>
     table.find(req.method ?? 'GET', req.path),
   ) as SafeBodyMiddleware
   middleware.route = (binding) => {
-    const fixed = bind(describe(binding), asBinding(binding), opts, registry)
+    const fixed = bind(describe(binding), asBinding(binding), opts, registry, proto)
     return handler(() => fixed)
   }
   return middleware
@@ -78,8 +80,9 @@ export function safeBody(options: SafeBodyOptions | RouteSchemas = {}): SafeBody
 function bind(
   key: string,
   binding: string | RouteBinding,
-  global: LimitOptions,
+  global: LimitOptions & Pick<SafeBodyOptions, 'formats'>,
   registry: SchemaRegistry,
+  proto: ProtoRegistry | undefined,
 ): CompiledRoute {
   const where = `route "${key}"`
   const full: RouteBinding = typeof binding === 'string' ? { schema: binding } : binding
@@ -89,7 +92,7 @@ function bind(
   const { schema, ...rest } = full
   const policy = routePolicy(global, rest, where)
   try {
-    return compileRoute(key, schema, policy, registry)
+    return compileRoute(key, schema, policy, registry, proto)
   } catch (cause) {
     throw new Error(`${(cause as Error).message} (bound to ${where})`, { cause })
   }
