@@ -92,6 +92,7 @@ export function checkKeys(value: object, allowed: ReadonlySet<string>, where: st
 
 export function checkOptionKeys(options: SafeBodyOptions): void {
   checkKeys(options, optionKeys, 'safeBody() options')
+  if (options.formats !== undefined) formatList(options.formats, 'safeBody() options')
 }
 
 /** Resolve a route's policy from the global options and its binding. Throws on a bad value. */

@@ -18,13 +18,17 @@ export function base64(bytes: Uint8Array): string {
 }
 
 /**
- * An integer from a format that carries 64-bit integers: a number when it is a safe
- * integer, else a decimal string or a refusal, as the route says. Never a rounded number.
+ * An integer from a format that carries 64-bit integers, never rounded: a number when a
+ * double holds it exactly (every safe integer, and such as 2^60), else a refusal. With
+ * `'string'`, every integer beyond ±(2^53 − 1) is decimal text instead, so that 64-bit ids
+ * arrive all one way.
  */
 export function largeInteger(value: bigint, mode: LargeIntegers | undefined): number | string {
   if (value <= MAX_SAFE && value >= MIN_SAFE) return Number(value)
   if (mode === 'string') return value.toString()
-  throw unmapped('an integer beyond 2^53 that a number cannot hold exactly')
+  const n = Number(value)
+  if (BigInt(n) === value) return n
+  throw unmapped('an integer that a number cannot hold exactly')
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)

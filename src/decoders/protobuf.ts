@@ -140,10 +140,15 @@ function toPlain(
     const value = source[field.name]
     if (field.container === 'single') out[field.key] = toPlainValue(value, field, mode)
     else if (field.container === 'repeated') {
-      out[field.key] = (value as unknown[]).map((item) => toPlainValue(item, field, mode))
+      // The constructor gives every message its own empty arrays and maps; the wire cannot
+      // tell empty from absent, and the mapping leaves both out.
+      const items = value as unknown[]
+      if (items.length > 0) out[field.key] = items.map((item) => toPlainValue(item, field, mode))
     } else {
+      const entries = Object.entries(value as Record<string, unknown>)
+      if (entries.length === 0) continue
       const map: Record<string, unknown> = {}
-      for (const [rawKey, item] of Object.entries(value as Record<string, unknown>)) {
+      for (const [rawKey, item] of entries) {
         const key = field.longKey
           ? String(protobuf.util.longFromHash(rawKey, field.unsignedKey))
           : rawKey

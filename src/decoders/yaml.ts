@@ -77,13 +77,22 @@ export function createYamlDecoder(context: DecodeContext): (bytes: Buffer) => un
   }
 }
 
-/** Integer literals beyond 2^53 are refused or kept as text, never rounded. */
+/**
+ * Integer literals beyond 2^53 are never rounded. A decimal literal that is exactly how
+ * JavaScript prints its double (JSON.stringify and js-yaml write 1e20 and other large whole
+ * doubles that way) is that double; any other is a number only if a double holds it
+ * exactly, else refused, or kept as decimal text with `'string'`.
+ */
 function integerTag(mode: LargeIntegers) {
   return defineScalarTag<number | string>(intCoreTag.tagName, {
     ...intCoreTag,
     resolve(source, isExplicit, tagName) {
       const value = intCoreTag.resolve(source, isExplicit, tagName)
       if (value === NOT_RESOLVED || Number.isSafeInteger(value)) return value
+      if (mode === 'refuse' && /^[-+]?[0-9]+$/.test(source)) {
+        const digits = source.replace(/^[-+]/, '').replace(/^0+(?=[0-9])/, '')
+        if (String(Math.abs(value)) === digits) return value
+      }
       return largeInteger(integerLiteral(source), mode)
     },
   })

@@ -1,7 +1,8 @@
+import type { Server } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { encode as encodeMsgpack } from '@msgpack/msgpack'
 import type { Express, RequestHandler } from 'express'
-import { dump } from 'js-yaml'
+import { CORE_SCHEMA, dump, mergeTag } from 'js-yaml'
 import protobuf from 'protobufjs'
 import request from 'supertest'
 import { type SafeBodyOptions, safeBody } from '../../src/index.js'
@@ -20,11 +21,14 @@ export const media = {
   protobuf: 'application/x-protobuf',
 } as const
 
+const yamlSchema = CORE_SCHEMA.withTags(mergeTag)
+
 /** Real encoders, as clients use them. */
 export const encoders = {
   json: (value: unknown) => Buffer.from(JSON.stringify(value)),
   msgpack: (value: unknown) => Buffer.from(encodeMsgpack(value)),
-  yaml: (value: unknown) => Buffer.from(dump(value)),
+  // The server's schema (core + merge keys), so that a literal "<<" key is quoted.
+  yaml: (value: unknown) => Buffer.from(dump(value, { schema: yamlSchema })),
 }
 
 /** Encode `value` (in protobufjs's object form) as the message type `name`. */
@@ -45,11 +49,14 @@ export function formatApp(express: ExpressFactory, options: SafeBodyOptions) {
 }
 
 /** POST raw bytes with a Content-Type. */
-export function post(app: Express, path: string, type: string, body: Buffer | string) {
-  return request(app)
-    .post(path)
-    .set('content-type', type)
-    .send(typeof body === 'string' ? Buffer.from(body) : body)
+export function post(app: Express | Server, path: string, type: string, body: Buffer | string) {
+  return request(app).post(path).set('content-type', type).send(raw(type, body))
+}
+
+/** superagent JSON-serialises anything but a string under a JSON type: send text there. */
+function raw(type: string, body: Buffer | string): Buffer | string {
+  if (/json/.test(type)) return typeof body === 'string' ? body : body.toString('utf8')
+  return typeof body === 'string' ? Buffer.from(body) : body
 }
 
 /** Structure limits small enough that bombs are cheap to build. */

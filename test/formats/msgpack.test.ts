@@ -58,17 +58,24 @@ describe.each(frameworks)('MessagePack on %s', (_name, express) => {
     expect(seen.bodies).toEqual([[Number(safe), -Number(safe), 5]])
   })
 
-  it('refuses integers beyond 2^53 rather than rounding them', async () => {
+  it('refuses integers a number cannot hold exactly rather than rounding them', async () => {
     const { app, seen } = build()
     const res = await post(
       app,
       '/any',
       mp,
-      Buffer.from(encode({ id: 2n ** 53n }, { useBigInt64: true })),
+      Buffer.from(encode({ id: 2n ** 53n + 1n }, { useBigInt64: true })),
     )
     expectRefusal(res, 400, 'entity.type.unmapped', seen)
-    const neg = await post(app, '/any', mp, hex('d3 8000000000000000'))
+    const neg = await post(app, '/any', mp, hex('d3 8000000000000001'))
     expectRefusal(neg, 400, 'entity.type.unmapped', seen)
+  })
+
+  it('passes integers beyond 2^53 that a number holds exactly', async () => {
+    const { app, seen } = build()
+    const res = await post(app, '/any', mp, hex('92 cf 1000000000000000 d3 8000000000000000'))
+    expect(res.status).toBe(200)
+    expect(seen.bodies).toEqual([[2 ** 60, -(2 ** 63)]])
   })
 
   it("passes integers beyond 2^53 as decimal strings with largeIntegers: 'string'", async () => {
