@@ -54,6 +54,17 @@ export function createMsgpackDecoder(context: DecodeContext): (bytes: Buffer) =>
     keyDecoder: strictKeys,
     mapKeyConverter: mapKey,
   })
+  // The body being decoded, for telling str from bin; set and cleared around each
+  // synchronous decode, so that the mapper is built once rather than per request.
+  let body: Buffer | undefined
+  const map = (item: unknown): unknown => {
+    if (typeof item === 'bigint') return largeInteger(item, largeIntegers)
+    if (item instanceof Uint8Array) {
+      return isStringPayload(body as Buffer, item) ? strictString(item) : base64(item)
+    }
+    if (item instanceof ExtData) throw unmapped('a MessagePack extension type')
+    throw unmapped('a value MessagePack cannot carry')
+  }
   return (bytes) => {
     let value: unknown
     try {
@@ -61,14 +72,12 @@ export function createMsgpackDecoder(context: DecodeContext): (bytes: Buffer) =>
     } catch (cause) {
       throw decodeFailure(cause, limits)
     }
-    return guardValue(value, limits, (item) => {
-      if (typeof item === 'bigint') return largeInteger(item, largeIntegers)
-      if (item instanceof Uint8Array) {
-        return isStringPayload(bytes, item) ? strictString(item) : base64(item)
-      }
-      if (item instanceof ExtData) throw unmapped('a MessagePack extension type')
-      throw unmapped('a value MessagePack cannot carry')
-    })
+    body = bytes
+    try {
+      return guardValue(value, limits, map)
+    } finally {
+      body = undefined
+    }
   }
 }
 
@@ -82,15 +91,14 @@ export function isStringPayload(body: Uint8Array, view: Uint8Array): boolean {
   if (view.buffer !== body.buffer) return false
   const at = view.byteOffset - body.byteOffset
   const n = view.byteLength
-  const byte = (i: number) => body[at - i] as number
-  if (at >= 1 && n <= 31 && byte(1) === (0xa0 | n)) return true
-  if (at >= 2 && n <= 0xff && byte(2) === 0xd9 && byte(1) === n) return true
-  if (at >= 3 && n <= 0xffff && byte(3) === 0xda && byte(2) * 0x100 + byte(1) === n) return true
-  return (
-    at >= 5 &&
-    byte(5) === 0xdb &&
-    byte(4) * 0x100_0000 + byte(3) * 0x1_0000 + byte(2) * 0x100 + byte(1) === n
-  )
+  const b1 = at >= 1 ? (body[at - 1] as number) : -1
+  if (n <= 31 && b1 === (0xa0 | n)) return true
+  const b2 = at >= 2 ? (body[at - 2] as number) : -1
+  if (n <= 0xff && b2 === 0xd9 && b1 === n) return true
+  const b3 = at >= 3 ? (body[at - 3] as number) : -1
+  if (n <= 0xffff && b3 === 0xda && b2 * 0x100 + b1 === n) return true
+  if (at < 5 || body[at - 5] !== 0xdb) return false
+  return (body[at - 4] as number) * 0x100_0000 + b3 * 0x1_0000 + b2 * 0x100 + b1 === n
 }
 
 /**
@@ -108,10 +116,13 @@ function strictString(view: Uint8Array): string {
         break
       }
     }
-    if (ascii) return String.fromCharCode(...view)
+    if (ascii) return String.fromCharCode.apply(null, view as unknown as number[])
   }
   if (!isUtf8(view)) throw bodyError('entity.utf8.invalid', 'A string is not valid UTF-8.')
-  return Buffer.from(view.buffer, view.byteOffset, n).toString('utf8')
+  // The decoder hands out subarrays of the body, which is a Buffer: no copy, no wrapper.
+  return Buffer.isBuffer(view)
+    ? view.toString('utf8')
+    : Buffer.from(view.buffer, view.byteOffset, n).toString('utf8')
 }
 
 /** Every extension but the timestamp is refused as it is read, before the rest is decoded. */
@@ -140,13 +151,38 @@ function decodeTimestamp(data: Uint8Array): string {
   return isoInstant(spec.sec, spec.nsec)
 }
 
-/** Map keys go through the same strict decoding; `__proto__` is refused as it is read. */
+/**
+ * Map keys go through the same strict decoding, with a small cache (as the library's own
+ * key decoder has): bodies repeat the same few keys. `__proto__` is refused as it is read.
+ */
+const KEY_CACHE_LENGTH = 16
+const KEY_CACHE_PER_LENGTH = 16
+const keyCache: Array<Array<{ bytes: Uint8Array; key: string }>> = Array.from(
+  { length: KEY_CACHE_LENGTH + 1 },
+  () => [],
+)
 const strictKeys = {
   canBeCached: () => true,
   decode(bytes: Uint8Array, offset: number, length: number): string {
-    const key = strictString(bytes.subarray(offset, offset + length))
+    const cached =
+      length <= KEY_CACHE_LENGTH ? (keyCache[length] as (typeof keyCache)[0]) : undefined
+    if (cached !== undefined) {
+      search: for (const record of cached) {
+        for (let i = 0; i < length; i++) {
+          if (record.bytes[i] !== bytes[offset + i]) continue search
+        }
+        return record.key
+      }
+    }
+    const view = bytes.subarray(offset, offset + length)
+    const key = strictString(view)
     if (key === '__proto__') {
       throw bodyError('entity.forbidden.key', 'The key "__proto__" is not allowed in a body.')
+    }
+    if (cached !== undefined) {
+      const record = { bytes: Uint8Array.prototype.slice.call(view), key }
+      if (cached.length < KEY_CACHE_PER_LENGTH) cached.push(record)
+      else cached[(Math.random() * KEY_CACHE_PER_LENGTH) | 0] = record
     }
     return key
   },
