@@ -6,13 +6,16 @@ import express from 'express'
 import { problemDetails, safeBody } from 'safebody'
 
 const schemas = fileURLToPath(new URL('../schemas', import.meta.url))
+const proto = fileURLToPath(new URL('../proto', import.meta.url))
 
 export const app = express()
 app.use(
   safeBody({
     schemas, // user.json, address.json, order.json: keyed by $id and by file name
+    proto, // demo.proto: the message type protobuf bodies decode as
     routes: {
-      'POST /users': 'user',
+      // JSON, MessagePack and YAML by default; protobuf too, since a message type is bound.
+      'POST /users': { schema: 'user', message: 'demo.User' },
       'PUT /users/:id': 'user',
       'POST /orders': { schema: 'order', required: true },
     },

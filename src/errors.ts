@@ -28,6 +28,7 @@ export const catalogue = {
   'entity.parse.failed': { status: 400, title: 'Malformed body' },
   'entity.utf8.invalid': { status: 400, title: 'Body is not valid UTF-8' },
   'entity.type.unmapped': { status: 400, title: 'Value has no mapping to the data model' },
+  'entity.field.unknown': { status: 400, title: 'Field not in the message type' },
   // guard
   'entity.forbidden.key': { status: 400, title: 'Forbidden key in body' },
   'entity.too.deep': { status: 400, title: 'Body nested too deeply' },

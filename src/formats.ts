@@ -1,12 +1,27 @@
+import type { Type } from 'protobufjs'
 import { decodeJson } from './decoders/json.js'
+import { msgpackFormat } from './decoders/msgpack.js'
+import { protobufFormat } from './decoders/protobuf.js'
 import { decodeRaw } from './decoders/raw.js'
 import { decodeText } from './decoders/text.js'
 import { decodeUrlencoded } from './decoders/urlencoded.js'
+import { yamlFormat } from './decoders/yaml.js'
 import type { StructureLimits } from './guard.js'
+
+/**
+ * Integers beyond ±(2^53 − 1), which a JavaScript number cannot hold exactly, in the formats
+ * that carry them as integers (MessagePack int64, protobuf 64-bit fields, YAML integer
+ * literals): refused with 400, or handed on as decimal strings.
+ */
+export type LargeIntegers = 'refuse' | 'string'
 
 /** What a decoder is given besides the bytes: the route's limits (and, per format, more). */
 export interface DecodeContext {
   readonly limits: StructureLimits
+  /** Default `'refuse'`. */
+  readonly largeIntegers?: LargeIntegers
+  /** The protobuf message type bound to the route, resolved at start-up. */
+  readonly message?: Type
 }
 
 /** A wire format safebody can decode: the media types it answers to and its decoder. */
@@ -20,10 +35,15 @@ export interface Format {
   readonly textual: boolean
   /** Bytes to a guarded value in the data model, or a catalogued error. */
   decode(bytes: Buffer, context: DecodeContext): unknown
+  /**
+   * For formats with per-route state (a decoder instance, a message type): the format bound
+   * to one route's context, built once at start-up. Throws if the route cannot use it.
+   */
+  bind?(context: DecodeContext): Format
 }
 
 /** The names of the formats a route can allow. */
-export type FormatName = 'json' | 'urlencoded' | 'text' | 'raw'
+export type FormatName = 'json' | 'msgpack' | 'protobuf' | 'yaml' | 'urlencoded' | 'text' | 'raw'
 
 /** Every format, by name. */
 export const formats: Readonly<Record<FormatName, Format>> = {
@@ -34,6 +54,9 @@ export const formats: Readonly<Record<FormatName, Format>> = {
     textual: true,
     decode: (bytes, context) => decodeJson(bytes, context.limits),
   },
+  msgpack: msgpackFormat,
+  protobuf: protobufFormat,
+  yaml: yamlFormat,
   urlencoded: {
     name: 'urlencoded',
     mediaTypes: ['application/x-www-form-urlencoded'],
@@ -54,10 +77,18 @@ export const formats: Readonly<Record<FormatName, Format>> = {
   },
 }
 
-/** The formats a route allows when its binding does not say. */
-export const defaultFormats: readonly FormatName[] = ['json']
+/**
+ * The formats a route allows when neither its binding nor the global `formats` option says;
+ * protobuf is added on routes that bind a message type.
+ */
+export const defaultFormats: readonly FormatName[] = ['json', 'msgpack', 'yaml']
 
 /** True when `name` is a format safebody knows. */
 export function isFormatName(name: unknown): name is FormatName {
   return typeof name === 'string' && Object.hasOwn(formats, name)
+}
+
+/** The format as one route uses it: bound to the route's context if it needs one. */
+export function bindFormat(format: Format, context: DecodeContext): Format {
+  return format.bind === undefined ? format : format.bind(context)
 }

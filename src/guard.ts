@@ -13,6 +13,13 @@ export interface StructureLimits {
 }
 
 /**
+ * Maps a decoded value that is outside the data model (a bigint, a byte array, an extension
+ * object) to one inside it, or throws a catalogued error. Formats that carry more than JSON
+ * pass one to {@link guardValue}.
+ */
+export type ValueMapper = (value: unknown) => unknown
+
+/**
  * Walk a decoded value and refuse it unless it is in the data model (what JSON.parse could
  * produce: null, booleans, finite numbers, strings, arrays, plain objects), holds no
  * prototype-pollution key, and stays within `limits`.
@@ -21,7 +28,10 @@ export interface StructureLimits {
  * counts every node it reaches, so shared references (YAML aliases) are paid for at their
  * expanded size and a cycle is refused by the node limit rather than followed forever.
  */
-export function guardValue(root: unknown, limits: StructureLimits): void {
+export function guardValue(root: unknown, limits: StructureLimits, map?: ValueMapper): unknown {
+  // With a mapper, a value outside the model is replaced where it sits, before it is checked:
+  // one walk both maps and guards, and nothing is copied.
+  if (map !== undefined && outsideModel(root)) root = map(root)
   const values: unknown[] = [root]
   const depths: number[] = [1]
   let nodes = 0
@@ -54,7 +64,9 @@ export function guardValue(root: unknown, limits: StructureLimits): void {
     }
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
-        values.push(value[i])
+        let child: unknown = value[i]
+        if (map !== undefined && outsideModel(child)) value[i] = child = map(child)
+        values.push(child)
         depths.push(depth + 1)
       }
       continue
@@ -67,7 +79,8 @@ export function guardValue(root: unknown, limits: StructureLimits): void {
     }
     const record = value as Record<string, unknown>
     for (const key of keys) {
-      const child = record[key]
+      let child = record[key]
+      if (map !== undefined && outsideModel(child)) record[key] = child = map(child)
       if (forbiddenKey(key, child)) {
         throw bodyError('entity.forbidden.key', `The key "${key}" is not allowed in a body.`)
       }
@@ -78,6 +91,15 @@ export function guardValue(root: unknown, limits: StructureLimits): void {
     // Own symbol keys cannot come from any wire format; if a decoder ever made one, refuse.
     if (Object.getOwnPropertySymbols(value).length > 0) throw unmapped('a symbol key')
   }
+  return root
+}
+
+/** True for a value a mapper must see: a bigint, or an object that is neither array nor plain. */
+function outsideModel(value: unknown): boolean {
+  if (typeof value === 'bigint') return true
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const proto: unknown = Object.getPrototypeOf(value)
+  return proto !== Object.prototype && proto !== null
 }
 
 /**

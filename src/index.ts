@@ -6,7 +6,7 @@ export {
   isBodyError,
   type ValidationIssue,
 } from './errors.js'
-export type { FormatName } from './formats.js'
+export type { FormatName, LargeIntegers } from './formats.js'
 export type { StructureLimits } from './guard.js'
 export { guardValue } from './guard.js'
 export type {
@@ -36,6 +36,7 @@ export {
   problemDetails,
   toProblem,
 } from './problem.js'
+export type { ProtoSource } from './proto.js'
 export type { JsonSchema, SchemaSource, ValidationOptions } from './registry.js'
 export { relaxedInReport } from './report.js'
 export type { BodiesOf, BodyOf, TypedBinding, TypedBodyHandler } from './typed.js'

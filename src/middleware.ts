@@ -11,6 +11,7 @@ import {
   type SafeBodyOptions,
 } from './options.js'
 import { type CompiledRoute, compileRoute, noBody } from './pipeline.js'
+import { loadProto, type ProtoRegistry } from './proto.js'
 import { readBody } from './read.js'
 import { createRegistry, type JsonSchema, type SchemaRegistry } from './registry.js'
 import {
@@ -96,11 +97,12 @@ export function safeBody<Bodies extends object = Record<never, never>>(
   }
   const document = opts.openapi === undefined ? undefined : openApiSource(opts.openapi, opts.ajv)
   const registry = createRegistry(opts.schemas, opts.ajv, document)
+  const proto = opts.proto === undefined ? undefined : loadProto(opts.proto)
   // A null entry is a route that takes no body: it shadows any pattern that would take one.
   const table = routeTable(
     mergeRoutes(document?.routes, opts.routes).map(([key, binding]) => {
       parseRouteKey(key)
-      return [key, binding === null ? null : bind(key, binding, opts, registry)] as const
+      return [key, binding === null ? null : bind(key, binding, opts, registry, proto)] as const
     }),
   )
   const middleware = handler(
@@ -109,7 +111,7 @@ export function safeBody<Bodies extends object = Record<never, never>>(
     false,
   ) as SafeBodyMiddleware<Bodies>
   middleware.route = ((binding: string | RouteBinding | JsonSchema) => {
-    const fixed = bind(describe(binding), asBinding(binding), opts, registry)
+    const fixed = bind(describe(binding), asBinding(binding), opts, registry, proto)
     return handler(() => fixed, judge, true)
   }) as SafeBodyMiddleware<Bodies>['route']
   middleware.stats = () => judge.log.stats()
@@ -119,8 +121,9 @@ export function safeBody<Bodies extends object = Record<never, never>>(
 function bind(
   key: string,
   binding: string | RouteBinding,
-  global: RouteSettings,
+  global: RouteSettings & Pick<SafeBodyOptions, 'formats'>,
   registry: SchemaRegistry,
+  proto: ProtoRegistry | undefined,
 ): CompiledRoute {
   const where = `route "${key}"`
   const full: RouteBinding = typeof binding === 'string' ? { schema: binding } : binding
@@ -130,7 +133,7 @@ function bind(
   const { schema, ...rest } = full
   const policy = routePolicy(global, rest, where)
   try {
-    return compileRoute(key, schema, policy, registry)
+    return compileRoute(key, schema, policy, registry, proto)
   } catch (cause) {
     throw new Error(`${(cause as Error).message} (bound to ${where})`, { cause })
   }

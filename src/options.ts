@@ -1,8 +1,9 @@
 import bytes from 'bytes'
-import { defaultFormats, type FormatName, isFormatName } from './formats.js'
+import { defaultFormats, type FormatName, isFormatName, type LargeIntegers } from './formats.js'
 import type { StructureLimits } from './guard.js'
 import { type IntegrityOptions, type IntegrityPolicy, integrityPolicy } from './integrity.js'
 import type { OpenApiDocument } from './openapi/document.js'
+import type { ProtoSource } from './proto.js'
 import type { ReadPolicy } from './read.js'
 import type { JsonSchema, SchemaSource, ValidationOptions } from './registry.js'
 import type { ViolationOptions } from './violations.js'
@@ -26,6 +27,11 @@ export interface LimitOptions {
   maxNodes?: number
   /** Longest string, in characters. Default 100 000. */
   maxStringLength?: number
+  /**
+   * Integers beyond ±(2^53 − 1) in MessagePack, protobuf and YAML: `'refuse'` them with 400
+   * (default), or pass them on as decimal `'string'`s. Never rounded.
+   */
+  largeIntegers?: LargeIntegers
 }
 
 /** Settings for every route that a binding may override for its own. */
@@ -42,8 +48,13 @@ export interface RouteBinding extends RouteSettings {
   schema: string | JsonSchema
   /** Refuse a request that has no body (400). Default false: no body passes, unvalidated. */
   required?: boolean
-  /** The formats this route accepts. Default `['json']`. */
+  /**
+   * The formats this route accepts. Default: the global `formats` option, or json, msgpack
+   * and yaml; plus protobuf when the route binds a `message`.
+   */
   formats?: readonly FormatName[]
+  /** The protobuf message type (`'demo.User'`) bodies on this route decode as. */
+  message?: string
 }
 
 /** `safeBody()`'s options. */
@@ -60,6 +71,10 @@ export interface SafeBodyOptions extends RouteSettings, ViolationOptions {
    * `routes` may add routes the document does not have, not rebind its routes.
    */
   openapi?: string | OpenApiDocument
+  /** The formats a route allows when its binding does not say. Default json, msgpack, yaml. */
+  formats?: readonly FormatName[]
+  /** The `.proto` files message types come from: a folder, or a list of file paths. */
+  proto?: ProtoSource
 }
 
 /** One route's settings, fully resolved: what the hot path reads, computed once. */
@@ -70,6 +85,9 @@ export interface RoutePolicy {
   readonly formats: readonly FormatName[]
   readonly mode: SafeBodyMode
   readonly integrity: IntegrityPolicy | null
+  readonly largeIntegers: LargeIntegers
+  /** The protobuf message type's full name, if the route binds one. */
+  readonly message?: string
 }
 
 const defaults = {
@@ -80,6 +98,7 @@ const defaults = {
   maxKeys: 1000,
   maxNodes: 100_000,
   maxStringLength: 100_000,
+  largeIntegers: 'refuse',
 } as const
 
 const limitKeys = Object.keys(defaults) as ReadonlyArray<keyof LimitOptions>
@@ -90,10 +109,12 @@ const optionKeys = new Set<string>([
   'routes',
   'ajv',
   'openapi',
+  'formats',
+  'proto',
   'onViolation',
   'excerpt',
 ])
-const bindingKeys = new Set<string>([...settingKeys, 'schema', 'required', 'formats'])
+const bindingKeys = new Set<string>([...settingKeys, 'schema', 'required', 'formats', 'message'])
 
 /** Throw on any key that is not an option, naming it: a typo must not turn a check off. */
 export function checkKeys(value: object, allowed: ReadonlySet<string>, where: string): void {
@@ -104,11 +125,12 @@ export function checkKeys(value: object, allowed: ReadonlySet<string>, where: st
 
 export function checkOptionKeys(options: SafeBodyOptions): void {
   checkKeys(options, optionKeys, 'safeBody() options')
+  if (options.formats !== undefined) formatList(options.formats, 'safeBody() options')
 }
 
 /** Resolve a route's policy from the global options and its binding. Throws on a bad value. */
 export function routePolicy(
-  global: RouteSettings,
+  global: RouteSettings & Pick<SafeBodyOptions, 'formats'>,
   binding: Omit<RouteBinding, 'schema'>,
   where: string,
 ): RoutePolicy {
@@ -126,6 +148,14 @@ export function routePolicy(
   const inflate = pick('inflate')
   if (typeof inflate !== 'boolean')
     throw new TypeError(`safebody: ${where}: inflate must be boolean`)
+  const largeIntegers = pick('largeIntegers')
+  if (largeIntegers !== 'refuse' && largeIntegers !== 'string') {
+    throw new TypeError(`safebody: ${where}: largeIntegers must be 'refuse' or 'string'`)
+  }
+  const message = binding.message
+  if (message !== undefined && (typeof message !== 'string' || message === '')) {
+    throw new TypeError(`safebody: ${where}: message must be a message type name like "demo.User"`)
+  }
   return {
     read: {
       limit: byteCount(pick('limit'), `${where}: limit`),
@@ -139,10 +169,40 @@ export function routePolicy(
       stringLength: positive(pick('maxStringLength'), `${where}: maxStringLength`),
     },
     required,
-    formats: formatList(binding.formats ?? defaultFormats, where),
+    formats: routeFormats(binding.formats, global.formats, message, where),
     mode,
     integrity: integrity === false ? null : integrityPolicy(integrity, where),
+    largeIntegers,
+    ...(message === undefined ? {} : { message }),
   }
+}
+
+/**
+ * A binding's own list is taken as written, and may name protobuf only with a message type.
+ * The global list (or the default) is a default: protobuf joins it wherever a message type
+ * is bound, and leaves it where none is.
+ */
+function routeFormats(
+  own: unknown,
+  global: unknown,
+  message: string | undefined,
+  where: string,
+): readonly FormatName[] {
+  if (own !== undefined) {
+    const list = formatList(own, where)
+    if (list.includes('protobuf') && message === undefined) {
+      throw new TypeError(
+        `safebody: ${where}: formats names protobuf, so the binding needs a message type ({ message: 'pkg.Type' })`,
+      )
+    }
+    return list
+  }
+  const base = formatList(
+    global ?? defaultFormats,
+    global === undefined ? where : 'safeBody() options',
+  )
+  const others = base.filter((name) => name !== 'protobuf')
+  return message === undefined ? others : [...others, 'protobuf']
 }
 
 function byteCount(value: unknown, what: string): number {

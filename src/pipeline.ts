@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http'
 import type { ErrorObject, ValidateFunction } from 'ajv'
 import { bodyError, type ValidationIssue } from './errors.js'
-import { type Format, formats } from './formats.js'
+import { bindFormat, type DecodeContext, type Format, formats } from './formats.js'
 import { type FormatTable, formatTable, negotiate } from './negotiate.js'
 import type { RoutePolicy } from './options.js'
+import type { ProtoRegistry } from './proto.js'
 import { hasBody } from './read.js'
 import type { SchemaRegistry } from './registry.js'
 
@@ -15,23 +16,40 @@ export interface CompiledRoute {
   readonly schema: string
   readonly policy: RoutePolicy
   readonly formats: FormatTable
+  readonly context: DecodeContext
   readonly validate: ValidateFunction
 }
 
-/** Compile one binding, once, at start-up. */
+/** Compile one binding, once, at start-up: its validator, message type and decoders. */
 export function compileRoute(
   route: string,
   schema: string | object | boolean,
   policy: RoutePolicy,
   registry: SchemaRegistry,
+  proto?: ProtoRegistry,
 ): CompiledRoute {
+  const context: DecodeContext = {
+    limits: policy.limits,
+    largeIntegers: policy.largeIntegers,
+    ...(policy.message === undefined ? {} : { message: messageType(policy.message, proto) }),
+  }
   return {
     route,
     schema: typeof schema === 'string' ? schema : 'inline',
     policy,
-    formats: formatTable(policy.formats.map((name) => formats[name])),
+    formats: formatTable(policy.formats.map((name) => bindFormat(formats[name], context))),
+    context,
     validate: registry.validator(schema as Parameters<SchemaRegistry['validator']>[0]),
   }
+}
+
+function messageType(name: string, proto: ProtoRegistry | undefined) {
+  if (proto === undefined) {
+    throw new Error(
+      `safebody: message "${name}" is bound, but no .proto files are loaded (option proto)`,
+    )
+  }
+  return proto.messageType(name)
 }
 
 /** The request carries no body: nothing to read, `req.body` stays undefined. */
@@ -61,7 +79,7 @@ export function absentBody(route: CompiledRoute | undefined): typeof noBody {
 
 /** Decode (the decoder guards), then validate. Returns the value for `req.body`. */
 export function acceptBody(bytes: Buffer, format: Format, route: CompiledRoute): unknown {
-  const value = format.decode(bytes, route.policy)
+  const value = format.decode(bytes, route.context)
   validateBody(value, route)
   return value
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { type BodyError, type BodyErrorType, isBodyError } from './errors.js'
-import { type Format, formats } from './formats.js'
+import { bindFormat, type DecodeContext, type Format, formats } from './formats.js'
 import {
   type IntegrityPolicy,
   readSignature,
@@ -31,12 +31,17 @@ export const unread = Symbol('safebody.unread')
 export interface Fallback {
   /** The global policy, for routes with no binding. */
   readonly policy: RoutePolicy
+  /** The global limits, for routes with no binding. */
+  readonly context: DecodeContext
+  /** Every format that needs no per-route binding (protobuf needs a message type). */
   readonly table: FormatTable
 }
 
 /** Build the fallback once, at start-up, from the global policy. */
 export function fallbackFor(policy: RoutePolicy): Fallback {
-  return { policy, table: formatTable(Object.values(formats)) }
+  const context = { limits: policy.limits, largeIntegers: policy.largeIntegers }
+  const unbound = Object.values(formats).filter((f) => f.name !== 'protobuf')
+  return { policy, context, table: formatTable(unbound) }
 }
 
 /** The signature a request claims and the check it must pass. */
@@ -49,6 +54,8 @@ export interface SignatureCheck {
 export interface BodyPlan {
   readonly format: Format | typeof noBody | typeof unread
   readonly policy: RoutePolicy
+  /** The limits (and message type) the decoder is given. */
+  readonly context: DecodeContext
   /** Undefined on an unbound route: nothing to validate against. */
   readonly route: CompiledRoute | undefined
   readonly signature: SignatureCheck | null
@@ -71,17 +78,26 @@ export function planRequest(
   report: Reporter,
 ): BodyPlan {
   const policy = route?.policy ?? fallback.policy
+  const context = route?.context ?? fallback.context
   // An unbound route's body is refused unread in enforce mode; only report mode reads it.
   const checked = route !== undefined || (policy.mode === 'report' && hasBody(req))
   const integrity = checked ? policy.integrity : null
   const signature = integrity === null ? null : { claim: readSignature(req, integrity), integrity }
-  const plan = (format: BodyPlan['format']): BodyPlan => ({ format, policy, route, signature })
+  const plan = (format: BodyPlan['format']): BodyPlan => ({
+    format,
+    policy,
+    context,
+    route,
+    signature,
+  })
   try {
     return plan(planBody(req, route))
   } catch (err) {
     if (!relaxed(err, policy)) throw err
-    const format =
+    const found =
       err.type === 'entity.missing' ? noBody : anyFormat(req.headers['content-type'], fallback)
+    // Report mode's detour, so binding the decoder to this route's limits per request is fine.
+    const format = typeof found === 'symbol' ? found : bindFormat(found, context)
     if (format === unread && signature !== null) throw err
     report(err)
     return plan(format)
@@ -96,7 +112,7 @@ export function planRequest(
 export function settleBody(bytes: Buffer, plan: BodyPlan, format: Format, report: Reporter) {
   if (plan.signature) verifySignature(plan.signature.claim, bytes, plan.signature.integrity)
   if (bytes.length === 0) return absentOrReported(plan, report)
-  const value = format.decode(bytes, plan.policy)
+  const value = format.decode(bytes, plan.context)
   if (plan.route === undefined) return value
   try {
     validateBody(value, plan.route)

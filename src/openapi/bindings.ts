@@ -5,11 +5,8 @@ import { isRecord, type LoadedDocument, resolveLocal } from './document.js'
 import { basePaths, expressPath } from './paths.js'
 import { componentId, type TranslateContext, translateSchema } from './schema.js'
 
-/** A route binding read from an operation's requestBody. */
-export type OpenApiBinding = RouteBinding & {
-  /** The protobuf message type, from the media type's `x-protobuf-message`. */
-  message?: string
-}
+/** A route binding read from an operation's requestBody (`message` from `x-protobuf-message`). */
+export type OpenApiBinding = RouteBinding
 
 /** What an OpenAPI document adds: routes (null: the operation takes no body), and schemas. */
 export interface OpenApiRoutes {
@@ -88,8 +85,7 @@ function requestBodyBinding(
       const schema = translateSchema(object.schema, context, `${where} ${mediaType}`)
       found.set(JSON.stringify(schema), schema)
     }
-    // `format.name` is widened: on this branch no protobuf format exists yet.
-    if ((format.name as string) === 'protobuf') {
+    if (format.name === 'protobuf') {
       const named = object[protobufMessageKey]
       if (typeof named !== 'string' || named === '') {
         throw new Error(`safebody: ${where}: ${mediaType} needs "${protobufMessageKey}"`)

@@ -1,7 +1,10 @@
+import { fileURLToPath } from 'node:url'
+import { encode } from '@msgpack/msgpack'
+import protobuf from 'protobufjs'
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
 import { app } from '../../examples/app.js'
-import { expectPrototypesUntouched } from '../helpers/app.js'
+import { expectPrototypesUntouched, sendBytes } from '../helpers/app.js'
 
 // The example server answers the README's curl lines as the README says.
 describe('the example API', () => {
@@ -27,5 +30,24 @@ describe('the example API', () => {
     expect(order.status).toBe(201)
     expect((await request(app).post('/orders')).status).toBe(400)
     expectPrototypesUntouched()
+  })
+
+  it('takes the same user as JSON, MessagePack, YAML and protobuf on POST /users', async () => {
+    const user = { name: 'Ada', email: 'ada@example.com', age: 36 }
+    const proto = fileURLToPath(new URL('../../proto/demo.proto', import.meta.url))
+    const User = protobuf.loadSync(proto).lookupType('demo.User')
+    for (const [type, body] of [
+      ['application/json', JSON.stringify(user)],
+      ['application/vnd.msgpack', encode(user)],
+      ['application/yaml', 'name: Ada\nemail: ada@example.com\nage: 36\n'],
+      ['application/x-protobuf', User.encode(User.fromObject(user)).finish()],
+    ] as const) {
+      const res = await sendBytes(
+        request(app).post('/users').set('Content-Type', type),
+        Buffer.from(body),
+      )
+      expect(res.status, type).toBe(201)
+      expect(res.body, type).toMatchObject(user)
+    }
   })
 })

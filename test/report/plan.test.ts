@@ -38,8 +38,10 @@ function setup(binding: Omit<RouteBinding, 'schema'>) {
   const registry = createRegistry({ schema })
   const policy = routePolicy({}, binding, 'test')
   const route = compileRoute('POST /x', 'schema', policy, registry)
+  const global = routePolicy({ mode: binding.mode }, {}, 'global')
   const fallback: Fallback = {
-    policy: routePolicy({ mode: binding.mode }, {}, 'global'),
+    policy: global,
+    context: { limits: global.limits },
     table: formatTable([formats.json, lines]),
   }
   const reported: BodyError[] = []

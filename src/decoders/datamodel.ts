@@ -1,0 +1,50 @@
+import { bodyError } from '../errors.js'
+import type { LargeIntegers } from '../formats.js'
+
+/**
+ * The mappings several formats share, so that the same thing arrives the same way whatever
+ * carried it: bytes as base64 text, instants as ISO 8601 text, and integers either exact
+ * numbers or, beyond 2^53, refused or decimal text.
+ */
+
+/** A refusal for a value with no place in the data model. `what` never quotes the body. */
+export function unmapped(what: string) {
+  return bodyError('entity.type.unmapped', `The body holds ${what}, which has no JSON equivalent.`)
+}
+
+/** Bytes as standard base64 with padding (RFC 4648 §4), as proto3's JSON mapping writes them. */
+export function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
+}
+
+/**
+ * An integer from a format that carries 64-bit integers, never rounded: a number when a
+ * double holds it exactly (every safe integer, and such as 2^60), else a refusal. With
+ * `'string'`, every integer beyond ±(2^53 − 1) is decimal text instead, so that 64-bit ids
+ * arrive all one way.
+ */
+export function largeInteger(value: bigint, mode: LargeIntegers | undefined): number | string {
+  if (value <= MAX_SAFE && value >= MIN_SAFE) return Number(value)
+  if (mode === 'string') return value.toString()
+  const n = Number(value)
+  if (BigInt(n) === value) return n
+  throw unmapped('an integer that a number cannot hold exactly')
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+const MIN_SAFE = -MAX_SAFE
+
+/**
+ * An instant as ISO 8601 UTC text: millisecond precision like `Date#toISOString` when that
+ * loses nothing, else all nine fractional digits.
+ */
+export function isoInstant(seconds: number, nanoseconds: number): string {
+  const ms = seconds * 1000 + Math.floor(nanoseconds / 1e6)
+  const date = new Date(ms)
+  if (!Number.isSafeInteger(seconds) || Number.isNaN(date.getTime())) {
+    throw unmapped('a timestamp outside the range of ISO 8601 dates')
+  }
+  const iso = date.toISOString()
+  if (nanoseconds % 1e6 === 0) return iso
+  return `${iso.slice(0, -4)}${String(nanoseconds).padStart(9, '0')}Z`
+}

@@ -1,0 +1,158 @@
+import {
+  binaryTag,
+  CORE_SCHEMA,
+  defineScalarTag,
+  intCoreTag,
+  type LoadOptions,
+  loadAll,
+  mergeTag,
+  NOT_RESOLVED,
+  type Schema,
+  timestampTag,
+  YAMLException,
+} from 'js-yaml'
+import { bodyError, isBodyError } from '../errors.js'
+import type { DecodeContext, Format, LargeIntegers } from '../formats.js'
+import { guardValue, type StructureLimits } from '../guard.js'
+import { decodeUtf8 } from '../text.js'
+import { base64, largeInteger, unmapped } from './datamodel.js'
+
+/**
+ * YAML 1.2, with js-yaml 5, on the core schema: null, booleans, integers, floats, strings,
+ * sequences and mappings. Beyond it, only what maps to the data model is accepted:
+ *
+ * - merge keys (`<<`), capped by js-yaml's maxTotalMergeKeys and then guarded like any key;
+ * - `!!binary` as base64 text and `!!timestamp` as ISO 8601 text, as MessagePack's bin and
+ *   timestamp arrive. A plain `2024-01-01` is a string already (the core schema has no
+ *   timestamps) and arrives as written.
+ *
+ * Every other tag (`!!set`, `!!omap`, `!!pairs`, `!!js/function`, `!!python/object`, local
+ * `!tags`) is unknown to the schema, so js-yaml refuses it; it is never ignored. Aliases
+ * share the anchored value, and the guard counts every shared value each time it is reached,
+ * so an alias bomb is measured at its expanded size and a self-referencing alias hits the
+ * depth limit. One document only.
+ */
+export const yamlFormat: Format = {
+  name: 'yaml',
+  mediaTypes: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'],
+  suffix: '+yaml',
+  textual: true,
+  decode: (bytes, context) => createYamlDecoder(context)(bytes),
+  bind(context) {
+    const decode = createYamlDecoder(context)
+    return { ...this, decode: (bytes) => decode(bytes), bind: undefined }
+  },
+}
+
+/** Build a route's YAML decoder: bytes to a guarded value in the data model. */
+export function createYamlDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
+  const { limits } = context
+  const options: LoadOptions = {
+    schema: context.largeIntegers === 'string' ? stringIntegerSchema : refusingIntegerSchema,
+    // js-yaml's maxDepth counts the document too: depth + 1 lets exactly `depth` levels in.
+    maxDepth: limits.depth + 1,
+    // Each alias yields at least one value, each merged key one more: past the node limit
+    // the guard would refuse anyway, so stop counting there.
+    maxAliases: limits.nodes,
+    maxTotalMergeKeys: limits.nodes,
+    json: false,
+  }
+  return (bytes) => {
+    const text = decodeUtf8(bytes)
+    let documents: unknown[]
+    try {
+      documents = loadAll(text, options)
+    } catch (cause) {
+      throw loadFailure(cause, limits)
+    }
+    if (documents.length !== 1) {
+      throw bodyError(
+        'entity.parse.failed',
+        documents.length === 0
+          ? 'The body holds no YAML document.'
+          : 'The body holds more than one YAML document.',
+      )
+    }
+    return guardValue(documents[0], limits)
+  }
+}
+
+/**
+ * Integer literals beyond 2^53 are never rounded. A decimal literal that is exactly how
+ * JavaScript prints its double (JSON.stringify and js-yaml write 1e20 and other large whole
+ * doubles that way) is that double; any other is a number only if a double holds it
+ * exactly, else refused, or kept as decimal text with `'string'`.
+ */
+function integerTag(mode: LargeIntegers) {
+  return defineScalarTag<number | string>(intCoreTag.tagName, {
+    ...intCoreTag,
+    resolve(source, isExplicit, tagName) {
+      const value = intCoreTag.resolve(source, isExplicit, tagName)
+      if (value === NOT_RESOLVED || Number.isSafeInteger(value)) return value
+      if (mode === 'refuse' && /^[-+]?[0-9]+$/.test(source)) {
+        const digits = source.replace(/^[-+]/, '').replace(/^0+(?=[0-9])/, '')
+        if (String(Math.abs(value)) === digits) return value
+      }
+      return largeInteger(integerLiteral(source), mode)
+    },
+  })
+}
+
+/** The core schema's integer forms: decimal, 0o octal, 0x hexadecimal, with an optional sign. */
+function integerLiteral(source: string): bigint {
+  const negative = source.startsWith('-')
+  const digits = source.replace(/^[-+]/, '')
+  const value = BigInt(digits)
+  return negative ? -value : value
+}
+
+const binaryAsBase64 = defineScalarTag<string>(binaryTag.tagName, {
+  resolve(source, isExplicit, tagName) {
+    const bytes = binaryTag.resolve(source, isExplicit, tagName)
+    return bytes === NOT_RESOLVED ? NOT_RESOLVED : base64(bytes)
+  },
+  identify: () => false,
+})
+
+const timestampAsIso = defineScalarTag<string>(timestampTag.tagName, {
+  resolve(source, isExplicit, tagName) {
+    const date = timestampTag.resolve(source, isExplicit, tagName)
+    if (date === NOT_RESOLVED) return NOT_RESOLVED
+    if (Number.isNaN(date.getTime())) throw unmapped('a timestamp outside the range of dates')
+    return date.toISOString()
+  },
+  identify: () => false,
+})
+
+function schemaFor(mode: LargeIntegers): Schema {
+  return CORE_SCHEMA.withTags(mergeTag, integerTag(mode), binaryAsBase64, timestampAsIso)
+}
+const refusingIntegerSchema = schemaFor('refuse')
+const stringIntegerSchema = schemaFor('string')
+
+/** js-yaml's exceptions, each to one catalogued refusal; ours pass through. */
+function loadFailure(cause: unknown, limits: StructureLimits) {
+  if (isBodyError(cause)) return cause
+  const reason = cause instanceof YAMLException ? cause.reason : ''
+  if (reason.startsWith('nesting exceeded')) {
+    return bodyError(
+      'entity.too.deep',
+      `The body is nested more than ${limits.depth} levels deep.`,
+      {
+        cause,
+      },
+    )
+  }
+  if (reason.startsWith('aliases exceeded') || reason.startsWith('merge keys exceeded')) {
+    return bodyError('entity.too.many.nodes', `The body holds more than ${limits.nodes} values.`, {
+      cause,
+    })
+  }
+  if (/^unknown (scalar|sequence|mapping) tag/.test(reason)) {
+    return bodyError('entity.type.unmapped', 'The body uses a YAML tag with no JSON equivalent.', {
+      cause,
+    })
+  }
+  // Never pass js-yaml's message on: its snippet quotes the input.
+  return bodyError('entity.parse.failed', 'The body is not valid YAML.', { cause })
+}
