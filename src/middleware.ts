@@ -46,8 +46,9 @@ export type BodyHandler = (req: IncomingMessage, res: ServerResponse, next: Next
  * The middleware `safeBody()` returns: bodies checked against the route table. `Bodies`
  * maps schema ids to body types, for `route('id')`; see `BodiesOf`.
  */
-export interface SafeBodyMiddleware<Bodies extends object = Record<never, never>>
-  extends BodyHandler {
+export interface SafeBodyMiddleware<
+  Bodies extends object = Record<never, never>,
+> extends BodyHandler {
   /**
    * A middleware for one route, sharing this instance's compiled schemas and limits. It
    * requires a body unless the binding says `required: false`, and types the next

@@ -2,7 +2,7 @@ import { normalizeOptions, type ParserOptions } from './options.js'
 import { type ParserMiddleware, parserMiddleware } from './read.js'
 
 /** `raw()`'s options (body-parser's). */
-export interface RawOptions extends ParserOptions {}
+export type RawOptions = ParserOptions
 
 /**
  * Read bodies as a Buffer, as body-parser's `raw()` does; the charset is ignored.

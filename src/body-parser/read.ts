@@ -100,9 +100,9 @@ function isFinished(req: IncomingMessage): boolean {
   const socket = req.socket
   return Boolean(
     (req as { upgrade?: boolean }).upgrade ||
-      !socket ||
-      !socket.readable ||
-      (req.complete && !req.readable),
+    !socket ||
+    !socket.readable ||
+    (req.complete && !req.readable),
   )
 }
 
