@@ -49,9 +49,10 @@ export function analyze(files: readonly AuditedFile[], rules: readonly Rule[]): 
       analysis.unreadable.push({ file: file.display, error: String(error) })
       continue
     }
-    const { suppressions, invalid } = readSuppressions(file.display, text)
+    const sourceFile = parseSource(file.path, text)
+    const { suppressions, invalid } = readSuppressions(file.display, sourceFile)
     analysis.invalidSuppressions.push(...invalid)
-    parsed.push({ file, sourceFile: parseSource(file.path, text), suppressions })
+    parsed.push({ file, sourceFile, suppressions })
   }
   const project: ProjectFacts = {
     jsYamlMajor: jsYamlVersionLookup(),

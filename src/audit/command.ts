@@ -38,6 +38,30 @@ Suppress one finding with a comment on its line or the line above:
 Exit codes: 0 no finding at or above --fail-on, 1 there is one, 2 usage error.
 `
 
+export const CLI_USAGE = `Usage: safebody <command> [options]
+
+Commands:
+  audit [paths...]   find unsafe deserialization in JavaScript and TypeScript code
+
+Run 'safebody audit --help' for the audit options.
+`
+
+/** The `safebody` bin: dispatches to a subcommand; returns the process exit code. */
+export function safebodyCli(args: readonly string[], io: CommandIo): number {
+  const [command, ...rest] = args
+  if (command === 'audit') return auditCommand(rest, io)
+  if (command === '--help' || command === '-h' || command === 'help') {
+    io.stdout(CLI_USAGE)
+    return 0
+  }
+  if (command === undefined) {
+    io.stderr(CLI_USAGE)
+    return 2
+  }
+  io.stderr(`safebody: unknown command '${command}'\n\n${CLI_USAGE}`)
+  return 2
+}
+
 const FORMATS = ['text', 'json', 'sarif'] as const
 type Format = (typeof FORMATS)[number]
 
