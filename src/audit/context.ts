@@ -31,13 +31,18 @@ export function createFileContext(
 ): FileContext {
   const bindings = collectBindings(sourceFile)
   const taint = new RequestTaint(sourceFile, bindings)
+  // Every rule asks for the callee of every call; resolve each one once.
+  const callees = new Map<ts.Node, string | undefined>()
   return {
     path,
     sourceFile,
     bindings,
     taint,
     project,
-    calleeName: (call) => qualifiedName(call.expression, bindings),
+    calleeName: (call) => {
+      if (!callees.has(call)) callees.set(call, qualifiedName(call.expression, bindings))
+      return callees.get(call)
+    },
     isRequestData: (expr) => taint.isRequestData(expr),
   }
 }

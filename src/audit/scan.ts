@@ -15,8 +15,8 @@ export interface ScanOptions {
   gitignore?: boolean
 }
 
-// Never worth reading: dependencies and VCS internals.
-const ALWAYS_SKIPPED = ['node_modules/', '.git/']
+// Never the project's own code: dependencies, Yarn's vendored releases and cache, VCS internals.
+const ALWAYS_SKIPPED = ['node_modules/', '.yarn/', '.git/']
 
 interface Matcher {
   base: string

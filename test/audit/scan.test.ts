@@ -26,6 +26,7 @@ beforeAll(() => {
   write('src/generated/plain.ts')
   write('dist/bundle.js')
   write('node_modules/lib/index.js')
+  write('.yarn/releases/yarn-4.0.0.cjs')
   write('src/node_modules/nested/index.js')
   write('fixtures/legacy.js')
 })
