@@ -32,7 +32,10 @@ interface ParsedFile {
   suppressions: Suppression[]
 }
 
-/** Parses every file, gathers project facts, then runs every rule on every node. */
+/**
+ * Parses and checks one file at a time (so only one syntax tree is alive), then drops the
+ * findings of rules that project-wide facts, known only at the end, rule out.
+ */
 export function analyze(files: readonly AuditedFile[], rules: readonly Rule[]): Analysis {
   const analysis: Analysis = {
     findings: [],
@@ -40,7 +43,7 @@ export function analyze(files: readonly AuditedFile[], rules: readonly Rule[]): 
     invalidSuppressions: [],
     unreadable: [],
   }
-  const parsed: ParsedFile[] = []
+  const project: ProjectFacts = { jsYamlMajor: jsYamlVersionLookup(), hasGlobalValidator: false }
   for (const file of files) {
     let text: string
     try {
@@ -52,18 +55,15 @@ export function analyze(files: readonly AuditedFile[], rules: readonly Rule[]): 
     const sourceFile = parseSource(file.path, text)
     const { suppressions, invalid } = readSuppressions(file.display, sourceFile)
     analysis.invalidSuppressions.push(...invalid)
-    parsed.push({ file, sourceFile, suppressions })
+    const context = createFileContext(file.path, sourceFile, project)
+    if (mountsGlobalValidator(sourceFile, context.bindings)) project.hasGlobalValidator = true
+    checkFile({ file, sourceFile, suppressions }, context, rules, analysis)
   }
-  const project: ProjectFacts = {
-    jsYamlMajor: jsYamlVersionLookup(),
-    hasGlobalValidator: false,
+  const ruledOut = new Set(rules.filter((r) => r.holds?.(project) === false).map((r) => r.id))
+  if (ruledOut.size > 0) {
+    analysis.findings = analysis.findings.filter((f) => !ruledOut.has(f.ruleId))
+    analysis.suppressed = analysis.suppressed.filter((f) => !ruledOut.has(f.ruleId))
   }
-  const contexts = parsed.map((p) => createFileContext(p.file.path, p.sourceFile, project))
-  project.hasGlobalValidator = contexts.some((c) => mountsGlobalValidator(c.sourceFile, c.bindings))
-  parsed.forEach((p, index) => {
-    const context = contexts[index]
-    if (context) checkFile(p, context, rules, analysis)
-  })
   return analysis
 }
 

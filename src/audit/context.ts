@@ -6,7 +6,10 @@ import { RequestTaint } from './taint.js'
 export interface ProjectFacts {
   /** Installed or declared js-yaml major version, when one can be found near the files. */
   jsYamlMajor(file: string): number | undefined
-  /** True when some scanned file mounts a body validator with `app.use()` for every route. */
+  /**
+   * True when some scanned file mounts a body validator with `app.use()` for every route.
+   * Complete only after every file was read, so rules consult it in `holds`, not `check`.
+   */
   hasGlobalValidator: boolean
 }
 

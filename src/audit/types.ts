@@ -1,4 +1,5 @@
 import type ts from 'typescript'
+import type { FileContext, ProjectFacts } from './context.js'
 
 /** How bad a finding is, from worst to mildest. */
 export type Severity = 'critical' | 'high' | 'medium' | 'low'
@@ -44,5 +45,7 @@ export interface Rule {
   fix: string
   bad: string
   good: string
-  check(node: ts.Node, file: import('./context.js').FileContext): RuleReport | undefined
+  check(node: ts.Node, file: FileContext): RuleReport | undefined
+  /** Asked once all files are read: false drops every finding of this rule. */
+  holds?(project: ProjectFacts): boolean
 }

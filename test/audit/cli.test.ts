@@ -129,7 +129,11 @@ describe('safebody audit (child process)', () => {
       encoding: 'utf8',
     })
 
-  it('runs as a bin: exit code 1 with text findings, 0 with SARIF on a clean file', () => {
+  // Two real processes that each load TypeScript: seconds on an idle machine, more on a busy
+  // CI runner, hence a timeout of its own.
+  it('runs as a bin: exit code 1 with text findings, 0 with SARIF on a clean file', {
+    timeout: 60_000,
+  }, () => {
     const failing = node(['audit', 'test/fixtures/audit/rules', '--format', 'text'])
     expect(failing.status).toBe(1)
     expect(failing.stdout).toMatch(

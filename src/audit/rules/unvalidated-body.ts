@@ -24,7 +24,7 @@ export const unvalidatedBody: Rule = {
     if (!ts.isCallExpression(node)) return undefined
     const method = routeMethod(node)
     if (method === undefined || !BODY_METHODS.has(method)) return undefined
-    if (file.project.hasGlobalValidator || mountsValidator(file)) return undefined
+    if (mountsValidator(file)) return undefined
     const args = node.arguments
     for (let index = 0; index < args.length; index++) {
       const handler = resolveHandler(args[index], file)
@@ -37,6 +37,8 @@ export const unvalidatedBody: Rule = {
     }
     return undefined
   },
+  // A validator mounted for every route in one file covers the routes of the others.
+  holds: (project) => !project.hasGlobalValidator,
 }
 
 type Handler = ts.ArrowFunction | ts.FunctionExpression | ts.FunctionDeclaration
