@@ -51,7 +51,8 @@ export function formatSarif(result: AuditResult, toolVersion: string): string {
 function sarifRule(rule: Rule) {
   return {
     id: rule.id,
-    name: rule.id,
+    // SARIF wants a human name distinct from the opaque id: code-eval -> CodeEval.
+    name: rule.id.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase()),
     shortDescription: { text: rule.title },
     fullDescription: { text: rule.description },
     help: {
