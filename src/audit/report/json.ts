@@ -1,4 +1,5 @@
 import type { AuditResult } from '../index.js'
+import { SEVERITIES } from '../types.js'
 
 /** Machine-readable report: findings, suppressions and counts, stable field names. */
 export function formatJson(result: AuditResult): string {
@@ -14,10 +15,7 @@ export function formatJson(result: AuditResult): string {
       findings: result.findings.length,
       suppressed: result.suppressed.length,
       bySeverity: Object.fromEntries(
-        ['critical', 'high', 'medium', 'low'].map((s) => [
-          s,
-          result.findings.filter((f) => f.severity === s).length,
-        ]),
+        SEVERITIES.map((s) => [s, result.findings.filter((f) => f.severity === s).length]),
       ),
     },
   }
