@@ -100,6 +100,11 @@ describe('safebody audit (in-process)', () => {
   })
 
   it('answers --help and refuses bad options with exit code 2', () => {
+    const list = run(['--list-rules'])
+    expect(list.code).toBe(0)
+    expect(list.stdout).toMatch(
+      /^command-injection +critical +Request data reaches a shell command$/m,
+    )
     const help = run(['--help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toMatch(/^Usage: safebody audit/)
