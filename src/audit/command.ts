@@ -1,0 +1,141 @@
+import { writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { type AuditResult, failsAt, runAudit } from './index.js'
+import { formatJson } from './report/json.js'
+import { formatSarif } from './report/sarif.js'
+import { formatText } from './report/text.js'
+import { RULES } from './rules/index.js'
+import { SEVERITIES, type Severity } from './types.js'
+
+/** Where the command writes, so tests can run it in-process. */
+export interface CommandIo {
+  cwd: string
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+  version: string
+}
+
+export const AUDIT_USAGE = `Usage: safebody audit [paths...] [options]
+
+Finds unsafe deserialization in .js, .mjs, .cjs, .jsx, .ts, .tsx, .mts and .cts files:
+code run from data, unsafe deserializers, prototype pollution, unvalidated bodies,
+request data in shell commands or module paths. Skips node_modules and .gitignore'd files.
+
+Options:
+  --format <text|json|sarif>   output format (default: text)
+  --output <file>              write the report to a file instead of stdout
+  --fail-on <severity>         exit 1 if a finding is at or above critical, high, medium,
+                               low, or none to never fail (default: high)
+  --exclude <pattern>          .gitignore-style pattern to skip (repeatable)
+  --rules <id,id>              run only these rules
+  --no-gitignore               do not read .gitignore files
+  --list-rules                 print the rule catalogue and exit
+  -h, --help                   show this help
+
+Suppress one finding with a comment on its line or the line above:
+  // safebody-audit-ignore <rule-id>: <reason>
+
+Exit codes: 0 no finding at or above --fail-on, 1 there is one, 2 usage error.
+`
+
+export const CLI_USAGE = `Usage: safebody <command> [options]
+
+Commands:
+  audit [paths...]   find unsafe deserialization in JavaScript and TypeScript code
+
+Run 'safebody audit --help' for the audit options.
+`
+
+/** The `safebody` bin: dispatches to a subcommand; returns the process exit code. */
+export function safebodyCli(args: readonly string[], io: CommandIo): number {
+  const [command, ...rest] = args
+  if (command === 'audit') return auditCommand(rest, io)
+  if (command === '--help' || command === '-h' || command === 'help') {
+    io.stdout(CLI_USAGE)
+    return 0
+  }
+  if (command === undefined) {
+    io.stderr(CLI_USAGE)
+    return 2
+  }
+  io.stderr(`safebody: unknown command '${command}'\n\n${CLI_USAGE}`)
+  return 2
+}
+
+const FORMATS = ['text', 'json', 'sarif'] as const
+type Format = (typeof FORMATS)[number]
+
+/** Runs `safebody audit` with the given arguments; returns the process exit code. */
+export function auditCommand(args: readonly string[], io: CommandIo): number {
+  let parsed: ReturnType<typeof parse>
+  try {
+    parsed = parse(args)
+  } catch (error) {
+    io.stderr(
+      `safebody audit: ${error instanceof Error ? error.message : String(error)}\n\n${AUDIT_USAGE}`,
+    )
+    return 2
+  }
+  const { values, positionals } = parsed
+  if (values.help) {
+    io.stdout(AUDIT_USAGE)
+    return 0
+  }
+  if (values['list-rules']) {
+    io.stdout(RULES.map((r) => `${r.id.padEnd(30)} ${r.severity.padEnd(9)} ${r.title}\n`).join(''))
+    return 0
+  }
+  const format = values.format as Format
+  const failOn = values['fail-on'] as Severity | 'none'
+  let result: AuditResult
+  try {
+    result = runAudit({
+      paths: positionals,
+      cwd: io.cwd,
+      exclude: values.exclude,
+      gitignore: !values['no-gitignore'],
+      rules: values.rules
+        ?.split(',')
+        .map((id) => id.trim())
+        .filter(Boolean),
+    })
+  } catch (error) {
+    io.stderr(`safebody audit: ${error instanceof Error ? error.message : String(error)}\n`)
+    return 2
+  }
+  const report =
+    format === 'json'
+      ? formatJson(result)
+      : format === 'sarif'
+        ? formatSarif(result, io.version)
+        : formatText(result)
+  if (values.output) writeFileSync(values.output, report)
+  else io.stdout(report)
+  return failsAt(result, failOn) ? 1 : 0
+}
+
+function parse(args: readonly string[]) {
+  const parsed = parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    options: {
+      format: { type: 'string', default: 'text' },
+      output: { type: 'string', short: 'o' },
+      'fail-on': { type: 'string', default: 'high' },
+      exclude: { type: 'string', multiple: true },
+      rules: { type: 'string' },
+      'no-gitignore': { type: 'boolean', default: false },
+      'list-rules': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  const { format } = parsed.values
+  const failOn = parsed.values['fail-on']
+  if (!FORMATS.includes(format as Format)) {
+    throw new Error(`--format must be one of ${FORMATS.join(', ')}, not '${format}'`)
+  }
+  if (failOn !== 'none' && !SEVERITIES.includes(failOn as Severity)) {
+    throw new Error(`--fail-on must be one of ${SEVERITIES.join(', ')}, none, not '${failOn}'`)
+  }
+  return parsed
+}

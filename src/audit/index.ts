@@ -1,0 +1,67 @@
+import { performance } from 'node:perf_hooks'
+import { type Analysis, analyze } from './analyze.js'
+import { RULES } from './rules/index.js'
+import { discoverFiles } from './scan.js'
+import { atOrAbove, type Finding, type Rule, type Severity } from './types.js'
+
+export { RULES } from './rules/index.js'
+export type { InvalidSuppression } from './suppressions.js'
+export type { Finding, Rule, Severity, SuppressedFinding } from './types.js'
+export { SEVERITIES } from './types.js'
+
+/** What to audit. Every field has a default, so `runAudit()` audits the current directory. */
+export interface AuditOptions {
+  /** Files and directories, relative to `cwd`; default `['.']`. */
+  paths?: readonly string[]
+  /** Default `process.cwd()`. */
+  cwd?: string
+  /** Extra .gitignore-style patterns to skip. */
+  exclude?: readonly string[]
+  /** Honour .gitignore files; default true. */
+  gitignore?: boolean
+  /** Only these rule ids; default all. */
+  rules?: readonly string[]
+}
+
+/** The outcome of one audit run. */
+export interface AuditResult extends Analysis {
+  files: number
+  durationMs: number
+  rules: readonly Rule[]
+}
+
+/**
+ * Audits JavaScript and TypeScript files for unsafe deserialization.
+ * @example const { findings } = runAudit({ paths: ['src'] })
+ */
+export function runAudit(options: AuditOptions = {}): AuditResult {
+  const started = performance.now()
+  const rules = selectRules(options.rules)
+  const files = discoverFiles({
+    paths: options.paths?.length ? options.paths : ['.'],
+    cwd: options.cwd ?? process.cwd(),
+    exclude: options.exclude,
+    gitignore: options.gitignore,
+  })
+  const analysis = analyze(files, rules)
+  analysis.findings.sort(byPlace)
+  analysis.suppressed.sort(byPlace)
+  return { ...analysis, files: files.length, durationMs: performance.now() - started, rules }
+}
+
+/** True when a finding at or above `threshold` exists: the run should exit 1. */
+export function failsAt(result: AuditResult, threshold: Severity | 'none'): boolean {
+  if (threshold === 'none') return false
+  return result.findings.some((f) => atOrAbove(f.severity, threshold))
+}
+
+function selectRules(ids: readonly string[] | undefined): readonly Rule[] {
+  if (!ids || ids.length === 0) return RULES
+  const unknown = ids.filter((id) => !RULES.some((rule) => rule.id === id))
+  if (unknown.length > 0) throw new Error(`unknown rule: ${unknown.join(', ')}`)
+  return RULES.filter((rule) => ids.includes(rule.id))
+}
+
+function byPlace(a: Finding, b: Finding): number {
+  return a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column
+}

@@ -1,0 +1,92 @@
+import type { AuditResult } from '../index.js'
+import type { Finding, Rule, Severity } from '../types.js'
+
+const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json'
+const INFORMATION_URI = 'https://www.npmjs.com/package/safebody'
+// SARIF has three levels; GitHub ranks security alerts by `security-severity` (0-10).
+const LEVELS: Record<Severity, 'error' | 'warning' | 'note'> = {
+  critical: 'error',
+  high: 'error',
+  medium: 'warning',
+  low: 'note',
+}
+const SECURITY_SEVERITY: Record<Severity, string> = {
+  critical: '9.5',
+  high: '8.0',
+  medium: '5.5',
+  low: '3.0',
+}
+
+/** SARIF 2.1.0 log for GitHub code scanning; suppressed findings carry `suppressions`. */
+export function formatSarif(result: AuditResult, toolVersion: string): string {
+  const ruleIndex = new Map(result.rules.map((rule, index) => [rule.id, index]))
+  const results = [
+    ...result.findings.map((f) => sarifResult(f, ruleIndex)),
+    ...result.suppressed.map((f) => ({
+      ...sarifResult(f, ruleIndex),
+      suppressions: [{ kind: 'inSource', justification: f.reason }],
+    })),
+  ]
+  const log = {
+    $schema: SARIF_SCHEMA,
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'safebody-audit',
+            version: toolVersion,
+            informationUri: INFORMATION_URI,
+            rules: result.rules.map(sarifRule),
+          },
+        },
+        columnKind: 'utf16CodeUnits',
+        results,
+      },
+    ],
+  }
+  return `${JSON.stringify(log, null, 2)}\n`
+}
+
+function sarifRule(rule: Rule) {
+  return {
+    id: rule.id,
+    // SARIF wants a human name distinct from the opaque id: code-eval -> CodeEval.
+    name: rule.id.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase()),
+    shortDescription: { text: rule.title },
+    fullDescription: { text: rule.description },
+    help: {
+      text: `${rule.description}\nFix: ${rule.fix}`,
+      markdown: `${rule.description}\n\n**Fix:** ${rule.fix}\n\nBad:\n\n\`\`\`js\n${rule.bad}\n\`\`\`\n\nGood:\n\n\`\`\`js\n${rule.good}\n\`\`\``,
+    },
+    defaultConfiguration: { level: LEVELS[rule.severity] },
+    properties: {
+      tags: ['security'],
+      'security-severity': SECURITY_SEVERITY[rule.severity],
+    },
+  }
+}
+
+function sarifResult(finding: Finding, ruleIndex: Map<string, number>) {
+  return {
+    ruleId: finding.ruleId,
+    ruleIndex: ruleIndex.get(finding.ruleId) ?? -1,
+    level: LEVELS[finding.severity],
+    message: { text: `${finding.message}. Fix: ${finding.fix}` },
+    locations: [
+      {
+        physicalLocation: {
+          artifactLocation: { uri: artifactUri(finding.file) },
+          region: { startLine: finding.line, startColumn: finding.column },
+        },
+      },
+    ],
+    properties: { severity: finding.severity },
+  }
+}
+
+// Paths under the working directory stay relative (GitHub resolves them against the
+// checkout); anything else becomes a file: URI.
+function artifactUri(file: string): string {
+  return file.startsWith('/') ? `file://${encodeURI(file)}` : encodeURI(file)
+}

@@ -1,0 +1,66 @@
+import ts from 'typescript'
+import type { Bindings } from './bindings.js'
+
+// Packages whose middleware validates (or, for safebody, decodes and validates) a body.
+const VALIDATOR_MODULES = [
+  'safebody',
+  'express-validator',
+  'celebrate',
+  'express-joi-validation',
+  'express-json-validator-middleware',
+  'express-openapi-validator',
+  'zod-express-middleware',
+  'express-zod-api',
+  'express-ajv-middleware',
+]
+// Names people give validation middleware: validateBody, checkSchema, safeBody(schema)...
+const VALIDATOR_NAME = /safe_?body|valid|schema|celebrate|sanitiz/i
+// Calls that validate a value they are given: schema.parse(x), ajv.validate(s, x), assert(x).
+const VALIDATING_CALL =
+  /^(validate\w*|safeParse\w*|parse(Async)?|assert\w*|check\w*|is[A-Z]\w*|cast|decode)$/
+const PLAIN_PARSERS = new Set(['JSON', 'qs', 'querystring', 'Number', 'Date', 'path', 'url', 'URL'])
+
+/** True when a route argument (middleware) validates the body, by package or by name. */
+export function isValidatorMiddleware(expr: ts.Node, bindings: Bindings): boolean {
+  if (ts.isIdentifier(expr)) {
+    const target = bindings.get(expr.text)
+    if (target !== undefined && VALIDATOR_MODULES.some((m) => target.startsWith(m))) return true
+    return VALIDATOR_NAME.test(expr.text)
+  }
+  if (ts.isFunctionLike(expr)) return false
+  return (
+    ts.forEachChild(expr, (child) => isValidatorMiddleware(child, bindings) || undefined) ?? false
+  )
+}
+
+/** True for a call that looks like it validates its argument (not JSON.parse and the like). */
+export function isValidatingCall(call: ts.CallExpression): boolean {
+  const callee = call.expression
+  if (ts.isIdentifier(callee))
+    return VALIDATING_CALL.test(callee.text) || callee.text === 'validationResult'
+  if (!ts.isPropertyAccessExpression(callee)) return false
+  const receiver = callee.expression
+  if (ts.isIdentifier(receiver) && PLAIN_PARSERS.has(receiver.text)) return false
+  return VALIDATING_CALL.test(callee.name.text)
+}
+
+/**
+ * True when the file mounts a validator for every route: `app.use(safeBody(...))` or
+ * `router.use(validate)`, without a path as first argument.
+ */
+export function mountsGlobalValidator(sourceFile: ts.SourceFile, bindings: Bindings): boolean {
+  const visit = (node: ts.Node): boolean => {
+    if (ts.isCallExpression(node) && isUseCall(node)) {
+      const [first] = node.arguments
+      const scoped = first !== undefined && ts.isStringLiteralLike(first)
+      if (!scoped && node.arguments.some((arg) => isValidatorMiddleware(arg, bindings))) return true
+    }
+    return ts.forEachChild(node, visit) ?? false
+  }
+  return visit(sourceFile)
+}
+
+function isUseCall(call: ts.CallExpression): boolean {
+  const callee = call.expression
+  return ts.isPropertyAccessExpression(callee) && callee.name.text === 'use'
+}

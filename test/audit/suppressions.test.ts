@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { runAudit } from '../../src/audit/index.js'
+import { parseSource } from '../../src/audit/parse.js'
+import { readSuppressions } from '../../src/audit/suppressions.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'safebody-suppress-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const SOURCE = `export function run(code, req) {
+  eval(code) // safebody-audit-ignore code-eval: the admin console evaluates operator input
+  // safebody-audit-ignore code-eval, vm-code -- templates are compiled at build time
+  eval(code + ';')
+  eval(code) // safebody-audit-ignore vm-code: names another rule, so it does not apply
+  eval(code) // safebody-audit-ignore code-eval
+  /* safebody-audit-ignore timer-string: legacy widget, removed in 2.0 */ setTimeout('x()', 1)
+}
+`
+
+describe('suppression comments', () => {
+  it('silence a finding on their line or the line below, and keep the reason', () => {
+    writeFileSync(join(dir, 'app.js'), SOURCE)
+    const result = runAudit({ paths: ['app.js'], cwd: dir })
+    expect(result.findings.map((f) => [f.line, f.ruleId])).toEqual([
+      [5, 'code-eval'],
+      [6, 'code-eval'],
+    ])
+    expect(result.suppressed.map((s) => [s.line, s.ruleId, s.reason])).toEqual([
+      [2, 'code-eval', 'the admin console evaluates operator input'],
+      [4, 'code-eval', 'templates are compiled at build time'],
+      [7, 'timer-string', 'legacy widget, removed in 2.0'],
+    ])
+    expect(result.invalidSuppressions.map((s) => s.line)).toEqual([6])
+  })
+
+  it('need a rule id and a reason', () => {
+    const text = [
+      '// safebody-audit-ignore',
+      '// safebody-audit-ignore: why',
+      '// safebody-audit-ignore a-b: ok',
+      "const s = '// safebody-audit-ignore a-b: inside a string, not a comment'",
+    ].join('\n')
+    const { suppressions, invalid } = readSuppressions('x.js', parseSource('x.js', text))
+    expect(invalid.map((s) => s.line)).toEqual([1, 2])
+    expect(suppressions).toEqual([{ line: 3, ruleIds: ['a-b'], reason: 'ok' }])
+  })
+})
