@@ -21,7 +21,7 @@ export type ValueMapper = (value: unknown) => unknown
 
 /**
  * Walk a decoded value and refuse it unless it is in the data model (what JSON.parse could
- * produce: null, booleans, finite numbers, strings, arrays, plain objects), holds no
+ * produce: null, booleans, finite numbers, well-formed strings, arrays, plain objects), holds no
  * prototype-pollution key, and stays within `limits`.
  *
  * The walk is iterative, with an explicit stack, so a deep body cannot overflow ours; and it
@@ -123,7 +123,16 @@ function checkString(value: string, limits: StructureLimits): void {
       `A string is longer than ${limits.stringLength} characters.`,
     )
   }
+  // A lone surrogate (JSON's "\ud800", a decoder reading CESU-8) is not Unicode text: it has
+  // no UTF-8 form, so it cannot cross formats or reach storage intact, and
+  // encodeURIComponent throws on it. Refused like invalid UTF-8.
+  if (!(value as WellFormedString).isWellFormed()) {
+    throw bodyError('entity.utf8.invalid', 'A string holds an unpaired UTF-16 surrogate.')
+  }
 }
+
+// String.prototype.isWellFormed (ES2024; Node 20) is missing from the ES2023 lib.
+type WellFormedString = string & { isWellFormed(): boolean }
 
 function unmapped(what: string) {
   return bodyError('entity.type.unmapped', `The body holds ${what}, which has no JSON equivalent.`)

@@ -35,7 +35,35 @@ export function mayBreakGuard(text: string, limits: StructureLimits): boolean {
   if (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) {
     return true
   }
+  // JSON.parse turns a number too large for a double into Infinity, which the data model
+  // has no place for; such a literal needs a three-digit exponent or 210 integer digits.
+  if (HUGE_EXPONENT.test(text) || hasDigitRun(text, HUGE_DIGITS)) return true
   return countOpenings(text, limits.depth) > limits.depth
+}
+
+// 10^309 overflows; with a two-digit exponent (at most 99) that takes 309 - 99 digits.
+const HUGE_EXPONENT = /[eE][+-]?\d{3}/
+const HUGE_DIGITS = 210
+
+/**
+ * True when the text holds `run` consecutive ASCII digits. Any such run covers one index in
+ * every `run`-th, so only those are looked at, and the run is measured around a hit.
+ */
+function hasDigitRun(text: string, run: number): boolean {
+  for (let i = run - 1; i < text.length; i += run) {
+    if (!isDigit(text, i)) continue
+    let start = i
+    let end = i
+    while (start > 0 && isDigit(text, start - 1)) start--
+    while (end - start + 1 < run && isDigit(text, end + 1)) end++
+    if (end - start + 1 >= run) return true
+  }
+  return false
+}
+
+function isDigit(text: string, i: number): boolean {
+  const c = text.charCodeAt(i)
+  return c >= 48 && c <= 57
 }
 
 /** How many `[` and `{` the text holds, counting no further than `stopAfter` + 1. */

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { decodeJson, mayBreakGuard } from '../../src/decoders/json.js'
+import { isBodyError } from '../../src/errors.js'
+import { expectPrototypesUntouched } from '../helpers/app.js'
+
+// JSON.parse turns a number too large for a double into Infinity. The raw-text precheck used
+// to let small bodies such as `1e400` skip the guard, so Infinity reached the handler.
+
+const limits = { depth: 64, keys: 1000, nodes: 100_000, stringLength: 100_000 }
+const decode = (text: string) => decodeJson(Buffer.from(text), limits)
+
+function refusal(text: string) {
+  try {
+    decode(text)
+  } catch (err) {
+    return err
+  }
+  return undefined
+}
+
+describe('numbers that overflow a double', () => {
+  it.each([
+    '1e400',
+    '-1e400',
+    '{"a":1E+400}',
+    '[1e309]',
+    '1.7976931348623159e308',
+    '1e0000000400',
+    `1${'0'.repeat(309)}`,
+    `${'9'.repeat(250)}e99`,
+  ])('refuses %s with 400 entity.type.unmapped', (text) => {
+    const err = refusal(text)
+    expect(isBodyError(err)).toBe(true)
+    expect(err).toMatchObject({ status: 400, type: 'entity.type.unmapped' })
+    expectPrototypesUntouched()
+  })
+
+  it.each([
+    ['1.7976931348623157e308', Number.MAX_VALUE],
+    ['1e-400', 0],
+    ['5e-324', 5e-324],
+    ['[1e99]', [1e99]],
+    [`1${'0'.repeat(300)}`, 1e300],
+  ])('accepts %s', (text, value) => {
+    expect(decode(text)).toEqual(value)
+  })
+
+  it('sends every text holding a 210-digit run to the guard, wherever the run starts', () => {
+    for (let offset = 0; offset < 450; offset += 7) {
+      for (const length of [209, 210, 211, 420, 421]) {
+        const text = `["${'x'.repeat(offset)}",${'1'.repeat(length)}]`
+        if (length >= 210) expect(mayBreakGuard(text, limits), `${offset}/${length}`).toBe(true)
+      }
+    }
+  })
+
+  it('keeps the fast path for ordinary numbers', () => {
+    expect(mayBreakGuard('{"a":1.5e10,"b":-12,"c":[3.25,1e-5]}', limits)).toBe(false)
+  })
+})
