@@ -1,4 +1,4 @@
-import type { DecodeContext, Format } from '../formats.js'
+import { bindFormat, type DecodeContext, type Format } from '../formats.js'
 import {
   normalizeOptions,
   type ParserOptions,
@@ -27,9 +27,11 @@ export function formatParser(
   const types = format.suffix ? [...format.mediaTypes, `*/*${format.suffix}`] : format.mediaTypes
   const settings = normalizeOptions({ ...options, defaultCharset: 'utf-8' }, types)
   const decodeContext = { ...context, limits: structureLimits(options) } as DecodeContext
+  // Formats with per-route state (a decoder, a message type) are bound once, here.
+  const bound = bindFormat(format, decodeContext)
   return parserMiddleware({
     settings,
     acceptCharset: format.textual ? (charset) => charset === 'utf-8' || charset === 'utf8' : null,
-    parse: (bytes) => (bytes.length === 0 ? undefined : format.decode(bytes, decodeContext)),
+    parse: (bytes) => (bytes.length === 0 ? undefined : bound.decode(bytes, decodeContext)),
   })
 }

@@ -45,6 +45,7 @@ const server = http.createServer((req, res) => {
         json: typeof bodyParser.json, raw: typeof bodyParser.raw,
         text: typeof bodyParser.text, urlencoded: typeof bodyParser.urlencoded,
         named: typeof named.json + ',' + typeof named.urlencoded + ',' + typeof named.formatParser,
+        structured: [bodyParser.msgpack, bodyParser.yaml, bodyParser.protobuf, named.msgpack].map((f) => typeof f).join(','),
         threw,
       },
     }))
@@ -70,6 +71,7 @@ const expected = {
       text: 'function',
       urlencoded: 'function',
       named: 'function,function,function',
+      structured: 'function,function,function,function',
       threw: 'The bodyParser() generic has been split into individual middleware to use instead.',
     },
   },
