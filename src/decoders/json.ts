@@ -6,7 +6,9 @@ import { decodeUtf8 } from '../text.js'
  * JSON: strict UTF-8 text, JSON.parse, then the guard. JSON.parse cannot set a prototype
  * (it defines `__proto__` as an own key), and V8 parses nesting without recursion, so the
  * guard's job here is keys and limits; it is skipped when the text itself proves that no
- * key or limit can be hit, which is the common case for small bodies.
+ * key or limit can be hit, which is the common case for small bodies. When the text rules
+ * out forbidden keys but not limits, a lean walk that only counts (`withinLimits`) stands
+ * in for the guard; any doubt, and the full guard decides.
  */
 export function decodeJson(bytes: Buffer, limits: StructureLimits): unknown {
   const text = decodeUtf8(bytes)
@@ -17,7 +19,9 @@ export function decodeJson(bytes: Buffer, limits: StructureLimits): unknown {
     // Never pass JSON.parse's message on: it quotes the input.
     throw bodyError('entity.parse.failed', 'The body is not valid JSON.', { cause })
   }
-  if (mayBreakGuard(text, limits)) guardValue(value, limits)
+  if (mayBreakGuard(text, limits)) {
+    if (mayHoldForbiddenKey(text) || !withinLimits(value, limits)) guardValue(value, limits)
+  }
   return value
 }
 
@@ -31,11 +35,13 @@ export function mayBreakGuard(text: string, limits: StructureLimits): boolean {
   // needs at least four characters a key ("":0 and a comma or brace).
   if (text.length > limits.stringLength || text.length > limits.nodes) return true
   if (text.length > 4 * limits.keys) return true
-  // A key spelled with an escape (\u005f_proto__) can only hide behind a backslash-u.
-  if (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) {
-    return true
-  }
+  if (mayHoldForbiddenKey(text)) return true
   return countOpenings(text, limits.depth) > limits.depth
+}
+
+/** A key spelled `__proto__` or `constructor`, even with escapes (`\u005f_proto__`). */
+function mayHoldForbiddenKey(text: string): boolean {
+  return text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')
 }
 
 /** How many `[` and `{` the text holds, counting no further than `stopAfter` + 1. */
@@ -48,4 +54,60 @@ function countOpenings(text: string, stopAfter: number): number {
     count++
   }
   return count
+}
+
+// Deeper limits than this are left to the guard's iterative walk: `withinLimits` recurses.
+const RECURSION_MAX = 1000
+
+/**
+ * True when a value from JSON.parse, holding no forbidden key, keeps every structure limit:
+ * the guard's limits, counted the guard's way (the top-level value is depth 1 and one node),
+ * and nothing else, since JSON.parse output is always in the data model. About five times
+ * cheaper than the guard; false means "let the guard decide", never "refuse".
+ */
+export function withinLimits(value: unknown, limits: StructureLimits): boolean {
+  if (typeof value === 'string') return value.length <= limits.stringLength
+  if (typeof value !== 'object' || value === null) return true
+  // for-in below also sees inherited enumerable keys; if some other code has added one to
+  // Object.prototype, leave the body to the guard, which reads own keys only.
+  if (limits.depth > RECURSION_MAX || !prototypeClean()) return false
+  const count = { nodes: limits.nodes - 1 }
+  return fits(value, 1, limits, count)
+}
+
+function fits(
+  value: object,
+  depth: number,
+  limits: StructureLimits,
+  count: { nodes: number },
+): boolean {
+  if (depth > limits.depth) return false
+  if (Array.isArray(value)) {
+    count.nodes -= value.length
+    if (count.nodes < 0) return false
+    for (let i = 0; i < value.length; i++) {
+      const child: unknown = value[i]
+      if (typeof child === 'object') {
+        if (child !== null && !fits(child, depth + 1, limits, count)) return false
+      } else if (typeof child === 'string' && child.length > limits.stringLength) return false
+    }
+    return true
+  }
+  const record = value as Record<string, unknown>
+  let keys = 0
+  for (const key in record) {
+    keys++
+    if (key.length > limits.stringLength) return false
+    const child = record[key]
+    if (typeof child === 'object') {
+      if (child !== null && !fits(child, depth + 1, limits, count)) return false
+    } else if (typeof child === 'string' && child.length > limits.stringLength) return false
+  }
+  count.nodes -= keys
+  return keys <= limits.keys && count.nodes >= 0
+}
+
+function prototypeClean(): boolean {
+  for (const _ in Object.prototype) return false
+  return true
 }
