@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { bombTable, runBombs } from './bombs.js'
+import { benchFormats } from './formats.js'
 import { httpTables, runHttp } from './http/run.js'
 import { serverKinds } from './http/servers.js'
 import { table } from './lib/stats.js'
@@ -62,7 +63,7 @@ function settings(quick: boolean, cpuClock: boolean) {
     : { rounds: 10, msPerCandidate: 100, cpuClock }
   return {
     micro,
-    scaling: quick ? { ...micro, rounds: 2 } : { ...micro, rounds: 5 },
+    scaling: { ...micro, rounds: quick ? 2 : 5, minSamples: quick ? 2 : 4 },
     http: quick
       ? { rounds: 2, duration: 1, warmup: 0.5, connections: 10, payloads: 2 }
       : { rounds: 3, duration: 2, warmup: 1, connections: 10, payloads: 3 },
@@ -127,19 +128,16 @@ export async function bench(options: BenchOptions, log: (line: string) => void):
   if (has('scaling')) {
     log('scaling')
     const rows = await runMicro(scalingPayloads(), s.scaling, {
-      formats: undefined,
+      formats: benchFormats.filter((f) => f.format === 'json'),
       global: { maxNodes: 10_000_000, maxStringLength: 10_000_000 },
+      include: (name) => name === 'JSON.parse + ajv' || name.startsWith('safebody'),
       log,
     })
-    const json = rows.map((r) => ({
-      ...r,
-      candidates: r.candidates.filter((c) => !c.name.startsWith('secure-json-parse')),
-    }))
     sections.push(
       '## Scaling: the same path on growing bodies\n\n' +
         'JSON only, the micro harness at 1 KB, 100 KB, 1 MB and 10 MB (safebody with maxNodes ' +
         'raised so that the 10 MB body is allowed). Linear cost shows as a flat time per MB.\n\n' +
-        scalingTable(json.filter((r) => r.format === 'json')),
+        scalingTable(rows),
     )
   }
   if (has('http')) {

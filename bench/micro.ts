@@ -20,6 +20,8 @@ export interface MicroSettings {
    * other work, time spent descheduled then counts against no one.
    */
   readonly cpuClock?: boolean
+  /** Fewest samples per measurement (default 8); fewer keeps 10 MB bodies affordable. */
+  readonly minSamples?: number
   /** Take exactly this many single-call samples, no warm-up: for the smoke test only. */
   readonly exactSamples?: number
 }
@@ -89,7 +91,7 @@ export async function measureBody(
     for (const c of rotation(list, round)) {
       const stats = await measure(() => c.run(bytes), {
         min_cpu_time: settings.msPerCandidate * 1e6,
-        min_samples: 8,
+        min_samples: settings.minSamples ?? 8,
         ...(settings.cpuClock ? { now: cpuNow } : {}),
         ...(settings.exactSamples === undefined
           ? {}
@@ -126,13 +128,15 @@ export async function runMicro(
     formats?: readonly BenchFormat[]
     /** safebody's limits, if the defaults would refuse the payloads. */
     global?: LimitOptions
+    /** Which candidates to measure, by name (default: all). */
+    include?: (name: string) => boolean
     log?: (line: string) => void
   } = {},
 ): Promise<MicroRow[]> {
-  const { formats = benchFormats, global = {}, log = () => {} } = options
+  const { formats = benchFormats, global = {}, include = () => true, log = () => {} } = options
   const rows: MicroRow[] = []
   for (const entry of formats) {
-    const list = candidates(entry, global)
+    const list = candidates(entry, global).filter((c) => include(c.name))
     for (const payload of sizes) {
       const bytes = entry.encode(payload.value)
       log(`micro ${entry.format} ${payload.name} (${bytesLabel(bytes.length)})`)

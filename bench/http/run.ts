@@ -161,7 +161,10 @@ export async function runHttp(
   const limit = Math.max(...bodies.map((b) => b.length)) + 1024 * 1024
   const children: Child[] = []
   try {
-    for (const kind of settings.kinds) children.push(await startServer(kind, limit))
+    // Started together (each child loads tsx and its framework), stopped in `finally`.
+    const started = await Promise.allSettled(settings.kinds.map((k) => startServer(k, limit)))
+    for (const s of started) if (s.status === 'fulfilled') children.push(s.value)
+    for (const s of started) if (s.status === 'rejected') throw s.reason
     const rows: HttpRow[] = []
     for (const [i, payload] of sizes.entries()) {
       const body = bodies[i] as Buffer
