@@ -5,7 +5,7 @@
  * Only a full run of every suite rewrites RESULTS.md, unless `--write` says so.
  */
 
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { bombTable, runBombs } from './bombs.js'
@@ -60,13 +60,13 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
 function settings(quick: boolean, cpuClock: boolean) {
   const micro: MicroSettings = quick
     ? { rounds: 4, msPerCandidate: 40, cpuClock }
-    : { rounds: 10, msPerCandidate: 100, cpuClock }
+    : { rounds: 8, msPerCandidate: 80, cpuClock }
   return {
     micro,
     scaling: { ...micro, rounds: quick ? 2 : 5, minSamples: quick ? 2 : 4 },
     http: quick
       ? { rounds: 2, duration: 1, warmup: 0.5, connections: 10, payloads: 2 }
-      : { rounds: 3, duration: 2, warmup: 1, connections: 10, payloads: 3 },
+      : { rounds: 3, duration: 1.5, warmup: 0.5, connections: 10, payloads: 3 },
     bombs: { clients: 100, duration: quick ? 3 : 5, inflated: 10 * 1024 * 1024 },
   }
 }
@@ -169,6 +169,9 @@ export async function bench(options: BenchOptions, log: (line: string) => void):
         bombTable(result),
     )
   }
+  // The hand-written reading of the figures (profiles, known gaps) travels with every run.
+  const analysis = fileURLToPath(new URL('./ANALYSIS.md', import.meta.url))
+  if (existsSync(analysis)) sections.push(readFileSync(analysis, 'utf8').trim())
   const minutes = ((performance.now() - started) / 60000).toFixed(1)
   const command = `npm run bench${options.quick ? ' -- --quick' : ''}`
   return [
