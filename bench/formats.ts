@@ -1,93 +1,70 @@
 /**
- * Each format's safebody path against its bare decoder plus the same compiled ajv validator.
- * Run: npx tsx bench/formats.ts. The target is "within 10%" per format.
+ * The formats the micro benchmarks cover: one entry each. Adding a format is adding an
+ * entry here (its content type, a real encoder, and its raw decoder as the limit); the
+ * harness measures the limit, every alternative, and safebody's pipeline on each payload.
  */
-import { fileURLToPath } from 'node:url'
-import { Decoder, encode } from '@msgpack/msgpack'
-import { dump, load } from 'js-yaml'
-import { bench, do_not_optimize, run, summary } from 'mitata'
-import protobuf from 'protobufjs'
-import { routePolicy } from '../src/options.js'
-import { acceptBody, compileRoute } from '../src/pipeline.js'
-import { loadProto } from '../src/proto.js'
-import { createRegistry } from '../src/registry.js'
+import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack'
+import { CORE_SCHEMA, dump, load } from 'js-yaml'
+import secureJson from 'secure-json-parse'
+import type { FormatName } from '../src/formats.js'
+import type { LimitOptions, RouteBinding } from '../src/options.js'
+import type { JsonSchema } from '../src/registry.js'
+import { type Pipeline, safebodyPipeline } from './lib/safebody.js'
 
-const protoDir = fileURLToPath(new URL('../proto/', import.meta.url))
-const schema = (await import('../schemas/user.json', { with: { type: 'json' } })).default
-const user = {
-  name: 'Ada Lovelace',
-  age: 36,
-  email: 'ada@example.com',
-  tags: ['math', 'engines', 'poetry'],
-  role: 'ROLE_ADMIN',
+/** One way to turn bytes into a value; the harness validates it with the baseline ajv. */
+export interface Decoder {
+  readonly name: string
+  decode(bytes: Buffer): unknown
 }
 
-const registry = createRegistry({ user: schema })
-const proto = loadProto(protoDir)
-const route = compileRoute(
-  'POST /users',
-  'user',
-  routePolicy({}, { message: 'demo.User' }, 'bench'),
-  registry,
-  proto,
-)
-// The same compiled validator on both sides: the difference is decode, guard and mapping.
-const validate = route.validate
-const format = (name: string) => {
-  const found = route.formats.byMediaType.get(name)
-  if (found === undefined) throw new Error(name)
-  return found
+export interface BenchFormat {
+  /** safebody's name for the format; the route allows this one format only. */
+  readonly format: FormatName
+  readonly contentType: string
+  /** A real encoder for the payload value. */
+  encode(value: unknown): Buffer
+  /** The limit: the format's own decoder and nothing else. */
+  readonly raw: Decoder
+  /** Other known ways to decode the format safely, each measured with the same validator. */
+  readonly alternatives?: readonly Decoder[]
+  /** Route options the format needs besides `formats` (a message type, say). */
+  readonly binding?: Omit<RouteBinding, 'schema' | 'formats'>
+  /** Build the safebody side differently, if compiling one route is not enough. */
+  pipeline?(schema: JsonSchema, global: LimitOptions): Pipeline
 }
 
-const bodies = {
-  json: Buffer.from(JSON.stringify(user)),
-  msgpack: Buffer.from(encode(user)),
-  yaml: Buffer.from(dump(user)),
-  protobuf: (() => {
-    const type = protobuf.loadSync(`${protoDir}demo.proto`).lookupType('demo.User')
-    return Buffer.from(type.encode(type.fromObject(user)).finish())
-  })(),
+export const benchFormats: readonly BenchFormat[] = [
+  {
+    format: 'json',
+    contentType: 'application/json',
+    encode: (value) => Buffer.from(JSON.stringify(value)),
+    raw: { name: 'JSON.parse + ajv', decode: (bytes) => JSON.parse(bytes.toString('utf8')) },
+    alternatives: [
+      {
+        name: 'secure-json-parse + ajv',
+        decode: (bytes) => secureJson.parse(bytes.toString('utf8')),
+      },
+    ],
+  },
+  {
+    format: 'msgpack',
+    contentType: 'application/vnd.msgpack',
+    encode: (value) => Buffer.from(encodeMsgpack(value)),
+    raw: { name: '@msgpack/msgpack decode + ajv', decode: (bytes) => decodeMsgpack(bytes) },
+  },
+  {
+    format: 'yaml',
+    contentType: 'application/yaml',
+    encode: (value) => Buffer.from(dump(value)),
+    raw: {
+      name: 'js-yaml load (core schema) + ajv',
+      decode: (bytes) => load(bytes.toString('utf8'), { schema: CORE_SCHEMA }),
+    },
+  },
+]
+
+/** The safebody side of a format entry. */
+export function pipelineFor(entry: BenchFormat, schema: JsonSchema, global: LimitOptions) {
+  if (entry.pipeline) return entry.pipeline(schema, global)
+  return safebodyPipeline(schema, { ...entry.binding, formats: [entry.format] }, global)
 }
-const bareMsgpack = new Decoder()
-const User = protobuf.loadSync(`${protoDir}demo.proto`).lookupType('demo.User')
-const toObject = { longs: String, enums: String, bytes: String }
-
-const check = (value: unknown) => {
-  if (!validate(value)) throw new Error('invalid')
-  return value
-}
-
-summary(() => {
-  bench('json: JSON.parse + ajv', () =>
-    do_not_optimize(check(JSON.parse(bodies.json.toString('utf8')))),
-  )
-  bench('json: safebody', () =>
-    do_not_optimize(acceptBody(bodies.json, format('application/json'), route)),
-  )
-})
-summary(() => {
-  bench('msgpack: Decoder#decode + ajv', () =>
-    do_not_optimize(check(bareMsgpack.decode(bodies.msgpack))),
-  )
-  bench('msgpack: safebody', () =>
-    do_not_optimize(acceptBody(bodies.msgpack, format('application/msgpack'), route)),
-  )
-})
-summary(() => {
-  bench('yaml: js-yaml load + ajv', () =>
-    do_not_optimize(check(load(bodies.yaml.toString('utf8')))),
-  )
-  bench('yaml: safebody', () =>
-    do_not_optimize(acceptBody(bodies.yaml, format('application/yaml'), route)),
-  )
-})
-summary(() => {
-  bench('protobuf: decode + toObject + ajv', () =>
-    do_not_optimize(check(User.toObject(User.decode(bodies.protobuf), toObject))),
-  )
-  bench('protobuf: safebody', () =>
-    do_not_optimize(acceptBody(bodies.protobuf, format('application/x-protobuf'), route)),
-  )
-})
-
-await run()

@@ -36,7 +36,12 @@ export function readBody(req: IncomingMessage, policy: ReadPolicy): Promise<Buff
     return Promise.reject(tooLarge(limit, { length, expected: length }))
   }
   const coding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
-  if (coding === 'identity') return readStream(req, null, policy, length)
+  if (coding === 'identity') {
+    // raw-body stays the reader for what only it guards against (a stream already read, or
+    // one decoding to strings); the common case takes the lean reader below.
+    if (req.readable && !req.readableEncoding) return readIdentity(req, policy, length)
+    return readStream(req, null, policy, length)
+  }
   if (!policy.inflate) return Promise.reject(unsupportedEncoding(coding))
   const inflater = createInflater(coding)
   if (inflater === null) return Promise.reject(unsupportedEncoding(coding))
@@ -88,6 +93,68 @@ function readStream(
     }
     const source: NodeJS.ReadableStream = inflater ?? req
     getRawBody(source, { limit: policy.limit, length }, finish)
+  })
+}
+
+/**
+ * The identity reader: raw-body's guarantees (the limit on the running count, the declared
+ * length checked at the end, abort and stream errors mapped as raw-body maps them) and the
+ * read timeout, without its per-request AsyncResource and closures. A body that arrives in
+ * one chunk is handed on without a copy.
+ */
+function readIdentity(
+  req: IncomingMessage,
+  policy: ReadPolicy,
+  length: number | null,
+): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const { limit } = policy
+    const chunks: Buffer[] = []
+    let received = 0
+    let settled = false
+    const finish = (err: unknown, bytes?: Buffer) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      req.removeListener('data', onData)
+      req.removeListener('end', onEnd)
+      req.removeListener('error', onError)
+      req.removeListener('aborted', onAborted)
+      req.removeListener('close', onClose)
+      if (err) {
+        req.pause()
+        reject(err)
+      } else resolve(bytes as Buffer)
+    }
+    const onData = (chunk: Buffer) => {
+      received += chunk.length
+      if (received > limit) finish(tooLarge(limit, { received }))
+      else chunks.push(chunk)
+    }
+    const onEnd = () => {
+      if (length !== null && received !== length) {
+        finish(
+          bodyError('request.size.invalid', 'The body length does not match Content-Length.', {
+            received,
+            expected: length,
+            length,
+          }),
+        )
+      } else finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received))
+    }
+    const onError = (err: unknown) => finish(asBodyError(err, limit))
+    const onAborted = () => finish(bodyError('request.aborted', 'The request was aborted.'))
+    const onClose = () => {
+      if (!req.complete) onAborted()
+    }
+    const timer = setTimeout(() => {
+      finish(bodyError('request.timeout', `The body did not arrive within ${policy.timeout} ms.`))
+    }, policy.timeout)
+    req.on('aborted', onAborted)
+    req.on('close', onClose)
+    req.on('error', onError)
+    req.on('end', onEnd)
+    req.on('data', onData)
   })
 }
 

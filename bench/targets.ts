@@ -1,0 +1,105 @@
+/** The issue's targets, checked against one run's figures. */
+import type { BombResult } from './bombs.js'
+import type { HttpRow } from './http/run.js'
+import { spread } from './lib/stats.js'
+import type { MicroRow } from './micro.js'
+
+export interface Target {
+  readonly what: string
+  readonly goal: string
+  readonly measured: string
+  readonly met: boolean | null
+}
+
+const x = (n: number) => `${n.toFixed(2)}x`
+
+function candidate(row: MicroRow, prefix: string) {
+  return row.candidates.find((c) => c.name.startsWith(prefix))
+}
+
+export function microTargets(rows: readonly MicroRow[]): Target[] {
+  const out: Target[] = []
+  for (const row of rows) {
+    const ours = candidate(row, 'safebody')
+    const limit = row.candidates[0]
+    if (!ours || !limit) continue
+    const goal = row.format === 'json' ? 0.95 : 0.9
+    out.push({
+      what: `${row.format} micro, ${row.payload}: safebody vs ${limit.name}`,
+      goal: `≥ ${x(goal)}`,
+      measured: x(ours.ratio.median),
+      met: ours.ratio.median >= goal,
+    })
+    const sjp = candidate(row, 'secure-json-parse')
+    if (sjp) {
+      out.push({
+        what: `${row.format} micro, ${row.payload}: safebody vs secure-json-parse + ajv`,
+        goal: '> 1.00x',
+        measured: x(ours.ratio.median / sjp.ratio.median),
+        met: ours.ratio.median > sjp.ratio.median,
+      })
+    }
+  }
+  return out
+}
+
+export function middlewareTargets(rows: readonly MicroRow[]): Target[] {
+  return rows.flatMap((row) => {
+    const ours = candidate(row, 'safeBody')
+    if (!ours) return []
+    return [
+      {
+        what: `JSON middleware, ${row.payload}: safeBody vs collect + JSON.parse + ajv`,
+        goal: '≥ 0.95x',
+        measured: x(ours.ratio.median),
+        met: ours.ratio.median >= 0.95,
+      },
+    ]
+  })
+}
+
+/** Per-round ratio of two HTTP candidates (their rounds ran side by side). */
+function roundRatio(row: HttpRow, kind: string, reference: string): number | null {
+  const a = row.cells.find((c) => c.kind === kind)?.rps
+  const b = row.cells.find((c) => c.kind === reference)?.rps
+  if (!a || !b) return null
+  return spread(a.samples.map((v, i) => v / (b.samples[i] as number))).median
+}
+
+export function httpTargets(rows: readonly HttpRow[]): Target[] {
+  const goals: Record<string, number> = { small: 1.15, medium: 1.05 }
+  const out: Target[] = []
+  for (const row of rows) {
+    const goal = goals[row.payload]
+    if (goal === undefined) continue
+    const vsStatusQuo = roundRatio(row, 'safeBody', 'expressJson')
+    const vsDrain = roundRatio(row, 'safeBody', 'drain')
+    if (vsStatusQuo !== null) {
+      out.push({
+        what: `HTTP, ${row.payload}: safeBody vs express.json() + ajv (req/s)`,
+        goal: `≥ ${x(goal)}`,
+        measured: x(vsStatusQuo),
+        met: vsStatusQuo >= goal,
+      })
+    }
+    if (vsDrain !== null) {
+      out.push({
+        what: `HTTP, ${row.payload}: safeBody vs drain ceiling (req/s)`,
+        goal: '≥ 0.90x',
+        measured: x(vsDrain),
+        met: vsDrain >= 0.9,
+      })
+    }
+  }
+  return out
+}
+
+export function bombTarget(r: BombResult): Target {
+  const growth = r.peak - r.baseline
+  return {
+    what: `bombs: peak RSS growth, ${r.clients} clients`,
+    goal: '< 100 MB',
+    measured: `${(growth / (1024 * 1024)).toFixed(1)} MB`,
+    met: growth < 100 * 1024 * 1024,
+  }
+}

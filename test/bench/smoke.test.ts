@@ -1,0 +1,95 @@
+// Runs the benchmark code once on tiny inputs so that it cannot rot. No timing is asserted.
+import type { AddressInfo } from 'node:net'
+import { describe, expect, it } from 'vitest'
+import { bombTable } from '../../bench/bombs.js'
+import { serverKinds } from '../../bench/http/servers.js'
+import { parseArgs } from '../../bench/index.js'
+import { microTables, runMicro, scalingTable } from '../../bench/micro.js'
+import { drive, middlewareCandidates, runMiddleware } from '../../bench/middleware.js'
+import { makeOrder, type Payload } from '../../bench/payloads.js'
+import { bombTarget, microTargets, middlewareTargets } from '../../bench/targets.js'
+import { expectPrototypesUntouched } from '../helpers/app.js'
+
+const tiny: Payload[] = [{ name: 'tiny', value: makeOrder(300), jsonBytes: 300 }]
+const once = { rounds: 1, msPerCandidate: 1, exactSamples: 2 }
+
+describe('benchmark harness', () => {
+  it('builds payloads near their target size that the schema accepts', () => {
+    const size = Buffer.byteLength(JSON.stringify(makeOrder(10 * 1024)))
+    expect(size).toBeGreaterThan(9 * 1024)
+    expect(size).toBeLessThanOrEqual(10 * 1024)
+  })
+
+  it('runs the micro candidates of every format and renders their tables', async () => {
+    const rows = await runMicro(tiny, once)
+    expect(rows.length).toBeGreaterThan(0)
+    for (const row of rows) {
+      expect(row.candidates[0]?.ratio.median).toBe(1)
+      expect(row.candidates.some((c) => c.name.startsWith('safebody'))).toBe(true)
+    }
+    expect(microTables(rows)).toContain('safebody (json)')
+    expect(scalingTable(rows)).toContain('time per MB')
+    expect(microTargets(rows).length).toBeGreaterThan(0)
+    expectPrototypesUntouched()
+  })
+
+  it('drives every middleware candidate to the same body', async () => {
+    const bytes = Buffer.from(JSON.stringify(tiny[0]?.value))
+    for (const [name, middleware] of middlewareCandidates(1024)) {
+      const body = await drive(middleware, bytes)
+      if (!name.startsWith('drain')) expect(body).toEqual(tiny[0]?.value)
+    }
+    const rows = await runMiddleware(tiny, once)
+    expect(middlewareTargets(rows)).toHaveLength(1)
+  })
+
+  it('starts every HTTP candidate, which accepts the payload (or says why it cannot)', async () => {
+    const body = JSON.stringify(tiny[0]?.value)
+    for (const [kind, entry] of Object.entries(serverKinds)) {
+      let server: Awaited<ReturnType<typeof entry.start>>
+      try {
+        server = await entry.start({ limit: 1024 * 1024 })
+      } catch (err) {
+        // Only report mode may be missing, and only until it is built.
+        expect(kind).toBe('safeBodyReport')
+        expect(String(err)).toMatch(/unknown option "mode"/)
+        continue
+      }
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      try {
+        const { port } = server.address() as AddressInfo
+        const res = await fetch(`http://127.0.0.1:${port}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        })
+        expect(`${kind} ${res.status}`).toBe(`${kind} 200`)
+      } finally {
+        server.closeAllConnections()
+        await new Promise((resolve) => server.close(resolve))
+      }
+    }
+  })
+
+  it('renders the bomb table and checks its target', () => {
+    const result = {
+      clients: 2,
+      sent: 4,
+      statuses: { '413': 4 },
+      compressed: 10_000,
+      inflated: 10 * 1024 * 1024,
+      baseline: 50 * 1024 * 1024,
+      peak: 60 * 1024 * 1024,
+      seconds: 1,
+    }
+    expect(bombTable(result)).toContain('4 × 413')
+    expect(bombTarget(result).met).toBe(true)
+  })
+
+  it('parses its command line and writes RESULTS.md only on a full run', () => {
+    expect(parseArgs([]).out).toMatch(/RESULTS\.md$/)
+    expect(parseArgs(['--quick']).out).toBeNull()
+    expect(parseArgs(['--only=micro']).only).toEqual(['micro'])
+    expect(() => parseArgs(['--only=nope'])).toThrow(/unknown suite/)
+  })
+})

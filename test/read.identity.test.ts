@@ -1,0 +1,117 @@
+import { IncomingMessage } from 'node:http'
+import { Socket } from 'node:net'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { isBodyError } from '../src/errors.js'
+import { readBody } from '../src/read.js'
+
+const policy = { limit: 64, timeout: 2000, inflate: true }
+
+/** A real IncomingMessage with no socket behind it: the test pushes the body. */
+function request(headers: Record<string, string>): IncomingMessage {
+  const req = new IncomingMessage(new Socket())
+  req.headers = headers
+  return req
+}
+
+function send(req: IncomingMessage, chunks: readonly Buffer[], end = true): void {
+  for (const chunk of chunks) req.push(chunk)
+  if (end) {
+    req.complete = true
+    req.push(null)
+  }
+}
+
+async function refusal(read: Promise<Buffer>): Promise<string> {
+  try {
+    await read
+  } catch (err) {
+    if (isBodyError(err)) return `${err.status} ${err.type}`
+    throw err
+  }
+  return 'accepted'
+}
+
+describe('readBody, identity bodies', () => {
+  it('returns the bytes whatever the chunking, with or without Content-Length', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 20 }), { maxLength: 4 }),
+        fc.boolean(),
+        async (parts, declared) => {
+          const chunks = parts.map((p) => Buffer.from(p))
+          const whole = Buffer.concat(chunks)
+          const headers: Record<string, string> = declared
+            ? { 'content-length': String(whole.length) }
+            : { 'transfer-encoding': 'chunked' }
+          const req = request(headers)
+          const read = readBody(req, policy)
+          send(req, chunks)
+          expect(Buffer.compare(await read, whole)).toBe(0)
+        },
+      ),
+      { numRuns: 100 },
+    )
+  })
+
+  it('refuses with 413 once the running count passes the limit', async () => {
+    const req = request({ 'transfer-encoding': 'chunked' })
+    const read = readBody(req, policy)
+    send(req, [Buffer.alloc(40), Buffer.alloc(40)], false)
+    expect(await refusal(read)).toBe('413 entity.too.large')
+    expect(req.isPaused()).toBe(true)
+  })
+
+  it('refuses with 400 a body shorter than its Content-Length', async () => {
+    const req = request({ 'content-length': '10' })
+    const read = readBody(req, policy)
+    send(req, [Buffer.from('12345')])
+    const err = await read.catch((e: unknown) => e)
+    expect(err).toMatchObject({
+      status: 400,
+      type: 'request.size.invalid',
+      received: 5,
+      expected: 10,
+    })
+  })
+
+  it('refuses with 400 an aborted request', async () => {
+    const req = request({ 'content-length': '10' })
+    const read = readBody(req, policy)
+    send(req, [Buffer.from('123')], false)
+    req.emit('aborted')
+    expect(await refusal(read)).toBe('400 request.aborted')
+  })
+
+  it('refuses with 400 a request closed before it completed', async () => {
+    const req = request({ 'content-length': '10' })
+    const read = readBody(req, policy)
+    send(req, [Buffer.from('123')], false)
+    req.destroy()
+    expect(await refusal(read)).toBe('400 request.aborted')
+  })
+
+  it('refuses with 408 a body that does not arrive in time', async () => {
+    const req = request({ 'content-length': '10' })
+    const read = readBody(req, { ...policy, timeout: 20 })
+    send(req, [Buffer.from('123')], false)
+    expect(await refusal(read)).toBe('408 request.timeout')
+  })
+
+  it('maps a stream error as the raw-body path does', async () => {
+    const req = request({ 'content-length': '10' })
+    const read = readBody(req, policy)
+    req.emit('error', new Error('boom'))
+    expect(await refusal(read)).toBe('400 entity.encoding.invalid')
+  })
+
+  it('leaves no listener behind once settled', async () => {
+    const req = request({ 'content-length': '3' })
+    const before = ['data', 'end', 'error', 'aborted', 'close'].map((e) => req.listenerCount(e))
+    const read = readBody(req, policy)
+    send(req, [Buffer.from('abc')])
+    await read
+    const after = ['data', 'end', 'error', 'aborted', 'close'].map((e) => req.listenerCount(e))
+    expect(after).toEqual(before)
+  })
+})
