@@ -137,3 +137,13 @@ type WellFormedString = string & { isWellFormed(): boolean }
 function unmapped(what: string) {
   return bodyError('entity.type.unmapped', `The body holds ${what}, which has no JSON equivalent.`)
 }
+
+/**
+ * True while Object.prototype has no enumerable property, that is, while nothing in the
+ * process has polluted it by assignment. Shortcuts that read inherited keys (for-in, ajv
+ * without ownProperties) are exact only then; each checks this first.
+ */
+export function prototypeClean(): boolean {
+  for (const _ in Object.prototype) return false
+  return true
+}

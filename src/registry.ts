@@ -2,6 +2,7 @@ import type { Options as AjvOptions, AnySchema, ValidateFunction } from 'ajv'
 import { Ajv } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import ajvFormats from 'ajv-formats'
+import { prototypeClean } from './guard.js'
 import { readSchemaFolder } from './schema-files.js'
 
 /** A JSON Schema: an object, or `true`/`false`. */
@@ -15,7 +16,8 @@ export type SchemaSource = { readonly [id: string]: JsonSchema } | readonly Json
 
 /**
  * The ajv settings an application may change. Everything else is fixed: strict mode, own
- * properties only (an inherited property never satisfies `required`), and ajv-formats.
+ * properties only (an inherited property never satisfies `required`; see `ownUnlessPolluted`
+ * for how that stays cheap), and ajv-formats.
  */
 export type ValidationOptions = Pick<
   AjvOptions,
@@ -55,6 +57,64 @@ export function createRegistry(
   extras: RegistryExtras = {},
 ): SchemaRegistry {
   const { draft = '2020-12', ...ajvOptions } = options
+  const entries = schemaEntries(source)
+  for (const schema of extras.schemas ?? []) entries.push({ names: [], key: '', schema })
+  // Two compilations of the same schemas. `own` checks own properties only, so an inherited
+  // property never satisfies `required`; ajv pays a hasOwnProperty call per property for it.
+  // `fast` is ajv's default and is exact while Object.prototype holds nothing enumerable (no
+  // pollution from elsewhere in the process) and no schema names one of its properties
+  // (`required: ["toString"]`); each call picks, so the guarantee is the same.
+  const own = buildAjv(draft, ajvOptions, extras, true)
+  const fast = buildAjv(draft, ajvOptions, extras, false)
+  const names = registerAll(own, entries)
+  registerAll(fast, entries)
+  const registryShadows = entries.some((entry) => namesPrototypeKey(entry.schema))
+
+  // Compile every registered schema now, so a broken one fails at start-up even if no route
+  // names it yet.
+  for (const [name, key] of names) compile(() => own.getSchema(key) as ValidateFunction, name)
+
+  const pick = (build: (ajv: Ajv) => ValidateFunction, name: string, shadows: boolean) => {
+    const strict = compile(() => build(own), name)
+    return shadows || registryShadows
+      ? strict
+      : ownUnlessPolluted(
+          compile(() => build(fast), name),
+          strict,
+        )
+  }
+  const compiled = new WeakMap<object, ValidateFunction>()
+  const byName = new Map<string, ValidateFunction>()
+  return {
+    ids: new Set(names.keys()),
+    validator(schema) {
+      if (typeof schema === 'string') {
+        const key = names.get(schema)
+        if (key === undefined) throw new Error(`safebody: no schema is registered as "${schema}"`)
+        let validate = byName.get(key)
+        if (validate === undefined) {
+          validate = pick((ajv) => ajv.getSchema(key) as ValidateFunction, schema, false)
+          byName.set(key, validate)
+        }
+        return validate
+      }
+      if (typeof schema === 'boolean') return compile(() => own.compile(schema), String(schema))
+      const cached = compiled.get(schema)
+      if (cached) return cached
+      const name = schemaId(schema) ?? 'inline schema'
+      const validate = pick((ajv) => ajv.compile(schema), name, namesPrototypeKey(schema))
+      compiled.set(schema, validate)
+      return validate
+    },
+  }
+}
+
+function buildAjv(
+  draft: '2020-12' | '07',
+  ajvOptions: Omit<ValidationOptions, 'draft'>,
+  extras: RegistryExtras,
+  ownProperties: boolean,
+): Ajv {
   const AjvClass = draft === '07' ? Ajv : Ajv2020
   const ajv = new AjvClass({
     strict: true,
@@ -63,18 +123,19 @@ export function createRegistry(
     allErrors: false,
     coerceTypes: false,
     useDefaults: false,
-    ownProperties: true,
     ...ajvOptions,
+    ownProperties,
   })
   addFormats(ajv)
   for (const keyword of extras.keywords ?? []) {
     if (!ajv.getKeyword(keyword)) ajv.addKeyword(keyword)
   }
+  return ajv
+}
 
-  // name -> ajv key: record keys and file names point at the schema's $id when it has one.
+/** Add every schema to `ajv`; returns name -> ajv key (record keys and file names -> $id). */
+function registerAll(ajv: Ajv, entries: readonly SchemaEntry[]): Map<string, string> {
   const names = new Map<string, string>()
-  const entries = schemaEntries(source)
-  for (const schema of extras.schemas ?? []) entries.push({ names: [], key: '', schema })
   for (const entry of entries) {
     const { schema } = entry
     const id = schemaId(schema)
@@ -93,28 +154,26 @@ export function createRegistry(
     for (const alias of entry.names) names.set(alias, key)
     if (id !== undefined) names.set(id, key)
   }
+  return names
+}
 
-  // Compile every registered schema now, so a broken one fails at start-up even if no route
-  // names it yet.
-  for (const [name, key] of names) compile(() => ajv.getSchema(key) as ValidateFunction, name)
+const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).map((k) => JSON.stringify(k))
 
-  const compiled = new WeakMap<object, ValidateFunction>()
-  return {
-    ids: new Set(names.keys()),
-    validator(schema) {
-      if (typeof schema === 'string') {
-        const key = names.get(schema)
-        if (key === undefined) throw new Error(`safebody: no schema is registered as "${schema}"`)
-        return compile(() => ajv.getSchema(key) as ValidateFunction, schema)
-      }
-      if (typeof schema === 'boolean') return compile(() => ajv.compile(schema), String(schema))
-      const cached = compiled.get(schema)
-      if (cached) return cached
-      const validate = compile(() => ajv.compile(schema), schemaId(schema) ?? 'inline schema')
-      compiled.set(schema, validate)
-      return validate
-    },
-  }
+/** True when the schema's JSON spells a property name of Object.prototype anywhere. */
+function namesPrototypeKey(schema: JsonSchema): boolean {
+  const text = JSON.stringify(schema) ?? ''
+  return prototypeKeys.some((key) => text.includes(key))
+}
+
+/** `fast` while Object.prototype has no enumerable property, else `strict`. */
+function ownUnlessPolluted(fast: ValidateFunction, strict: ValidateFunction): ValidateFunction {
+  const validate = ((data: unknown) => {
+    const chosen = prototypeClean() ? fast : strict
+    const valid = chosen(data)
+    validate.errors = chosen.errors
+    return valid
+  }) as ValidateFunction
+  return validate
 }
 
 // ajv-formats is CommonJS with a `default` property; ESM and CJS builds see it differently.

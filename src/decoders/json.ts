@@ -1,5 +1,5 @@
 import { bodyError } from '../errors.js'
-import { guardValue, type StructureLimits } from '../guard.js'
+import { guardValue, prototypeClean, type StructureLimits } from '../guard.js'
 import { decodeUtf8 } from '../text.js'
 
 /**
@@ -144,9 +144,4 @@ function fits(
   }
   count.nodes -= keys
   return keys <= limits.keys && count.nodes >= 0
-}
-
-function prototypeClean(): boolean {
-  for (const _ in Object.prototype) return false
-  return true
 }

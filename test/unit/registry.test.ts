@@ -17,14 +17,31 @@ const person = {
 }
 
 describe('createRegistry', () => {
-  it('registers a record, resolves $ref between schemas, and validates own properties only', () => {
+  it('registers a record and resolves $ref between schemas', () => {
     const registry = createRegistry({ address, person })
     const validate = registry.validator('person')
     expect(validate({ name: 'a', home: { city: 'x' } })).toBe(true)
     expect(validate({ name: 'a', home: {} })).toBe(false)
     expect(registry.validator('address')).toBe(registry.validator('https://example.com/address'))
-    const inherited = Object.create({ name: 'from the prototype' }) as object
-    expect(validate(inherited)).toBe(false)
+  })
+
+  it('never lets an inherited method satisfy required, polluted prototype or not', () => {
+    const registry = createRegistry({ t: { type: 'object', required: ['toString'] } })
+    expect(registry.validator('t')({})).toBe(false)
+    expect(registry.validator('t')({ toString: 'own' })).toBe(true)
+    const inline = registry.validator({ type: 'object', required: ['valueOf'] })
+    expect(inline({})).toBe(false)
+    const plain = createRegistry({ p: { type: 'object', required: ['name'] } }).validator('p')
+    const proto = Object.prototype as Record<string, unknown>
+    proto.name = 'polluted elsewhere'
+    try {
+      expect(plain({})).toBe(false)
+      expect(plain.errors?.[0]?.keyword).toBe('required')
+    } finally {
+      delete proto.name
+    }
+    expect(plain({ name: 'a' })).toBe(true)
+    expect(plain.errors).toBeNull()
   })
 
   it('registers an array of $id schemas and refuses one without $id', () => {
