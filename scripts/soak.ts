@@ -20,7 +20,7 @@ import { type Outcome, sendCase } from '../test/hardening/client.js'
 import {
   availableFormats,
   bodyHash,
-  corpusRoutes,
+  corpusOptions,
   laterCode,
 } from '../test/hardening/corpus-app.js'
 
@@ -70,7 +70,7 @@ function server(): void {
 
   const statuses: Record<string, number> = {}
   const app = express()
-  app.use(safeBody({ routes: corpusRoutes(availableFormats()) }))
+  app.use(safeBody(corpusOptions(availableFormats())))
   app.post('/:route/:format', (req, res) => {
     laterCode(req.body)
     const hash = bodyHash(req.body)
