@@ -6,6 +6,7 @@
 // what it got; the client compares with what it sent), server RSS and heap at the start
 // and the end after a GC, and open handles; it exits 1 if any check fails.
 import { type ChildProcessByStdio, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import type { Readable, Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
@@ -14,13 +15,15 @@ import { encode as encodeMsgpack } from '@msgpack/msgpack'
 import express from 'express'
 import { dump as dumpYaml } from 'js-yaml'
 import { stringify as stringifyForm } from 'qs'
+import protobuf from 'protobufjs'
 import { problemDetails, safeBody } from '../src/index.js'
 import { type AttackCase, corpus } from '../test/fixtures/attacks/index.js'
+import { ATTACKS_MESSAGE, ATTACKS_PROTO } from '../test/fixtures/attacks/protobuf.js'
 import { type Outcome, sendCase } from '../test/hardening/client.js'
 import {
   availableFormats,
   bodyHash,
-  corpusRoutes,
+  corpusOptions,
   laterCode,
 } from '../test/hardening/corpus-app.js'
 
@@ -70,7 +73,7 @@ function server(): void {
 
   const statuses: Record<string, number> = {}
   const app = express()
-  app.use(safeBody({ routes: corpusRoutes(availableFormats()) }))
+  app.use(safeBody(corpusOptions(availableFormats())))
   app.post('/:route/:format', (req, res) => {
     laterCode(req.body)
     const hash = bodyHash(req.body)
@@ -155,6 +158,7 @@ async function client(): Promise<void> {
   const benignFormats = formats.filter((f) => f in benignEncoders)
 
   const expected = new Map<string, string>()
+  const formatOf = new Map<string, string>()
   const received = new Map<string, string>()
   const tally = new Map<string, number>()
   const statuses = new Map<string, number>()
@@ -208,9 +212,13 @@ async function client(): Promise<void> {
 
   function benign(slow: boolean): [AttackCase, string] {
     const format = pick(random, benignFormats)
-    const { value, bytes } = (benignEncoders[format] as BenignEncoder)(randomValue(random, 0))
+    const { value, bytes } = (benignEncoders[format] as BenignEncoder)(
+      randomValue(random, 0),
+      random,
+    )
     const id = `b${nextId++}`
     expected.set(id, bodyHash(value))
+    formatOf.set(id, format)
     const gzip = random() < 0.2
     const chunked = !gzip && random() < 0.2
     const entry: AttackCase = {
@@ -288,7 +296,14 @@ async function client(): Promise<void> {
   await new Promise((r) => setTimeout(r, 100))
 
   let lost = 0
-  for (const [id, hash] of expected) if (received.get(id) !== hash) lost++
+  const lostBy = new Map<string, number>()
+  const benignBy = new Map<string, number>()
+  for (const id of expected.keys()) count(benignBy, formatOf.get(id) ?? '?')
+  for (const [id, hash] of expected) {
+    if (received.get(id) === hash) continue
+    lost++
+    count(lostBy, `${formatOf.get(id)}${received.has(id) ? ' (altered)' : ' (not received)'}`)
+  }
   const rssGrowth = report.usage.rssMb - start.rssMb
   const heapGrowth = report.usage.heapMb - start.heapMb
   const unanswered = [...answered].filter(
@@ -324,6 +339,8 @@ async function client(): Promise<void> {
       .join(', ')}`,
     `5xx: ${fiveHundreds} seen by clients, ${report.fiveHundreds} in the server`,
     `benign bodies: ${expected.size} accepted, ${lost} lost or altered (bytes lost: ${lost === 0 ? 0 : 'some'})`,
+    ...[...lostBy].map(([what, n]) => `  lost or altered, ${what}: ${n}`),
+    `benign bodies by format (warm-up included): ${[...benignBy].map(([f, n]) => `${f} ${n}`).join(', ')}`,
     `server RSS: ${mb(start.rssMb)} at start, ${mb(report.usage.rssMb)} at end after GC (${rssGrowth >= 0 ? '+' : ''}${mb(rssGrowth)})`,
     `server heap used: ${mb(start.heapMb)} at start, ${mb(report.usage.heapMb)} at end (${heapGrowth >= 0 ? '+' : ''}${mb(heapGrowth)}); external ${mb(start.externalMb)} -> ${mb(report.usage.externalMb)}`,
     `server answers by status: ${JSON.stringify(report.statuses)} (warm-up included)`,
@@ -372,7 +389,7 @@ function next<K extends ServerMessage['kind']>(
 
 // ---------------------------------------------------------------- benign bodies
 
-type BenignEncoder = (value: Json) => { value: unknown; bytes: Buffer }
+type BenignEncoder = (value: Json, random: () => number) => { value: unknown; bytes: Buffer }
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
 const contentTypes: Record<string, string> = {
@@ -381,6 +398,8 @@ const contentTypes: Record<string, string> = {
   yaml: 'application/yaml',
   urlencoded: 'application/x-www-form-urlencoded',
   text: 'text/plain',
+  raw: 'application/octet-stream',
+  protobuf: 'application/x-protobuf',
 }
 
 /** Per format: the bytes of a benign body and the value the handler must receive. */
@@ -390,12 +409,51 @@ const benignEncoders: Record<string, BenignEncoder> = {
   yaml: (value) => ({ value, bytes: Buffer.from(dumpYaml(value)) }),
   urlencoded: (value) => {
     const form = flatStrings(value)
-    return { value: form, bytes: Buffer.from(stringifyForm(form)) }
+    // An empty form is zero bytes, which is no body at all: req.body stays undefined.
+    const empty = Object.keys(form).length === 0
+    return { value: empty ? undefined : form, bytes: Buffer.from(stringifyForm(form)) }
   },
   text: (value) => {
     const text = JSON.stringify(value)
     return { value: text, bytes: Buffer.from(text) }
   },
+  // Binary bytes (not UTF-8 as a rule): the handler gets their base64.
+  raw: (value) => {
+    const bytes = Buffer.from(encodeMsgpack(value))
+    return { value: bytes.toString('base64'), bytes }
+  },
+  protobuf: (value, random) => benignItem(value, random),
+}
+
+let itemType: protobuf.Type | undefined
+
+/**
+ * A corpus Item (attacks.proto) built from a random value, and what the proto3 JSON mapping
+ * makes of it (docs/FORMATS.md): fields in declaration order, defaults absent, bytes as
+ * base64, int64 as a number (these stay within 2^53), map values as strings.
+ */
+function benignItem(value: Json, random: () => number): { value: unknown; bytes: Buffer } {
+  itemType ??= protobuf
+    .parse(readFileSync(ATTACKS_PROTO, 'utf8'), { keepCase: true })
+    .root.lookupType(ATTACKS_MESSAGE)
+  const name = JSON.stringify(value)
+  const labels = flatStrings(value)
+  const children = Array.isArray(value)
+    ? value.slice(0, 3).map((v) => ({ name: JSON.stringify(v) }))
+    : []
+  const big = Math.floor(random() * 2 ** 52) - 2 ** 51
+  const ratio = random() < 0.2 ? 0 : (random() - 0.5) * 1e6
+  const blob = Buffer.from(encodeMsgpack(value)).subarray(0, Math.floor(random() * 40))
+  const bytes = Buffer.from(
+    itemType.encode(itemType.fromObject({ name, labels, children, big, ratio, blob })).finish(),
+  )
+  const expected: Record<string, unknown> = { name }
+  if (Object.keys(labels).length > 0) expected.labels = labels
+  if (children.length > 0) expected.children = children
+  if (big !== 0) expected.big = big
+  if (ratio !== 0) expected.ratio = ratio
+  if (blob.length > 0) expected.blob = blob.toString('base64')
+  return { value: expected, bytes }
 }
 
 function flatStrings(value: Json): Record<string, string> {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import protobuf from 'protobufjs'
 import { bodyError, isBodyError } from '../errors.js'
 import type { DecodeContext, Format, LargeIntegers } from '../formats.js'
@@ -49,9 +50,22 @@ export function createProtobufDecoder(context: DecodeContext): (bytes: Buffer) =
  * A reader that refuses what protobufjs would skip: every unknown field, and every field
  * with the wrong wire type, goes through `skipType`; closed-enum values it does not know
  * go through a `discardUnknown` check. Both throw here instead of losing the value.
+ * Strings are strict UTF-8 in every syntax: protobufjs verifies proto3 strings (with an
+ * uncatalogued TypeError) but decodes proto2 ones with U+FFFD in place of invalid bytes,
+ * so two different byte strings would arrive as one.
  */
 class StrictReader extends protobuf.BufferReader {}
+function strictString(this: protobuf.Reader): string {
+  const bytes = this.bytes()
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (!isUtf8(view)) {
+    throw bodyError('entity.utf8.invalid', 'A string in the body is not valid UTF-8.')
+  }
+  return view.toString('utf8')
+}
 Object.defineProperties(StrictReader.prototype, {
+  string: { value: strictString },
+  stringVerify: { value: strictString },
   skipType: {
     value() {
       throw bodyError(

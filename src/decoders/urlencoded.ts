@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import qs from 'qs'
 import { bodyError } from '../errors.js'
 import { guardValue, type StructureLimits } from '../guard.js'
@@ -14,6 +15,12 @@ export interface FormSettings {
   readonly charset: 'utf-8' | 'iso-8859-1'
   readonly charsetSentinel?: boolean
   readonly interpretNumericEntities?: boolean
+  /**
+   * Refuse percent-escapes that decode to invalid UTF-8 (400 `entity.utf8.invalid`). qs (and
+   * body-parser) leave such a field undecoded, so `%C0%A2` and `%25C0%25A2` arrive as the
+   * same string; safebody's own format refuses it, the body-parser facade keeps qs's way.
+   */
+  readonly strictUtf8?: boolean
 }
 
 /**
@@ -37,7 +44,7 @@ export function parseForm(text: string, settings: FormSettings): Record<string, 
     charset: settings.charset,
     charsetSentinel: settings.charsetSentinel,
     interpretNumericEntities: settings.interpretNumericEntities,
-    decoder: checkedDecoder,
+    decoder: settings.strictUtf8 === true ? strictDecoder : checkedDecoder,
   })
 }
 
@@ -55,6 +62,55 @@ function checkedDecoder(
     )
   }
   return decoded
+}
+
+function strictDecoder(
+  str: string,
+  _defaultDecoder: qs.defaultDecoder,
+  charset: string,
+  kind: 'key' | 'value',
+): string {
+  return checkedDecoder(str, strictPercentDecode, charset, kind)
+}
+
+/**
+ * Form percent-decoding as the WHATWG URL standard does it (`+` is a space, `%XX` a byte, a
+ * `%` without two hex digits stays as it is), then strict UTF-8: bytes that are not UTF-8
+ * are refused, never passed on undecoded or replaced.
+ */
+export function strictPercentDecode(str: string): string {
+  if (!str.includes('%')) return str.includes('+') ? str.replace(/\+/g, ' ') : str
+  const spaced = str.replace(/\+/g, ' ')
+  try {
+    return decodeURIComponent(spaced)
+  } catch {
+    // A stray `%`, or escapes that are not UTF-8: decode byte by byte below.
+  }
+  const source = Buffer.from(spaced, 'utf8')
+  const bytes = Buffer.alloc(source.length)
+  let length = 0
+  for (let i = 0; i < source.length; i++) {
+    const byte = source[i] as number
+    const high = byte === 0x25 ? hexValue(source[i + 1]) : -1
+    const low = high === -1 ? -1 : hexValue(source[i + 2])
+    if (low === -1) bytes[length++] = byte
+    else {
+      bytes[length++] = high * 16 + low
+      i += 2
+    }
+  }
+  const decoded = bytes.subarray(0, length)
+  if (!isUtf8(decoded)) {
+    throw bodyError('entity.utf8.invalid', 'A percent-encoded form field is not valid UTF-8.')
+  }
+  return decoded.toString('utf8')
+}
+
+function hexValue(byte: number | undefined): number {
+  if (byte === undefined) return -1
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30
+  const lower = byte | 0x20
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1
 }
 
 /**
@@ -95,7 +151,7 @@ const FORM_PARAMETERS = 1000
  * application/x-www-form-urlencoded: strict UTF-8, then qs (extended syntax, body-parser's
  * limits), then the guard. Every limit is a 400, never a truncation: more parameters than
  * the limit, a key nested deeper than the depth, an array index past the array limit.
- * Values are strings, arrays and objects of strings.
+ * Percent-escapes must decode to UTF-8. Values are strings, arrays and objects of strings.
  */
 export function decodeUrlencoded(bytes: Buffer, limits: StructureLimits): unknown {
   const text = decodeUtf8(bytes)
@@ -108,7 +164,13 @@ export function decodeUrlencoded(bytes: Buffer, limits: StructureLimits): unknow
   }
   let value: Record<string, unknown>
   try {
-    value = parseForm(text, { depth, arrayLimit: parameters, strictArrays: true, charset: 'utf-8' })
+    value = parseForm(text, {
+      depth,
+      arrayLimit: parameters,
+      strictArrays: true,
+      charset: 'utf-8',
+      strictUtf8: true,
+    })
   } catch (err) {
     throw formRangeError(err, depth, parameters)
   }

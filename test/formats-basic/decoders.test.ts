@@ -124,6 +124,26 @@ describe('urlencoded decoder', () => {
     ).toMatchObject({ status: 415, type: 'charset.unsupported' })
   })
 
+  it('refuses percent-escapes that decode to invalid UTF-8, in values and keys', () => {
+    // qs would hand these on undecoded, so `%C0%A2` and `%25C0%25A2` would arrive alike.
+    for (const text of ['a=%C0%A2', 'a=%ED%A0%80', 'a=%FF', 'a=caf%E9', '%C0%A2=1', 'a[%FF]=1']) {
+      expect(
+        refusal(() => form(text)),
+        text,
+      ).toMatchObject({
+        status: 400,
+        type: 'entity.utf8.invalid',
+      })
+    }
+    expect(form('a=%25C0%25A2')).toEqual({ a: '%C0%A2' })
+    expect(form('a=caf%C3%A9+%E2%82%AC')).toEqual({ a: 'café €' })
+  })
+
+  it('keeps a stray % as it is and still decodes the escapes around it (as WHATWG forms do)', () => {
+    expect(form('a=100%&b=%zz&c=50%25+off+5%')).toEqual({ a: '100%', b: '%zz', c: '50% off 5%' })
+    expect(form('a=%C3%A9%')).toEqual({ a: 'é%' })
+  })
+
   it('round-trips what qs.stringify writes (property)', () => {
     const key = fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/)
     const leaf = fc.string({ maxLength: 20 })

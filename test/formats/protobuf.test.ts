@@ -259,7 +259,19 @@ describe.each(frameworks)('protobuf on %s', (_name, express) => {
 
   it('refuses invalid UTF-8 in a proto3 string', async () => {
     const { app, seen } = build('test.Sample')
-    expectRefusal(await post(app, '/any', pb, hex('0a 02 c0 af')), 400, 'entity.parse.failed', seen)
+    expectRefusal(await post(app, '/any', pb, hex('0a 02 c0 af')), 400, 'entity.utf8.invalid', seen)
+  })
+
+  it('refuses invalid UTF-8 in a proto2 string too, rather than repairing it to U+FFFD', async () => {
+    const { app, seen } = build('legacy.Old')
+    // Field 2 is a group holding string field 3 (label).
+    const ok = await post(app, '/any', pb, hex('13 1a 02 68 69 14'))
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200)
+    expect(seen.bodies).toEqual([{ box: { label: 'hi' } }])
+    seen.bodies.length = 0
+    for (const bad of ['13 1a 02 c0 af 14', '13 1a 03 ed a0 80 14', '13 1a 01 80 14']) {
+      expectRefusal(await post(app, '/any', pb, hex(bad)), 400, 'entity.utf8.invalid', seen)
+    }
   })
 
   it('validates the mapped value against the JSON Schema (422)', async () => {

@@ -2,8 +2,13 @@ import { createHash } from 'node:crypto'
 import { inspect } from 'node:util'
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express'
 import { formats } from '../../src/formats.js'
-import { problemDetails, type RouteBinding, safeBody } from '../../src/index.js'
-import { formatBindings } from '../fixtures/attacks/index.js'
+import {
+  problemDetails,
+  type RouteBinding,
+  type SafeBodyOptions,
+  safeBody,
+} from '../../src/index.js'
+import { corpusProto, formatBindings } from '../fixtures/attacks/index.js'
 import type { CorpusFormat, CorpusRoute } from '../fixtures/attacks/types.js'
 import type { ExpressFactory, Recorder } from '../helpers/app.js'
 
@@ -52,6 +57,11 @@ export function corpusRoutes(available: readonly CorpusFormat[]): Record<string,
   return routes
 }
 
+/** The safeBody options of the corpus app (and the soak's server): its routes and .proto files. */
+export function corpusOptions(available: readonly CorpusFormat[]): SafeBodyOptions {
+  return { routes: corpusRoutes(available), proto: corpusProto }
+}
+
 /** The corpus app plus what its handlers saw: bodies, their hashes, and errors. */
 export interface CorpusApp {
   app: Express
@@ -70,7 +80,7 @@ export function buildCorpusApp(express: ExpressFactory): CorpusApp {
   const available = availableFormats()
   const seen = { bodies: [] as unknown[], errors: [] as unknown[], hashes: [] as string[] }
   const app = express() as Express
-  app.use(safeBody({ routes: corpusRoutes(available) }))
+  app.use(safeBody(corpusOptions(available)))
   const handler: RequestHandler = (req, res) => {
     seen.bodies.push(req.body)
     seen.hashes.push(bodyHash(req.body))
