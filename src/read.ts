@@ -143,7 +143,14 @@ function readIdentity(
       } else finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received))
     }
     const onError = (err: unknown) => finish(asBodyError(err, limit))
-    const onAborted = () => finish(bodyError('request.aborted', 'The request was aborted.'))
+    // raw-body's properties, so body-parser users see the same error.
+    const onAborted = () =>
+      finish(
+        bodyError('request.aborted', 'The request was aborted.', {
+          received,
+          ...(length === null ? {} : { expected: length, length }),
+        }),
+      )
     const onClose = () => {
       if (!req.complete) onAborted()
     }
