@@ -1,3 +1,4 @@
+import { seededRandom } from './lib/random.js'
 /**
  * The bodies every benchmark sends: one order schema, and orders of three sizes that differ
  * only in how many line items they carry, so one compiled validator serves them all.
@@ -48,24 +49,12 @@ export type Order = {
   note: string | null
 }
 
-/** A small deterministic PRNG (mulberry32): the same seed, the same payloads. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const words =
   'red green blue large small steel oak linen matte gloss retro cordless spare kit'.split(' ')
 
 /** An order whose JSON encoding is as close to `targetBytes` as whole line items allow. */
 export function makeOrder(targetBytes: number, seed = 42): Order {
-  const next = random(seed)
+  const next = seededRandom(seed)
   const pick = () => words[Math.floor(next() * words.length)] as string
   const order: Order = {
     id: '6f1c2b8e-4d3a-4e5f-9a7b-1c2d3e4f5a6b',

@@ -8,9 +8,10 @@ import { dump, load } from 'js-yaml'
 import { bench, do_not_optimize, run, summary } from 'mitata'
 import protobuf from 'protobufjs'
 import { routePolicy } from '../src/options.js'
-import { acceptBody, compileRoute } from '../src/pipeline.js'
+import { compileRoute } from '../src/pipeline.js'
 import { loadProto } from '../src/proto.js'
 import { createRegistry } from '../src/registry.js'
+import { acceptBody } from './lib/safebody.js'
 
 const protoDir = fileURLToPath(new URL('../proto/', import.meta.url))
 const schema = (await import('../schemas/user.json', { with: { type: 'json' } })).default

@@ -20,6 +20,7 @@ import { problemDetails, safeBody } from '../src/index.js'
 import { type AttackCase, corpus } from '../test/fixtures/attacks/index.js'
 import { ATTACKS_MESSAGE, ATTACKS_PROTO } from '../test/fixtures/attacks/protobuf.js'
 import { type Outcome, sendCase } from '../test/hardening/client.js'
+import { seededRandom } from '../bench/lib/random.js'
 import {
   availableFormats,
   bodyHash,
@@ -132,7 +133,8 @@ async function client(): Promise<void> {
   const seconds = option('seconds', 60)
   const concurrency = option('concurrency', 16)
   const seed = option('seed', 9)
-  const random = mulberry32(seed)
+  // Seeded, so a soak's mix can be replayed.
+  const random = seededRandom(seed)
   const formats = availableFormats()
 
   const child = spawn(
@@ -496,18 +498,6 @@ function option(name: string, fallback: number): number {
 
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)] as T
-}
-
-/** A small seeded PRNG, so a soak's mix can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 // Last, so that every declaration above is initialised before either side runs.

@@ -77,13 +77,6 @@ export function absentBody(route: CompiledRoute | undefined): typeof noBody {
   return noBody
 }
 
-/** Decode (the decoder guards), then validate. Returns the value for `req.body`. */
-export function acceptBody(bytes: Buffer, format: Format, route: CompiledRoute): unknown {
-  const value = format.decode(bytes, route.context)
-  validateBody(value, route)
-  return value
-}
-
 /** Throw 422 with ajv's issues unless `value` matches the route's schema. */
 export function validateBody(value: unknown, route: CompiledRoute): void {
   if (!route.validate(value)) {

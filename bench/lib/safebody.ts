@@ -1,9 +1,17 @@
 // The safebody pipeline from bytes to validated value, built from the internal stages the
 // middleware uses (negotiate, decode + guard, validate), without Express or a socket.
+import type { Format } from '../../src/formats.js'
 import { negotiate } from '../../src/negotiate.js'
 import { type LimitOptions, type RouteBinding, routePolicy } from '../../src/options.js'
-import { acceptBody, compileRoute } from '../../src/pipeline.js'
+import { type CompiledRoute, compileRoute, validateBody } from '../../src/pipeline.js'
 import { createRegistry, type JsonSchema } from '../../src/registry.js'
+
+/** After the read, in enforce mode: decode (the decoder guards), then validate. */
+export function acceptBody(bytes: Buffer, format: Format, route: CompiledRoute): unknown {
+  const value = format.decode(bytes, route.context)
+  validateBody(value, route)
+  return value
+}
 
 /** A route's body handling as one function: Content-Type and bytes in, the value out. */
 export type Pipeline = (contentType: string, bytes: Buffer) => unknown

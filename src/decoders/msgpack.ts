@@ -8,7 +8,8 @@ import {
   ExtensionCodec,
 } from '@msgpack/msgpack'
 import { bodyError, isBodyError } from '../errors.js'
-import type { DecodeContext, Format } from '../formats.js'
+import { type DecodeContext, type Format } from '../formats.js'
+import { perRouteFormat } from './per-route.js'
 import { guardValue, type StructureLimits } from '../guard.js'
 import { base64, isoInstant, largeInteger, unmapped } from './datamodel.js'
 
@@ -23,16 +24,14 @@ import { base64, isoInstant, largeInteger, unmapped } from './datamodel.js'
  * - map keys are decoded as strict UTF-8 (never repaired), and only string and integer keys
  *   are accepted, integers as their decimal text, as a JSON object would hold them.
  */
-export const msgpackFormat: Format = {
-  name: 'msgpack',
-  mediaTypes: ['application/vnd.msgpack', 'application/msgpack', 'application/x-msgpack'],
-  textual: false,
-  decode: (bytes, context) => createMsgpackDecoder(context)(bytes),
-  bind(context) {
-    const decode = createMsgpackDecoder(context)
-    return { ...this, decode: (bytes) => decode(bytes), bind: undefined }
+export const msgpackFormat: Format = perRouteFormat(
+  {
+    name: 'msgpack',
+    mediaTypes: ['application/vnd.msgpack', 'application/msgpack', 'application/x-msgpack'],
+    textual: false,
   },
-}
+  createMsgpackDecoder,
+)
 
 /** Build a route's MessagePack decoder: bytes to a guarded value in the data model. */
 export function createMsgpackDecoder(context: DecodeContext): (bytes: Buffer) => unknown {

@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer'
 import protobuf from 'protobufjs'
 import { bodyError, isBodyError } from '../errors.js'
-import type { DecodeContext, Format, LargeIntegers } from '../formats.js'
+import { type DecodeContext, type Format, type LargeIntegers } from '../formats.js'
+import { perRouteFormat } from './per-route.js'
 import { guardValue, type StructureLimits } from '../guard.js'
 import { base64, largeInteger, unmapped } from './datamodel.js'
 
@@ -14,16 +15,18 @@ import { base64, largeInteger, unmapped } from './datamodel.js'
  * field, a field sent with the wrong wire type, and an enum number the type does not define
  * are all refused with 400.
  */
-export const protobufFormat: Format = {
-  name: 'protobuf',
-  mediaTypes: ['application/x-protobuf', 'application/protobuf', 'application/vnd.google.protobuf'],
-  textual: false,
-  decode: (bytes, context) => createProtobufDecoder(context)(bytes),
-  bind(context) {
-    const decode = createProtobufDecoder(context)
-    return { ...this, decode: (bytes) => decode(bytes), bind: undefined }
+export const protobufFormat: Format = perRouteFormat(
+  {
+    name: 'protobuf',
+    mediaTypes: [
+      'application/x-protobuf',
+      'application/protobuf',
+      'application/vnd.google.protobuf',
+    ],
+    textual: false,
   },
-}
+  createProtobufDecoder,
+)
 
 /** Build a route's protobuf decoder; throws at start-up if the route has no message type. */
 export function createProtobufDecoder(context: DecodeContext): (bytes: Buffer) => unknown {

@@ -12,7 +12,8 @@ import {
   YAMLException,
 } from 'js-yaml'
 import { bodyError, isBodyError } from '../errors.js'
-import type { DecodeContext, Format, LargeIntegers } from '../formats.js'
+import { type DecodeContext, type Format, type LargeIntegers } from '../formats.js'
+import { perRouteFormat } from './per-route.js'
 import { guardValue, type StructureLimits } from '../guard.js'
 import { decodeUtf8 } from '../text.js'
 import { base64, largeInteger, unmapped } from './datamodel.js'
@@ -32,17 +33,15 @@ import { base64, largeInteger, unmapped } from './datamodel.js'
  * so an alias bomb is measured at its expanded size and a self-referencing alias hits the
  * depth limit. One document only.
  */
-export const yamlFormat: Format = {
-  name: 'yaml',
-  mediaTypes: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'],
-  suffix: '+yaml',
-  textual: true,
-  decode: (bytes, context) => createYamlDecoder(context)(bytes),
-  bind(context) {
-    const decode = createYamlDecoder(context)
-    return { ...this, decode: (bytes) => decode(bytes), bind: undefined }
+export const yamlFormat: Format = perRouteFormat(
+  {
+    name: 'yaml',
+    mediaTypes: ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'],
+    suffix: '+yaml',
+    textual: true,
   },
-}
+  createYamlDecoder,
+)
 
 /** Build a route's YAML decoder: bytes to a guarded value in the data model. */
 export function createYamlDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
