@@ -125,25 +125,39 @@ const native: Readonly<Record<string, Decoder>> = {
   '1252': windows1252,
 }
 
-const cache = new Map<string, Decoder | null>()
+// Labels the client sends, bounded: a client can send endless spellings. What is expensive
+// to build (a TextDecoder and its 256-entry table) is kept per WHATWG encoding name, a fixed
+// set of about forty, so a full label cache never makes a request rebuild one.
+const byLabel = new Map<string, Decoder | null>()
+const byEncoding = new Map<string, Decoder | null>()
 
 /** The decoder for a charset label, or null when it is not supported. */
 export function charsetDecoder(charset: string): Decoder | null {
-  let decoder = cache.get(charset)
+  const label = charset.toLowerCase()
+  let decoder = byLabel.get(label)
   if (decoder !== undefined) return decoder
-  const canonical = charset.toLowerCase().replace(/:\d{4}$|[^0-9a-z]/g, '')
-  decoder = native[canonical] ?? whatwgDecoder(charset)
-  if (cache.size < 64) cache.set(charset, decoder)
+  const canonical = label.replace(/:\d{4}$|[^0-9a-z]/g, '')
+  decoder = native[canonical] ?? whatwgDecoder(label)
+  if (byLabel.size < 64) byLabel.set(label, decoder)
   return decoder
 }
 
 function whatwgDecoder(label: string): Decoder | null {
-  let decoder: TextDecoder
+  let encoding: string
   try {
-    decoder = new TextDecoder(label)
+    encoding = new TextDecoder(label).encoding
   } catch {
     return null
   }
+  let decoder = byEncoding.get(encoding)
+  if (decoder === undefined) {
+    decoder = buildDecoder(new TextDecoder(encoding))
+    byEncoding.set(encoding, decoder)
+  }
+  return decoder
+}
+
+function buildDecoder(decoder: TextDecoder): Decoder | null {
   // WHATWG's catch-all encodings have no iconv-lite counterpart.
   if (decoder.encoding === 'replacement' || decoder.encoding === 'x-user-defined') return null
   if (decoder.encoding === 'windows-1252') return windows1252

@@ -86,3 +86,15 @@ describe('charsetDecoder', () => {
     expect(charsetDecoder('iso-2022-kr')).toBeNull()
   })
 })
+
+describe('the charset decoder cache', () => {
+  it('builds each encoding once, however many labels clients send', () => {
+    const koi8 = charsetDecoder('koi8-r')
+    expect(koi8).not.toBeNull()
+    expect(charsetDecoder('KOI8-R')).toBe(koi8)
+    // Fill the bounded label cache with spellings no cache could hold.
+    for (let i = 0; i < 200; i++) expect(charsetDecoder(`utf-${i}x`)).toBeNull()
+    expect(charsetDecoder('cskoi8r')).toBe(koi8)
+    expect(charsetDecoder('Koi8-R')).toBe(koi8)
+  })
+})
