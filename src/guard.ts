@@ -1,3 +1,4 @@
+import { unmapped } from './decoders/datamodel.js'
 import { bodyError } from './errors.js'
 
 /** Structure limits every decoded body is held to, whatever its format. */
@@ -133,10 +134,6 @@ function checkString(value: string, limits: StructureLimits): void {
 
 // String.prototype.isWellFormed (ES2024; Node 20) is missing from the ES2023 lib.
 type WellFormedString = string & { isWellFormed(): boolean }
-
-function unmapped(what: string) {
-  return bodyError('entity.type.unmapped', `The body holds ${what}, which has no JSON equivalent.`)
-}
 
 /**
  * True while Object.prototype has no enumerable property, that is, while nothing in the

@@ -72,6 +72,7 @@ export function negotiate(header: string | undefined, table: FormatTable): Forma
   return format
 }
 
-function isUtf8Label(charset: string): boolean {
+/** True for the charset labels that name UTF-8 (lower case, as parsed). */
+export function isUtf8Label(charset: string): boolean {
   return charset === 'utf-8' || charset === 'utf8'
 }

@@ -90,7 +90,8 @@ export interface RoutePolicy {
   readonly message?: string
 }
 
-const defaults = {
+/** The documented defaults of every limit option. */
+export const defaults = {
   limit: 100 * 1024,
   timeout: 10_000,
   inflate: true,

@@ -8,12 +8,12 @@ import ts from 'typescript'
 export type Bindings = Map<string, string>
 
 /** Module names compare without the `node:` scheme, so `node:vm` and `vm` are one module. */
-export function moduleName(specifier: string): string {
+function moduleName(specifier: string): string {
   return specifier.startsWith('node:') ? specifier.slice(5) : specifier
 }
 
 /** `require('m')` or `import('m')` -> `m`, else undefined. */
-export function requiredModule(node: ts.Node): string | undefined {
+function requiredModule(node: ts.Node): string | undefined {
   if (!ts.isCallExpression(node) || node.arguments.length !== 1) return undefined
   const callee = node.expression
   const isRequire = ts.isIdentifier(callee) && callee.text === 'require'

@@ -15,7 +15,7 @@ export interface CommandIo {
   version: string
 }
 
-export const AUDIT_USAGE = `Usage: safebody audit [paths...] [options]
+const AUDIT_USAGE = `Usage: safebody audit [paths...] [options]
 
 Finds unsafe deserialization in .js, .mjs, .cjs, .jsx, .ts, .tsx, .mts and .cts files:
 code run from data, unsafe deserializers, prototype pollution, unvalidated bodies,
@@ -38,7 +38,7 @@ Suppress one finding with a comment on its line or the line above:
 Exit codes: 0 no finding at or above --fail-on, 1 there is one, 2 usage error.
 `
 
-export const CLI_USAGE = `Usage: safebody <command> [options]
+const CLI_USAGE = `Usage: safebody <command> [options]
 
 Commands:
   audit [paths...]   find unsafe deserialization in JavaScript and TypeScript code
@@ -66,7 +66,7 @@ const FORMATS = ['text', 'json', 'sarif'] as const
 type Format = (typeof FORMATS)[number]
 
 /** Runs `safebody audit` with the given arguments; returns the process exit code. */
-export function auditCommand(args: readonly string[], io: CommandIo): number {
+function auditCommand(args: readonly string[], io: CommandIo): number {
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(args)

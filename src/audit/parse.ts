@@ -13,7 +13,7 @@ const SCRIPT_KINDS: Record<string, ts.ScriptKind> = {
 }
 
 /** The file extensions the audit reads. */
-export const AUDITED_EXTENSIONS = new Set(Object.keys(SCRIPT_KINDS))
+const AUDITED_EXTENSIONS = new Set(Object.keys(SCRIPT_KINDS))
 
 /** True for a file the audit should read: a script, not a `.d.ts` declaration. */
 export function isAuditedFile(path: string): boolean {

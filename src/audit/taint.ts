@@ -9,7 +9,7 @@ import {
 } from './express.js'
 
 /** Properties of an Express request that the client controls. */
-export const REQUEST_SOURCES = new Set(['body', 'query', 'params', 'headers', 'cookies'])
+const REQUEST_SOURCES = new Set(['body', 'query', 'params', 'headers', 'cookies'])
 // req.get('x-y'), req.header('x-y'), req.param('id'): client-controlled too.
 const REQUEST_GETTERS = new Set(['get', 'header', 'param'])
 // Calls that hand their (string) argument back in another shape, so taint flows through.
@@ -169,7 +169,7 @@ export class RequestTaint {
 }
 
 /** `req.body`, `req.query.x`, `req['params']`: a read of a client-controlled request part. */
-export function isRequestSource(expr: ts.Expression, requestNames: Set<string>): boolean {
+function isRequestSource(expr: ts.Expression, requestNames: Set<string>): boolean {
   if (!ts.isPropertyAccessExpression(expr) && !ts.isElementAccessExpression(expr)) return false
   const receiver = expr.expression
   if (!ts.isIdentifier(receiver) || !requestNames.has(receiver.text)) return false

@@ -1,4 +1,5 @@
 import { bindFormat, type DecodeContext, type Format } from '../formats.js'
+import { isUtf8Label } from '../negotiate.js'
 import {
   normalizeOptions,
   type ParserOptions,
@@ -31,7 +32,7 @@ export function formatParser(
   const bound = bindFormat(format, decodeContext)
   return parserMiddleware({
     settings,
-    acceptCharset: format.textual ? (charset) => charset === 'utf-8' || charset === 'utf8' : null,
+    acceptCharset: format.textual ? isUtf8Label : null,
     parse: (bytes) => (bytes.length === 0 ? undefined : bound.decode(bytes, decodeContext)),
   })
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import bytes from 'bytes'
 import typeis from 'type-is'
 import type { StructureLimits } from '../guard.js'
-import type { LimitOptions } from '../options.js'
+import { defaults, type LimitOptions } from '../options.js'
 
 /**
  * Called with the raw bytes (after inflation, before decoding) and the request's charset
@@ -102,9 +102,9 @@ export function structureLimits(options: StructureLimitOptions | undefined): Str
     return value
   }
   return {
-    depth: pick('maxDepth', 64),
-    keys: pick('maxKeys', 1000),
-    nodes: pick('maxNodes', 100_000),
-    stringLength: pick('maxStringLength', 100_000),
+    depth: pick('maxDepth', defaults.maxDepth),
+    keys: pick('maxKeys', defaults.maxKeys),
+    nodes: pick('maxNodes', defaults.maxNodes),
+    stringLength: pick('maxStringLength', defaults.maxStringLength),
   }
 }

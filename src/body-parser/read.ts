@@ -19,7 +19,7 @@ export interface ParserSpec {
 }
 
 /** The request as the parsers see it: Express's, or any IncomingMessage. */
-export type ParserRequest = IncomingMessage & { body?: unknown; _body?: boolean }
+type ParserRequest = IncomingMessage & { body?: unknown; _body?: boolean }
 export type Next = (err?: unknown) => void
 /** A body-parser middleware, for Express 4 and 5 (and connect). */
 export type ParserMiddleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void

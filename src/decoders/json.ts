@@ -34,7 +34,7 @@ export function mayBreakGuard(text: string, limits: StructureLimits): boolean {
  * a forbidden key or a lone surrogate, and a huge literal parses to Infinity. Both are rare
  * in the wild, and then the guard's whole data-model check runs.
  */
-export function mustGuard(text: string): boolean {
+function mustGuard(text: string): boolean {
   return text.includes('\\u') || HUGE_EXPONENT.test(text) || hasDigitRun(text, HUGE_DIGITS)
 }
 
@@ -44,7 +44,7 @@ export function mustGuard(text: string): boolean {
  * (a bracket or colon inside a string counts too), so a false is a proof; a true just
  * means "walk".
  */
-export function mayBreakLimits(text: string, limits: StructureLimits): boolean {
+function mayBreakLimits(text: string, limits: StructureLimits): boolean {
   // Any string, and the number of values, is bounded by the length of the text; an object
   // needs at least four characters a key ("":0 and a comma or brace).
   if (text.length > limits.stringLength || text.length > limits.nodes) return true

@@ -29,7 +29,7 @@ export const protobufFormat: Format = perRouteFormat(
 )
 
 /** Build a route's protobuf decoder; throws at start-up if the route has no message type. */
-export function createProtobufDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
+function createProtobufDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
   const { message, limits } = context
   if (message === undefined) {
     throw new Error(

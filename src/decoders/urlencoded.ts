@@ -78,7 +78,7 @@ function strictDecoder(
  * `%` without two hex digits stays as it is), then strict UTF-8: bytes that are not UTF-8
  * are refused, never passed on undecoded or replaced.
  */
-export function strictPercentDecode(str: string): string {
+function strictPercentDecode(str: string): string {
   if (!str.includes('%')) return str.includes('+') ? str.replace(/\+/g, ' ') : str
   const spaced = str.replace(/\+/g, ' ')
   try {

@@ -44,7 +44,7 @@ export const yamlFormat: Format = perRouteFormat(
 )
 
 /** Build a route's YAML decoder: bytes to a guarded value in the data model. */
-export function createYamlDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
+function createYamlDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
   const { limits } = context
   const options: LoadOptions = {
     schema: context.largeIntegers === 'string' ? stringIntegerSchema : refusingIntegerSchema,

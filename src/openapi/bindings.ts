@@ -20,7 +20,7 @@ export interface OpenApiRoutes {
 const methods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const
 
 /** The media type extension that names the protobuf message a route's body decodes as. */
-export const protobufMessageKey = 'x-protobuf-message'
+const protobufMessageKey = 'x-protobuf-message'
 
 /**
  * Read the route table out of an OpenAPI document: one route per operation and server base

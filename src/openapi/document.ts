@@ -52,7 +52,7 @@ export function resolveLocal(loaded: LoadedDocument, value: unknown, where: stri
 }
 
 /** The value at a JSON pointer written as a URI fragment (`#/a/b~1c`). */
-export function pointer(root: unknown, ref: string): unknown {
+function pointer(root: unknown, ref: string): unknown {
   let current = root
   for (const raw of ref.slice(2).split('/')) {
     const key = unescapePointer(raw)

@@ -6,7 +6,7 @@ import { isRecord, unescapePointer } from './document.js'
  * `openapi:/components/schemas/<name>`, and every `#/components/schemas/...` reference in
  * the document is rewritten to point there, so ajv resolves them like any `$ref` by id.
  */
-export const componentBase = 'openapi:/components/schemas/'
+const componentBase = 'openapi:/components/schemas/'
 
 /** The `$id` a component schema is registered under. */
 export function componentId(name: string): string {

@@ -61,6 +61,11 @@ describe.each(frameworks)('msgpack(), yaml() and protobuf() through %s', (_name,
       'entity.too.large',
       seen,
     )
+    // A decoder's own status survives the read path: 400 and 415, not a blanket 400.
+    const badUtf8 = Buffer.from([0x61, 0x3a, 0x20, 0xff])
+    expectRefusal(await post('application/yaml', badUtf8), 400, 'entity.utf8.invalid', seen)
+    const utf16 = Buffer.from('\ufeffa: 1', 'utf16le')
+    expectRefusal(await post('application/yaml', utf16), 415, 'charset.unsupported', seen)
     const unknownField = Buffer.from([0x78, 0x01]) // field 15, varint: not in demo.User
     expectRefusal(
       await post('application/x-protobuf', unknownField),

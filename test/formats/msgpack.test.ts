@@ -115,6 +115,19 @@ describe.each(frameworks)('MessagePack on %s', (_name, express) => {
     expectRefusal(res, 400, 'entity.parse.failed', seen)
   })
 
+  it('refuses a timestamp of a size the extension does not define', async () => {
+    const { app, seen } = build()
+    // fixext 1, type -1: a timestamp is 4, 8 or 12 bytes.
+    expectRefusal(await post(app, '/any', mp, hex('d4 ff 00')), 400, 'entity.parse.failed', seen)
+  })
+
+  it('refuses a timestamp outside the range ISO 8601 text can spell', async () => {
+    const { app, seen } = build()
+    // timestamp 96: seconds 2^63 - 1, far past year 9999.
+    const res = await post(app, '/any', mp, hex('c7 0c ff 00000000 7fffffffffffffff'))
+    expectRefusal(res, 400, 'entity.type.unmapped', seen)
+  })
+
   it('refuses every other extension type', async () => {
     const { app, seen } = build()
     const res = await post(
