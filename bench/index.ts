@@ -111,7 +111,8 @@ export async function bench(options: BenchOptions, log: (line: string) => void):
         'Each candidate on the same bytes in one process, in alternating rounds; the limit is ' +
         "the format's raw decoder plus an ajv validator compiled by a plain `new Ajv2020()` with " +
         'ajv-formats. The `(ownProperties)` row compiles the same schema with the setting ' +
-        'safebody uses, to show what that setting costs ajv. safebody runs negotiate, decode, ' +
+        'safebody falls back to while Object.prototype is polluted, to show what it costs ajv. ' +
+        'safebody runs negotiate, decode, ' +
         "guard and validate (no socket). Time is the median over rounds of each round's " +
         "median, with the rounds' min–max; ratios are taken within each round.\n\n" +
         microTables(rows),
