@@ -6,22 +6,22 @@ export {
   isBodyError,
   type ValidationIssue,
 } from './errors.js'
-export type { FormatName, LargeIntegers } from './formats.js'
-export type { StructureLimits } from './guard.js'
-export { guardValue } from './guard.js'
+export type { FormatName, LargeIntegers } from './decoders/formats.js'
+export type { StructureLimits } from './core/guard.js'
+export { guardValue } from './core/guard.js'
 export type {
   IntegrityOptions,
   SignatureAlgorithm,
   SignatureEncoding,
   SignaturePreset,
   SignatureSecret,
-} from './integrity.js'
+} from './core/integrity.js'
 export {
   type BodyHandler,
   type RouteSchemas,
   type SafeBodyMiddleware,
   safeBody,
-} from './middleware.js'
+} from './express.js'
 export { expressPath, type OpenApiDocument } from './openapi/index.js'
 export type {
   LimitOptions,
@@ -29,16 +29,16 @@ export type {
   RouteSettings,
   SafeBodyMode,
   SafeBodyOptions,
-} from './options.js'
+} from './core/options.js'
 export {
   type ProblemDetailsOptions,
   type ProblemDocument,
   problemDetails,
   toProblem,
 } from './problem.js'
-export type { ProtoSource } from './proto.js'
-export type { JsonSchema, SchemaSource, ValidationOptions } from './registry.js'
-export { relaxedInReport } from './report.js'
+export type { ProtoSource } from './core/proto.js'
+export type { JsonSchema, SchemaSource, ValidationOptions } from './core/registry.js'
+export { relaxedInReport } from './core/report.js'
 export type { BodiesOf, BodyOf, TypedBinding, TypedBodyHandler } from './typed.js'
 export type {
   ViolationAction,
@@ -48,4 +48,4 @@ export type {
   ViolationIssue,
   ViolationOptions,
   ViolationStats,
-} from './violations.js'
+} from './core/violations.js'

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
-import type { RouteBinding } from './options.js'
-import type { JsonSchema } from './registry.js'
+import type { RouteBinding } from './core/options.js'
+import type { JsonSchema } from './core/registry.js'
 
 /**
  * The body type a schema describes. A TypeBox schema gives its `Static` type; a JSON Schema

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { decodeJson } from '../src/decoders/json.js'
 import { isBodyError } from '../src/errors.js'
-import { guardValue } from '../src/guard.js'
+import { guardValue } from '../src/core/guard.js'
 import { expectPrototypesUntouched } from './helpers/app.js'
 
 // JSON's "\ud800" escapes produce lone surrogates, which are not Unicode text: no UTF-8 form,

@@ -3,7 +3,7 @@ import { Socket } from 'node:net'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { isBodyError } from '../src/errors.js'
-import { readBody } from '../src/read.js'
+import { readBody } from '../src/core/read.js'
 
 const policy = { limit: 64, timeout: 2000, inflate: true }
 

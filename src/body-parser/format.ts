@@ -1,5 +1,5 @@
-import { bindFormat, type DecodeContext, type Format } from '../formats.js'
-import { isUtf8Label } from '../negotiate.js'
+import { bindFormat, type DecodeContext, type Format } from '../decoders/formats.js'
+import { isUtf8Label } from '../core/negotiate.js'
 import {
   normalizeOptions,
   type ParserOptions,

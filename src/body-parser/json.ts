@@ -1,5 +1,5 @@
 import { mayBreakGuard } from '../decoders/json.js'
-import { guardValue, type StructureLimits } from '../guard.js'
+import { guardValue, type StructureLimits } from '../core/guard.js'
 import {
   type CharsetOptions,
   normalizeOptions,

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import bytes from 'bytes'
 import typeis from 'type-is'
-import type { StructureLimits } from '../guard.js'
-import { defaults, type LimitOptions } from '../options.js'
+import type { StructureLimits } from '../core/guard.js'
+import { defaults, type LimitOptions } from '../core/options.js'
 
 /**
  * Called with the raw bytes (after inflation, before decoding) and the request's charset

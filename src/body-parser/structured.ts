@@ -1,5 +1,5 @@
-import { formats, type LargeIntegers } from '../formats.js'
-import { loadProto, type ProtoSource } from '../proto.js'
+import { formats, type LargeIntegers } from '../decoders/formats.js'
+import { loadProto, type ProtoSource } from '../core/proto.js'
 import { type FormatParserOptions, formatParser } from './format.js'
 import type { ParserMiddleware } from './read.js'
 

@@ -1,6 +1,6 @@
 import { bodyError } from '../errors.js'
-import { guardValue, prototypeClean, type StructureLimits } from '../guard.js'
-import { decodeUtf8 } from '../text.js'
+import { guardValue, prototypeClean, type StructureLimits } from '../core/guard.js'
+import { decodeUtf8 } from '../core/text.js'
 
 /**
  * JSON: strict UTF-8 text, JSON.parse, then the guard. JSON.parse cannot set a prototype

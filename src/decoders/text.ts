@@ -1,5 +1,5 @@
-import { guardValue, type StructureLimits } from '../guard.js'
-import { decodeUtf8 } from '../text.js'
+import { guardValue, type StructureLimits } from '../core/guard.js'
+import { decodeUtf8 } from '../core/text.js'
 
 /**
  * text/plain: the body as one string, strict UTF-8 (a BOM dropped, invalid bytes a 400,

@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer'
 import qs from 'qs'
 import { bodyError } from '../errors.js'
-import { guardValue, type StructureLimits } from '../guard.js'
-import { decodeUtf8 } from '../text.js'
+import { guardValue, type StructureLimits } from '../core/guard.js'
+import { decodeUtf8 } from '../core/text.js'
 
 /** How a form is parsed: qs's knobs that safebody and the body-parser facade set. */
 export interface FormSettings {

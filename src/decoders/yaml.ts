@@ -12,10 +12,10 @@ import {
   YAMLException,
 } from 'js-yaml'
 import { bodyError, isBodyError } from '../errors.js'
-import { type DecodeContext, type Format, type LargeIntegers } from '../formats.js'
+import { type DecodeContext, type Format, type LargeIntegers } from './formats.js'
 import { perRouteFormat } from './per-route.js'
-import { guardValue, type StructureLimits } from '../guard.js'
-import { decodeUtf8 } from '../text.js'
+import { guardValue, type StructureLimits } from '../core/guard.js'
+import { decodeUtf8 } from '../core/text.js'
 import { base64, largeInteger, unmapped } from './datamodel.js'
 
 /**

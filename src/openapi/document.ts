@@ -1,4 +1,4 @@
-import { readDocument } from '../schema-files.js'
+import { readDocument } from '../core/schema-files.js'
 
 /** An OpenAPI 3.0 or 3.1 document, as parsed from JSON or YAML. */
 export type OpenApiDocument = { readonly openapi: string; readonly [field: string]: unknown }

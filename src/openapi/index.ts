@@ -1,5 +1,5 @@
-import type { RouteBinding } from '../options.js'
-import type { ValidationOptions } from '../registry.js'
+import type { RouteBinding } from '../core/options.js'
+import type { ValidationOptions } from '../core/registry.js'
 import { type OpenApiBinding, type OpenApiRoutes, openApiRoutes } from './bindings.js'
 import { loadDocument, type OpenApiDocument } from './document.js'
 import { openApiKeywords } from './schema.js'

@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../registry.js'
+import type { JsonSchema } from '../core/registry.js'
 import { isRecord, unescapePointer } from './document.js'
 
 /**

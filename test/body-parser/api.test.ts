@@ -9,7 +9,7 @@ import bodyParser, {
   text,
   urlencoded,
 } from '../../src/body-parser/index.js'
-import { formats } from '../../src/formats.js'
+import { formats } from '../../src/decoders/formats.js'
 import { problemDetails, safeBody } from '../../src/index.js'
 import { type ExpressFactory, frameworks } from '../helpers/app.js'
 import { describeError, parserApp, send, serve } from './harness.js'

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { decodeJson, withinLimits } from '../../src/decoders/json.js'
 import { isBodyError } from '../../src/errors.js'
-import { guardValue, type StructureLimits } from '../../src/guard.js'
+import { guardValue, type StructureLimits } from '../../src/core/guard.js'
 
 const limitsArb = fc.record({
   depth: fc.integer({ min: 1, max: 6 }),

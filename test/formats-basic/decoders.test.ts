@@ -9,7 +9,7 @@ import {
   forbiddenFormKey,
   parseForm,
 } from '../../src/decoders/urlencoded.js'
-import type { StructureLimits } from '../../src/guard.js'
+import type { StructureLimits } from '../../src/core/guard.js'
 import { expectPrototypesUntouched } from '../helpers/app.js'
 
 const limits: StructureLimits = { depth: 64, keys: 1000, nodes: 100_000, stringLength: 100_000 }

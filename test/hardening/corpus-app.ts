@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { inspect } from 'node:util'
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express'
-import { formats } from '../../src/formats.js'
+import { formats } from '../../src/decoders/formats.js'
 import {
   problemDetails,
   type RouteBinding,

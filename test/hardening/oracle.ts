@@ -1,5 +1,5 @@
 import type { BodyErrorType } from '../../src/errors.js'
-import type { StructureLimits } from '../../src/guard.js'
+import type { StructureLimits } from '../../src/core/guard.js'
 
 /**
  * An independent, deliberately naive statement of the data model and the limits (recursive,

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib'
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
 import { safeBody } from '../../src/index.js'
-import { integrityPolicy, readSignature, verifySignature } from '../../src/integrity.js'
+import { integrityPolicy, readSignature, verifySignature } from '../../src/core/integrity.js'
 import {
   buildApp,
   expectPrototypesUntouched,

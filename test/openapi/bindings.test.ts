@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { type Format, formats } from '../../src/formats.js'
+import { type Format, formats } from '../../src/decoders/formats.js'
 import { safeBody } from '../../src/index.js'
 import { openApiRoutes } from '../../src/openapi/bindings.js'
 import { loadDocument, type OpenApiDocument } from '../../src/openapi/document.js'

@@ -1,13 +1,13 @@
 import type { IncomingMessage } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import type { BodyError } from '../../src/errors.js'
-import { type Format, formats } from '../../src/formats.js'
-import { guardValue } from '../../src/guard.js'
-import { formatTable } from '../../src/negotiate.js'
-import { type RouteBinding, routePolicy } from '../../src/options.js'
-import { compileRoute, noBody } from '../../src/pipeline.js'
-import { createRegistry } from '../../src/registry.js'
-import { type Fallback, planRequest, settleBody, unread } from '../../src/report.js'
+import { type Format, formats } from '../../src/decoders/formats.js'
+import { guardValue } from '../../src/core/guard.js'
+import { formatTable } from '../../src/core/negotiate.js'
+import { type RouteBinding, routePolicy } from '../../src/core/options.js'
+import { compileRoute, noBody } from '../../src/core/route.js'
+import { createRegistry } from '../../src/core/registry.js'
+import { type Fallback, planRequest, settleBody, unread } from '../../src/core/report.js'
 
 // A second format, so that "known to safebody but not allowed on this route" can be tested
 // whatever formats the package ships: lines of `key=value`.

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { forbiddenKey, guardValue, type StructureLimits } from '../../src/guard.js'
+import { forbiddenKey, guardValue, type StructureLimits } from '../../src/core/guard.js'
 import { expectPrototypesUntouched } from '../helpers/app.js'
 
 const limits: StructureLimits = { depth: 8, keys: 5, nodes: 50, stringLength: 20 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { formats } from '../../src/formats.js'
-import { formatTable, negotiate } from '../../src/negotiate.js'
+import { formats } from '../../src/decoders/formats.js'
+import { formatTable, negotiate } from '../../src/core/negotiate.js'
 
 const json = formatTable([formats.json])
 

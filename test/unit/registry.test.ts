@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createRegistry } from '../../src/registry.js'
+import { createRegistry } from '../../src/core/registry.js'
 
 const address = {
   $id: 'https://example.com/address',

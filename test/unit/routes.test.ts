@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { routeTable } from '../../src/routes.js'
+import { routeTable } from '../../src/core/routes.js'
 
 describe('routeTable', () => {
   const table = routeTable([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeUtf8 } from '../../src/text.js'
+import { decodeUtf8 } from '../../src/core/text.js'
 
 function refusal(bytes: Buffer): [number, string] | undefined {
   try {

@@ -1,12 +1,12 @@
 import type { Type } from 'protobufjs'
-import { decodeJson } from './decoders/json.js'
-import { msgpackFormat } from './decoders/msgpack.js'
-import { protobufFormat } from './decoders/protobuf.js'
-import { decodeRaw } from './decoders/raw.js'
-import { decodeText } from './decoders/text.js'
-import { decodeUrlencoded } from './decoders/urlencoded.js'
-import { yamlFormat } from './decoders/yaml.js'
-import type { StructureLimits } from './guard.js'
+import { decodeJson } from './json.js'
+import { msgpackFormat } from './msgpack.js'
+import { protobufFormat } from './protobuf.js'
+import { decodeRaw } from './raw.js'
+import { decodeText } from './text.js'
+import { decodeUrlencoded } from './urlencoded.js'
+import { yamlFormat } from './yaml.js'
+import type { StructureLimits } from '../core/guard.js'
 
 /**
  * Integers beyond ±(2^53 − 1), which a JavaScript number cannot hold exactly, in the formats

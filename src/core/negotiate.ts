@@ -1,6 +1,6 @@
 import { parse as parseContentType } from 'content-type'
-import { bodyError } from './errors.js'
-import type { Format } from './formats.js'
+import { bodyError } from '../errors.js'
+import type { Format } from '../decoders/formats.js'
 
 /** The formats one route allows, indexed for a lookup per request. */
 export interface FormatTable {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createError from 'http-errors'
 import { type BodyError, isBodyError } from './errors.js'
-import type { IntegrityPolicy } from './integrity.js'
+import type { IntegrityPolicy } from './core/integrity.js'
 import { mergeRoutes, openApiSource } from './openapi/index.js'
 import {
   checkOptionKeys,
@@ -9,11 +9,11 @@ import {
   type RouteSettings,
   routePolicy,
   type SafeBodyOptions,
-} from './options.js'
-import { type CompiledRoute, compileRoute, noBody } from './pipeline.js'
-import { loadProto, type ProtoRegistry } from './proto.js'
-import { readBody } from './read.js'
-import { createRegistry, type JsonSchema, type SchemaRegistry } from './registry.js'
+} from './core/options.js'
+import { type CompiledRoute, compileRoute, noBody } from './core/route.js'
+import { loadProto, type ProtoRegistry } from './core/proto.js'
+import { readBody } from './core/read.js'
+import { createRegistry, type JsonSchema, type SchemaRegistry } from './core/registry.js'
 import {
   type BodyPlan,
   type Fallback,
@@ -22,15 +22,15 @@ import {
   settleBody,
   settleNoBody,
   unread,
-} from './report.js'
-import { parseRouteKey, routeTable } from './routes.js'
+} from './core/report.js'
+import { parseRouteKey, routeTable } from './core/routes.js'
 import type { BindingBody, BodyOf, IdBody, TypedBinding, TypedBodyHandler } from './typed.js'
 import {
   type RequestFacts,
   type ViolationLog,
   type ViolationStats,
   violationLog,
-} from './violations.js'
+} from './core/violations.js'
 
 /** The slice of Express's request the adapter needs; Express 4 and 5 both provide it. */
 interface Request extends IncomingMessage {

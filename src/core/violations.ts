@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
-import type { BodyError, BodyErrorType } from './errors.js'
-import { type FormatName, formats } from './formats.js'
+import type { BodyError, BodyErrorType } from '../errors.js'
+import { type FormatName, formats } from '../decoders/formats.js'
 import type { SafeBodyMode } from './options.js'
 
 /** Whether the request was refused, or went on in report mode with the refusal recorded. */

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer'
-import { bodyError } from './errors.js'
+import { bodyError } from '../errors.js'
 
 /**
  * Turn body bytes into text, strictly UTF-8. A UTF-8 BOM is dropped. UTF-16 and UTF-32 are

@@ -1,5 +1,5 @@
-import { unmapped } from './decoders/datamodel.js'
-import { bodyError } from './errors.js'
+import { unmapped } from '../decoders/datamodel.js'
+import { bodyError } from '../errors.js'
 
 /** Structure limits every decoded body is held to, whatever its format. */
 export interface StructureLimits {

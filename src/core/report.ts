@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
-import { type BodyError, type BodyErrorType, isBodyError } from './errors.js'
-import { bindFormat, type DecodeContext, type Format, formats } from './formats.js'
+import { type BodyError, type BodyErrorType, isBodyError } from '../errors.js'
+import { bindFormat, type DecodeContext, type Format, formats } from '../decoders/formats.js'
 import {
   type IntegrityPolicy,
   readSignature,
@@ -9,7 +9,7 @@ import {
 } from './integrity.js'
 import { type FormatTable, formatTable, negotiate } from './negotiate.js'
 import type { RoutePolicy } from './options.js'
-import { absentBody, type CompiledRoute, noBody, planBody, validateBody } from './pipeline.js'
+import { absentBody, type CompiledRoute, noBody, planBody, validateBody } from './route.js'
 import { hasBody } from './read.js'
 
 /**

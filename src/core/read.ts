@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Transform } from 'node:stream'
 import zlib from 'node:zlib'
 import getRawBody from 'raw-body'
-import { type BodyErrorProps, bodyError, isBodyError } from './errors.js'
+import { type BodyErrorProps, bodyError, isBodyError } from '../errors.js'
 
 /** How a body may be read: at most `limit` bytes (on the wire and inflated) in `timeout` ms. */
 export interface ReadPolicy {

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { bodyError } from './errors.js'
+import { bodyError } from '../errors.js'
 
 /** Signature styles most senders use: GitHub's `sha256=<hex>`, Stripe's `t=<unix>,v1=<hex>`. */
 export type SignaturePreset = 'github' | 'stripe'
