@@ -8,39 +8,161 @@ import createError, { type HttpError } from 'http-errors'
  */
 export const catalogue = {
   // read
-  'entity.too.large': { status: 413, title: 'Body too large' },
-  'request.size.invalid': { status: 400, title: 'Body length does not match Content-Length' },
-  'request.aborted': { status: 400, title: 'Request aborted' },
-  'request.timeout': { status: 408, title: 'Body read timed out' },
-  'encoding.unsupported': { status: 415, title: 'Content-Encoding not allowed' },
-  'entity.encoding.invalid': { status: 400, title: 'Body does not decompress' },
+  'entity.too.large': {
+    status: 413,
+    title: 'Body too large',
+    detail: 'The body is larger than the limit.',
+    setting: 'limit',
+  },
+  'request.size.invalid': {
+    status: 400,
+    title: 'Body length does not match Content-Length',
+    detail: 'The body length does not match Content-Length.',
+  },
+  'request.aborted': {
+    status: 400,
+    title: 'Request aborted',
+    detail: 'The request was aborted before the body arrived.',
+  },
+  'request.timeout': {
+    status: 408,
+    title: 'Body read timed out',
+    detail: 'The body did not arrive in time.',
+    setting: 'timeout',
+  },
+  'encoding.unsupported': {
+    status: 415,
+    title: 'Content-Encoding not allowed',
+    detail: 'Send the body uncompressed, or with one Content-Encoding this server inflates.',
+  },
+  'entity.encoding.invalid': {
+    status: 400,
+    title: 'Body does not decompress',
+    detail: 'The compressed body does not inflate with its Content-Encoding.',
+  },
   // verify
-  'entity.signature.missing': { status: 401, title: 'Body signature missing' },
-  'entity.signature.invalid': { status: 401, title: 'Body signature invalid' },
-  'entity.signature.expired': { status: 401, title: 'Body signature expired' },
-  'entity.verify.failed': { status: 403, title: 'Body verification failed' },
+  'entity.signature.missing': {
+    status: 401,
+    title: 'Body signature missing',
+    detail: 'This route requires a signed body.',
+  },
+  'entity.signature.invalid': {
+    status: 401,
+    title: 'Body signature invalid',
+    detail: 'The body signature does not match.',
+  },
+  'entity.signature.expired': {
+    status: 401,
+    title: 'Body signature expired',
+    detail: 'The signature timestamp is outside the tolerance window.',
+    setting: 'integrity.tolerance',
+  },
+  'entity.verify.failed': {
+    status: 403,
+    title: 'Body verification failed',
+    detail: 'The body failed the verify check.',
+  },
   // negotiate
-  'content.type.unsupported': { status: 415, title: 'Content-Type not allowed' },
-  'charset.unsupported': { status: 415, title: 'Charset not allowed' },
-  'route.schema.missing': { status: 415, title: 'No body is accepted on this route' },
-  'entity.missing': { status: 400, title: 'Body required' },
+  'content.type.unsupported': {
+    status: 415,
+    title: 'Content-Type not allowed',
+    detail: 'Send a Content-Type this route accepts.',
+    setting: 'formats',
+  },
+  'charset.unsupported': {
+    status: 415,
+    title: 'Charset not allowed',
+    detail: 'Only UTF-8 bodies are accepted: send charset=utf-8 or no charset.',
+  },
+  'route.schema.missing': {
+    status: 415,
+    title: 'No body is accepted on this route',
+    detail: 'This route does not accept a request body.',
+    setting: 'routes',
+  },
+  'entity.missing': {
+    status: 400,
+    title: 'Body required',
+    detail: 'This route requires a body.',
+    setting: 'required',
+  },
   // decode
-  'entity.parse.failed': { status: 400, title: 'Malformed body' },
-  'entity.utf8.invalid': { status: 400, title: 'Body is not valid UTF-8' },
-  'entity.type.unmapped': { status: 400, title: 'Value has no mapping to the data model' },
-  'entity.field.unknown': { status: 400, title: 'Field not in the message type' },
+  'entity.parse.failed': { status: 400, title: 'Malformed body', detail: 'The body is malformed.' },
+  'entity.utf8.invalid': {
+    status: 400,
+    title: 'Body is not valid UTF-8',
+    detail: 'The body is not valid UTF-8.',
+  },
+  'entity.type.unmapped': {
+    status: 400,
+    title: 'Value has no mapping to the data model',
+    detail: 'The body holds a value with no JSON equivalent.',
+  },
+  'entity.field.unknown': {
+    status: 400,
+    title: 'Field not in the message type',
+    detail: 'The body holds a field its message type does not define.',
+  },
   // guard
-  'entity.forbidden.key': { status: 400, title: 'Forbidden key in body' },
-  'entity.too.deep': { status: 400, title: 'Body nested too deeply' },
-  'entity.too.many.keys': { status: 400, title: 'Too many keys in one object' },
-  'entity.too.many.nodes': { status: 400, title: 'Body has too many values' },
-  'entity.string.too.long': { status: 400, title: 'String too long' },
+  'entity.forbidden.key': {
+    status: 400,
+    title: 'Forbidden key in body',
+    detail: 'The body holds a key that could rewrite a prototype.',
+  },
+  'entity.too.deep': {
+    status: 400,
+    title: 'Body nested too deeply',
+    detail: 'The body is nested too deeply.',
+    setting: 'maxDepth',
+  },
+  'entity.too.many.keys': {
+    status: 400,
+    title: 'Too many keys in one object',
+    detail: 'An object holds too many keys.',
+    setting: 'maxKeys',
+  },
+  'entity.too.many.nodes': {
+    status: 400,
+    title: 'Body has too many values',
+    detail: 'The body holds too many values.',
+    setting: 'maxNodes',
+  },
+  'entity.string.too.long': {
+    status: 400,
+    title: 'String too long',
+    detail: 'A string in the body is too long.',
+    setting: 'maxStringLength',
+  },
   // body-parser's own urlencoded refusals, used by safebody/body-parser
-  'parameters.too.many': { status: 413, title: 'Too many form parameters' },
-  'querystring.parse.rangeError': { status: 400, title: 'Form nested too deeply' },
+  'parameters.too.many': {
+    status: 413,
+    title: 'Too many form parameters',
+    detail: 'The form has too many parameters.',
+    setting: 'parameterLimit',
+  },
+  'querystring.parse.rangeError': {
+    status: 400,
+    title: 'Form nested too deeply',
+    detail: 'A form key is nested too deeply.',
+    setting: 'depth',
+  },
   // validate
-  'entity.validation.failed': { status: 422, title: 'Body does not match the schema' },
-} as const satisfies Record<string, { status: number; title: string }>
+  'entity.validation.failed': {
+    status: 422,
+    title: 'Body does not match the schema',
+    detail: 'The body does not match the schema.',
+  },
+} as const satisfies Record<string, CatalogueEntry>
+
+/** One entry of the catalogue. */
+export interface CatalogueEntry {
+  readonly status: number
+  readonly title: string
+  /** What the client should change, when the refusal has nothing more specific to say. */
+  readonly detail: string
+  /** The option whose value decides this refusal, named in the detail. */
+  readonly setting?: string
+}
 
 /** A stable error type string from the catalogue. */
 export type BodyErrorType = keyof typeof catalogue
@@ -78,10 +200,34 @@ export type BodyErrorProps = Partial<
  * was wrong in our words, never echo the body or a library's message (JSON.parse quotes
  * its input). The underlying error, if any, goes in `cause`, for logs only.
  */
-export function bodyError(type: BodyErrorType, detail: string, props?: BodyErrorProps): BodyError {
-  const { status, title } = catalogue[type]
-  const err = createError(status, title, { type, detail, ...props }) as BodyError
-  return err
+export function bodyError(type: BodyErrorType, detail?: string, props?: BodyErrorProps): BodyError {
+  const entry: CatalogueEntry = catalogue[type]
+  return createError(entry.status, entry.title, {
+    type,
+    detail: detail ?? entry.detail,
+    ...props,
+  }) as BodyError
+}
+
+/**
+ * A refusal decided by a setting: the detail says what was exceeded and names the setting,
+ * its value and the route it applies to, so the reader knows what to change
+ * ("... (`maxDepth` is 64 on POST /users)").
+ */
+export function limitError(
+  type: BodyErrorType,
+  what: string,
+  value: number | string,
+  route: string | undefined,
+  props?: BodyErrorProps,
+): BodyError {
+  const setting = (catalogue[type] as CatalogueEntry).setting ?? 'limit'
+  return bodyError(type, `${what} (${settingNote(setting, value, route)}).`, props)
+}
+
+/** "`maxDepth` is 64 on POST /users": which setting decided, its value, and where. */
+export function settingNote(setting: string, value: number | string, route?: string): string {
+  return `\`${setting}\` is ${value}${route === undefined ? '' : ` on ${route}`}`
 }
 
 /** True when `err` is one of ours (a catalogued type), however it was created. */

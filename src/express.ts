@@ -1,37 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createError from 'http-errors'
-import { type BodyError, isBodyError } from './errors.js'
+import { type BodyCallback, type BodyScope, noBody, takeBody, unread } from './core/body.js'
+import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { IntegrityPolicy } from './core/integrity.js'
-import { mergeRoutes, openApiSource } from './openapi/index.js'
-import {
-  checkOptionKeys,
-  type RouteBinding,
-  type RouteSettings,
-  routePolicy,
-  type SafeBodyOptions,
-} from './core/options.js'
-import { type CompiledRoute, compileRoute, noBody } from './core/route.js'
-import { loadProto, type ProtoRegistry } from './core/proto.js'
-import { readBody } from './core/read.js'
-import { createRegistry, type JsonSchema, type SchemaRegistry } from './core/registry.js'
-import {
-  type BodyPlan,
-  type Fallback,
-  fallbackFor,
-  planRequest,
-  settleBody,
-  settleNoBody,
-  unread,
-} from './core/report.js'
-import { parseRouteKey, routeTable } from './core/routes.js'
+import type { RouteBinding, SafeBodyOptions } from './core/options.js'
+import type { JsonSchema } from './core/registry.js'
+import type { CompiledRoute } from './core/route.js'
+import type { ViolationStats } from './core/violations.js'
 import type { BindingBody, BodyOf, IdBody, TypedBinding, TypedBodyHandler } from './typed.js'
-import {
-  type RequestFacts,
-  type ViolationLog,
-  type ViolationStats,
-  violationLog,
-} from './core/violations.js'
-
 /** The slice of Express's request the adapter needs; Express 4 and 5 both provide it. */
 interface Request extends IncomingMessage {
   path: string
@@ -66,8 +42,7 @@ export interface SafeBodyMiddleware<
   stats(): ViolationStats
 }
 
-/** The short form: route keys (`'POST /users'`) straight to their schemas. */
-export type RouteSchemas = { readonly [route: string]: JsonSchema }
+export type { RouteSchemas }
 
 // Marks a request whose body safebody has already taken, so that a global and a per-route
 // instance (or two instances) do not both try to read it.
@@ -86,89 +61,39 @@ const LINGER_MS = 1000
 export function safeBody<Bodies extends object = Record<never, never>>(
   options: SafeBodyOptions | RouteSchemas = {},
 ): SafeBodyMiddleware<Bodies> {
-  const opts = isShortForm(options) ? expandShortForm(options) : (options as SafeBodyOptions)
-  if (typeof opts !== 'object' || opts === null) {
-    throw new TypeError('safebody: options must be an object')
-  }
-  checkOptionKeys(opts)
-  // Resolving the global policy on its own checks it even when no route is bound yet.
-  const judge: Judge = {
-    log: violationLog(opts),
-    fallback: fallbackFor(routePolicy(opts, {}, 'safeBody() options')),
-  }
-  const document = opts.openapi === undefined ? undefined : openApiSource(opts.openapi, opts.ajv)
-  const registry = createRegistry(opts.schemas, opts.ajv, document)
-  const proto = opts.proto === undefined ? undefined : loadProto(opts.proto)
-  // A null entry is a route that takes no body: it shadows any pattern that would take one.
-  const table = routeTable(
-    mergeRoutes(document?.routes, opts.routes).map(([key, binding]) => {
-      parseRouteKey(key)
-      return [key, binding === null ? null : bind(key, binding, opts, registry, proto)] as const
-    }),
-  )
+  const engine = createEngine(options)
   const middleware = handler(
-    (req) => table.find(req.method ?? 'GET', req.path) ?? undefined,
-    judge,
-    false,
+    (req) => engine.find(req.method ?? 'GET', req.path),
+    engine.scope,
   ) as SafeBodyMiddleware<Bodies>
-  middleware.route = ((binding: string | RouteBinding | JsonSchema) => {
-    const fixed = bind(describe(binding), asBinding(binding), opts, registry, proto)
-    return handler(() => fixed, judge, true)
+  // A per-route handler is named by its Express route (`'POST /hooks'`) when there is one.
+  const perRoute: BodyScope = { ...engine.scope, name: expressRouteName }
+  middleware.route = ((binding: BindingSpec) => {
+    const fixed = engine.bind(binding, describe(binding))
+    return handler(() => fixed, perRoute)
   }) as SafeBodyMiddleware<Bodies>['route']
-  middleware.stats = () => judge.log.stats()
+  middleware.stats = () => engine.stats()
   return middleware
 }
 
-function bind(
-  key: string,
-  binding: string | RouteBinding,
-  global: RouteSettings & Pick<SafeBodyOptions, 'formats'>,
-  registry: SchemaRegistry,
-  proto: ProtoRegistry | undefined,
-): CompiledRoute {
-  const where = `route "${key}"`
-  const full: RouteBinding = typeof binding === 'string' ? { schema: binding } : binding
-  if (typeof full !== 'object' || full === null || !('schema' in full)) {
-    throw new TypeError(`safebody: ${where} must name a schema id or be { schema, ... }`)
-  }
-  const { schema, ...rest } = full
-  const policy = routePolicy(global, rest, where)
-  try {
-    return compileRoute(key, schema, policy, registry, proto)
-  } catch (cause) {
-    throw new Error(`${(cause as Error).message} (bound to ${where})`, { cause })
-  }
-}
-
-// route() promises the next handler a body of the schema's type, so a request without one
-// is refused unless the binding opts out with `required: false`.
-function asBinding(binding: string | RouteBinding | JsonSchema): RouteBinding {
-  if (typeof binding === 'string') return { schema: binding, required: true }
-  if (typeof binding === 'object' && binding !== null && Object.hasOwn(binding, 'schema')) {
-    return { required: true, ...(binding as RouteBinding) }
-  }
-  return { schema: binding as JsonSchema, required: true }
-}
-
-function describe(binding: string | RouteBinding | JsonSchema): string {
+function describe(binding: BindingSpec): string {
   const schema =
-    typeof binding === 'object' && binding !== null ? (binding as RouteBinding).schema : binding
+    typeof binding === 'object' && binding !== null && Object.hasOwn(binding, 'schema')
+      ? (binding as RouteBinding).schema
+      : binding
   return typeof schema === 'string' ? `route(${schema})` : 'route(inline schema)'
 }
 
-/** What every handler of one `safeBody()` instance shares besides the schemas. */
-interface Judge {
-  readonly log: ViolationLog
-  readonly fallback: Fallback
+function expressRouteName(request: { method: string }, route: CompiledRoute): string {
+  const path = (request as { route?: { path?: unknown } }).route?.path
+  return typeof path === 'string' ? `${request.method} ${path}` : route.route
 }
 
-function handler(
-  find: (req: Request) => CompiledRoute | undefined,
-  judge: Judge,
-  perRoute: boolean,
-): BodyHandler {
+type TakenRequest = Request & { [taken]?: IntegrityPolicy | true; _body?: boolean }
+
+function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyScope): BodyHandler {
   return (incoming, res, next) => {
-    const req = incoming as Request & { [taken]?: IntegrityPolicy | true; _body?: boolean }
+    const req = incoming as TakenRequest
     if (req[taken]) {
       // Whoever took the body must have checked the signature this route requires.
       const integrity = find(req)?.policy.integrity
@@ -183,60 +108,19 @@ function handler(
         createError(500, 'safebody must run before any other body parser', { expose: false }),
       )
     }
-    const route = find(req)
-    const facts: RequestFacts = {
-      req,
-      route: route === undefined ? null : routeName(req, route, perRoute),
-      schema: route?.schema ?? null,
-      mode: (route?.policy ?? judge.fallback.policy).mode,
-      format: null,
-      body: null,
-    }
-    const report = (err: BodyError) => judge.log.record(err, 'reported', facts)
-    const fail = (err: unknown) => {
-      if (isBodyError(err)) judge.log.record(err, 'refused', facts)
-      refuse(req, res, next, err)
-    }
-    let plan: BodyPlan
-    try {
-      plan = planRequest(req, route, judge.fallback, report)
-    } catch (err) {
-      return fail(err)
-    }
-    req[taken] = plan.signature?.integrity ?? true
-    const { format } = plan
-    if (format === unread) return next()
-    if (format === noBody) {
-      try {
-        settleNoBody(plan)
-      } catch (err) {
-        return fail(err)
-      }
-      return next()
-    }
-    facts.format = format.name
-    readBody(req, plan.policy.read).then((bytes) => {
-      facts.body = bytes
-      let value: unknown
-      try {
-        value = settleBody(bytes, plan, format, report)
-      } catch (err) {
-        return fail(err)
-      }
-      if (value !== noBody) {
+    req[taken] = true
+    const done: BodyCallback = (err, value) => {
+      if (err !== null && err !== undefined) return refuse(req, res, next, err)
+      if (value !== noBody && value !== unread) {
         req.body = value
         req._body = true
       }
       next()
-    }, fail)
+    }
+    // Express's req has method, path and headers: it is the request the core reads.
+    const checked = takeBody(scope, find(req), req as typeof req & { method: string }, req, done)
+    if (checked !== null) req[taken] = checked
   }
-}
-
-/** A per-route handler is named by its Express route (`'POST /hooks'`) when there is one. */
-function routeName(req: Request, route: CompiledRoute, perRoute: boolean): string {
-  if (!perRoute) return route.route
-  const path = (req as { route?: { path?: unknown } }).route?.path
-  return typeof path === 'string' ? `${req.method} ${path}` : route.route
 }
 
 /**
@@ -244,24 +128,19 @@ function routeName(req: Request, route: CompiledRoute, perRoute: boolean): strin
  * response instead of being drained: a body refused unread is never read.
  */
 export function refuse(req: IncomingMessage, res: ServerResponse, next: Next, err: unknown): void {
+  closeUnread(req, res)
+  next(err)
+}
+
+/**
+ * When a request is refused before its body fully arrived, answer with `Connection: close`
+ * and cut the socket shortly after the response, instead of draining what is left.
+ */
+export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
   if (!req.complete && !res.headersSent) {
     res.setHeader('Connection', 'close')
     res.once('finish', () => {
       setTimeout(() => req.socket?.destroy(), LINGER_MS).unref()
     })
-  }
-  next(err)
-}
-
-function isShortForm(options: object): options is RouteSchemas {
-  const keys = Object.keys(options)
-  if (keys.length === 0 || !keys.every((k) => /^[A-Za-z]+\s+\//.test(k))) return false
-  return true
-}
-
-function expandShortForm(routes: RouteSchemas): SafeBodyOptions {
-  return {
-    schemas: { ...routes },
-    routes: Object.fromEntries(Object.keys(routes).map((k) => [k, k])),
   }
 }

@@ -4,7 +4,7 @@ import { parse as parseContentType } from 'content-type'
 import createError from 'http-errors'
 import typeis from 'type-is'
 import { refuse } from '../express.js'
-import { readBody } from '../core/read.js'
+import { readBytes } from '../core/read.js'
 import { charsetDecoder } from './charset.js'
 import { asParserError, parserError } from './errors.js'
 import type { ParserSettings } from './options.js'
@@ -56,7 +56,7 @@ export function parserMiddleware(spec: ParserSpec): ParserMiddleware {
       return refuse(req, res, next, unsupportedCharset(charset, charset.toLowerCase()))
     }
 
-    readBody(req, { limit: settings.limit, timeout: NO_TIMEOUT, inflate: true }).then(
+    readBytes(req, req.headers, { limit: settings.limit, timeout: NO_TIMEOUT, inflate: true }).then(
       (bytes) => {
         if (settings.verify) {
           try {

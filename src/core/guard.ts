@@ -1,5 +1,5 @@
 import { unmapped } from '../decoders/datamodel.js'
-import { bodyError } from '../errors.js'
+import { bodyError, limitError } from '../errors.js'
 
 /** Structure limits every decoded body is held to, whatever its format. */
 export interface StructureLimits {
@@ -11,6 +11,8 @@ export interface StructureLimits {
   readonly nodes: number
   /** Longest string, key or value, in UTF-16 code units. */
   readonly stringLength: number
+  /** The route these limits belong to (`'POST /users'`), named in refusals. */
+  readonly route?: string
 }
 
 /**
@@ -40,7 +42,12 @@ export function guardValue(root: unknown, limits: StructureLimits, map?: ValueMa
     const value = values.pop()
     const depth = depths.pop() as number
     if (++nodes > limits.nodes) {
-      throw bodyError('entity.too.many.nodes', `The body holds more than ${limits.nodes} values.`)
+      throw limitError(
+        'entity.too.many.nodes',
+        `The body holds more than ${limits.nodes} values`,
+        limits.nodes,
+        limits.route,
+      )
     }
     switch (typeof value) {
       case 'string':
@@ -58,9 +65,11 @@ export function guardValue(root: unknown, limits: StructureLimits, map?: ValueMa
     }
     if (value === null) continue
     if (depth > limits.depth) {
-      throw bodyError(
+      throw limitError(
         'entity.too.deep',
-        `The body is nested more than ${limits.depth} levels deep.`,
+        `The body is nested more than ${limits.depth} levels deep`,
+        limits.depth,
+        limits.route,
       )
     }
     if (Array.isArray(value)) {
@@ -76,7 +85,12 @@ export function guardValue(root: unknown, limits: StructureLimits, map?: ValueMa
     if (proto !== Object.prototype && proto !== null) throw unmapped('an object that is not plain')
     const keys = Object.keys(value)
     if (keys.length > limits.keys) {
-      throw bodyError('entity.too.many.keys', `An object holds more than ${limits.keys} keys.`)
+      throw limitError(
+        'entity.too.many.keys',
+        `An object holds more than ${limits.keys} keys`,
+        limits.keys,
+        limits.route,
+      )
     }
     const record = value as Record<string, unknown>
     for (const key of keys) {
@@ -119,9 +133,11 @@ export function forbiddenKey(key: string, value: unknown): boolean {
 
 function checkString(value: string, limits: StructureLimits): void {
   if (value.length > limits.stringLength) {
-    throw bodyError(
+    throw limitError(
       'entity.string.too.long',
-      `A string is longer than ${limits.stringLength} characters.`,
+      `A string is longer than ${limits.stringLength} characters`,
+      limits.stringLength,
+      limits.route,
     )
   }
   // A lone surrogate (JSON's "\ud800", a decoder reading CESU-8) is not Unicode text: it has

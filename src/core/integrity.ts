@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
 import { bodyError } from '../errors.js'
+import type { HeaderBag } from './request.js'
 
 /** Signature styles most senders use: GitHub's `sha256=<hex>`, Stripe's `t=<unix>,v1=<hex>`. */
 export type SignaturePreset = 'github' | 'stripe'
@@ -159,16 +159,16 @@ function secretKeys(o: IntegrityOptions, what: string): Buffer[] {
  * is missing, malformed, or signed outside the tolerance window (a replay).
  */
 export function readSignature(
-  req: IncomingMessage,
+  headers: HeaderBag,
   policy: IntegrityPolicy,
   now = Date.now(),
 ): SignatureClaim {
-  const value = headerValue(req, policy.header)
+  const value = headerValue(headers, policy.header)
   if (value === undefined) throw missing()
   const claim =
     policy.style === 'stripe'
       ? stripeClaim(value, policy)
-      : { signatures: [signatureBytes(value, policy)], timestamp: timestampOf(req, policy) }
+      : { signatures: [signatureBytes(value, policy)], timestamp: timestampOf(headers, policy) }
   if (claim.timestamp !== null) {
     const age = Math.abs(now / 1000 - Number(claim.timestamp))
     if (!(age <= policy.tolerance)) {
@@ -203,15 +203,15 @@ export function verifySignature(
   if (!matched) throw invalid('The body signature does not match.')
 }
 
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const raw = req.headers[name]
+function headerValue(headers: HeaderBag, name: string): string | undefined {
+  const raw = headers[name]
   const value = Array.isArray(raw) ? raw.join(', ') : raw
   return value === undefined || value.trim() === '' ? undefined : value.trim()
 }
 
-function timestampOf(req: IncomingMessage, policy: IntegrityPolicy): string | null {
+function timestampOf(headers: HeaderBag, policy: IntegrityPolicy): string | null {
   if (policy.timestampHeader === null) return null
-  const value = headerValue(req, policy.timestampHeader)
+  const value = headerValue(headers, policy.timestampHeader)
   if (value === undefined) throw missing()
   return unixTime(value)
 }

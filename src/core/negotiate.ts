@@ -1,5 +1,5 @@
 import { parse as parseContentType } from 'content-type'
-import { bodyError } from '../errors.js'
+import { bodyError, settingNote } from '../errors.js'
 import type { Format } from '../decoders/formats.js'
 
 /** The formats one route allows, indexed for a lookup per request. */
@@ -7,17 +7,20 @@ export interface FormatTable {
   readonly byMediaType: ReadonlyMap<string, Format>
   readonly bySuffix: ReadonlyMap<string, Format>
   readonly names: readonly string[]
+  /** The route the table belongs to, named in refusals. */
+  readonly route?: string
 }
 
 /** Index the formats a route allows. Done once per route, at start-up. */
-export function formatTable(allowed: readonly Format[]): FormatTable {
+export function formatTable(allowed: readonly Format[], route?: string): FormatTable {
   const byMediaType = new Map<string, Format>()
   const bySuffix = new Map<string, Format>()
   for (const format of allowed) {
     for (const type of format.mediaTypes) byMediaType.set(type, format)
     if (format.suffix) bySuffix.set(format.suffix, format)
   }
-  return { byMediaType, bySuffix, names: allowed.map((f) => f.name) }
+  const names = allowed.map((f) => f.name)
+  return { byMediaType, bySuffix, names, route }
 }
 
 interface MediaType {
@@ -51,7 +54,10 @@ function parseMediaType(header: string): MediaType | null {
 export function negotiate(header: string | undefined, table: FormatTable): Format {
   const media = header === undefined ? null : parseMediaType(header)
   if (media === null) {
-    throw bodyError('content.type.unsupported', 'The request has no valid Content-Type.')
+    throw bodyError(
+      'content.type.unsupported',
+      `The request has no valid Content-Type (${formatsNote(table)}).`,
+    )
   }
   let format = table.byMediaType.get(media.essence)
   if (format === undefined) {
@@ -61,7 +67,7 @@ export function negotiate(header: string | undefined, table: FormatTable): Forma
   if (format === undefined) {
     throw bodyError(
       'content.type.unsupported',
-      `This route accepts ${table.names.join(', ')} bodies only.`,
+      `This route accepts ${table.names.join(', ')} bodies only (${formatsNote(table)}).`,
     )
   }
   if (format.textual && media.charset !== undefined && !isUtf8Label(media.charset)) {
@@ -70,6 +76,10 @@ export function negotiate(header: string | undefined, table: FormatTable): Forma
     })
   }
   return format
+}
+
+function formatsNote(table: FormatTable): string {
+  return settingNote('formats', `[${table.names.join(', ')}]`, table.route)
 }
 
 /** True for the charset labels that name UTF-8 (lower case, as parsed). */

@@ -1,15 +1,18 @@
 import bytes from 'bytes'
-import { defaultFormats, type FormatName, isFormatName, type LargeIntegers } from '../decoders/formats.js'
+import {
+  defaultFormats,
+  type FormatName,
+  isFormatName,
+  type LargeIntegers,
+} from '../decoders/formats.js'
 import type { StructureLimits } from './guard.js'
 import { type IntegrityOptions, type IntegrityPolicy, integrityPolicy } from './integrity.js'
 import type { OpenApiDocument } from '../openapi/document.js'
 import type { ProtoSource } from './proto.js'
 import type { ReadPolicy } from './read.js'
 import type { JsonSchema, SchemaSource, ValidationOptions } from './registry.js'
-import type { ViolationOptions } from './violations.js'
-
-/** `'enforce'` refuses; `'report'` records what the route's policy would refuse and goes on. */
-export type SafeBodyMode = 'enforce' | 'report'
+import type { SafeBodyMode, ViolationOptions } from './violations.js'
+export type { SafeBodyMode } from './violations.js'
 
 /** Limits that apply to every route, and that a binding may tighten or loosen for its own. */
 export interface LimitOptions {
@@ -102,6 +105,18 @@ export const defaults = {
   largeIntegers: 'refuse',
 } as const
 
+/**
+ * `maxNodes` and `maxStringLength` when not set: the fixed default, or the route's `limit` in
+ * bytes if that is larger. In JSON, forms and text a string of n characters takes at least n
+ * bytes and a value at least one, so a body within `limit` stays within both; MessagePack
+ * spends a byte per value too. Where a format can expand (YAML aliases and merges, protobuf
+ * defaults), values are counted as expanded, so the same bound caps what a body may expand
+ * to: as many values as a JSON body of `limit` bytes could hold.
+ */
+export function sizeLimit(key: 'maxNodes' | 'maxStringLength', limit: number): number {
+  return Math.max(defaults[key], limit)
+}
+
 const limitKeys = Object.keys(defaults) as ReadonlyArray<keyof LimitOptions>
 const settingKeys = [...limitKeys, 'mode', 'integrity']
 const optionKeys = new Set<string>([
@@ -117,23 +132,79 @@ const optionKeys = new Set<string>([
 ])
 const bindingKeys = new Set<string>([...settingKeys, 'schema', 'required', 'formats', 'message'])
 
-/** Throw on any key that is not an option, naming it: a typo must not turn a check off. */
+/**
+ * Throw on any key that is not an option, naming it and the nearest known one: a typo must
+ * not turn a check off.
+ */
 export function checkKeys(value: object, allowed: ReadonlySet<string>, where: string): void {
   for (const key of Object.keys(value)) {
-    if (!allowed.has(key)) throw new TypeError(`safebody: unknown option "${key}" in ${where}`)
+    if (allowed.has(key)) continue
+    const near = nearest(key, allowed)
+    const hint = near === undefined ? '' : `; did you mean "${near}"?`
+    throw new TypeError(`safebody: unknown option "${key}" in ${where}${hint}`)
   }
 }
 
+/** True for a key that names a route (`'POST /users'`) rather than an option. */
+export function isRouteKey(key: string): boolean {
+  return /^[A-Za-z]+\s+\//.test(key)
+}
+
 export function checkOptionKeys(options: SafeBodyOptions): void {
+  const routes = Object.keys(options).filter(isRouteKey)
+  if (routes.length > 0) {
+    // The short form and the options form mixed: say what each looks like.
+    const route = routes[0] as string
+    throw new TypeError(
+      `safebody: "${route}" is a route, but it sits among safeBody() options. Either pass ` +
+        `routes alone (safeBody({ '${route}': schema })), or put them under routes with the ` +
+        `options beside it (safeBody({ routes: { '${route}': schema }, limit: '1mb' })).`,
+    )
+  }
   checkKeys(options, optionKeys, 'safeBody() options')
   if (options.formats !== undefined) formatList(options.formats, 'safeBody() options')
 }
 
-/** Resolve a route's policy from the global options and its binding. Throws on a bad value. */
+/** The known name closest to `key` (edit distance at most a third of its length), if any. */
+function nearest(key: string, known: Iterable<string>): string | undefined {
+  let best: string | undefined
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1
+  for (const name of known) {
+    const d = editDistance(key.toLowerCase(), name.toLowerCase())
+    if (d < bestDistance) {
+      best = name
+      bestDistance = d
+    }
+  }
+  return best
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      next[j] = Math.min(
+        (row[j] as number) + 1,
+        (next[j - 1] as number) + 1,
+        (row[j - 1] as number) + cost,
+      )
+    }
+    row = next
+  }
+  return row[b.length] as number
+}
+
+/**
+ * Resolve a route's policy from the global options and its binding. Throws on a bad value.
+ * `route` names the route in refusals (`'POST /users'`); `where` names it in start-up errors.
+ */
 export function routePolicy(
   global: RouteSettings & Pick<SafeBodyOptions, 'formats'>,
   binding: Omit<RouteBinding, 'schema'>,
   where: string,
+  route?: string,
 ): RoutePolicy {
   checkKeys(binding, bindingKeys, where)
   const pick = <K extends keyof LimitOptions>(key: K) =>
@@ -157,17 +228,24 @@ export function routePolicy(
   if (message !== undefined && (typeof message !== 'string' || message === '')) {
     throw new TypeError(`safebody: ${where}: message must be a message type name like "demo.User"`)
   }
+  const limit = byteCount(pick('limit'), `${where}: limit`)
+  // Unless set, the size-only limits follow `limit`: a body that fits it is never refused
+  // for its string lengths or value count alone (see sizeLimit).
+  const sized = (key: 'maxNodes' | 'maxStringLength') =>
+    positive(binding[key] ?? global[key] ?? sizeLimit(key, limit), `${where}: ${key}`)
   return {
     read: {
-      limit: byteCount(pick('limit'), `${where}: limit`),
+      limit,
       timeout: positive(pick('timeout'), `${where}: timeout`),
       inflate,
+      route,
     },
     limits: {
       depth: positive(pick('maxDepth'), `${where}: maxDepth`),
       keys: positive(pick('maxKeys'), `${where}: maxKeys`),
-      nodes: positive(pick('maxNodes'), `${where}: maxNodes`),
-      stringLength: positive(pick('maxStringLength'), `${where}: maxStringLength`),
+      nodes: sized('maxNodes'),
+      stringLength: sized('maxStringLength'),
+      route,
     },
     required,
     formats: routeFormats(binding.formats, global.formats, message, where),

@@ -1,24 +1,54 @@
-import type { IncomingMessage } from 'node:http'
 import type { Transform } from 'node:stream'
 import zlib from 'node:zlib'
-import getRawBody from 'raw-body'
-import { type BodyErrorProps, bodyError, isBodyError } from '../errors.js'
+import bytes from 'bytes'
+import createError from 'http-errors'
+import {
+  type BodyError,
+  type BodyErrorProps,
+  bodyError,
+  isBodyError,
+  limitError,
+  settingNote,
+} from '../errors.js'
+import { type Deadline, unwatch, watch } from './deadline.js'
+import type { HeaderBag } from './request.js'
 
 /** How a body may be read: at most `limit` bytes (on the wire and inflated) in `timeout` ms. */
 export interface ReadPolicy {
   readonly limit: number
   readonly timeout: number
-  /** Whether gzip, deflate and br bodies are inflated; if not, they are refused with 415. */
+  /** Whether gzip, deflate, br (and zstd) bodies are inflated; if not, they are refused with 415. */
   readonly inflate: boolean
+  /** The route this policy belongs to (`'POST /users'`), named in refusals. */
+  readonly route?: string
+}
+
+/** A Node readable stream of body bytes, such as an `http.IncomingMessage`. */
+export interface NodeBodyStream {
+  on(event: string, listener: (...args: never[]) => void): unknown
+  removeListener(event: string, listener: (...args: never[]) => void): unknown
+  pause(): unknown
+  readonly readable?: boolean
+  readonly readableEncoding?: string | null
+  readonly complete?: boolean
+}
+
+/** Where the body comes from: a Node stream, a Web stream, or bytes already read. */
+export type BodySource = NodeBodyStream | ReadableStream<Uint8Array> | Uint8Array
+
+/** Who is told how the read ended: with the bytes (inflated), or with a refusal. */
+export interface ReadSink {
+  bodyRead(bytes: Buffer): void
+  readFailed(err: unknown): void
 }
 
 /**
  * True when the request carries a body: chunked, or a Content-Length above zero. A
  * `Content-Length: 0` is no body, so a bodiless POST passes through like a GET.
  */
-export function hasBody(req: IncomingMessage): boolean {
-  if (req.headers['transfer-encoding'] !== undefined) return true
-  const length = req.headers['content-length']
+export function hasBody(headers: HeaderBag): boolean {
+  if (headers['transfer-encoding'] !== undefined) return true
+  const length = headers['content-length']
   return length !== undefined && length !== '0'
 }
 
@@ -26,144 +56,252 @@ export function hasBody(req: IncomingMessage): boolean {
  * Read the whole body into memory, inflating it if it is compressed, and refuse it as soon
  * as it is known to break the policy: a declared length above the limit from the headers
  * alone, before any byte is read; a running count above the limit, on the wire or inflated,
- * as soon as it passes; a body not complete within the timeout.
+ * as soon as it passes; a body not complete within the timeout; a declared length the body
+ * does not match. The same rules hold whatever the source.
  */
-export function readBody(req: IncomingMessage, policy: ReadPolicy): Promise<Buffer> {
-  const { limit } = policy
-  const declared = req.headers['content-length']
+export function readBody(
+  source: BodySource,
+  headers: HeaderBag,
+  policy: ReadPolicy,
+  sink: ReadSink,
+): void {
+  const declared = headers['content-length']
   const length = declared === undefined ? null : Number(declared)
-  if (length !== null && length > limit) {
-    return Promise.reject(tooLarge(limit, { length, expected: length }))
+  if (length !== null && length > policy.limit) {
+    return sink.readFailed(tooLarge(policy, false, { length, expected: length }))
   }
-  const coding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
-  if (coding === 'identity') {
-    // raw-body stays the reader for what only it guards against (a stream already read, or
-    // one decoding to strings); the common case takes the lean reader below.
-    if (req.readable && !req.readableEncoding) return readIdentity(req, policy, length)
-    return readStream(req, null, policy, length)
-  }
-  if (!policy.inflate) return Promise.reject(unsupportedEncoding(coding))
-  const inflater = createInflater(coding)
-  if (inflater === null) return Promise.reject(unsupportedEncoding(coding))
-  return readStream(req, inflater, policy, null)
-}
-
-function readStream(
-  req: IncomingMessage,
-  inflater: Transform | null,
-  policy: ReadPolicy,
-  length: number | null,
-): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
-    let settled = false
-    const finish = (err: unknown, bytes?: Buffer) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      req.removeListener('close', onClose)
-      if (inflater !== null) {
-        req.removeListener('data', countWire)
-        if (err) {
-          req.unpipe(inflater)
-          inflater.destroy()
-        }
-      }
-      if (err) {
-        req.pause()
-        reject(asBodyError(err, policy.limit))
-      } else resolve(bytes as Buffer)
-    }
-    const timer = setTimeout(() => {
-      finish(bodyError('request.timeout', `The body did not arrive within ${policy.timeout} ms.`))
-    }, policy.timeout)
-    // raw-body sees an abort only on the stream it reads; when that is an inflater, the
-    // request's own end has to be watched here, or an aborted gzip body waits for the timer.
-    const onClose = () => {
-      if (!req.complete) finish(bodyError('request.aborted', 'The request was aborted.'))
-    }
-    req.once('close', onClose)
-    let wire = 0
-    const countWire = (chunk: Buffer) => {
-      wire += chunk.length
-      if (wire > policy.limit) finish(tooLarge(policy.limit, { received: wire }))
-    }
-    if (inflater !== null) {
-      req.on('data', countWire)
-      req.pipe(inflater)
-    }
-    const source: NodeJS.ReadableStream = inflater ?? req
-    getRawBody(source, { limit: policy.limit, length }, finish)
-  })
-}
-
-/**
- * The identity reader: raw-body's guarantees (the limit on the running count, the declared
- * length checked at the end, abort and stream errors mapped as raw-body maps them) and the
- * read timeout, without its per-request AsyncResource and closures. A body that arrives in
- * one chunk is handed on without a copy.
- */
-function readIdentity(
-  req: IncomingMessage,
-  policy: ReadPolicy,
-  length: number | null,
-): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
-    const { limit } = policy
-    const chunks: Buffer[] = []
-    let received = 0
-    let settled = false
-    const finish = (err: unknown, bytes?: Buffer) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      req.removeListener('data', onData)
-      req.removeListener('end', onEnd)
-      req.removeListener('error', onError)
-      req.removeListener('aborted', onAborted)
-      req.removeListener('close', onClose)
-      if (err) {
-        req.pause()
-        reject(err)
-      } else resolve(bytes as Buffer)
-    }
-    const onData = (chunk: Buffer) => {
-      received += chunk.length
-      if (received > limit) finish(tooLarge(limit, { received }))
-      else chunks.push(chunk)
-    }
-    const onEnd = () => {
-      if (length !== null && received !== length) {
-        finish(
-          bodyError('request.size.invalid', 'The body length does not match Content-Length.', {
-            received,
-            expected: length,
-            length,
-          }),
-        )
-      } else finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received))
-    }
-    const onError = (err: unknown) => finish(asBodyError(err, limit))
-    // raw-body's properties, so body-parser users see the same error.
-    const onAborted = () =>
-      finish(
-        bodyError('request.aborted', 'The request was aborted.', {
-          received,
-          ...(length === null ? {} : { expected: length, length }),
+  const coding = codingOf(headers['content-encoding'])
+  let inflater: Transform | null = null
+  if (coding !== 'identity') {
+    if (!policy.inflate) {
+      const note = settingNote('inflate', 'false', policy.route)
+      return sink.readFailed(
+        bodyError('encoding.unsupported', `Compressed bodies are not accepted (${note}).`, {
+          encoding: coding,
         }),
       )
-    const onClose = () => {
-      if (!req.complete) onAborted()
     }
-    const timer = setTimeout(() => {
-      finish(bodyError('request.timeout', `The body did not arrive within ${policy.timeout} ms.`))
-    }, policy.timeout)
-    req.on('aborted', onAborted)
-    req.on('close', onClose)
-    req.on('error', onError)
-    req.on('end', onEnd)
-    req.on('data', onData)
-  })
+    inflater = createInflater(coding)
+    if (inflater === null) return sink.readFailed(unsupportedEncoding(coding))
+  }
+  const reader = new BodyReader(policy, inflater === null ? length : null, inflater, sink)
+  if (source instanceof Uint8Array) {
+    reader.wire(Buffer.from(source.buffer, source.byteOffset, source.byteLength))
+    return reader.wireEnd()
+  }
+  if (isWebStream(source)) return void pumpWeb(source, reader)
+  // A stream already read, or one decoding to strings, cannot give us its bytes: a server
+  // fault, reported with raw-body's error so body-parser users see the same one.
+  if (source.readableEncoding) {
+    return sink.readFailed(
+      createError(500, 'stream encoding should not be set', { type: 'stream.encoding.set' }),
+    )
+  }
+  if (source.readable === false) {
+    return sink.readFailed(
+      createError(500, 'stream is not readable', { type: 'stream.not.readable' }),
+    )
+  }
+  reader.listen(source)
 }
+
+const kReader = Symbol('safebody.reader')
+type Listened = NodeBodyStream & { [kReader]?: BodyReader }
+
+/**
+ * One body read: counts wire and inflated bytes, collects chunks, and ends once. Its
+ * listeners are shared functions that find it on the stream (`this[kReader]`), so a read
+ * allocates no closures; its timeout is a shared sweep (deadline.ts), not a timer each.
+ */
+class BodyReader implements Deadline {
+  expiresAt = 0
+  private chunks: Buffer[] = []
+  private received = 0
+  private wireBytes = 0
+  private settled = false
+  private stream: Listened | null = null
+  private cancelWeb: (() => void) | null = null
+
+  constructor(
+    private readonly policy: ReadPolicy,
+    /** The declared length, checked at the end (identity bodies only). */
+    private readonly length: number | null,
+    private readonly inflater: Transform | null,
+    private readonly sink: ReadSink,
+  ) {
+    if (inflater !== null) {
+      ;(inflater as Listened)[kReader] = this
+      inflater.on('data', onInflated)
+      inflater.on('end', onInflaterEnd)
+      inflater.on('error', onInflaterError)
+    }
+  }
+
+  /** Attach to a Node stream; the deadline is watched only while bytes are still to come. */
+  listen(stream: Listened): void {
+    this.stream = stream
+    stream[kReader] = this
+    stream.on('data', onData)
+    stream.on('end', onEnd)
+    stream.on('error', onError)
+    stream.on('close', onClose)
+    if (!stream.complete) this.watch()
+  }
+
+  watch(): void {
+    this.expiresAt = Date.now() + this.policy.timeout
+    watch(this, this.policy.timeout)
+  }
+
+  /** A chunk as it came off the wire. */
+  wire(chunk: Buffer): void {
+    if (this.settled) return
+    this.wireBytes += chunk.length
+    if (this.wireBytes > this.policy.limit) {
+      return this.fail(tooLarge(this.policy, false, { received: this.wireBytes }))
+    }
+    if (this.inflater === null) this.accept(chunk)
+    else this.inflater.write(chunk)
+  }
+
+  /** A chunk of the body itself (inflated, if it was compressed). */
+  accept(chunk: Buffer): void {
+    if (this.settled) return
+    this.received += chunk.length
+    if (this.received > this.policy.limit) {
+      return this.fail(tooLarge(this.policy, this.inflater !== null, { received: this.received }))
+    }
+    this.chunks.push(chunk)
+  }
+
+  wireEnd(): void {
+    if (this.settled) return
+    if (this.inflater === null) this.complete()
+    else this.inflater.end()
+  }
+
+  complete(): void {
+    if (this.settled) return
+    const { length, received } = this
+    if (length !== null && received !== length) {
+      return this.fail(
+        bodyError('request.size.invalid', undefined, { received, expected: length, length }),
+      )
+    }
+    const { chunks } = this
+    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received)
+    this.settle()
+    this.sink.bodyRead(body)
+  }
+
+  aborted(): void {
+    const { length } = this
+    this.fail(
+      bodyError('request.aborted', undefined, {
+        received: this.received,
+        ...(length === null ? {} : { expected: length, length }),
+      }),
+    )
+  }
+
+  expire(): void {
+    this.fail(
+      limitError(
+        'request.timeout',
+        `The body did not arrive within ${this.policy.timeout} ms`,
+        this.policy.timeout,
+        this.policy.route,
+      ),
+    )
+  }
+
+  fail(err: unknown): void {
+    if (this.settled) return
+    this.settle()
+    const { stream, inflater } = this
+    if (stream !== null) stream.pause()
+    if (inflater !== null) inflater.destroy()
+    if (this.cancelWeb !== null) this.cancelWeb()
+    this.sink.readFailed(err)
+  }
+
+  /** A Web stream's reader, cancelled if the read is refused before the stream ends. */
+  cancelWith(cancel: () => void): void {
+    this.cancelWeb = cancel
+  }
+
+  private settle(): void {
+    this.settled = true
+    this.chunks = []
+    unwatch(this)
+    const { stream } = this
+    if (stream !== null) {
+      stream.removeListener('data', onData)
+      stream.removeListener('end', onEnd)
+      stream.removeListener('error', onError)
+      stream.removeListener('close', onClose)
+      stream[kReader] = undefined
+    }
+  }
+}
+
+function onData(this: Listened, chunk: Buffer): void {
+  this[kReader]?.wire(chunk)
+}
+function onEnd(this: Listened): void {
+  this[kReader]?.wireEnd()
+}
+function onError(this: Listened, err: unknown): void {
+  const reader = this[kReader]
+  if (reader === undefined) return
+  // Node's HTTP parser reports a client that went away as an ECONNRESET 'aborted' error.
+  if ((err as { code?: unknown } | null)?.code === 'ECONNRESET') reader.aborted()
+  else reader.fail(asBodyError(err))
+}
+function onClose(this: Listened): void {
+  if (!this.complete) this[kReader]?.aborted()
+}
+function onInflated(this: Listened, chunk: Buffer): void {
+  this[kReader]?.accept(chunk)
+}
+function onInflaterEnd(this: Listened): void {
+  this[kReader]?.complete()
+}
+function onInflaterError(this: Listened, err: unknown): void {
+  this[kReader]?.fail(bodyError('entity.encoding.invalid', undefined, { cause: err }))
+}
+
+function isWebStream(source: BodySource): source is ReadableStream<Uint8Array> {
+  return typeof (source as ReadableStream<Uint8Array>).getReader === 'function'
+}
+
+/** Feed a Web stream to the reader. A stream that errors is a client that went away. */
+async function pumpWeb(stream: ReadableStream<Uint8Array>, reader: BodyReader): Promise<void> {
+  const web = stream.getReader()
+  reader.cancelWith(() => {
+    web.cancel().catch(() => undefined)
+  })
+  reader.watch()
+  try {
+    for (;;) {
+      const { done, value } = await web.read()
+      if (done) return reader.wireEnd()
+      reader.wire(Buffer.from(value.buffer, value.byteOffset, value.byteLength))
+    }
+  } catch {
+    reader.aborted()
+  }
+}
+
+function codingOf(header: string | string[] | undefined): string {
+  if (header === undefined) return 'identity'
+  const value = (Array.isArray(header) ? header.join(',') : header).trim().toLowerCase()
+  return value === '' ? 'identity' : value
+}
+
+/** The codings this Node inflates; zstd exists from Node 22.15 and 23.8. */
+export const codings: readonly string[] =
+  'createZstdDecompress' in zlib ? ['gzip', 'deflate', 'br', 'zstd'] : ['gzip', 'deflate', 'br']
 
 // One coding, applied once: a stacked `gzip, gzip` is refused rather than peeled, since
 // each layer multiplies what a small body can inflate to.
@@ -177,62 +315,49 @@ function createInflater(coding: string): Transform | null {
     case 'br':
       return zlib.createBrotliDecompress()
     case 'zstd':
-      return createZstd === undefined ? null : createZstd()
+      return createZstd === undefined ? null : createZstd.call(zlib)
     default:
       return null
   }
 }
 
-// zstd exists from Node 22.15 and 23.8; @types/node for Node 20 does not declare it.
+// @types/node for Node 20 does not declare zstd.
 const createZstd = (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress
 
-/** raw-body and zlib fail with their own errors; map each to the catalogue. */
-function asBodyError(err: unknown, limit: number) {
+/** A stream's own error, mapped to the catalogue; a server fault (5xx) passes on as it is. */
+function asBodyError(err: unknown): unknown {
   if (isBodyError(err)) return err
-  const e = err as {
-    type?: unknown
-    status?: unknown
-    received?: number
-    expected?: number
-    length?: number
-  }
-  // raw-body's own 500s (a stream already read or decoded) are server faults: pass them on.
-  if (typeof e.status === 'number' && e.status >= 500) return err
-  switch (e.type) {
-    case 'entity.too.large':
-      return tooLarge(limit, { received: e.received })
-    case 'request.aborted':
-      return bodyError('request.aborted', 'The request was aborted.', {
-        received: e.received,
-        expected: e.expected,
-        length: e.length,
-        cause: err,
-      })
-    case 'request.size.invalid':
-      return bodyError('request.size.invalid', 'The body length does not match Content-Length.', {
-        received: e.received,
-        expected: e.expected,
-        length: e.length,
-        cause: err,
-      })
-    default:
-      return bodyError('entity.encoding.invalid', 'The compressed body does not inflate.', {
-        cause: err,
-      })
-  }
+  const status = (err as { status?: unknown } | null)?.status
+  if (typeof status === 'number' && status >= 500) return err
+  return bodyError('request.aborted', undefined, { cause: err })
 }
 
-function tooLarge(limit: number, props: BodyErrorProps) {
-  return bodyError('entity.too.large', `The body is larger than ${limit} bytes.`, {
-    limit,
+function tooLarge(policy: ReadPolicy, inflated: boolean, props: BodyErrorProps): BodyError {
+  const limit = bytes.format(policy.limit, { unitSeparator: '' }) ?? String(policy.limit)
+  const what = inflated
+    ? `The body inflates past the ${limit} limit`
+    : `The body is larger than the ${limit} limit`
+  return limitError('entity.too.large', what, limit, policy.route, {
+    limit: policy.limit,
     ...props,
   })
 }
 
-function unsupportedEncoding(coding: string) {
+function unsupportedEncoding(coding: string): BodyError {
   return bodyError(
     'encoding.unsupported',
-    `Content-Encoding must be ${createZstd ? 'identity, gzip, deflate, br or zstd' : 'identity, gzip, deflate or br'}, applied once.`,
+    `Content-Encoding must be ${codings.join(', ').replace(/, ([^,]+)$/, ' or $1')} (or identity), applied once.`,
     { encoding: coding },
   )
+}
+
+/** `readBody` as a promise, for callers that await: the bytes, or the refusal. */
+export function readBytes(
+  source: BodySource,
+  headers: HeaderBag,
+  policy: ReadPolicy,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    readBody(source, headers, policy, { bodyRead: resolve, readFailed: reject })
+  })
 }

@@ -1,11 +1,9 @@
-import type { IncomingMessage } from 'node:http'
 import type { ErrorObject, ValidateFunction } from 'ajv'
-import { bodyError, type ValidationIssue } from '../errors.js'
-import { bindFormat, type DecodeContext, type Format, formats } from '../decoders/formats.js'
-import { type FormatTable, formatTable, negotiate } from './negotiate.js'
+import { bodyError, settingNote, type ValidationIssue } from '../errors.js'
+import { bindFormat, type DecodeContext, formats } from '../decoders/formats.js'
+import { type FormatTable, formatTable } from './negotiate.js'
 import type { RoutePolicy } from './options.js'
 import type { ProtoRegistry } from './proto.js'
-import { hasBody } from './read.js'
 import type { SchemaRegistry } from './registry.js'
 
 /** A route's binding compiled for the hot path: its policy, formats and validator. */
@@ -37,7 +35,10 @@ export function compileRoute(
     route,
     schema: typeof schema === 'string' ? schema : 'inline',
     policy,
-    formats: formatTable(policy.formats.map((name) => bindFormat(formats[name], context))),
+    formats: formatTable(
+      policy.formats.map((name) => bindFormat(formats[name], context)),
+      policy.read.route,
+    ),
     context,
     validate: registry.validator(schema as Parameters<SchemaRegistry['validator']>[0]),
   }
@@ -52,35 +53,27 @@ function messageType(name: string, proto: ProtoRegistry | undefined) {
   return proto.messageType(name)
 }
 
-/** The request carries no body: nothing to read, `req.body` stays undefined. */
+/** The request carries no body: nothing to read, the framework's body stays unset. */
 export const noBody = Symbol('safebody.noBody')
 
-/**
- * Everything decided from the headers, before a byte is read: whether there is a body,
- * whether this route takes one, and which decoder its Content-Type selects. Returns the
- * format to decode with, or `noBody`; throws a catalogued error to refuse.
- */
-export function planBody(
-  req: IncomingMessage,
-  route: CompiledRoute | undefined,
-): Format | typeof noBody {
-  if (!hasBody(req)) return absentBody(route)
-  if (route === undefined) {
-    throw bodyError('route.schema.missing', 'This route does not accept a request body.')
-  }
-  return negotiate(req.headers['content-type'], route.formats)
+/** A route that takes no body was sent one. */
+export function unboundRoute(): Error {
+  return bodyError('route.schema.missing')
 }
 
 /** No body arrived (or an empty one): fine unless the route requires one. */
 export function absentBody(route: CompiledRoute | undefined): typeof noBody {
-  if (route?.policy.required) throw bodyError('entity.missing', 'This route requires a body.')
+  if (route?.policy.required) {
+    const note = settingNote('required', 'true', route.route)
+    throw bodyError('entity.missing', `This route requires a body (${note}).`)
+  }
   return noBody
 }
 
 /** Throw 422 with ajv's issues unless `value` matches the route's schema. */
 export function validateBody(value: unknown, route: CompiledRoute): void {
   if (!route.validate(value)) {
-    throw bodyError('entity.validation.failed', 'The body does not match the schema.', {
+    throw bodyError('entity.validation.failed', undefined, {
       errors: validationIssues(route.validate.errors),
     })
   }

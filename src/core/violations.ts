@@ -1,7 +1,9 @@
-import type { IncomingMessage } from 'node:http'
 import type { BodyError, BodyErrorType } from '../errors.js'
 import { type FormatName, formats } from '../decoders/formats.js'
-import type { SafeBodyMode } from './options.js'
+import type { BodyRequest } from './request.js'
+
+/** `'enforce'` refuses; `'report'` records what the route's policy would refuse and goes on. */
+export type SafeBodyMode = 'enforce' | 'report'
 
 /** Whether the request was refused, or went on in report mode with the refusal recorded. */
 export type ViolationAction = 'refused' | 'reported'
@@ -76,7 +78,7 @@ export interface ViolationStats {
 
 /** What the adapter knows of a request, filled in as it goes down the pipeline. */
 export interface RequestFacts {
-  readonly req: IncomingMessage & { path?: string }
+  readonly request: BodyRequest
   readonly route: string | null
   readonly schema: string | null
   readonly mode: SafeBodyMode
@@ -163,18 +165,18 @@ function violationEvent(
   facts: RequestFacts,
   excerpt: number,
 ): ViolationEvent {
-  const { req, body } = facts
-  const declared = Number(req.headers['content-length'])
+  const { request, body } = facts
+  const { headers } = request
+  const declared = Number(headers['content-length'])
   const event: { -readonly [K in keyof ViolationEvent]: ViolationEvent[K] } = {
     mode: facts.mode,
     action,
     type: err.type,
     status: err.status,
-    method: req.method ?? 'GET',
-    path: clip((req.path ?? req.url ?? '').split('?')[0] as string),
+    method: request.method,
+    path: clip(request.path),
     route: facts.route,
-    contentType:
-      req.headers['content-type'] === undefined ? null : clip(req.headers['content-type']),
+    contentType: typeof headers['content-type'] === 'string' ? clip(headers['content-type']) : null,
     format: facts.format,
     bytes: body !== null ? body.length : Number.isSafeInteger(declared) ? declared : null,
     schema: facts.schema,

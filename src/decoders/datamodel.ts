@@ -1,5 +1,5 @@
 import { bodyError } from '../errors.js'
-import type { LargeIntegers } from './formats.js'
+import type { LargeIntegers } from './types.js'
 
 /**
  * The mappings several formats share, so that the same thing arrives the same way whatever

@@ -8,7 +8,7 @@ import {
   ExtensionCodec,
 } from '@msgpack/msgpack'
 import { bodyError, isBodyError } from '../errors.js'
-import { type DecodeContext, type Format } from './formats.js'
+import { type DecodeContext, type Format } from './types.js'
 import { perRouteFormat } from './per-route.js'
 import { guardValue, type StructureLimits } from '../core/guard.js'
 import { base64, isoInstant, largeInteger, unmapped } from './datamodel.js'

@@ -1,4 +1,4 @@
-import type { DecodeContext, Format } from './formats.js'
+import type { DecodeContext, Format } from './types.js'
 
 /**
  * A format whose decoder is built once per route (a decoder instance, a resolved message

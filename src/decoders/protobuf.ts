@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer'
 import protobuf from 'protobufjs'
 import { bodyError, isBodyError } from '../errors.js'
-import { type DecodeContext, type Format, type LargeIntegers } from './formats.js'
+import { type DecodeContext, type Format, type LargeIntegers } from './types.js'
 import { perRouteFormat } from './per-route.js'
 import { guardValue, type StructureLimits } from '../core/guard.js'
 import { base64, largeInteger, unmapped } from './datamodel.js'

@@ -12,7 +12,7 @@ import {
   YAMLException,
 } from 'js-yaml'
 import { bodyError, isBodyError } from '../errors.js'
-import { type DecodeContext, type Format, type LargeIntegers } from './formats.js'
+import { type DecodeContext, type Format, type LargeIntegers } from './types.js'
 import { perRouteFormat } from './per-route.js'
 import { guardValue, type StructureLimits } from '../core/guard.js'
 import { decodeUtf8 } from '../core/text.js'

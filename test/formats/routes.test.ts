@@ -56,7 +56,9 @@ describe.each(frameworks)('route formats on %s', (_name, express) => {
     })
     const res = await post(app, '/json', media.msgpack, bodies.msgpack)
     expectRefusal(res, 415, 'content.type.unsupported', seen)
-    expect(res.body.detail).toBe('This route accepts json bodies only.')
+    expect(res.body.detail).toBe(
+      'This route accepts json bodies only (`formats` is [json] on POST /json).',
+    )
   })
 
   it('takes the global formats option as the default list', async () => {

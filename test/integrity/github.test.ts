@@ -40,7 +40,7 @@ describe('GitHub preset against GitHub’s published example', () => {
           'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17',
       },
     } as unknown as IncomingMessage
-    const claim = readSignature(req, policy)
+    const claim = readSignature(req.headers, policy)
     expect(() => verifySignature(claim, Buffer.from('Hello, World!'), policy)).not.toThrow()
     expect(() => verifySignature(claim, Buffer.from('Hello, World?'), policy)).toThrow(
       expect.objectContaining({ type: 'entity.signature.invalid', status: 401 }),

@@ -1,0 +1,193 @@
+import { isBodyError } from '../errors.js'
+import type { DecodeContext, Format } from '../decoders/formats.js'
+import {
+  type IntegrityPolicy,
+  readSignature,
+  type SignatureClaim,
+  verifySignature,
+} from './integrity.js'
+import { negotiate } from './negotiate.js'
+import type { RoutePolicy } from './options.js'
+import { type BodySource, hasBody, type ReadSink, readBody } from './read.js'
+import type { BodyRequest } from './request.js'
+import { type Fallback, relaxed, reportFormat, unread } from './report.js'
+import { absentBody, type CompiledRoute, noBody, unboundRoute, validateBody } from './route.js'
+import type { RequestFacts, ViolationLog } from './violations.js'
+
+/**
+ * How a body ended: `err` is a catalogued refusal (or, rarely, a server fault), else `value`
+ * is the validated value, `noBody` (no body was sent) or `unread` (report mode met a
+ * Content-Type no format decodes and left the body to the application).
+ */
+export type BodyCallback = (err: unknown, value?: unknown) => void
+
+/** What every request of one instance shares besides its route: the log and report mode's fallback. */
+export interface BodyScope {
+  readonly log: ViolationLog
+  readonly fallback: Fallback
+  /** The route's name in events and counters; null for the binding's own. */
+  readonly name: ((request: BodyRequest, route: CompiledRoute) => string) | null
+}
+
+/**
+ * Take one request's body down the path, each stage once, in order: headers (signature
+ * header, presence, negotiation) -> read -> verify -> decode and guard -> validate. Report
+ * mode is consulted where a refusal is decided. Calls `done` exactly once, synchronously
+ * when the headers alone decide. Returns the signature check the body is held to, if any.
+ *
+ * @example
+ * takeBody(scope, engine.find('POST', '/users'), request, req, (err, value) => ...)
+ */
+export function takeBody(
+  scope: BodyScope,
+  route: CompiledRoute | undefined,
+  request: BodyRequest,
+  source: BodySource,
+  done: BodyCallback,
+): IntegrityPolicy | null {
+  return new BodyTask(scope, route, request, done).start(source)
+}
+
+class BodyTask implements ReadSink {
+  private readonly policy: RoutePolicy
+  private readonly context: DecodeContext
+  private format: Format | null = null
+  private claim: SignatureClaim | null = null
+  private integrity: IntegrityPolicy | null = null
+  private bytes: Buffer | null = null
+
+  constructor(
+    private readonly scope: BodyScope,
+    private readonly route: CompiledRoute | undefined,
+    private readonly request: BodyRequest,
+    private readonly done: BodyCallback,
+  ) {
+    this.policy = route?.policy ?? scope.fallback.policy
+    this.context = route?.context ?? scope.fallback.context
+  }
+
+  start(source: BodySource): IntegrityPolicy | null {
+    const { headers } = this.request
+    const { policy } = this
+    const present = hasBody(headers)
+    let format: Format | typeof unread
+    try {
+      // An unbound route's body is refused unread in enforce mode; only report mode reads it.
+      if (
+        policy.integrity !== null &&
+        (this.route !== undefined || (present && this.reporting()))
+      ) {
+        this.integrity = policy.integrity
+        this.claim = readSignature(headers, policy.integrity)
+      }
+      if (!present) {
+        this.absent()
+        if (this.claim !== null)
+          verifySignature(this.claim, EMPTY, policy.integrity as IntegrityPolicy)
+        this.done(null, noBody)
+        return this.integrity
+      }
+      format = this.negotiate(headers['content-type'] as string | undefined)
+    } catch (err) {
+      this.refuse(err)
+      return this.integrity
+    }
+    if (format === unread) {
+      this.done(null, unread)
+      return this.integrity
+    }
+    this.format = format
+    readBody(source, headers, policy.read, this)
+    return this.integrity
+  }
+
+  bodyRead(bytes: Buffer): void {
+    this.bytes = bytes
+    let value: unknown
+    try {
+      if (this.claim !== null) {
+        verifySignature(this.claim, bytes, this.integrity as IntegrityPolicy)
+      }
+      if (bytes.length === 0) {
+        this.absent()
+        return this.done(null, noBody)
+      }
+      value = (this.format as Format).decode(bytes, this.context)
+      if (this.route !== undefined) this.validate(value, this.route)
+    } catch (err) {
+      return this.refuse(err)
+    }
+    this.done(null, value)
+  }
+
+  readFailed(err: unknown): void {
+    this.refuse(err)
+  }
+
+  private reporting(): boolean {
+    return this.policy.mode === 'report'
+  }
+
+  /** The route's formats, or report mode's detour when its policy refuses the type. */
+  private negotiate(header: string | undefined): Format | typeof unread {
+    const { route } = this
+    try {
+      if (route === undefined) throw unboundRoute()
+      return negotiate(header, route.formats)
+    } catch (err) {
+      if (!relaxed(err, this.policy)) throw err
+      const format = reportFormat(header, this.scope.fallback, this.context)
+      // A body left unread cannot be verified, so a signed route refuses it instead.
+      if (format === unread && this.claim !== null) throw err
+      this.report(err)
+      return format
+    }
+  }
+
+  /** No body: fine unless the route requires one (reported, in report mode). */
+  private absent(): void {
+    try {
+      absentBody(this.route)
+    } catch (err) {
+      if (!relaxed(err, this.policy)) throw err
+      this.report(err)
+    }
+  }
+
+  private validate(value: unknown, route: CompiledRoute): void {
+    try {
+      validateBody(value, route)
+    } catch (err) {
+      if (!relaxed(err, this.policy)) throw err
+      this.report(err)
+    }
+  }
+
+  private report(err: Parameters<ViolationLog['record']>[0]): void {
+    this.scope.log.record(err, 'reported', this.facts())
+  }
+
+  private refuse(err: unknown): void {
+    if (isBodyError(err)) this.scope.log.record(err, 'refused', this.facts())
+    this.done(err)
+  }
+
+  /** Built only when something is recorded: a request without a problem allocates none. */
+  private facts(): RequestFacts {
+    const { route, request } = this
+    const { name } = this.scope
+    return {
+      request,
+      route: route === undefined ? null : name === null ? route.route : name(request, route),
+      schema: route?.schema ?? null,
+      mode: this.policy.mode,
+      format: this.format?.name ?? null,
+      body: this.bytes,
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
+
+export { noBody, unread }
+export type { BodyRequest, BodySource }

@@ -1,0 +1,48 @@
+/**
+ * Read deadlines, checked by one shared sweep instead of a timer per request: a read in
+ * flight is a set entry (added and deleted, nothing allocated), and one unref'd interval
+ * runs while any is pending. A read is refused between `timeout` and `timeout` plus one
+ * sweep (an eighth of the shortest timeout in flight, 5 ms to 1 s) after it started.
+ */
+
+/** A read that can run out of time. */
+export interface Deadline {
+  /** `Date.now()` past which the read has failed. */
+  readonly expiresAt: number
+  expire(): void
+}
+
+const pending = new Set<Deadline>()
+let timer: ReturnType<typeof setInterval> | null = null
+let every = Infinity
+
+/** Start watching `deadline`, whose read may take `timeout` ms. */
+export function watch(deadline: Deadline, timeout: number): void {
+  pending.add(deadline)
+  const sweep = Math.min(1000, Math.max(5, Math.floor(timeout / 8)))
+  if (timer !== null && sweep >= every) return
+  if (timer !== null) clearInterval(timer)
+  every = sweep
+  timer = setInterval(sweepExpired, sweep)
+  timer.unref()
+}
+
+/** Stop watching: the read ended. */
+export function unwatch(deadline: Deadline): void {
+  pending.delete(deadline)
+}
+
+function sweepExpired(): void {
+  if (pending.size === 0) {
+    clearInterval(timer as ReturnType<typeof setInterval>)
+    timer = null
+    every = Infinity
+    return
+  }
+  const now = Date.now()
+  for (const deadline of pending) {
+    if (deadline.expiresAt > now) continue
+    pending.delete(deadline)
+    deadline.expire()
+  }
+}

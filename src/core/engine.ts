@@ -1,0 +1,124 @@
+import { mergeRoutes, openApiSource } from '../openapi/index.js'
+import {
+  checkOptionKeys,
+  isRouteKey,
+  type RouteBinding,
+  type RouteSettings,
+  routePolicy,
+  type SafeBodyOptions,
+} from './options.js'
+import { loadProto, type ProtoRegistry } from './proto.js'
+import { createRegistry, type JsonSchema, type SchemaRegistry } from './registry.js'
+import { fallbackFor } from './report.js'
+import { type CompiledRoute, compileRoute } from './route.js'
+import { parseRouteKey, routeTable } from './routes.js'
+import type { BodyScope } from './body.js'
+import { violationLog, type ViolationStats } from './violations.js'
+
+/** The short form: route keys (`'POST /users'`) straight to their schemas. */
+export type RouteSchemas = { readonly [route: string]: JsonSchema }
+
+/** What a binding may be: a schema id, a schema object, or `{ schema, ...settings }`. */
+export type BindingSpec = string | RouteBinding | JsonSchema
+
+/**
+ * Everything one set of options compiles to, once, at start-up: the route table, the shared
+ * schemas and limits, the violation log. Every adapter (Express, node:http, fastify, Koa,
+ * Hono, the body-parser facade) sits on one.
+ */
+export interface BodyEngine {
+  /** The log and report mode's fallback, for `takeBody`. */
+  readonly scope: BodyScope
+  /** The binding of a route in the table; `undefined` when the table has none. */
+  find(method: string, path: string): CompiledRoute | undefined
+  /**
+   * Compile a binding outside the table (a per-route handler, a fastify route's schema),
+   * sharing this engine's schemas and limits. `name` names it in errors and events.
+   */
+  bind(binding: BindingSpec, name: string, required?: boolean): CompiledRoute
+  /** A snapshot of the refusal and report counters. */
+  stats(): ViolationStats
+}
+
+/**
+ * Check and compile `safeBody()`'s options. Throws at start-up, naming the route or option,
+ * for anything wrong.
+ */
+export function createEngine(options: SafeBodyOptions | RouteSchemas = {}): BodyEngine {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('safebody: options must be an object')
+  }
+  const opts = isShortForm(options) ? expandShortForm(options) : (options as SafeBodyOptions)
+  checkOptionKeys(opts)
+  // Resolving the global policy on its own checks it even when no route is bound yet.
+  const scope: BodyScope = {
+    log: violationLog(opts),
+    fallback: fallbackFor(routePolicy(opts, {}, 'safeBody() options')),
+    name: null,
+  }
+  const document = opts.openapi === undefined ? undefined : openApiSource(opts.openapi, opts.ajv)
+  const registry = createRegistry(opts.schemas, opts.ajv, document)
+  const proto = opts.proto === undefined ? undefined : loadProto(opts.proto)
+  // A null entry is a route that takes no body: it shadows any pattern that would take one.
+  const table = routeTable(
+    mergeRoutes(document?.routes, opts.routes).map(([key, binding]) => {
+      parseRouteKey(key)
+      const route = binding === null ? null : bind(key, binding, opts, registry, proto, false)
+      return [key, route] as const
+    }),
+  )
+  return {
+    scope,
+    find: (method, path) => table.find(method, path) ?? undefined,
+    bind: (binding, name, required = true) => bind(name, binding, opts, registry, proto, required),
+    stats: () => scope.log.stats(),
+  }
+}
+
+/**
+ * Compile one binding. A string names a schema id; an object with a `schema` key is a
+ * binding; any other object (or boolean) is an inline schema.
+ */
+function bind(
+  key: string,
+  spec: BindingSpec,
+  global: RouteSettings & Pick<SafeBodyOptions, 'formats'>,
+  registry: SchemaRegistry,
+  proto: ProtoRegistry | undefined,
+  required: boolean,
+): CompiledRoute {
+  const where = `route "${key}"`
+  if (
+    typeof spec !== 'string' &&
+    typeof spec !== 'boolean' &&
+    (typeof spec !== 'object' || spec === null)
+  ) {
+    throw new TypeError(
+      `safebody: ${where} must be a schema id ('user'), a schema ({ type: 'object', ... }) or a binding ({ schema, ...settings })`,
+    )
+  }
+  const full: RouteBinding = isBinding(spec) ? spec : { schema: spec as string | JsonSchema }
+  const { schema, ...rest } = full
+  const policy = routePolicy(global, { required, ...rest }, where, key)
+  try {
+    return compileRoute(key, schema, policy, registry, proto)
+  } catch (cause) {
+    throw new Error(`${(cause as Error).message} (bound to ${where})`, { cause })
+  }
+}
+
+function isBinding(spec: BindingSpec): spec is RouteBinding {
+  return typeof spec === 'object' && spec !== null && Object.hasOwn(spec, 'schema')
+}
+
+function isShortForm(options: object): options is RouteSchemas {
+  const keys = Object.keys(options)
+  return keys.length > 0 && keys.every(isRouteKey)
+}
+
+function expandShortForm(routes: RouteSchemas): SafeBodyOptions {
+  return {
+    schemas: { ...routes },
+    routes: Object.fromEntries(Object.keys(routes).map((k) => [k, k])),
+  }
+}

@@ -1,0 +1,39 @@
+import type { Type } from 'protobufjs'
+import type { StructureLimits } from '../core/guard.js'
+
+/**
+ * Integers beyond ±(2^53 − 1), which a JavaScript number cannot hold exactly, in the formats
+ * that carry them as integers (MessagePack int64, protobuf 64-bit fields, YAML integer
+ * literals): refused with 400, or handed on as decimal strings.
+ */
+export type LargeIntegers = 'refuse' | 'string'
+
+/** What a decoder is given besides the bytes: the route's limits (and, per format, more). */
+export interface DecodeContext {
+  readonly limits: StructureLimits
+  /** Default `'refuse'`. */
+  readonly largeIntegers?: LargeIntegers
+  /** The protobuf message type bound to the route, resolved at start-up. */
+  readonly message?: Type
+}
+
+/** A wire format safebody can decode: the media types it answers to and its decoder. */
+export interface Format {
+  readonly name: FormatName
+  /** Media type essences, lower case, that select this format. */
+  readonly mediaTypes: readonly string[]
+  /** A structured syntax suffix (RFC 6839) that also selects it, such as `+json`. */
+  readonly suffix?: string
+  /** Whether a `charset` parameter applies; if so, only UTF-8 is accepted. */
+  readonly textual: boolean
+  /** Bytes to a guarded value in the data model, or a catalogued error. */
+  decode(bytes: Buffer, context: DecodeContext): unknown
+  /**
+   * For formats with per-route state (a decoder instance, a message type): the format bound
+   * to one route's context, built once at start-up. Throws if the route cannot use it.
+   */
+  bind?(context: DecodeContext): Format
+}
+
+/** The names of the formats a route can allow. */
+export type FormatName = 'json' | 'msgpack' | 'protobuf' | 'yaml' | 'urlencoded' | 'text' | 'raw'

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest'
+import { type BodyError } from '../../src/errors.js'
+import { takeBody } from '../../src/core/body.js'
+import { type Format, formats } from '../../src/decoders/formats.js'
+import { guardValue } from '../../src/core/guard.js'
+import { formatTable } from '../../src/core/negotiate.js'
+import { type RouteBinding, routePolicy } from '../../src/core/options.js'
+import { compileRoute, noBody } from '../../src/core/route.js'
+import { createRegistry } from '../../src/core/registry.js'
+import { type Fallback, unread } from '../../src/core/report.js'
+import type { ViolationLog } from '../../src/core/violations.js'
+
+// A second format, so that "known to safebody but not allowed on this route" can be tested
+// whatever formats the package ships: lines of `key=value`.
+const lines = {
+  name: 'json', // any FormatName: the fallback table is what is under test
+  mediaTypes: ['text/x-lines'],
+  textual: true,
+  decode(bytes, context) {
+    const value = Object.fromEntries(
+      bytes
+        .toString('utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('=', 2)),
+    )
+    guardValue(value, context.limits)
+    return value
+  },
+} satisfies Format
+
+const schema = {
+  type: 'object',
+  properties: { name: { type: 'string', minLength: 3 } },
+  required: ['name'],
+}
+
+function setup(binding: Omit<RouteBinding, 'schema'>) {
+  const registry = createRegistry({ schema })
+  const policy = routePolicy({}, binding, 'test')
+  const route = compileRoute('POST /x', 'schema', policy, registry)
+  const global = routePolicy({ mode: binding.mode }, {}, 'global')
+  const fallback: Fallback = {
+    policy: global,
+    context: { limits: global.limits },
+    table: formatTable([formats.json, lines]),
+  }
+  const reported: BodyError[] = []
+  const log: ViolationLog = {
+    record: (err, action) => {
+      if (action === 'reported') reported.push(err)
+    },
+    stats: () => ({ refused: 0, reported: 0, counters: [] }),
+  }
+  /** Take `body` (sent with `headers`) down the core path; resolves what `done` was given. */
+  const take = (headers: Record<string, string>, body = '') =>
+    new Promise<{ err: unknown; value: unknown }>((resolve) => {
+      takeBody(
+        { log, fallback, name: null },
+        route,
+        { method: 'POST', path: '/x', headers },
+        Buffer.from(body),
+        (err, value) => resolve({ err, value }),
+      )
+    })
+  return { reported, take }
+}
+
+const lines7 = { 'content-type': 'text/x-lines', 'content-length': '7' }
+
+describe('takeBody: the core path, with report mode consulted where it refuses', () => {
+  it('refuses a format the route does not allow in enforce mode, before reading', async () => {
+    const { take } = setup({})
+    const { err } = await take(lines7, 'name=ab')
+    expect(err).toEqual(expect.objectContaining({ type: 'content.type.unsupported', status: 415 }))
+  })
+
+  it('decodes it with the route limits in report mode, and validates it', async () => {
+    const { take, reported } = setup({ mode: 'report' })
+    const { err, value } = await take(lines7, 'name=a\n')
+    expect(err).toBeNull()
+    expect(value).toEqual({ name: 'a' })
+    expect(reported.map((e) => e.type)).toEqual([
+      'content.type.unsupported',
+      'entity.validation.failed',
+    ])
+  })
+
+  it('still guards what it decodes that way', async () => {
+    const { take } = setup({ mode: 'report', maxKeys: 1 })
+    const many = await take({ ...lines7, 'content-length': '8' }, 'a=1\nb=2\n')
+    expect(many.err).toEqual(expect.objectContaining({ type: 'entity.too.many.keys' }))
+    const proto = await take({ ...lines7, 'content-length': '12' }, '__proto__=1\n')
+    expect(proto.err).toEqual(expect.objectContaining({ type: 'entity.forbidden.key' }))
+    expect(Object.prototype).not.toHaveProperty('1')
+  })
+
+  it('leaves a type no format knows unread in report mode', async () => {
+    const { take, reported } = setup({ mode: 'report' })
+    const { err, value } = await take({ 'content-type': 'text/csv', 'content-length': '3' }, 'a,b')
+    expect(err).toBeNull()
+    expect(value).toBe(unread)
+    expect(reported.map((e) => e.type)).toEqual(['content.type.unsupported'])
+  })
+
+  it('refuses that body on a route that checks signatures: unread, it cannot be verified', async () => {
+    const { take, reported } = setup({
+      mode: 'report',
+      integrity: { preset: 'github', secret: 's' },
+    })
+    const signed = {
+      'content-type': 'text/csv',
+      'content-length': '3',
+      'x-hub-signature-256': `sha256=${'0'.repeat(64)}`,
+    }
+    const { err } = await take(signed, 'a,b')
+    expect(err).toEqual(expect.objectContaining({ type: 'content.type.unsupported' }))
+    expect(reported).toEqual([])
+  })
+
+  it('hands on no body for a bodiless request on a required route in report mode', async () => {
+    const { take, reported } = setup({ mode: 'report', required: true })
+    const { err, value } = await take({})
+    expect(err).toBeNull()
+    expect(value).toBe(noBody)
+    expect(reported.map((e) => e.type)).toEqual(['entity.missing'])
+  })
+
+  it('names the setting and the route in a refusal decided by a limit', async () => {
+    const registry = createRegistry({ schema })
+    const policy = routePolicy({}, { maxDepth: 2 }, 'test', 'POST /x')
+    const route = compileRoute('POST /x', 'schema', policy, registry)
+    const fallback: Fallback = {
+      policy,
+      context: { limits: policy.limits },
+      table: formatTable([]),
+    }
+    const log: ViolationLog = {
+      record: () => undefined,
+      stats: () => ({ refused: 0, reported: 0, counters: [] }),
+    }
+    const body = '{"a":{"b":{}}}'
+    const err = await new Promise((resolve) =>
+      takeBody(
+        { log, fallback, name: null },
+        route,
+        {
+          method: 'POST',
+          path: '/x',
+          headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+        },
+        Buffer.from(body),
+        resolve,
+      ),
+    )
+    expect(err).toEqual(
+      expect.objectContaining({
+        type: 'entity.too.deep',
+        detail: 'The body is nested more than 2 levels deep (`maxDepth` is 2 on POST /x).',
+      }),
+    )
+  })
+})
