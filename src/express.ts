@@ -44,9 +44,21 @@ export interface SafeBodyMiddleware<
 
 export type { RouteSchemas }
 
-// Marks a request whose body safebody has already taken, so that a global and a per-route
-// instance (or two instances) do not both try to read it.
-const taken = Symbol.for('safebody.taken')
+/**
+ * What safebody leaves in `req._body` (body-parser's "already parsed" flag, read for its
+ * truthiness) when it hands a body on: which signature check the body passed, so that a
+ * second instance (a global and a per-route one) neither reads it again nor skips a check it
+ * requires. One property write, the only one besides `req.body`.
+ */
+class Taken {
+  constructor(readonly integrity: IntegrityPolicy | null) {}
+}
+const takenMarks = new Map<IntegrityPolicy | null, Taken>()
+function takenMark(integrity: IntegrityPolicy | null): Taken {
+  let mark = takenMarks.get(integrity)
+  if (mark === undefined) takenMarks.set(integrity, (mark = new Taken(integrity)))
+  return mark
+}
 // How long a refused connection may stay open to deliver the response before it is cut.
 const LINGER_MS = 1000
 
@@ -89,37 +101,36 @@ function expressRouteName(request: { method: string }, route: CompiledRoute): st
   return typeof path === 'string' ? `${request.method} ${path}` : route.route
 }
 
-type TakenRequest = Request & { [taken]?: IntegrityPolicy | true; _body?: boolean }
+type TakenRequest = Request & { _body?: unknown }
 
 function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyScope): BodyHandler {
   return (incoming, res, next) => {
     const req = incoming as TakenRequest
-    if (req[taken]) {
+    const prior = req._body
+    if (prior instanceof Taken) {
       // Whoever took the body must have checked the signature this route requires.
       const integrity = find(req)?.policy.integrity
-      if (!integrity || req[taken] === integrity) return next()
+      if (!integrity || prior.integrity === integrity) return next()
       return next(
         createError(500, 'safebody read this body before the signature check', { expose: false }),
       )
     }
-    if (req._body || req.readableEnded) {
+    if (prior || req.readableEnded) {
       // Another body parser consumed the stream: the body can no longer be checked here.
       return next(
         createError(500, 'safebody must run before any other body parser', { expose: false }),
       )
     }
-    req[taken] = true
-    const done: BodyCallback = (err, value) => {
+    const done: BodyCallback = (err, value, integrity) => {
       if (err !== null && err !== undefined) return refuse(req, res, next, err)
       if (value !== noBody && value !== unread) {
         req.body = value
-        req._body = true
+        req._body = takenMark(integrity ?? null)
       }
       next()
     }
     // Express's req has method, path and headers: it is the request the core reads.
-    const checked = takeBody(scope, find(req), req as typeof req & { method: string }, req, done)
-    if (checked !== null) req[taken] = checked
+    takeBody(scope, find(req), req as TakenRequest & { method: string }, req, done)
   }
 }
 

@@ -17,9 +17,14 @@ import type { RequestFacts, ViolationLog } from './violations.js'
 /**
  * How a body ended: `err` is a catalogued refusal (or, rarely, a server fault), else `value`
  * is the validated value, `noBody` (no body was sent) or `unread` (report mode met a
- * Content-Type no format decodes and left the body to the application).
+ * Content-Type no format decodes and left the body to the application), and `integrity` the
+ * signature check the body passed, if the route has one.
  */
-export type BodyCallback = (err: unknown, value?: unknown) => void
+export type BodyCallback = (
+  err: unknown,
+  value?: unknown,
+  integrity?: IntegrityPolicy | null,
+) => void
 
 /** What every request of one instance shares besides its route: the log and report mode's fallback. */
 export interface BodyScope {
@@ -44,8 +49,8 @@ export function takeBody(
   request: BodyRequest,
   source: BodySource,
   done: BodyCallback,
-): IntegrityPolicy | null {
-  return new BodyTask(scope, route, request, done).start(source)
+): void {
+  new BodyTask(scope, route, request, done).start(source)
 }
 
 class BodyTask implements ReadSink {
@@ -66,7 +71,7 @@ class BodyTask implements ReadSink {
     this.context = route?.context ?? scope.fallback.context
   }
 
-  start(source: BodySource): IntegrityPolicy | null {
+  start(source: BodySource): void {
     const { headers } = this.request
     const { policy } = this
     const present = hasBody(headers)
@@ -84,21 +89,15 @@ class BodyTask implements ReadSink {
         this.absent()
         if (this.claim !== null)
           verifySignature(this.claim, EMPTY, policy.integrity as IntegrityPolicy)
-        this.done(null, noBody)
-        return this.integrity
+        return this.done(null, noBody)
       }
       format = this.negotiate(headers['content-type'] as string | undefined)
     } catch (err) {
-      this.refuse(err)
-      return this.integrity
+      return this.refuse(err)
     }
-    if (format === unread) {
-      this.done(null, unread)
-      return this.integrity
-    }
+    if (format === unread) return this.done(null, unread)
     this.format = format
     readBody(source, headers, policy.read, this)
-    return this.integrity
   }
 
   bodyRead(bytes: Buffer): void {
@@ -117,7 +116,7 @@ class BodyTask implements ReadSink {
     } catch (err) {
       return this.refuse(err)
     }
-    this.done(null, value)
+    this.done(null, value, this.integrity)
   }
 
   readFailed(err: unknown): void {

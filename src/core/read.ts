@@ -26,10 +26,10 @@ export interface ReadPolicy {
 /** A Node readable stream of body bytes, such as an `http.IncomingMessage`. */
 export interface NodeBodyStream {
   on(event: string, listener: (...args: never[]) => void): unknown
-  removeListener(event: string, listener: (...args: never[]) => void): unknown
   pause(): unknown
   readonly readable?: boolean
   readonly readableEncoding?: string | null
+  /** IncomingMessage: the whole message has arrived. */
   readonly complete?: boolean
 }
 
@@ -105,21 +105,19 @@ export function readBody(
   reader.listen(source)
 }
 
-const kReader = Symbol('safebody.reader')
-type Listened = NodeBodyStream & { [kReader]?: BodyReader }
-
 /**
- * One body read: counts wire and inflated bytes, collects chunks, and ends once. Its
- * listeners are shared functions that find it on the stream (`this[kReader]`), so a read
- * allocates no closures; its timeout is a shared sweep (deadline.ts), not a timer each.
+ * One body read: counts wire and inflated bytes, collects chunks, and ends once. Events after
+ * the end are ignored, so its listeners are never removed (they go with the request); its
+ * timeout is a shared sweep (deadline.ts), not a timer each.
  */
 class BodyReader implements Deadline {
   expiresAt = 0
-  private chunks: Buffer[] = []
+  private first: Buffer | null = null
+  private chunks: Buffer[] | null = null
   private received = 0
   private wireBytes = 0
   private settled = false
-  private stream: Listened | null = null
+  private stream: NodeBodyStream | null = null
   private cancelWeb: (() => void) | null = null
 
   constructor(
@@ -130,21 +128,27 @@ class BodyReader implements Deadline {
     private readonly sink: ReadSink,
   ) {
     if (inflater !== null) {
-      ;(inflater as Listened)[kReader] = this
-      inflater.on('data', onInflated)
-      inflater.on('end', onInflaterEnd)
-      inflater.on('error', onInflaterError)
+      inflater.on('data', (chunk: Buffer) => this.accept(chunk))
+      inflater.on('end', () => this.complete())
+      inflater.on('error', (err: unknown) =>
+        this.fail(bodyError('entity.encoding.invalid', undefined, { cause: err })),
+      )
     }
   }
 
-  /** Attach to a Node stream; the deadline is watched only while bytes are still to come. */
-  listen(stream: Listened): void {
+  /** Read a Node stream; the deadline is watched while bytes are still to come. */
+  listen(stream: NodeBodyStream): void {
     this.stream = stream
-    stream[kReader] = this
-    stream.on('data', onData)
-    stream.on('end', onEnd)
-    stream.on('error', onError)
-    stream.on('close', onClose)
+    stream.on('data', (chunk: Buffer) => this.wire(chunk))
+    stream.on('end', () => this.wireEnd())
+    stream.on('error', (err: unknown) => {
+      // Node's HTTP parser reports a client that went away as an ECONNRESET 'aborted' error.
+      if ((err as { code?: unknown } | null)?.code === 'ECONNRESET') this.aborted()
+      else this.fail(asBodyError(err))
+    })
+    stream.on('close', () => {
+      if (!stream.complete) this.aborted()
+    })
     if (!stream.complete) this.watch()
   }
 
@@ -171,7 +175,9 @@ class BodyReader implements Deadline {
     if (this.received > this.policy.limit) {
       return this.fail(tooLarge(this.policy, this.inflater !== null, { received: this.received }))
     }
-    this.chunks.push(chunk)
+    if (this.first === null) this.first = chunk
+    else if (this.chunks === null) this.chunks = [this.first, chunk]
+    else this.chunks.push(chunk)
   }
 
   wireEnd(): void {
@@ -188,8 +194,8 @@ class BodyReader implements Deadline {
         bodyError('request.size.invalid', undefined, { received, expected: length, length }),
       )
     }
-    const { chunks } = this
-    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received)
+    const { first, chunks } = this
+    const body = chunks !== null ? Buffer.concat(chunks, received) : (first ?? EMPTY)
     this.settle()
     this.sink.bodyRead(body)
   }
@@ -232,44 +238,13 @@ class BodyReader implements Deadline {
 
   private settle(): void {
     this.settled = true
-    this.chunks = []
+    this.first = null
+    this.chunks = null
     unwatch(this)
-    const { stream } = this
-    if (stream !== null) {
-      stream.removeListener('data', onData)
-      stream.removeListener('end', onEnd)
-      stream.removeListener('error', onError)
-      stream.removeListener('close', onClose)
-      stream[kReader] = undefined
-    }
   }
 }
 
-function onData(this: Listened, chunk: Buffer): void {
-  this[kReader]?.wire(chunk)
-}
-function onEnd(this: Listened): void {
-  this[kReader]?.wireEnd()
-}
-function onError(this: Listened, err: unknown): void {
-  const reader = this[kReader]
-  if (reader === undefined) return
-  // Node's HTTP parser reports a client that went away as an ECONNRESET 'aborted' error.
-  if ((err as { code?: unknown } | null)?.code === 'ECONNRESET') reader.aborted()
-  else reader.fail(asBodyError(err))
-}
-function onClose(this: Listened): void {
-  if (!this.complete) this[kReader]?.aborted()
-}
-function onInflated(this: Listened, chunk: Buffer): void {
-  this[kReader]?.accept(chunk)
-}
-function onInflaterEnd(this: Listened): void {
-  this[kReader]?.complete()
-}
-function onInflaterError(this: Listened, err: unknown): void {
-  this[kReader]?.fail(bodyError('entity.encoding.invalid', undefined, { cause: err }))
-}
+const EMPTY = Buffer.alloc(0)
 
 function isWebStream(source: BodySource): source is ReadableStream<Uint8Array> {
   return typeof (source as ReadableStream<Uint8Array>).getReader === 'function'
