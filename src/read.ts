@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http'
-import type { Transform } from 'node:stream'
+import type { Duplex } from 'node:stream'
 import zlib from 'node:zlib'
 import getRawBody from 'raw-body'
 import { type BodyErrorProps, bodyError, isBodyError } from './errors.js'
+import { createZstdInflater, hasZstd } from './zstd.js'
 
 /** How a body may be read: at most `limit` bytes (on the wire and inflated) in `timeout` ms. */
 export interface ReadPolicy {
@@ -50,7 +51,7 @@ export function readBody(req: IncomingMessage, policy: ReadPolicy): Promise<Buff
 
 function readStream(
   req: IncomingMessage,
-  inflater: Transform | null,
+  inflater: Duplex | null,
   policy: ReadPolicy,
   length: number | null,
 ): Promise<Buffer> {
@@ -167,7 +168,7 @@ function readIdentity(
 
 // One coding, applied once: a stacked `gzip, gzip` is refused rather than peeled, since
 // each layer multiplies what a small body can inflate to.
-function createInflater(coding: string): Transform | null {
+function createInflater(coding: string): Duplex | null {
   switch (coding) {
     case 'gzip':
     case 'x-gzip':
@@ -177,14 +178,11 @@ function createInflater(coding: string): Transform | null {
     case 'br':
       return zlib.createBrotliDecompress()
     case 'zstd':
-      return createZstd === undefined ? null : createZstd()
+      return createZstdInflater()
     default:
       return null
   }
 }
-
-// zstd exists from Node 22.15 and 23.8; @types/node for Node 20 does not declare it.
-const createZstd = (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress
 
 /** raw-body and zlib fail with their own errors; map each to the catalogue. */
 function asBodyError(err: unknown, limit: number) {
@@ -232,7 +230,7 @@ function tooLarge(limit: number, props: BodyErrorProps) {
 function unsupportedEncoding(coding: string) {
   return bodyError(
     'encoding.unsupported',
-    `Content-Encoding must be ${createZstd ? 'identity, gzip, deflate, br or zstd' : 'identity, gzip, deflate or br'}, applied once.`,
+    `Content-Encoding must be ${hasZstd ? 'identity, gzip, deflate, br or zstd' : 'identity, gzip, deflate or br'}, applied once.`,
     { encoding: coding },
   )
 }
