@@ -6,7 +6,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'test/fixtures/audit/**'] },
+  { ignores: ['**/dist/**', 'coverage/**', '.cache/**', 'packages/audit/test/fixtures/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

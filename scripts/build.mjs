@@ -1,7 +1,7 @@
 // Builds dist/esm and dist/cjs from the same sources with tsc, and marks the CommonJS
 // half as such so Node (and TypeScript) read dist/cjs/*.js and *.d.ts as CommonJS.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
@@ -11,5 +11,3 @@ for (const project of ['tsconfig.build.json', 'tsconfig.cjs.json']) {
 }
 mkdirSync('dist/cjs', { recursive: true })
 writeFileSync('dist/cjs/package.json', '{ "type": "commonjs" }\n')
-// The `safebody` bin: tsc writes 644, and npx reuses its link across rebuilds.
-chmodSync('dist/esm/cli.js', 0o755)

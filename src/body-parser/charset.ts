@@ -179,10 +179,18 @@ const singleByte = new Set([
   ...[1250, 1251, 1253, 1254, 1255, 1256, 1257, 1258].map((n) => `windows-${n}`),
 ])
 
+// Node 24's ICU follows WHATWG's KOI8-U, with ў and Ў at 0xAE and 0xBE; RFC 2319,
+// iconv-lite (so body-parser) and Node 20 and 22 have box drawings there. Pinned to those,
+// so a body decodes the same on every Node line, and as body-parser decodes it.
+const pinned: Readonly<Record<string, Readonly<Record<number, string>>>> = {
+  'koi8-u': { 0xae: '╝', 0xbe: '╬' },
+}
+
 function tableDecoder(decoder: TextDecoder): Decoder {
   const table: string[] = []
+  const pins = pinned[decoder.encoding] ?? {}
   for (let byte = 0; byte < 256; byte++) {
-    table.push(decoder.decode(Uint8Array.of(byte)) || '\ufffd')
+    table.push(pins[byte] ?? (decoder.decode(Uint8Array.of(byte)) || '\ufffd'))
   }
   return (b) => {
     let out = ''

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import zlib from 'node:zlib'
 import { parse as parseContentType } from 'content-type'
 import createError from 'http-errors'
 import typeis from 'type-is'
 import { refuse } from '../express.js'
 import { readBytes } from '../core/read.js'
+import { hasZstd } from '../core/zstd.js'
 import { charsetDecoder } from './charset.js'
 import { asParserError, parserError } from './errors.js'
 import type { ParserSettings } from './options.js'
@@ -27,7 +27,6 @@ export type ParserMiddleware = (req: IncomingMessage, res: ServerResponse, next:
 // body-parser has no read timeout: Node's server.requestTimeout bounds a slow body. The
 // read path wants one, so it gets the longest a timer can wait.
 const NO_TIMEOUT = 2 ** 31 - 1
-const hasZstd = 'createZstdDecompress' in zlib
 
 /** The middleware for a parser: body-parser's lib/read.js, step for step, over readBody. */
 export function parserMiddleware(spec: ParserSpec): ParserMiddleware {

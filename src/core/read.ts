@@ -1,4 +1,4 @@
-import type { Transform } from 'node:stream'
+import type { Duplex } from 'node:stream'
 import zlib from 'node:zlib'
 import bytes from 'bytes'
 import createError from 'http-errors'
@@ -12,6 +12,7 @@ import {
 } from '../errors.js'
 import { type Deadline, unwatch, watch } from './deadline.js'
 import type { HeaderBag } from './request.js'
+import { createZstdInflater, hasZstd } from './zstd.js'
 
 /** How a body may be read: at most `limit` bytes (on the wire and inflated) in `timeout` ms. */
 export interface ReadPolicy {
@@ -71,7 +72,7 @@ export function readBody(
     return sink.readFailed(tooLarge(policy, false, { length, expected: length }))
   }
   const coding = codingOf(headers['content-encoding'])
-  let inflater: Transform | null = null
+  let inflater: Duplex | null = null
   if (coding !== 'identity') {
     if (!policy.inflate) {
       const note = settingNote('inflate', 'false', policy.route)
@@ -124,7 +125,7 @@ class BodyReader implements Deadline {
     private readonly policy: ReadPolicy,
     /** The declared length, checked at the end (identity bodies only). */
     private readonly length: number | null,
-    private readonly inflater: Transform | null,
+    private readonly inflater: Duplex | null,
     private readonly sink: ReadSink,
   ) {
     if (inflater !== null) {
@@ -275,12 +276,13 @@ function codingOf(header: string | string[] | undefined): string {
 }
 
 /** The codings this Node inflates; zstd exists from Node 22.15 and 23.8. */
-export const codings: readonly string[] =
-  'createZstdDecompress' in zlib ? ['gzip', 'deflate', 'br', 'zstd'] : ['gzip', 'deflate', 'br']
+export const codings: readonly string[] = hasZstd
+  ? ['gzip', 'deflate', 'br', 'zstd']
+  : ['gzip', 'deflate', 'br']
 
 // One coding, applied once: a stacked `gzip, gzip` is refused rather than peeled, since
 // each layer multiplies what a small body can inflate to.
-function createInflater(coding: string): Transform | null {
+function createInflater(coding: string): Duplex | null {
   switch (coding) {
     case 'gzip':
     case 'x-gzip':
@@ -290,14 +292,11 @@ function createInflater(coding: string): Transform | null {
     case 'br':
       return zlib.createBrotliDecompress()
     case 'zstd':
-      return createZstd === undefined ? null : createZstd.call(zlib)
+      return createZstdInflater()
     default:
       return null
   }
 }
-
-// @types/node for Node 20 does not declare zstd.
-const createZstd = (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress
 
 /** A stream's own error, mapped to the catalogue; a server fault (5xx) passes on as it is. */
 function asBodyError(err: unknown): unknown {

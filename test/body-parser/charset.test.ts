@@ -85,6 +85,13 @@ describe('charsetDecoder', () => {
     expect(charsetDecoder('utf-bogus')).toBeNull()
     expect(charsetDecoder('iso-2022-kr')).toBeNull()
   })
+
+  it('decodes all 256 bytes of koi8-u as iconv-lite does, on every Node line', () => {
+    // Node 24's ICU puts ў and Ў at 0xAE and 0xBE (WHATWG); RFC 2319 and iconv-lite do not.
+    const every = Buffer.from(Array.from({ length: 256 }, (_, b) => b))
+    expect(charsetDecoder('koi8-u')?.(every)).toBe(iconv.decode(every, 'koi8-u'))
+    expect(charsetDecoder('koi8-u')?.(Buffer.of(0xae, 0xbe))).toBe('╝╬')
+  })
 })
 
 describe('the charset decoder cache', () => {

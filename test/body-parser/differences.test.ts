@@ -1,3 +1,4 @@
+import zlib from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import ours from '../../src/body-parser/index.js'
 import { expectPrototypesUntouched, frameworks } from '../helpers/app.js'
@@ -124,6 +125,21 @@ describe.each(frameworks)('deliberate differences from body-parser (%s)', (_name
     })
     expect(refused.result).toMatchObject({ type: 'entity.verify.failed', hasBody: false })
   })
+
+  const zstdCompress = (zlib as { zstdCompressSync?: (b: string) => Buffer }).zstdCompressSync
+  it.runIf(zstdCompress !== undefined)(
+    'zstd: bytes after the frame are 400 (body-parser, on Node 22 and 24: ignored)',
+    async () => {
+      const frame = (zstdCompress as (b: string) => Buffer)('{"a":1}')
+      const { theirs, ours } = await both(express, 'json', undefined, {
+        headers: { ...json, 'Content-Encoding': 'zstd' },
+        body: Buffer.concat([frame, Buffer.from('garbage')]),
+      })
+      expect(theirs.status).toBe(200)
+      expect(ours.status).toBe(400)
+      expect(ours.result).toMatchObject({ type: 'entity.encoding.invalid' })
+    },
+  )
 
   it("a body that does not inflate is 400 with a type (body-parser: zlib's error, no type)", async () => {
     const { theirs, ours: mine } = await both(express, 'json', undefined, {

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net'
-import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
+import zlib, { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { safeBody } from '../../src/index.js'
@@ -118,6 +118,64 @@ describe.each(frameworks)('reading bodies through %s', (_name, express) => {
     expect(received).toBeGreaterThan(100 * 1024)
     expect(received).toBeLessThanOrEqual(100 * 1024 + 16 * 1024)
   })
+
+  // zstd exists from Node 22.15 and 23.8; where it does, it follows gzip's rules exactly.
+  const zstdCompress = (zlib as { zstdCompressSync?: (b: Buffer) => Buffer }).zstdCompressSync
+  describe.runIf(zstdCompress !== undefined)('zstd, where this Node has it', () => {
+    const zstd = (bytes: Buffer) => (zstdCompress as (b: Buffer) => Buffer)(bytes)
+
+    it.each(['zstd', 'ZSTD'])('inflates %s bodies', async (coding) => {
+      const res = await post('/data', zstd(json), { 'Content-Encoding': coding })
+      expect(res.status).toBe(200)
+      expect(res.body.body).toEqual(doc)
+    })
+
+    it('inflates a small zstd body', async () => {
+      const res = await post('/data', zstd(Buffer.from('{"a":1}')), { 'Content-Encoding': 'zstd' })
+      expect(res.status).toBe(200)
+      expect(res.body.body).toEqual({ a: 1 })
+    })
+
+    it('refuses a 10 MB zstd bomb with 413, having inflated no more than the limit', async () => {
+      reset()
+      const bomb = zstd(Buffer.alloc(10 * 1024 * 1024, 0x20))
+      expect(bomb.length).toBeLessThan(1024 * 20)
+      const res = await post('/big', bomb, { 'Content-Encoding': 'zstd' })
+      expectRefusal(res, 413, 'entity.too.large', seen)
+      const received = (seen.errors[0] as { received: number }).received
+      expect(received).toBeGreaterThan(100 * 1024)
+      // One zlib output chunk past the limit at most (zstd's is 128 KiB, gzip's 16 KiB).
+      expect(received).toBeLessThanOrEqual(100 * 1024 + 128 * 1024)
+    })
+
+    it.each([
+      ['not zstd at all', Buffer.from(JSON.stringify(doc))],
+      ['truncated', () => zstd(json).subarray(0, 10)],
+      ['cut short by one byte', () => zstd(json).subarray(0, -1)],
+      ['followed by other bytes', () => Buffer.concat([zstd(json), Buffer.from('garbage')])],
+      ['two frames (one frame only, on every Node)', () => Buffer.concat([zstd(json), zstd(json)])],
+    ])('refuses a %s zstd body with 400', async (_what, body) => {
+      reset()
+      const bytes = typeof body === 'function' ? body() : body
+      const res = await post('/data', bytes, { 'Content-Encoding': 'zstd' })
+      expectRefusal(res, 400, 'entity.encoding.invalid', seen)
+    })
+
+    it('refuses zstd with 415 where inflate is off', async () => {
+      reset()
+      const res = await post('/plain', zstd(json), { 'Content-Encoding': 'zstd' })
+      expectRefusal(res, 415, 'encoding.unsupported', seen)
+    })
+  })
+
+  it.runIf(zstdCompress === undefined)(
+    'refuses zstd with 415 where this Node has none',
+    async () => {
+      reset()
+      const res = await post('/data', json, { 'Content-Encoding': 'zstd' })
+      expectRefusal(res, 415, 'encoding.unsupported', seen)
+    },
+  )
 
   it('counts compressed bytes against the limit too (a gzip member padded with garbage)', async () => {
     reset()

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { readFileSync, realpathSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { safebodyCli } from './audit/command.js'
+import { auditCli } from './command.js'
 
-// The package.json two levels above dist/<format>/cli.js; the version is only shown in SARIF.
+// The package.json one level above dist/cli.js; the version is only shown in SARIF.
 function packageVersion(): string {
   try {
     const script = realpathSync(process.argv[1] ?? '')
     const manifest: unknown = JSON.parse(
-      readFileSync(join(dirname(script), '..', '..', 'package.json'), 'utf8'),
+      readFileSync(join(dirname(script), '..', 'package.json'), 'utf8'),
     )
     const version = (manifest as { version?: unknown }).version
     return typeof version === 'string' ? version : '0.0.0'
@@ -18,7 +18,7 @@ function packageVersion(): string {
 }
 
 // exitCode, not exit(): a large report to a pipe must finish writing first.
-process.exitCode = safebodyCli(process.argv.slice(2), {
+process.exitCode = auditCli(process.argv.slice(2), {
   cwd: process.cwd(),
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),

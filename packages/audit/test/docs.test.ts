@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { safebodyCli } from '../../src/audit/command.js'
-import { RULES } from '../../src/audit/index.js'
+import { auditCli } from '../src/command.js'
+import { RULES } from '../src/index.js'
 import { ROOT } from './helpers.js'
 
-const doc = readFileSync(join(ROOT, 'docs', 'AUDIT.md'), 'utf8')
+const doc = readFileSync(join(ROOT, 'README.md'), 'utf8')
 
-describe('docs/AUDIT.md', () => {
+describe('README.md of safebody-audit', () => {
   it.each(RULES.map((rule) => [rule.id, rule] as const))(
     'documents %s as the code defines it',
     (id, rule) => {
@@ -21,7 +21,7 @@ describe('docs/AUDIT.md', () => {
 
   it('shows the sample run as the command prints it today', () => {
     let out = ''
-    const code = safebodyCli(['audit', 'test/fixtures/audit/sample-app'], {
+    const code = auditCli(['test/fixtures/sample-app'], {
       cwd: ROOT,
       version: '0',
       stdout: (text) => {
@@ -30,7 +30,7 @@ describe('docs/AUDIT.md', () => {
       stderr: () => {},
     })
     expect(code).toBe(1)
-    const sample = doc.split('$ npx safebody audit test/fixtures/audit/sample-app\n')[1] ?? ''
+    const sample = doc.split('$ npx safebody-audit test/fixtures/sample-app\n')[1] ?? ''
     // Everything but the timing, which differs from run to run.
     const withoutTiming = (text: string) => text.replace(/, \d+ ms\n/, ', N ms\n')
     const printed = withoutTiming(out)

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { RULES, runAudit } from '../../src/audit/index.js'
+import { RULES, runAudit } from '../src/index.js'
 import { expectedFindings, fixtureFiles, ROOT } from './helpers.js'
 
 describe.each(RULES.map((rule) => [rule.id, rule] as const))('rule %s', (id, rule) => {
@@ -37,7 +37,7 @@ describe.each(RULES.map((rule) => [rule.id, rule] as const))('rule %s', (id, rul
 
 describe('project-wide facts', () => {
   it('a validator mounted with app.use() in one file covers routes in another', () => {
-    const dir = 'test/fixtures/audit/rules/unvalidated-body/global'
+    const dir = 'test/fixtures/rules/unvalidated-body/global'
     const alone = runAudit({ paths: [`${dir}/routes.js`], cwd: ROOT })
     expect(alone.findings.map((f) => f.ruleId)).toEqual(['unvalidated-body'])
     const together = runAudit({ paths: [dir], cwd: ROOT })

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { discoverFiles } from '../../src/audit/scan.js'
+import { discoverFiles } from '../src/scan.js'
 
 let root: string
 

@@ -17,9 +17,13 @@ export const unvalidatedBody: Rule = {
     'app.use()/router.use() in the file or anywhere in the scanned project, and the handler does ' +
     'not validate the body itself (schema.parse(req.body), validate(req.body)). Whatever shape ' +
     'the client sent reaches the code.',
-  fix: "Put safeBody({ schema }) (or another schema validator) on the route: app.post('/x', safeBody(...), handler).",
+  fix:
+    'Bind a schema to the route before the handler: app.use(safeBody({ schemas, routes: ' +
+    "{ 'POST /x': 'x' } })) (import { safeBody } from 'safebody'), or use another validator.",
   bad: "app.post('/users', (req, res) => {\n  db.users.insert(req.body)\n})",
-  good: "app.post('/users', safeBody({ schema: 'user' }), (req, res) => {\n  db.users.insert(req.body)\n})",
+  good:
+    "app.use(safeBody({ schemas: './schemas', routes: { 'POST /users': 'user' } }))\n" +
+    "app.post('/users', (req, res) => {\n  db.users.insert(req.body)\n})",
   check(node, file) {
     if (!ts.isCallExpression(node)) return undefined
     const method = routeMethod(node)

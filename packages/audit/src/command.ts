@@ -15,7 +15,7 @@ export interface CommandIo {
   version: string
 }
 
-const AUDIT_USAGE = `Usage: safebody audit [paths...] [options]
+const USAGE = `Usage: safebody-audit [paths...] [options]
 
 Finds unsafe deserialization in .js, .mjs, .cjs, .jsx, .ts, .tsx, .mts and .cts files:
 code run from data, unsafe deserializers, prototype pollution, unvalidated bodies,
@@ -38,47 +38,23 @@ Suppress one finding with a comment on its line or the line above:
 Exit codes: 0 no finding at or above --fail-on, 1 there is one, 2 usage error.
 `
 
-const CLI_USAGE = `Usage: safebody <command> [options]
-
-Commands:
-  audit [paths...]   find unsafe deserialization in JavaScript and TypeScript code
-
-Run 'safebody audit --help' for the audit options.
-`
-
-/** The `safebody` bin: dispatches to a subcommand; returns the process exit code. */
-export function safebodyCli(args: readonly string[], io: CommandIo): number {
-  const [command, ...rest] = args
-  if (command === 'audit') return auditCommand(rest, io)
-  if (command === '--help' || command === '-h' || command === 'help') {
-    io.stdout(CLI_USAGE)
-    return 0
-  }
-  if (command === undefined) {
-    io.stderr(CLI_USAGE)
-    return 2
-  }
-  io.stderr(`safebody: unknown command '${command}'\n\n${CLI_USAGE}`)
-  return 2
-}
-
 const FORMATS = ['text', 'json', 'sarif'] as const
 type Format = (typeof FORMATS)[number]
 
-/** Runs `safebody audit` with the given arguments; returns the process exit code. */
-function auditCommand(args: readonly string[], io: CommandIo): number {
+/** The `safebody-audit` bin: runs the audit with these arguments; returns the exit code. */
+export function auditCli(args: readonly string[], io: CommandIo): number {
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(args)
   } catch (error) {
     io.stderr(
-      `safebody audit: ${error instanceof Error ? error.message : String(error)}\n\n${AUDIT_USAGE}`,
+      `safebody-audit: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`,
     )
     return 2
   }
   const { values, positionals } = parsed
   if (values.help) {
-    io.stdout(AUDIT_USAGE)
+    io.stdout(USAGE)
     return 0
   }
   if (values['list-rules']) {
@@ -100,7 +76,7 @@ function auditCommand(args: readonly string[], io: CommandIo): number {
         .filter(Boolean),
     })
   } catch (error) {
-    io.stderr(`safebody audit: ${error instanceof Error ? error.message : String(error)}\n`)
+    io.stderr(`safebody-audit: ${error instanceof Error ? error.message : String(error)}\n`)
     return 2
   }
   const report =

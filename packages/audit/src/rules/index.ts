@@ -11,7 +11,7 @@ import { v8Deserialize } from './v8-deserialize.js'
 import { vmCode } from './vm-code.js'
 import { yamlUnsafeLoad } from './yaml-unsafe-load.js'
 
-/** The rule catalogue, in the order docs/AUDIT.md documents it. */
+/** The rule catalogue, in the order README.md documents it. */
 export const RULES: readonly Rule[] = [
   codeEval,
   vmCode,

@@ -1,17 +1,17 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { safebodyCli } from '../../src/audit/command.js'
+import { auditCli } from '../src/command.js'
 import { ROOT } from './helpers.js'
 
-const POSITIVE = 'test/fixtures/audit/rules/code-eval/positive.js'
-const NEGATIVE = 'test/fixtures/audit/rules/code-eval/negative.js'
-const MEDIUM_ONLY = 'test/fixtures/audit/rules/timer-string/negative.js'
+const POSITIVE = 'test/fixtures/rules/code-eval/positive.js'
+const NEGATIVE = 'test/fixtures/rules/code-eval/negative.js'
+const MEDIUM_ONLY = 'test/fixtures/rules/timer-string/negative.js'
 
 function run(args: string[]): { code: number; stdout: string; stderr: string } {
   let stdout = ''
   let stderr = ''
-  const code = safebodyCli(['audit', ...args], {
+  const code = auditCli(args, {
     cwd: ROOT,
     version: '9.9.9',
     stdout: (text) => {
@@ -43,7 +43,7 @@ interface SarifLog {
   }[]
 }
 
-describe('safebody audit (in-process)', () => {
+describe('safebody-audit (in-process)', () => {
   it('prints file:line:col rule severity message and a fix, and exits 1 at or above high', () => {
     const { code, stdout } = run([POSITIVE, '--rules', 'code-eval'])
     expect(code).toBe(1)
@@ -56,7 +56,7 @@ describe('safebody audit (in-process)', () => {
   it('exits 0 when nothing reaches --fail-on', () => {
     expect(run([NEGATIVE]).code).toBe(0)
     expect(run([POSITIVE, '--fail-on', 'none']).code).toBe(0)
-    const timers = 'test/fixtures/audit/rules/timer-string/positive.js'
+    const timers = 'test/fixtures/rules/timer-string/positive.js'
     expect(run([timers, '--fail-on', 'critical']).code).toBe(0)
     expect(run([timers, '--fail-on', 'medium']).code).toBe(1)
     expect(run([MEDIUM_ONLY]).code).toBe(0)
@@ -107,7 +107,7 @@ describe('safebody audit (in-process)', () => {
     )
     const help = run(['--help'])
     expect(help.code).toBe(0)
-    expect(help.stdout).toMatch(/^Usage: safebody audit/)
+    expect(help.stdout).toMatch(/^Usage: safebody-audit/)
     const bad = run(['--format', 'xml'])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toMatch(/--format must be one of text, json, sarif/)
@@ -115,18 +115,15 @@ describe('safebody audit (in-process)', () => {
     expect(run(['--fail-on', 'severe']).code).toBe(2)
   })
 
-  it('the bin names its commands and refuses unknown ones', () => {
-    const io = { cwd: ROOT, version: '0', stdout: () => {}, stderr: () => {} }
+  it('takes paths, not subcommands: an unknown path is a usage error', () => {
     let said = ''
-    const listen = { ...io, stderr: (text: string) => (said += text) }
-    expect(safebodyCli(['frobnicate'], listen)).toBe(2)
-    expect(said).toMatch(/unknown command 'frobnicate'/)
-    expect(safebodyCli([], io)).toBe(2)
-    expect(safebodyCli(['--help'], io)).toBe(0)
+    const io = { cwd: ROOT, version: '0', stdout: () => {}, stderr: (t: string) => (said += t) }
+    expect(auditCli(['no-such-dir'], io)).toBe(2)
+    expect(said).toMatch(/^safebody-audit: /)
   })
 })
 
-describe('safebody audit (child process)', () => {
+describe('safebody-audit (child process)', () => {
   // Node loads the TypeScript source through tsx's loader, so no build is needed first.
   const node = (args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli.ts'), ...args], {
@@ -142,12 +139,10 @@ describe('safebody audit (child process)', () => {
       timeout: 60_000,
     },
     () => {
-      const failing = node(['audit', 'test/fixtures/audit/rules', '--format', 'text'])
+      const failing = node(['test/fixtures/rules', '--format', 'text'])
       expect(failing.status).toBe(1)
-      expect(failing.stdout).toMatch(
-        /^test\/fixtures\/audit\/rules\/\S+:\d+:\d+ [a-z0-9-]+ critical /m,
-      )
-      const passing = node(['audit', NEGATIVE, '--format', 'sarif'])
+      expect(failing.stdout).toMatch(/^test\/fixtures\/rules\/\S+:\d+:\d+ [a-z0-9-]+ critical /m)
+      const passing = node([NEGATIVE, '--format', 'sarif'])
       expect(passing.status).toBe(0)
       expect(JSON.parse(passing.stdout).version).toBe('2.1.0')
     },

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runAudit } from '../../src/audit/index.js'
-import { parseSource } from '../../src/audit/parse.js'
-import { readSuppressions } from '../../src/audit/suppressions.js'
+import { runAudit } from '../src/index.js'
+import { parseSource } from '../src/parse.js'
+import { readSuppressions } from '../src/suppressions.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'safebody-suppress-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -1,8 +1,8 @@
 import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
-import { collectBindings, qualifiedName } from '../../src/audit/bindings.js'
-import { createFileContext } from '../../src/audit/context.js'
-import { parseSource } from '../../src/audit/parse.js'
+import { collectBindings, qualifiedName } from '../src/bindings.js'
+import { createFileContext } from '../src/context.js'
+import { parseSource } from '../src/parse.js'
 
 const project = { jsYamlMajor: () => undefined, hasGlobalValidator: false }
 

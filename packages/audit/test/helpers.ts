@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
-/** The repository root: tests run the audit from here, as a user would. */
-export const ROOT = join(import.meta.dirname, '..', '..')
-export const FIXTURES = join(ROOT, 'test', 'fixtures', 'audit')
+/** The package root: tests run the audit from here, as a user would. */
+export const ROOT = join(import.meta.dirname, '..')
+export const FIXTURES = join(ROOT, 'test', 'fixtures')
 
 /** A finding a fixture announces with `// expect: <rule-id> <severity>` on its line. */
 export interface ExpectedFinding {

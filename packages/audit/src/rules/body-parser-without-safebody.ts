@@ -22,9 +22,13 @@ export const bodyParserWithoutSafebody: Rule = {
     'express.json(), express.urlencoded() and body-parser parse any body of their type into ' +
     'req.body, with no schema, no refusal of `__proto__` keys and no depth or key limits, in a ' +
     'file that does not import safebody. Handlers then see whatever the client sent.',
-  fix: "Use safebody's drop-in facade (import { json } from 'safebody') or safeBody({ schema }).",
+  fix:
+    "Use safebody's drop-in facade (import { json } from 'safebody/body-parser'), or bind " +
+    "schemas to routes with safeBody({ schemas, routes }) (import { safeBody } from 'safebody').",
   bad: "import express from 'express'\napp.use(express.json())",
-  good: "import { safeBody } from 'safebody'\napp.use(safeBody({ schemas: './schemas' }))",
+  good:
+    "import { safeBody } from 'safebody'\n" +
+    "app.use(safeBody({ schemas: './schemas', routes: { 'POST /users': 'user' } }))",
   check(node, file) {
     if (!ts.isCallExpression(node)) return undefined
     const callee = file.calleeName(node)
