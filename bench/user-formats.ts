@@ -33,7 +33,7 @@ const route = compileRoute(
   proto,
 )
 // The same compiled validator on both sides: the difference is decode, guard and mapping.
-const validate = route.validate
+const validate = registry.validator('user')
 const format = (name: string) => {
   const found = route.formats.byMediaType.get(name)
   if (found === undefined) throw new Error(name)

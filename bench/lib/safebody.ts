@@ -3,14 +3,12 @@
 import type { Format } from '../../src/decoders/formats.js'
 import { negotiate } from '../../src/core/negotiate.js'
 import { type LimitOptions, type RouteBinding, routePolicy } from '../../src/core/options.js'
-import { type CompiledRoute, compileRoute, validateBody } from '../../src/core/route.js'
+import { type CompiledRoute, compileRoute } from '../../src/core/route.js'
 import { createRegistry, type JsonSchema } from '../../src/core/registry.js'
 
 /** After the read, in enforce mode: decode (the decoder guards), then validate. */
 export function acceptBody(bytes: Buffer, format: Format, route: CompiledRoute): unknown {
-  const value = format.decode(bytes, route.context)
-  validateBody(value, route)
-  return value
+  return route.validate(format.decode(bytes, route.context))
 }
 
 /** A route's body handling as one function: Content-Type and bytes in, the value out. */

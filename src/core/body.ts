@@ -11,7 +11,7 @@ import type { RoutePolicy } from './options.js'
 import { type BodySource, hasBody, type ReadSink, readBody } from './read.js'
 import type { BodyRequest } from './request.js'
 import { type Fallback, relaxed, reportFormat, unread } from './report.js'
-import { absentBody, type CompiledRoute, noBody, unboundRoute, validateBody } from './route.js'
+import { absentBody, type CompiledRoute, noBody, unboundRoute } from './route.js'
 import type { RequestFacts, ViolationLog } from './violations.js'
 
 /**
@@ -112,11 +112,18 @@ class BodyTask implements ReadSink {
         return this.done(null, noBody)
       }
       value = (this.format as Format).decode(bytes, this.context)
-      if (this.route !== undefined) this.validate(value, this.route)
+      if (this.route !== undefined) value = this.validate(value, this.route)
     } catch (err) {
       return this.refuse(err)
     }
-    this.done(null, value, this.integrity)
+    // A validator may answer later (a Standard Schema with async refinements); the common,
+    // synchronous case allocates nothing for it.
+    if (isPromise(value)) {
+      value.then(
+        (checked) => this.done(null, checked, this.integrity),
+        (err: unknown) => this.refuse(err),
+      )
+    } else this.done(null, value, this.integrity)
   }
 
   readFailed(err: unknown): void {
@@ -153,13 +160,23 @@ class BodyTask implements ReadSink {
     }
   }
 
-  private validate(value: unknown, route: CompiledRoute): void {
+  /** The value to hand on (or a promise of it); in report mode a refusal is reported instead. */
+  private validate(value: unknown, route: CompiledRoute): unknown {
+    let checked: unknown
     try {
-      validateBody(value, route)
+      checked = route.validate(value)
     } catch (err) {
-      if (!relaxed(err, this.policy)) throw err
-      this.report(err)
+      return this.relaxValidation(err, value)
     }
+    if (!isPromise(checked)) return checked
+    return checked.then(undefined, (err: unknown) => this.relaxValidation(err, value))
+  }
+
+  /** Report mode hands on the decoded value; enforce mode refuses. */
+  private relaxValidation(err: unknown, value: unknown): unknown {
+    if (!relaxed(err, this.policy)) throw err
+    this.report(err)
+    return value
   }
 
   private report(err: Parameters<ViolationLog['record']>[0]): void {
@@ -187,6 +204,15 @@ class BodyTask implements ReadSink {
 }
 
 const EMPTY = Buffer.alloc(0)
+
+// Decoded bodies are data (no functions), so only a validator's promise has a callable then.
+function isPromise(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
 
 export { noBody, unread }
 export type { BodyRequest, BodySource }

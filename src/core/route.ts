@@ -15,8 +15,15 @@ export interface CompiledRoute {
   readonly policy: RoutePolicy
   readonly formats: FormatTable
   readonly context: DecodeContext
-  readonly validate: ValidateFunction
+  /** The validate stage: the value to hand on, or a promise of it; throws or rejects with 422. */
+  readonly validate: BodyValidator
 }
+
+/**
+ * A route's validator: takes the decoded value and returns the value to hand on (a validator
+ * may transform it), or a promise of it; refuses by throwing or rejecting a catalogued error.
+ */
+export type BodyValidator = (value: unknown) => unknown
 
 /** Compile one binding, once, at start-up: its validator, message type and decoders. */
 export function compileRoute(
@@ -40,7 +47,9 @@ export function compileRoute(
       policy.read.route,
     ),
     context,
-    validate: registry.validator(schema as Parameters<SchemaRegistry['validator']>[0]),
+    validate: ajvValidator(
+      registry.validator(schema as Parameters<SchemaRegistry['validator']>[0]),
+    ),
   }
 }
 
@@ -70,11 +79,12 @@ export function absentBody(route: CompiledRoute | undefined): typeof noBody {
   return noBody
 }
 
-/** Throw 422 with ajv's issues unless `value` matches the route's schema. */
-export function validateBody(value: unknown, route: CompiledRoute): void {
-  if (!route.validate(value)) {
+/** A compiled JSON Schema as the validate stage: 422 with ajv's issues, else the value itself. */
+function ajvValidator(validate: ValidateFunction): BodyValidator {
+  return (value) => {
+    if (validate(value)) return value
     throw bodyError('entity.validation.failed', undefined, {
-      errors: validationIssues(route.validate.errors),
+      errors: validationIssues(validate.errors),
     })
   }
 }
