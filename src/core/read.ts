@@ -130,7 +130,7 @@ class BodyReader implements Deadline {
   ) {
     if (inflater !== null) {
       inflater.on('data', (chunk: Buffer) => this.accept(chunk))
-      inflater.on('end', () => this.complete())
+      inflater.on('end', () => this.inflated(inflater))
       inflater.on('error', (err: unknown) =>
         this.fail(bodyError('entity.encoding.invalid', undefined, { cause: err })),
       )
@@ -185,6 +185,24 @@ class BodyReader implements Deadline {
     if (this.settled) return
     if (this.inflater === null) this.complete()
     else this.inflater.end()
+  }
+
+  /**
+   * The compressed stream ended. Bytes after its end (garbage, padding, a second deflate or
+   * br stream) are refused, never dropped: zlib reports what it consumed in `bytesWritten`.
+   * Concatenated gzip members are one body, consumed whole.
+   */
+  inflated(inflater: Duplex): void {
+    const consumed = (inflater as { bytesWritten?: unknown }).bytesWritten
+    if (typeof consumed === 'number' && consumed < this.wireBytes) {
+      return this.fail(
+        bodyError(
+          'entity.encoding.invalid',
+          'The body has bytes after the end of its compressed data.',
+        ),
+      )
+    }
+    this.complete()
   }
 
   complete(): void {

@@ -187,6 +187,36 @@ describe.each(frameworks)('reading bodies through %s', (_name, express) => {
   })
 
   it.each([
+    ['gzip + garbage', 'gzip', Buffer.concat([gzipSync(json), Buffer.from('garbage')])],
+    ['gzip + ten zero bytes', 'gzip', Buffer.concat([gzipSync(json), Buffer.alloc(10)])],
+    ['deflate + xx', 'deflate', Buffer.concat([deflateSync(json), Buffer.from('xx')])],
+    ['deflate + a second stream', 'deflate', Buffer.concat([deflateSync(json), deflateSync(json)])],
+    ['br + xx', 'br', Buffer.concat([brotliCompressSync(json), Buffer.from('xx')])],
+  ])(
+    'refuses %s: bytes after the compressed data are never dropped (400)',
+    async (_what, coding, body) => {
+      reset()
+      const res = await post('/data', body, { 'Content-Encoding': coding })
+      expectRefusal(res, 400, 'entity.encoding.invalid', seen)
+      expect(seen.bodies).toEqual([])
+    },
+  )
+
+  it('takes concatenated gzip members as one body, and an empty Content-Encoding as identity', async () => {
+    reset()
+    const half = Buffer.from(JSON.stringify(doc))
+    const members = Buffer.concat([gzipSync(half.subarray(0, 10)), gzipSync(half.subarray(10))])
+    const res = await post('/data', members, { 'Content-Encoding': 'gzip' })
+    expect(res.status).toBe(200)
+    expect(res.body.body).toEqual(doc)
+    // On a raw socket, so that the empty header is surely sent as it is.
+    const head = `POST /data HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Encoding: \r\nContent-Length: ${json.length}\r\nConnection: close\r\n\r\n`
+    const { response } = await rawExchange(port, [head, json])
+    expect(response.startsWith('HTTP/1.1 200')).toBe(true)
+    expect(seen.bodies.at(-1)).toEqual(doc)
+  })
+
+  it.each([
     ['compress', 'compress'],
     ['stacked codings', 'gzip, gzip'],
     ['an unknown coding', 'zstd-ish'],
