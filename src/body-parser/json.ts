@@ -1,5 +1,5 @@
-import { mayBreakGuard } from '../decoders/json.js'
-import { guardValue, type StructureLimits } from '../core/guard.js'
+import type { StructureLimits } from '../core/guard.js'
+import { checkJson } from '../decoders/json.js'
 import {
   type CharsetOptions,
   normalizeOptions,
@@ -50,15 +50,11 @@ function jsonParser(options: JsonOptions | undefined, limits: StructureLimits) {
       const first = FIRST_NON_WHITESPACE.exec(text)?.[1] || undefined
       if (first !== '{' && first !== '[') throw strictSyntaxError(text, first)
     }
-    // The guard walks the plain value; the app's reviver then runs on a parse of its own,
+    // The check walks the plain value; the app's reviver then runs on a parse of its own,
     // so it may build what it likes (Dates, Maps) out of a body already found safe.
-    const guard = mayBreakGuard(text, limits)
-    let value = parseOrThrow(text, guard ? undefined : reviver)
-    if (guard) {
-      guardValue(value, limits)
-      if (reviver) value = parseOrThrow(text, reviver)
-    }
-    return value
+    const value = parseOrThrow(text, undefined)
+    checkJson(value, text, limits)
+    return reviver ? parseOrThrow(text, reviver) : value
   }
 }
 
