@@ -17,6 +17,7 @@ import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { JsonSchema } from './core/registry.js'
 import { absentBody, type CompiledRoute } from './core/route.js'
 import { closeUnread } from './express.js'
+import { bodyError, type BodyErrorType } from './errors.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
 
 /**
@@ -173,6 +174,25 @@ function defaultCompiler(instance: FastifyInstance): FastifySchemaCompiler<Fasti
   return instance.validatorCompiler as FastifySchemaCompiler<FastifySchema>
 }
 
+// What fastify refuses itself before any parser runs (a Content-Type header it cannot parse),
+// in safebody's catalogue.
+const fastifyRefusals: Readonly<Record<string, BodyErrorType>> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'content.type.unsupported',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'request.size.invalid',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'entity.too.large',
+}
+
+/**
+ * `error` as a catalogued refusal: safebody's own pass as they are; the few body refusals
+ * fastify makes before safebody sees the request get their safebody `type`; anything else is
+ * returned unchanged.
+ */
+export function bodyRefusal(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code
+  const type = typeof code === 'string' ? fastifyRefusals[code] : undefined
+  return type === undefined ? error : bodyError(type, undefined, { cause: error })
+}
+
 /**
  * A fastify error handler that answers client errors as RFC 9457
  * `application/problem+json`: safebody's refusals with their type, title, detail and
@@ -186,7 +206,7 @@ export function problemDetails(options: ProblemDetailsOptions = {}) {
   const typeBase = options.typeBase ?? ''
   if (typeof typeBase !== 'string') throw new TypeError('safebody: typeBase must be a string')
   return (error: FastifyError | Error, _request: FastifyRequest, reply: FastifyReply) => {
-    const problem = toProblem(error, typeBase)
+    const problem = toProblem(bodyRefusal(error), typeBase)
     if (problem === undefined) throw error
     return reply
       .code(problem.status)
