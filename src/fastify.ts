@@ -1,0 +1,222 @@
+import type { IncomingMessage } from 'node:http'
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  FastifySchema,
+  FastifySchemaCompiler,
+  preValidationHookHandler,
+  RouteOptions,
+} from 'fastify'
+import fp from 'fastify-plugin'
+import { noBody, takeBody, unread } from './core/body.js'
+import { type BodyEngine, createEngine } from './core/engine.js'
+import type { RouteBinding, SafeBodyOptions } from './core/options.js'
+import type { JsonSchema } from './core/registry.js'
+import { absentBody, type CompiledRoute } from './core/route.js'
+import { closeUnread } from './express.js'
+import { bodyError, type BodyErrorType } from './errors.js'
+import { type ProblemDetailsOptions, toProblem } from './problem.js'
+
+/**
+ * The plugin's options: `safeBody()`'s. A route's own `schema.body` is its binding, under
+ * these settings; `routes` binds routes that have no `schema.body`.
+ */
+export type SafeBodyPluginOptions = SafeBodyOptions
+
+/** A route's own settings for its `schema.body` (limits, formats, mode, integrity...). */
+export type SafeBodyRouteConfig = Omit<RouteBinding, 'schema'>
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** safebody's settings for this route's `schema.body`: `{ limit, formats, mode, ... }`. */
+    safebody?: SafeBodyRouteConfig
+  }
+}
+
+// Where a route's binding travels: fastify copies the route's config into the request's.
+const kRoute = Symbol('safebody.route')
+type RouteConfig = { [kRoute]?: CompiledRoute }
+
+/**
+ * A fastify plugin that takes over body parsing: every content type goes to safebody, which
+ * reads, decodes, guards and validates the body against the route's `schema.body`, or a
+ * binding in `routes`, and refuses anything else (415 for a type the route does not accept or
+ * a route with no binding). Refusals reach the error handler with `statusCode` and `type`.
+ * fastify's own validator skips `schema.body` on those routes: the body is validated once.
+ *
+ * @example
+ * await app.register(safebody, { limit: '1mb' })
+ * app.post('/users', { schema: { body: user } }, async (req) => req.body)
+ */
+const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, options, done) => {
+  const engine = createEngine(options ?? {})
+  fastify.removeAllContentTypeParsers()
+  fastify.addContentTypeParser('*', bodyParser(engine))
+  fastify.addHook('onRoute', function bindRoute(this: FastifyInstance, route: RouteOptions) {
+    const schema = route.schema?.body
+    if (schema === undefined) return
+    const name = `${[route.method].flat().join(',')} ${route.url}`
+    const settings = route.config?.safebody ?? {}
+    // Required unless the route says otherwise, as fastify's own validator has it.
+    const binding: RouteBinding = { ...settings, schema: schema as JsonSchema }
+    let compiled = engine.bind(binding, name)
+    // fastify's bodyLimit holds as well as safebody's limit: the smaller one applies.
+    const bodyLimit = route.bodyLimit ?? this.initialConfig.bodyLimit ?? Infinity
+    if (compiled.policy.read.limit > bodyLimit) {
+      compiled = engine.bind({ ...binding, limit: bodyLimit }, name)
+    }
+    route.config = { ...route.config, [kRoute]: compiled } as typeof route.config
+    route.validatorCompiler = skipBody(this, route.validatorCompiler)
+    // fastify calls no parser for a request without a body: a required one is checked here.
+    if (compiled.policy.required && compiled.policy.mode === 'enforce') {
+      route.preValidation = [requireBody(compiled), route.preValidation ?? []].flat()
+    }
+  })
+  // A refusal before the whole body arrived: Connection: close, the socket cut after the
+  // response, instead of Node draining the rest.
+  fastify.addHook('onError', (request, reply, _error, next) => {
+    closeUnread(request.raw, reply.raw)
+    next()
+  })
+  done()
+}
+
+function bodyParser(engine: BodyEngine) {
+  const { scope } = engine
+  return (
+    request: FastifyRequest,
+    payload: IncomingMessage,
+    done: (err: Error | null, body?: unknown) => void,
+  ): void => {
+    const { method, url, headers } = request
+    const query = url.indexOf('?')
+    const path = query === -1 ? url : url.slice(0, query)
+    const route = (request.routeOptions.config as RouteConfig)[kRoute] ?? engine.find(method, path)
+    takeBody(scope, route, { method, path, headers }, payload, (err, value) => {
+      if (err !== null && err !== undefined) return done(err as Error)
+      done(null, value === noBody || value === unread ? undefined : value)
+    })
+  }
+}
+
+const passBody = () => true
+
+/**
+ * A route's validator compiler that leaves the body to safebody (which validated it while
+ * parsing) and compiles the route's other parts as fastify would.
+ */
+function skipBody(
+  instance: FastifyInstance,
+  own: FastifySchemaCompiler<FastifySchema> | undefined,
+): FastifySchemaCompiler<FastifySchema> {
+  return (definition) => {
+    if (definition.httpPart === 'body') return passBody
+    if (own !== undefined) return own(definition)
+    // fastify lower-cases a headers schema's names itself unless the compiler is a custom
+    // one; ours stands in for its default, so it does the same.
+    const schema =
+      definition.httpPart === 'headers' ? lowerCaseHeaders(definition.schema) : definition.schema
+    return defaultCompiler(instance)({ ...definition, schema })
+  }
+}
+
+function requireBody(route: CompiledRoute): preValidationHookHandler {
+  return (request, _reply, next) => {
+    if (request.body !== undefined) return next()
+    try {
+      absentBody(route)
+      next()
+    } catch (err) {
+      next(err as Error)
+    }
+  }
+}
+
+function lowerCaseHeaders(schema: unknown): FastifySchema {
+  const s = schema as { properties?: Record<string, unknown>; required?: unknown }
+  if (typeof s !== 'object' || s === null || Object.getPrototypeOf(s) !== Object.prototype) {
+    return schema as FastifySchema
+  }
+  const copy: Record<string, unknown> = { ...s }
+  if (s.properties !== undefined) {
+    copy.properties = Object.fromEntries(
+      Object.entries(s.properties).map(([k, v]) => [k.toLowerCase(), v]),
+    )
+  }
+  if (Array.isArray(s.required)) copy.required = s.required.map((k: string) => k.toLowerCase())
+  return copy as FastifySchema
+}
+
+/**
+ * fastify's validator compiler for `instance`. fastify builds it lazily, only for routes
+ * without their own compiler, so a route whose only other route siblings carry ours may find
+ * none built yet: then it is built the way fastify builds it (its schema controller, with the
+ * server's `ajv` options).
+ */
+function defaultCompiler(instance: FastifyInstance): FastifySchemaCompiler<FastifySchema> {
+  const built = instance.validatorCompiler
+  if (built !== undefined) return built
+  const internal = instance as unknown as Record<symbol, unknown>
+  const symbol = (description: string) =>
+    Object.getOwnPropertySymbols(instance).find((s) => s.description === description)
+  const controller = internal[symbol('fastify.schemaController') as symbol] as
+    { setupValidator(options: unknown): void } | undefined
+  const serverOptions = internal[symbol('fastify.options') as symbol]
+  if (controller === undefined || serverOptions === undefined) {
+    throw new Error(
+      'safebody/fastify: this fastify has no validator compiler for the querystring, params and headers; set one with setValidatorCompiler()',
+    )
+  }
+  controller.setupValidator(serverOptions)
+  return instance.validatorCompiler as FastifySchemaCompiler<FastifySchema>
+}
+
+// What fastify refuses itself before any parser runs (a Content-Type header it cannot parse),
+// in safebody's catalogue.
+const fastifyRefusals: Readonly<Record<string, BodyErrorType>> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'content.type.unsupported',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'request.size.invalid',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'entity.too.large',
+}
+
+/**
+ * `error` as a catalogued refusal: safebody's own pass as they are; the few body refusals
+ * fastify makes before safebody sees the request get their safebody `type`; anything else is
+ * returned unchanged.
+ */
+export function bodyRefusal(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code
+  const type = typeof code === 'string' ? fastifyRefusals[code] : undefined
+  return type === undefined ? error : bodyError(type, undefined, { cause: error })
+}
+
+/**
+ * A fastify error handler that answers client errors as RFC 9457
+ * `application/problem+json`: safebody's refusals with their type, title, detail and
+ * validation errors; other exposed 4xx errors with their status only. Anything else goes to
+ * the parent error handler.
+ *
+ * @example
+ * app.setErrorHandler(problemDetails())
+ */
+export function problemDetails(options: ProblemDetailsOptions = {}) {
+  const typeBase = options.typeBase ?? ''
+  if (typeof typeBase !== 'string') throw new TypeError('safebody: typeBase must be a string')
+  return (error: FastifyError | Error, _request: FastifyRequest, reply: FastifyReply) => {
+    const problem = toProblem(bodyRefusal(error), typeBase)
+    if (problem === undefined) throw error
+    return reply
+      .code(problem.status)
+      .type('application/problem+json; charset=utf-8')
+      .send(JSON.stringify(problem))
+  }
+}
+
+/** The safebody fastify plugin. */
+const safebody = fp(safebodyPlugin, { fastify: '5.x', name: 'safebody' })
+export default safebody
+export { safebody }
+export type { ProblemDetailsOptions, ProblemDocument } from './problem.js'

@@ -1,0 +1,351 @@
+import { createHmac } from 'node:crypto'
+import net from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { encode as encodeMsgpack } from '@msgpack/msgpack'
+import protobuf from 'protobufjs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { SafeBodyOptions } from '../../src/index.js'
+import { expectPrototypesUntouched } from '../helpers/app.js'
+import { parseResponse } from '../hardening/client.js'
+
+// The adapter contract (issue 15): one safeBody options object, one list of requests, the
+// same answer from every server adapter. An adapter's test builds a real server from
+// `contractOptions()`, mounts `contractPaths` as POST routes that echo what they received,
+// renders refusals as JSON `{ type, status, detail }` (or problem+json), and calls
+// `describeContract`. The cases travel over raw TCP, so slow and half-sent bodies are real.
+//
+// What the server must do, whatever the framework:
+// - POST on each of `contractPaths` answers 200 with JSON `{ body }`: the value the adapter
+//   handed the route (`body` left out when there was none);
+// - a refusal answers its `status` with a JSON body holding safebody's `type`;
+// - `/contract/unbound` is a route the application has, with no binding in the options.
+
+/** The routes every contract server mounts (POST, echoing the body). */
+export const contractPaths = [
+  '/contract/users',
+  '/contract/open',
+  '/contract/report',
+  '/contract/hook',
+  '/contract/unbound',
+] as const
+
+/** The GitHub-preset secret of `/contract/hook`. */
+export const contractSecret = 'contract-secret'
+
+/** The user schema the typed routes use. */
+export const contractUser = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    email: { type: 'string', minLength: 3 },
+    age: { type: 'integer', minimum: 0 },
+    tags: { type: 'array', items: { type: 'string' } },
+    role: { type: 'string' },
+  },
+  required: ['name', 'email'],
+} as const
+
+/** The `.proto` folder (demo.User is the message type of `/contract/users`). */
+export const contractProto = fileURLToPath(new URL('../../proto/', import.meta.url))
+
+/** The one options object every adapter is built with. */
+export function contractOptions(): SafeBodyOptions {
+  return {
+    proto: contractProto,
+    routes: {
+      'POST /contract/users': {
+        schema: contractUser,
+        message: 'demo.User',
+        formats: ['json', 'msgpack', 'yaml', 'protobuf', 'urlencoded'],
+      },
+      'POST /contract/open': { schema: true, limit: '16kb', maxDepth: 8, timeout: 300 },
+      'POST /contract/report': { schema: contractUser, mode: 'report' },
+      'POST /contract/hook': {
+        schema: { type: 'object', required: ['action'] },
+        integrity: { preset: 'github', secret: contractSecret },
+      },
+    },
+  }
+}
+
+/** One request and the answer every adapter must give. */
+export interface ContractCase {
+  /** Names the test. */
+  readonly name: string
+  /** One of `contractPaths`. */
+  readonly path: (typeof contractPaths)[number]
+  /** Request headers; Content-Length is added from the body unless given. */
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Buffer
+  /**
+   * How the body is sent: all at once (default), or the head and the first `bytes` of the body,
+   * then nothing more (the socket stays open until the server answers).
+   */
+  readonly delivery?: { readonly kind: 'partial'; readonly bytes: number }
+  readonly expectStatus: number
+  /** safebody's `type` in the JSON error body; refusals only. */
+  readonly expectType?: string
+  /** For 2xx: what the echoed `body` must match (toMatchObject), or `undefined` for none. */
+  readonly expectBody?: unknown
+}
+
+const ada = { name: 'Ada', email: 'ada@example.com', age: 36, tags: ['math'] }
+const json = (value: unknown) => Buffer.from(JSON.stringify(value))
+const jsonType = { 'content-type': 'application/json' }
+const userType = protobuf
+  .loadSync(fileURLToPath(new URL('../../proto/demo.proto', import.meta.url)))
+  .lookupType('demo.User')
+
+function deep(levels: number): unknown {
+  let value: unknown = 1
+  for (let i = 0; i < levels; i++) value = [value]
+  return value
+}
+
+function githubSignature(body: Buffer, secret = contractSecret): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
+}
+
+const hookBody = json({ action: 'opened', number: 7 })
+
+/** Every contract case, in a stable order. Adding a case is fine; renaming one is not. */
+export const contractCases: readonly ContractCase[] = [
+  {
+    name: 'valid JSON body',
+    path: '/contract/users',
+    headers: jsonType,
+    body: json(ada),
+    expectStatus: 200,
+    expectBody: ada,
+  },
+  {
+    name: 'MessagePack body',
+    path: '/contract/users',
+    headers: { 'content-type': 'application/msgpack' },
+    body: Buffer.from(encodeMsgpack(ada)),
+    expectStatus: 200,
+    expectBody: ada,
+  },
+  {
+    name: 'YAML body',
+    path: '/contract/users',
+    headers: { 'content-type': 'application/yaml' },
+    body: Buffer.from('name: Ada\nemail: ada@example.com\nage: 36\ntags:\n  - math\n'),
+    expectStatus: 200,
+    expectBody: ada,
+  },
+  {
+    name: 'protobuf body',
+    path: '/contract/users',
+    headers: { 'content-type': 'application/x-protobuf' },
+    body: Buffer.from(userType.encode(userType.fromObject(ada)).finish()),
+    expectStatus: 200,
+    expectBody: ada,
+  },
+  {
+    name: 'urlencoded body',
+    path: '/contract/users',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: Buffer.from('name=Ada&email=ada%40example.com'),
+    expectStatus: 200,
+    expectBody: { name: 'Ada', email: 'ada@example.com' },
+  },
+  {
+    name: 'no body on a route that does not require one',
+    path: '/contract/open',
+    headers: {},
+    body: Buffer.alloc(0),
+    expectStatus: 200,
+    expectBody: undefined,
+  },
+  {
+    name: '__proto__ key',
+    path: '/contract/open',
+    headers: jsonType,
+    body: Buffer.from('{"a":1,"__proto__":{"polluted":true}}'),
+    expectStatus: 400,
+    expectType: 'entity.forbidden.key',
+  },
+  {
+    name: 'nested too deeply',
+    path: '/contract/open',
+    headers: jsonType,
+    body: json(deep(20)),
+    expectStatus: 400,
+    expectType: 'entity.too.deep',
+  },
+  {
+    name: 'Content-Type the route does not accept',
+    path: '/contract/users',
+    headers: { 'content-type': 'text/csv' },
+    body: Buffer.from('name,email\nAda,ada@example.com\n'),
+    expectStatus: 415,
+    expectType: 'content.type.unsupported',
+  },
+  {
+    name: 'body on a route with no binding',
+    path: '/contract/unbound',
+    headers: jsonType,
+    body: json(ada),
+    expectStatus: 415,
+    expectType: 'route.schema.missing',
+  },
+  {
+    name: 'Content-Length above the limit, body never sent',
+    path: '/contract/open',
+    headers: { ...jsonType, 'content-length': String(1024 * 1024) },
+    body: Buffer.alloc(0),
+    delivery: { kind: 'partial', bytes: 0 },
+    expectStatus: 413,
+    expectType: 'entity.too.large',
+  },
+  {
+    name: 'body sent too slowly',
+    path: '/contract/open',
+    headers: { ...jsonType, 'content-length': '20' },
+    body: Buffer.from('{"slow":"abcdefghi"}'),
+    delivery: { kind: 'partial', bytes: 5 },
+    expectStatus: 408,
+    expectType: 'request.timeout',
+  },
+  {
+    name: 'gzip bomb',
+    path: '/contract/open',
+    headers: { ...jsonType, 'content-encoding': 'gzip' },
+    body: gzipSync(Buffer.from(`{"a":"${'0'.repeat(4 * 1024 * 1024)}"}`)),
+    expectStatus: 413,
+    expectType: 'entity.too.large',
+  },
+  {
+    name: 'schema failure',
+    path: '/contract/users',
+    headers: jsonType,
+    body: json({ name: '' }),
+    expectStatus: 422,
+    expectType: 'entity.validation.failed',
+  },
+  {
+    name: 'report mode lets a schema failure through',
+    path: '/contract/report',
+    headers: jsonType,
+    body: json({ name: '' }),
+    expectStatus: 200,
+    expectBody: { name: '' },
+  },
+  {
+    name: 'GitHub signature valid',
+    path: '/contract/hook',
+    headers: { ...jsonType, 'x-hub-signature-256': githubSignature(hookBody) },
+    body: hookBody,
+    expectStatus: 200,
+    expectBody: { action: 'opened', number: 7 },
+  },
+  {
+    name: 'GitHub signature invalid',
+    path: '/contract/hook',
+    headers: { ...jsonType, 'x-hub-signature-256': githubSignature(hookBody, 'wrong') },
+    body: hookBody,
+    expectStatus: 401,
+    expectType: 'entity.signature.invalid',
+  },
+]
+
+/** What came back for one case. */
+export interface ContractOutcome {
+  status: number
+  headers: Record<string, string>
+  /** The response body, parsed when it is JSON. */
+  body: unknown
+}
+
+/** Past this, a case is a hang. */
+const DEADLINE_MS = 5000
+
+/** Send one case to `baseUrl` (`http://127.0.0.1:port`) over a raw socket; read the answer. */
+export function sendContractCase(baseUrl: string, entry: ContractCase): Promise<ContractOutcome> {
+  const { hostname, port } = new URL(baseUrl)
+  const headers: Record<string, string> = { host: `${hostname}:${port}`, connection: 'close' }
+  for (const [name, value] of Object.entries(entry.headers)) headers[name.toLowerCase()] = value
+  if (entry.body.length > 0 && headers['content-length'] === undefined) {
+    headers['content-length'] = String(entry.body.length)
+  }
+  const head = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('')
+  const sent =
+    entry.delivery === undefined ? entry.body : entry.body.subarray(0, entry.delivery.bytes)
+  const request = Buffer.concat([Buffer.from(`POST ${entry.path} HTTP/1.1\r\n${head}\r\n`), sent])
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname)
+    const chunks: Buffer[] = []
+    let settled = false
+    const finish = (closed: boolean) => {
+      if (settled) return
+      const parsed = parseResponse(Buffer.concat(chunks), closed)
+      if (parsed === null && !closed) return
+      settled = true
+      clearTimeout(timer)
+      socket.destroy()
+      if (parsed === null) reject(new Error(`${entry.name}: the connection closed unanswered`))
+      else resolve(parsed)
+    }
+    const timer = setTimeout(() => {
+      settled = true
+      socket.destroy()
+      reject(new Error(`${entry.name}: no answer within ${DEADLINE_MS} ms`))
+    }, DEADLINE_MS)
+    socket.on('error', () => {
+      // A reset after the server refused mid-body is expected; close decides.
+    })
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk)
+      finish(false)
+    })
+    socket.on('close', () => finish(true))
+    socket.write(request)
+  })
+}
+
+/** Assert the answer a case must get: status, safebody's type, the echoed body. */
+export function expectContractOutcome(entry: ContractCase, outcome: ContractOutcome): void {
+  const body = outcome.body as { type?: unknown; status?: unknown; body?: unknown } | undefined
+  expect(outcome.status, `${entry.name}: ${JSON.stringify(outcome.body)}`).toBe(entry.expectStatus)
+  expect(outcome.headers['content-type']).toMatch(/^application\/(problem\+)?json/)
+  if (entry.expectType !== undefined) expect(body?.type).toBe(entry.expectType)
+  if (entry.expectStatus < 300) {
+    if (entry.expectBody === undefined) expect(body?.body).toBeUndefined()
+    else expect(body?.body).toMatchObject(entry.expectBody as object)
+  }
+  expectPrototypesUntouched()
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+}
+
+/** A running contract server. */
+export interface ContractServer {
+  /** `http://127.0.0.1:<port>` */
+  baseUrl: string
+  close(): Promise<void> | void
+}
+
+/**
+ * Register the contract suite for one adapter: `start` builds its server from
+ * `contractOptions()` and `contractPaths`; every case runs against it.
+ *
+ * @example
+ * describeContract('node:http', async () => nodeContractServer())
+ */
+export function describeContract(name: string, start: () => Promise<ContractServer>): void {
+  describe(`adapter contract: ${name}`, () => {
+    let server: ContractServer
+    beforeAll(async () => {
+      server = await start()
+    })
+    afterAll(async () => {
+      await server?.close()
+    })
+    it.each(contractCases.map((c) => [c.name, c] as const))('%s', async (_name, entry) => {
+      expectContractOutcome(entry, await sendContractCase(server.baseUrl, entry))
+    })
+  })
+}

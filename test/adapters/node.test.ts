@@ -1,0 +1,74 @@
+import http, { type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { describe, expect, it } from 'vitest'
+import { createBodyReader, sendProblem } from '../../src/node.js'
+import { contractOptions, describeContract } from './contract.js'
+
+async function serve(server: Server) {
+  server.listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections()
+      server.close()
+    },
+  }
+}
+
+describeContract('node:http', async () => {
+  const read = createBodyReader(contractOptions())
+  const server = http.createServer((req, res) => {
+    read(req, res).then(
+      (body) => {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ body }))
+      },
+      (err: unknown) => {
+        if (!sendProblem(res, err)) {
+          res.writeHead(500)
+          res.end()
+        }
+      },
+    )
+  })
+  return serve(server)
+})
+
+describe('safebody/node', () => {
+  it('rejects with status and type, and matches routes on the pathname', async () => {
+    const read = createBodyReader({ 'POST /n': { type: 'object', required: ['a'] } })
+    const outcomes: unknown[] = []
+    const { baseUrl, close } = await serve(
+      http.createServer((req, res) => {
+        const answer = (outcome: unknown) => {
+          outcomes.push(outcome)
+          res.end()
+        }
+        read(req).then(
+          (body) => answer({ body }),
+          (err: { status: number; type: string }) => answer({ status: err.status, type: err.type }),
+        )
+      }),
+    )
+    try {
+      const post = (path: string, body: string) =>
+        fetch(`${baseUrl}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        })
+      await post('/n?x=1', '{"a":1}')
+      await post('/n', '{"b":1}')
+      await post('/other', '{"a":1}')
+      expect(outcomes).toEqual([
+        { body: { a: 1 } },
+        { status: 422, type: 'entity.validation.failed' },
+        { status: 415, type: 'route.schema.missing' },
+      ])
+      expect(read.stats()).toBeDefined()
+    } finally {
+      close()
+    }
+  })
+})
