@@ -34,17 +34,53 @@ export function checkJson(value: unknown, text: string, limits: StructureLimits)
 
 /**
  * True when the text may hold a lone surrogate once parsed. The text is valid UTF-8, which
- * has no surrogates, so one can only come from a `\uD800`-`\uDFFF` escape; without one,
+ * has no surrogates, so one can only come from a `\uD800`-`\uDFFF` escape that is not half of
+ * an escaped pair (`\uD83D\uDE00`, as JSON writers spell an emoji). Without such an escape,
  * no string needs the well-formedness check.
  */
 export function maySurrogate(text: string): boolean {
-  for (let i = text.indexOf('\\u'); i !== -1; i = text.indexOf('\\u', i + 2)) {
-    const c = text.charCodeAt(i + 2) | 0x20 // lower-case a hex letter
-    const d = text.charCodeAt(i + 3) | 0x20
-    // 'd' then '8'..'9' or 'a'..'f': D800-DFFF.
-    if (c === 0x64 && ((d >= 0x38 && d <= 0x39) || (d >= 0x61 && d <= 0x66))) return true
+  // Two cursors, one per spelling (`\ud`, `\uD`), each found by the native indexOf: the
+  // `\u00e9` escapes JSON writers use for other non-ASCII text are skipped without a look.
+  let lower = text.indexOf('\\ud')
+  let upper = text.indexOf('\\uD')
+  let from = 0
+  for (;;) {
+    if (lower !== -1 && lower < from) lower = text.indexOf('\\ud', from)
+    if (upper !== -1 && upper < from) upper = text.indexOf('\\uD', from)
+    const i = lower === -1 ? upper : upper === -1 ? lower : Math.min(lower, upper)
+    if (i === -1) return false
+    from = i + 3
+    if (!isSurrogateHex(text, i + 2)) continue // \ud000-\ud7ff: not a surrogate
+    // Not an escape at all (an escaped backslash, then "ud800"): no surrogate, but a pair
+    // cannot be read from here either, so let the check run.
+    if (!startsEscape(text, i)) return true
+    // A low half with no high half before it, or a high half with no low half after it.
+    if (isLowSurrogateHex(text, i + 2)) return true
+    if (text.charCodeAt(i + 6) !== 0x5c || text.charCodeAt(i + 7) !== 0x75) return true
+    if (!isLowSurrogateHex(text, i + 8)) return true
+    from = i + 12 // the pair, read whole
   }
-  return false
+}
+
+/** `d8`-`df` at `at` (either case): a surrogate's first two hex digits. */
+function isSurrogateHex(text: string, at: number): boolean {
+  const h = text.charCodeAt(at + 1) | 0x20 // lower-case a hex letter
+  return (
+    (text.charCodeAt(at) | 0x20) === 0x64 && ((h >= 0x38 && h <= 0x39) || (h >= 0x61 && h <= 0x66))
+  )
+}
+
+/** `dc`-`df` at `at`: the low half of a pair. */
+function isLowSurrogateHex(text: string, at: number): boolean {
+  const h = text.charCodeAt(at + 1) | 0x20
+  return (text.charCodeAt(at) | 0x20) === 0x64 && h >= 0x63 && h <= 0x66
+}
+
+/** True when the backslash at `i` starts an escape: an even run of backslashes precedes it. */
+function startsEscape(text: string, i: number): boolean {
+  let run = 0
+  while (i - run - 1 >= 0 && text.charCodeAt(i - run - 1) === 0x5c) run++
+  return run % 2 === 0
 }
 
 // Deeper limits than this are left to the guard's iterative walk: `withinLimits` recurses.
