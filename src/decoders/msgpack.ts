@@ -2,27 +2,34 @@ import { isUtf8 } from 'node:buffer'
 import {
   DecodeError,
   Decoder,
+  type DecoderOptions,
   decodeTimestampToTimeSpec,
   EXT_TIMESTAMP,
-  ExtData,
   ExtensionCodec,
 } from '@msgpack/msgpack'
-import { bodyError, isBodyError } from '../errors.js'
-import { type DecodeContext, type Format } from './types.js'
+import { bodyError, isBodyError, limitError } from '../errors.js'
+import type { DecodeContext, Format, LargeIntegers } from './types.js'
 import { perRouteFormat } from './per-route.js'
 import { guardValue, type StructureLimits } from '../core/guard.js'
 import { base64, isoInstant, largeInteger, unmapped } from './datamodel.js'
 
 /**
  * MessagePack, with @msgpack/msgpack. Its decoder is iterative (no stack to overflow) and
- * refuses a `__proto__` map key itself; the rest is set up here, once per route:
+ * refuses a `__proto__` map key itself. The data model is applied in the decoder's own pass
+ * (`ModelDecoder` below), once per route, with no walk afterwards:
  *
- * - declared lengths are capped from the route's limits, so a header claiming four billion
- *   elements is refused before anything is allocated;
- * - int64 and uint64 are read as bigints and mapped exactly ({@link largeInteger});
+ * - declared lengths, nesting and the running count of values are checked as each header
+ *   is read, so a header claiming four billion elements is refused before anything is
+ *   allocated;
+ * - strings are strict UTF-8 (never repaired) and measured in characters as they are read;
+ * - int64 and uint64 are mapped exactly ({@link largeInteger}); NaN and infinities refused;
  * - bin becomes base64 text, the timestamp extension ISO 8601 text, any other extension 400;
- * - map keys are decoded as strict UTF-8 (never repaired), and only string and integer keys
- *   are accepted, integers as their decimal text, as a JSON object would hold them.
+ * - only string and integer map keys are accepted, integers as their decimal text, as a
+ *   JSON object would hold them.
+ *
+ * Two rare shapes still go to the guard after the pass: a `constructor` key (it may hold a
+ * `prototype`), and nesting that reaches the depth limit (an empty container one level
+ * deeper is read without a header to check).
  */
 export const msgpackFormat: Format = perRouteFormat(
   {
@@ -35,69 +42,192 @@ export const msgpackFormat: Format = perRouteFormat(
 
 /** Build a route's MessagePack decoder: bytes to a guarded value in the data model. */
 export function createMsgpackDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
-  const { limits, largeIntegers } = context
-  const decoder = new Decoder({
-    extensionCodec,
-    useBigInt64: true,
-    // String values come out as bytes and are decoded strictly here (see strictString).
-    rawStrings: true,
-    // Byte lengths: a UTF-16 code unit takes at most 3 UTF-8 bytes, so a longer string is
-    // surely over the limit; the guard then counts exactly. Raw strings and bin share
-    // maxBinLength; bin becomes longer base64, which the guard measures too.
-    maxStrLength: limits.stringLength * 3,
-    maxBinLength: limits.stringLength * 3,
-    maxArrayLength: limits.nodes,
-    maxMapLength: limits.keys,
-    // The only extension with a mapping, the timestamp, is at most 12 bytes.
-    maxExtLength: 12,
-    keyDecoder: strictKeys,
-    mapKeyConverter: mapKey,
-  })
-  // The body being decoded, for telling str from bin; set and cleared around each
-  // synchronous decode, so that the mapper is built once rather than per request.
-  let body: Buffer | undefined
-  const map = (item: unknown): unknown => {
-    if (typeof item === 'bigint') return largeInteger(item, largeIntegers)
-    if (item instanceof Uint8Array) {
-      return isStringPayload(body as Buffer, item) ? strictString(item) : base64(item)
-    }
-    if (item instanceof ExtData) throw unmapped('a MessagePack extension type')
-    throw unmapped('a value MessagePack cannot carry')
-  }
+  const { limits } = context
+  const decoder = new ModelDecoder(context)
   return (bytes) => {
     let value: unknown
     try {
-      value = decoder.decode(bytes)
+      value = decoder.decodeModel(bytes)
     } catch (cause) {
       throw decodeFailure(cause, limits)
     }
-    body = bytes
-    try {
-      return guardValue(value, limits, map)
-    } finally {
-      body = undefined
-    }
+    if (decoder.needsGuard) guardValue(value, limits)
+    return value
   }
 }
 
 /**
- * With rawStrings, str and bin values both arrive as views into the body; the header just
- * before the view tells them apart. Each str header ends in its length and starts with a
- * byte (a0-bf, d9, da, db) that no bin header (c4, c5, c6 and a length) has in that place,
- * so a match is a str, and anything else a bin.
+ * The parts of @msgpack/msgpack's Decoder (3.x) that ModelDecoder builds on: its read
+ * position, buffer, and the steps it takes per header. Private in its typings, public in
+ * its JavaScript; the lockfile pins the version and the tests would fail on a rename.
  */
-export function isStringPayload(body: Uint8Array, view: Uint8Array): boolean {
-  if (view.buffer !== body.buffer) return false
-  const at = view.byteOffset - body.byteOffset
-  const n = view.byteLength
-  const b1 = at >= 1 ? (body[at - 1] as number) : -1
-  if (n <= 31 && b1 === (0xa0 | n)) return true
-  const b2 = at >= 2 ? (body[at - 2] as number) : -1
-  if (n <= 0xff && b2 === 0xd9 && b1 === n) return true
-  const b3 = at >= 3 ? (body[at - 3] as number) : -1
-  if (n <= 0xffff && b3 === 0xda && b2 * 0x100 + b1 === n) return true
-  if (at < 5 || body[at - 5] !== 0xdb) return false
-  return (body[at - 4] as number) * 0x100_0000 + b3 * 0x1_0000 + b2 * 0x100 + b1 === n
+interface DecoderInternals {
+  pos: number
+  bytes: Uint8Array
+  view: DataView
+  readonly maxStrLength: number
+  readonly maxExtLength: number
+  readonly stack: { readonly length: number }
+  stateIsMapKey(): boolean
+  hasRemaining(size: number): boolean
+  decode(bytes: Uint8Array): unknown
+  decodeBinary(byteLength: number, headerOffset: number): Uint8Array
+  pushArrayState(size: number): void
+  pushMapState(size: number): void
+  readU64AsBigInt(): bigint
+  readI64AsBigInt(): bigint
+  readF32(): number
+  readF64(): number
+}
+type InternalsConstructor = new (options: DecoderOptions<undefined>) => DecoderInternals
+const Base = Decoder as unknown as InternalsConstructor
+// Thrown by the library when the buffer ends early; we decode whole bodies, so it is malformed.
+const TRUNCATED = new RangeError('Insufficient data')
+
+/** @msgpack/msgpack's Decoder with the data model applied as each value is read. */
+class ModelDecoder extends Base {
+  /** Set by the last decode: a shape the pass could not prove, for the guard to walk. */
+  needsGuard = false
+  private nodes = 0
+  private readonly limits: StructureLimits
+  private readonly largeIntegers: LargeIntegers | undefined
+
+  constructor(context: DecodeContext) {
+    const { limits } = context
+    super({
+      extensionCodec,
+      useBigInt64: true,
+      // UTF-8 bytes: a string of n characters takes at least n bytes, so a longer one
+      // may still be within the limit; decodeUtf8String measures exactly.
+      maxStrLength: limits.stringLength * 3,
+      // bin becomes base64, 4 characters for every 3 bytes.
+      maxBinLength: Math.floor(limits.stringLength / 4) * 3,
+      maxArrayLength: limits.nodes,
+      maxMapLength: limits.keys,
+      // The only extension with a mapping, the timestamp, is at most 12 bytes.
+      maxExtLength: 12,
+      keyDecoder: strictKeys,
+      mapKeyConverter: mapKey,
+    })
+    this.limits = limits
+    this.largeIntegers = context.largeIntegers
+  }
+
+  decodeModel(bytes: Uint8Array): unknown {
+    this.nodes = 1
+    this.needsGuard = false
+    return this.decode(bytes)
+  }
+
+  override pushArrayState(size: number): void {
+    this.enter(size)
+    super.pushArrayState(size)
+  }
+
+  override pushMapState(size: number): void {
+    const { limits } = this
+    if (size > limits.keys) {
+      throw limitError(
+        'entity.too.many.keys',
+        `An object holds more than ${limits.keys} keys`,
+        limits.keys,
+        limits.route,
+      )
+    }
+    this.enter(size)
+    super.pushMapState(size)
+  }
+
+  /** A non-empty container opens: its depth and its values are counted before it is read. */
+  private enter(size: number): void {
+    const { limits } = this
+    const depth = this.stack.length + 1
+    if (depth > limits.depth) {
+      throw limitError(
+        'entity.too.deep',
+        `The body is nested more than ${limits.depth} levels deep`,
+        limits.depth,
+        limits.route,
+      )
+    }
+    // An empty array or map one level deeper opens with no header to check here.
+    if (depth === limits.depth) this.needsGuard = true
+    this.nodes += size
+    if (this.nodes > limits.nodes) {
+      throw limitError(
+        'entity.too.many.nodes',
+        `The body holds more than ${limits.nodes} values`,
+        limits.nodes,
+        limits.route,
+      )
+    }
+  }
+
+  /** Strings: strict UTF-8, measured in characters; keys through the cached key decoder. */
+  decodeUtf8String(byteLength: number, headerOffset: number): string {
+    if (byteLength > this.maxStrLength) throw tooLong(this.limits)
+    if (this.bytes.byteLength < this.pos + headerOffset + byteLength) throw TRUNCATED
+    const offset = this.pos + headerOffset
+    const isKey = this.stateIsMapKey()
+    const text = isKey
+      ? strictKeys.decode(this.bytes, offset, byteLength)
+      : strictString(this.bytes.subarray(offset, offset + byteLength))
+    if (byteLength > this.limits.stringLength && text.length > this.limits.stringLength) {
+      throw tooLong(this.limits)
+    }
+    if (isKey && text === 'constructor') this.needsGuard = true
+    this.pos += headerOffset + byteLength
+    return text
+  }
+
+  /** bin: base64 text; never a map key. */
+  override decodeBinary(byteLength: number, headerOffset: number): Uint8Array {
+    if (this.stateIsMapKey()) throw unmapped('a map key that is not a string or an integer')
+    return base64(super.decodeBinary(byteLength, headerOffset)) as unknown as Uint8Array
+  }
+
+  /** Extensions read their payload as bytes; the codec maps the timestamp, refuses the rest. */
+  decodeExtension(size: number, headerOffset: number): unknown {
+    if (size > this.maxExtLength) throw unmapped('a MessagePack extension type')
+    const type = this.view.getInt8(this.pos + headerOffset)
+    const data = super.decodeBinary(size, headerOffset + 1)
+    return extensionCodec.decode(data, type, undefined)
+  }
+
+  override readU64AsBigInt(): bigint {
+    return this.integer(super.readU64AsBigInt()) as unknown as bigint
+  }
+
+  override readI64AsBigInt(): bigint {
+    return this.integer(super.readI64AsBigInt()) as unknown as bigint
+  }
+
+  /** A 64-bit integer, exact: keys are always decimal text, values as `largeIntegers` says. */
+  private integer(value: bigint): number | string {
+    return largeInteger(value, this.stateIsMapKey() ? 'string' : this.largeIntegers)
+  }
+
+  override readF32(): number {
+    return finite(super.readF32())
+  }
+
+  override readF64(): number {
+    return finite(super.readF64())
+  }
+}
+
+function finite(value: number): number {
+  if (value !== Infinity && value !== -Infinity && value === value) return value
+  throw unmapped('a number that is not finite')
+}
+
+function tooLong(limits: StructureLimits) {
+  return limitError(
+    'entity.string.too.long',
+    `A string is longer than ${limits.stringLength} characters`,
+    limits.stringLength,
+    limits.route,
+  )
 }
 
 /**
@@ -190,10 +320,6 @@ const strictKeys = {
 function mapKey(key: unknown): string | number {
   if (typeof key === 'string') return key
   if (typeof key === 'number' && Number.isSafeInteger(key)) return String(key)
-  if (typeof key === 'bigint') {
-    const n = largeInteger(key, 'string')
-    return typeof n === 'number' ? String(n) : n
-  }
   throw unmapped('a map key that is not a string or an integer')
 }
 
