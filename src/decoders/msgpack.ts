@@ -171,7 +171,7 @@ class ModelDecoder extends Base {
     const isKey = this.stateIsMapKey()
     const text = isKey
       ? strictKeys.decode(this.bytes, offset, byteLength)
-      : strictString(this.bytes.subarray(offset, offset + byteLength))
+      : strictString(this.bytes, offset, byteLength)
     if (byteLength > this.limits.stringLength && text.length > this.limits.stringLength) {
       throw tooLong(this.limits)
     }
@@ -235,23 +235,18 @@ function tooLong(limits: StructureLimits) {
  * or Latin-1 for short strings), which changes what the client sent and lets an overlong
  * encoding spell a key in bytes that do not contain it.
  */
-function strictString(view: Uint8Array): string {
-  const n = view.byteLength
-  if (n <= 64) {
-    let ascii = true
-    for (let i = 0; i < n; i++) {
-      if ((view[i] as number) > 0x7f) {
-        ascii = false
-        break
-      }
-    }
-    if (ascii) return String.fromCharCode.apply(null, view as unknown as number[])
+function strictString(bytes: Uint8Array, start: number, length: number): string {
+  const end = start + length
+  const text = Buffer.isBuffer(bytes)
+    ? bytes.toString('utf8', start, end)
+    : Buffer.from(bytes.buffer, bytes.byteOffset + start, length).toString('utf8')
+  // As many characters as bytes and no U+FFFD: every byte was ASCII, so the text is exact.
+  if (text.length === length && text.indexOf('\ufffd') === -1) return text
+  // Otherwise the decode may have repaired something: the bytes themselves must be UTF-8.
+  if (!isUtf8(bytes.subarray(start, end))) {
+    throw bodyError('entity.utf8.invalid', 'A string is not valid UTF-8.')
   }
-  if (!isUtf8(view)) throw bodyError('entity.utf8.invalid', 'A string is not valid UTF-8.')
-  // The decoder hands out subarrays of the body, which is a Buffer: no copy, no wrapper.
-  return Buffer.isBuffer(view)
-    ? view.toString('utf8')
-    : Buffer.from(view.buffer, view.byteOffset, n).toString('utf8')
+  return text
 }
 
 /** Every extension but the timestamp is refused as it is read, before the rest is decoded. */
@@ -303,13 +298,12 @@ const strictKeys = {
         return record.key
       }
     }
-    const view = bytes.subarray(offset, offset + length)
-    const key = strictString(view)
+    const key = strictString(bytes, offset, length)
     if (key === '__proto__') {
       throw bodyError('entity.forbidden.key', 'The key "__proto__" is not allowed in a body.')
     }
     if (cached !== undefined) {
-      const record = { bytes: Uint8Array.prototype.slice.call(view), key }
+      const record = { bytes: Uint8Array.prototype.slice.call(bytes, offset, offset + length), key }
       if (cached.length < KEY_CACHE_PER_LENGTH) cached.push(record)
       else cached[(Math.random() * KEY_CACHE_PER_LENGTH) | 0] = record
     }
