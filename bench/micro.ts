@@ -8,7 +8,7 @@ import type { LimitOptions } from '../src/core/options.js'
 import { type BenchFormat, benchFormats, pipelineFor } from './formats.js'
 import { baselineValidator } from './lib/ajv.js'
 import { bytesLabel, compact, duration, rotation, type Spread, spread, table } from './lib/stats.js'
-import { orderSchema, type Payload } from './payloads.js'
+import { jsonBody, orderSchema, type Payload } from './payloads.js'
 
 export interface MicroSettings {
   /** Alternating rounds; every candidate is measured once per round. */
@@ -138,7 +138,7 @@ export async function runMicro(
   for (const entry of formats) {
     const list = candidates(entry, global).filter((c) => include(c.name))
     for (const payload of sizes) {
-      const bytes = entry.encode(payload.value)
+      const bytes = entry.format === 'json' ? jsonBody(payload) : entry.encode(payload.value)
       log(`micro ${entry.format} ${payload.name} (${bytesLabel(bytes.length)})`)
       const results = await measureBody(list, bytes, settings)
       rows.push({

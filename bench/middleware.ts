@@ -12,7 +12,7 @@ import { safeBody } from '../src/index.js'
 import { baselineValidator } from './lib/ajv.js'
 import { bytesLabel } from './lib/stats.js'
 import { type Candidate, type MicroRow, type MicroSettings, measureBody } from './micro.js'
-import { orderSchema, type Payload } from './payloads.js'
+import { jsonBody, orderSchema, type Payload } from './payloads.js'
 
 type Next = (err?: unknown) => void
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void
@@ -97,7 +97,7 @@ export async function runMiddleware(
   settings: MicroSettings,
   log: (line: string) => void = () => {},
 ): Promise<MicroRow[]> {
-  const bodies = sizes.map((p) => Buffer.from(JSON.stringify(p.value)))
+  const bodies = sizes.map(jsonBody)
   const limit = Math.max(...bodies.map((b) => b.length)) + 1
   const list: Candidate[] = middlewareCandidates(limit).map(([name, mw]) => ({
     name,

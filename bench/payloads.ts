@@ -87,6 +87,8 @@ export function makeOrder(targetBytes: number, seed = 42): Order {
 export interface Payload {
   readonly name: string
   readonly value: Order
+  /** The JSON text to send, where it is not `JSON.stringify(value)` (the webhook's escapes). */
+  readonly json?: string
   /** Its size as JSON, for labels; other formats encode the same value. */
   readonly jsonBytes: number
 }
@@ -96,9 +98,58 @@ function payload(name: string, target: number): Payload {
   return { name, value, jsonBytes: Buffer.byteLength(JSON.stringify(value)) }
 }
 
-/** The three payloads of the micro and HTTP benchmarks. */
+/** The body a JSON candidate is sent: the payload's own text, or the value as JSON. */
+export function jsonBody(payload: Payload): Buffer {
+  return Buffer.from(payload.json ?? JSON.stringify(payload.value))
+}
+
+/** The payloads of the micro and HTTP benchmarks: three sizes and a webhook-style body. */
 export function payloads(): Payload[] {
-  return [payload('small', 300), payload('medium', 10 * 1024), payload('large', 1024 * 1024)]
+  return [
+    payload('small', 300),
+    payload('medium', 10 * 1024),
+    payload('large', 1024 * 1024),
+    webhookPayload(30 * 1024),
+  ]
+}
+
+const people = ['José Müller', 'Zoë Ångström', '李小龍', 'Ada O’Brien', 'Søren Kierkegaard 🚀']
+const notes = [
+  'Ship <fast> & "safe" — it\'s a gift 🎁',
+  'Rückgabe bis 30 Tage; Größe L',
+  '配送は午前中にお願いします',
+  'call +1 (555) 010-2030 before 5pm',
+]
+
+/**
+ * An order as real clients send it (~30 KB): every non-ASCII character escaped as `\uXXXX`
+ * (Python's json.dumps, surrogate pairs for emoji), `<`, `>`, `&`, `'` and `=` escaped as
+ * Gson escapes them, e-mail addresses with digits, hex ids. Text like this is where a
+ * fast path that reads string contents as syntax gives up.
+ */
+export function webhookPayload(target: number, seed = 7): Payload {
+  const next = seededRandom(seed)
+  const value = makeOrder(target, seed)
+  const hex = (n: number) =>
+    Array.from({ length: n }, () => Math.floor(next() * 16).toString(16)).join('')
+  value.customer.name = people[Math.floor(next() * people.length)] as string
+  value.customer.email = `user${Math.floor(next() * 1e6)}.${hex(4)}@example.com`
+  value.note = notes[Math.floor(next() * notes.length)] as string
+  for (const item of value.items) {
+    item.name = `${item.name} ${people[Math.floor(next() * people.length)]} ${hex(12)}`
+    item.tags = [hex(8), notes[Math.floor(next() * notes.length)]?.slice(0, 20) as string]
+  }
+  // Trim to the target, as makeOrder does, now that names are longer.
+  while (value.items.length > 1 && escapedJson(value).length > target) value.items.pop()
+  const json = escapedJson(value)
+  return { name: 'webhook', value, json, jsonBytes: Buffer.byteLength(json) }
+}
+
+/** JSON as Python's json.dumps (ensure_ascii) and Gson write it. */
+export function escapedJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[^\x20-\x7e]|[<>&'=]/g, (c) => {
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+  })
 }
 
 /** The sizes of the scaling run. */

@@ -6,7 +6,7 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { bytesLabel, compact, rotation, type Spread, spread, table } from '../lib/stats.js'
-import type { Payload } from '../payloads.js'
+import { jsonBody, type Payload } from '../payloads.js'
 import type { MemoryReport, ToChild, ToParent } from './server.js'
 import { serverKinds, statusQuo } from './servers.js'
 
@@ -157,7 +157,7 @@ export async function runHttp(
   settings: HttpSettings,
   log: (line: string) => void = () => {},
 ): Promise<HttpRow[]> {
-  const bodies = sizes.map((p) => Buffer.from(JSON.stringify(p.value)))
+  const bodies = sizes.map(jsonBody)
   const limit = Math.max(...bodies.map((b) => b.length)) + 1024 * 1024
   const children: Child[] = []
   try {
