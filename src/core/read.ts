@@ -142,11 +142,12 @@ class BodyReader implements Deadline {
     this.stream = stream
     stream.on('data', (chunk: Buffer) => this.wire(chunk))
     stream.on('end', () => this.wireEnd())
-    stream.on('error', (err: unknown) => {
-      // Node's HTTP parser reports a client that went away as an ECONNRESET 'aborted' error.
-      if ((err as { code?: unknown } | null)?.code === 'ECONNRESET') this.aborted()
-      else this.fail(asBodyError(err))
-    })
+    // An http.IncomingMessage (it has `complete`) emits 'error' only to listeners, and
+    // 'close' in every case, so 'close' alone sees a client that went away. Any other stream
+    // would throw an unheard error, so it gets a listener.
+    if (typeof stream.complete !== 'boolean') {
+      stream.on('error', (err: unknown) => this.fail(asBodyError(err)))
+    }
     stream.on('close', () => {
       if (!stream.complete) this.aborted()
     })
