@@ -27,7 +27,10 @@ export function formatParser(
 ): ParserMiddleware {
   const types = format.suffix ? [...format.mediaTypes, `*/*${format.suffix}`] : format.mediaTypes
   const settings = normalizeOptions({ ...options, defaultCharset: 'utf-8' }, types)
-  const decodeContext = { ...context, limits: structureLimits(options) } as DecodeContext
+  const decodeContext = {
+    ...context,
+    limits: structureLimits(options, settings.limit),
+  } as DecodeContext
   // Formats with per-route state (a decoder, a message type) are bound once, here.
   const bound = bindFormat(format, decodeContext)
   return parserMiddleware({

@@ -26,7 +26,7 @@ export interface JsonOptions extends ParserOptions, CharsetOptions, StructureLim
  */
 export function json(options?: JsonOptions): ParserMiddleware {
   const settings = normalizeOptions(options, 'application/json')
-  const parse = jsonParser(options, structureLimits(options))
+  const parse = jsonParser(options, structureLimits(options, settings.limit))
   return parserMiddleware({
     settings,
     // RFC 7159 §8.1: JSON is in a Unicode encoding.

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import bytes from 'bytes'
 import typeis from 'type-is'
 import type { StructureLimits } from '../core/guard.js'
-import { defaults, type LimitOptions } from '../core/options.js'
+import { defaults, type LimitOptions, sizeLimit } from '../core/options.js'
 
 /**
  * Called with the raw bytes (after inflation, before decoding) and the request's charset
@@ -92,8 +92,15 @@ export type StructureLimitOptions = Pick<
   'maxDepth' | 'maxKeys' | 'maxNodes' | 'maxStringLength'
 >
 
-/** safeBody's defaults, checked as safeBody checks them. */
-export function structureLimits(options: StructureLimitOptions | undefined): StructureLimits {
+/**
+ * safeBody's defaults, checked as safeBody checks them: `maxNodes` and `maxStringLength`
+ * follow the parser's `limit` unless set (core/options.ts `sizeLimit`), so a body that fits
+ * `limit` is never refused for its string lengths or value count alone.
+ */
+export function structureLimits(
+  options: StructureLimitOptions | undefined,
+  limit: number,
+): StructureLimits {
   const pick = (key: keyof StructureLimitOptions, fallback: number) => {
     const value = options?.[key] ?? fallback
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
@@ -104,7 +111,8 @@ export function structureLimits(options: StructureLimitOptions | undefined): Str
   return {
     depth: pick('maxDepth', defaults.maxDepth),
     keys: pick('maxKeys', defaults.maxKeys),
-    nodes: pick('maxNodes', defaults.maxNodes),
-    stringLength: pick('maxStringLength', defaults.maxStringLength),
+    nodes: pick('maxNodes', sizeLimit('maxNodes', limit)),
+    stringLength: pick('maxStringLength', sizeLimit('maxStringLength', limit)),
+    route: undefined,
   }
 }
