@@ -1,0 +1,52 @@
+import express from 'express'
+import request from 'supertest'
+import { describe, expect, it } from 'vitest'
+import { safeBody } from '../../src/index.js'
+
+const schema = { type: 'object', properties: { a: { type: 'integer' } }, required: ['a'] }
+
+describe('start-up errors say what was meant', () => {
+  it('shows both forms when route keys sit among options', () => {
+    expect(() => safeBody({ 'POST /x': schema, limit: '1mb' } as never)).toThrow(
+      /"POST \/x" is a route, but it sits among safeBody\(\) options.*safeBody\(\{ 'POST \/x': schema \}\).*routes: \{ 'POST \/x': schema \}/,
+    )
+  })
+
+  it('suggests the nearest known option for a typo, and names where it is', () => {
+    expect(() => safeBody({ maxDeph: 3 } as never)).toThrow(
+      'safebody: unknown option "maxDeph" in safeBody() options; did you mean "maxDepth"?',
+    )
+    expect(() => safeBody({ routes: { 'POST /x': { schema, requird: true } as never } })).toThrow(
+      'safebody: unknown option "requird" in route "POST /x"; did you mean "required"?',
+    )
+    expect(() => safeBody({ zzzz: 1 } as never)).toThrow(
+      /unknown option "zzzz" in safeBody\(\) options$/,
+    )
+  })
+
+  it('takes an inline schema in routes, as well as an id or a binding', async () => {
+    const app = express()
+    app.use(
+      safeBody({
+        schemas: { s: schema },
+        routes: { 'POST /inline': schema, 'POST /id': 's', 'POST /binding': { schema: 's' } },
+      }),
+    )
+    app.post(['/inline', '/id', '/binding'], (req, res) => res.json(req.body))
+    app.use(((err, _req, res, _next) =>
+      res.status(err.status).json({ type: err.type })) as express.ErrorRequestHandler)
+    for (const path of ['/inline', '/id', '/binding']) {
+      expect((await request(app).post(path).send({ a: 1 })).status).toBe(200)
+      const bad = await request(app).post(path).send({ a: 'x' })
+      expect(bad.status).toBe(422)
+      expect(bad.body.type).toBe('entity.validation.failed')
+    }
+    expect(Object.prototype).not.toHaveProperty('a')
+  })
+
+  it('names the route when a binding is neither an id, a schema nor a binding', () => {
+    expect(() => safeBody({ routes: { 'POST /x': 42 as never } })).toThrow(
+      /route "POST \/x" must be/,
+    )
+  })
+})
