@@ -148,10 +148,12 @@ class BodyReader implements Deadline {
     if (typeof stream.complete !== 'boolean') {
       stream.on('error', (err: unknown) => this.fail(asBodyError(err)))
     }
+    // A message already complete cannot be cut short: no abort to watch for, no deadline.
+    if (stream.complete === true) return
     stream.on('close', () => {
       if (!stream.complete) this.aborted()
     })
-    if (!stream.complete) this.watch()
+    this.watch()
   }
 
   watch(): void {
