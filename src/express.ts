@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createError from 'http-errors'
+import { refuse } from './core/connection.js'
 import { type BodyCallback, type BodyScope, noBody, takeBody, unread } from './core/body.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { IntegrityPolicy } from './core/integrity.js'
@@ -59,9 +60,6 @@ function takenMark(integrity: IntegrityPolicy | null): Taken {
   if (mark === undefined) takenMarks.set(integrity, (mark = new Taken(integrity)))
   return mark
 }
-// How long a refused connection may stay open to deliver the response before it is cut.
-const LINGER_MS = 1000
-
 /**
  * Create the body middleware: read, negotiate, decode, guard and validate every request
  * body against the schema bound to its route, and refuse everything else with a catalogued
@@ -134,24 +132,3 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
   }
 }
 
-/**
- * Pass the refusal on. If the client is still sending, the connection is closed after the
- * response instead of being drained: a body refused unread is never read.
- */
-export function refuse(req: IncomingMessage, res: ServerResponse, next: Next, err: unknown): void {
-  closeUnread(req, res)
-  next(err)
-}
-
-/**
- * When a request is refused before its body fully arrived, answer with `Connection: close`
- * and cut the socket shortly after the response, instead of draining what is left.
- */
-export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
-  if (!req.complete && !res.headersSent) {
-    res.setHeader('Connection', 'close')
-    res.once('finish', () => {
-      setTimeout(() => req.socket?.destroy(), LINGER_MS).unref()
-    })
-  }
-}

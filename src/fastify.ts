@@ -16,7 +16,7 @@ import { type BodyEngine, createEngine } from './core/engine.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { JsonSchema } from './core/registry.js'
 import { absentBody, type CompiledRoute } from './core/route.js'
-import { closeUnread } from './express.js'
+import { closeUnread } from './core/connection.js'
 import { bodyError, type BodyErrorType } from './errors.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
 

@@ -3,7 +3,7 @@ import { noBody, takeBody, unread } from './core/body.js'
 import { createEngine, type RouteSchemas } from './core/engine.js'
 import type { SafeBodyOptions } from './core/options.js'
 import type { ViolationStats } from './core/violations.js'
-import { closeUnread } from './express.js'
+import { closeUnread } from './core/connection.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
 
 /**

@@ -1,4 +1,5 @@
 import { formatParser } from './format.js'
+import { bodyParser } from './generic.js'
 import { json } from './json.js'
 import { msgpack, protobuf, yaml } from './structured.js'
 import { raw } from './raw.js'
@@ -19,12 +20,6 @@ export interface BodyParser {
   msgpack: typeof msgpack
   yaml: typeof yaml
   protobuf: typeof protobuf
-}
-
-function bodyParser(): never {
-  throw new Error(
-    'The bodyParser() generic has been split into individual middleware to use instead.',
-  )
 }
 
 const parsers: BodyParser = Object.assign(bodyParser, {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import bytes from 'bytes'
 import typeis from 'type-is'
 import type { StructureLimits } from '../core/guard.js'
-import { defaults, type LimitOptions, sizeLimit } from '../core/options.js'
+import { defaults, type LimitOptions, sizeLimit } from '../core/limits.js'
 
 /**
  * Called with the raw bytes (after inflation, before decoding) and the request's charset

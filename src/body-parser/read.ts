@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { parse as parseContentType } from 'content-type'
 import createError from 'http-errors'
 import typeis from 'type-is'
-import { refuse } from '../express.js'
+import { refuse } from '../core/connection.js'
 import { readBytes } from '../core/read.js'
 import { hasZstd } from '../core/zstd.js'
 import { charsetDecoder } from './charset.js'
@@ -144,3 +144,4 @@ function checkCoding(coding: string, inflate: boolean) {
     { encoding: coding },
   )
 }
+

@@ -4,8 +4,9 @@ import {
   type FormatName,
   isFormatName,
   type LargeIntegers,
-} from '../decoders/formats.js'
+} from '../decoders/types.js'
 import type { StructureLimits } from './guard.js'
+import { defaults, type LimitOptions, sizeLimit } from './limits.js'
 import { type IntegrityOptions, type IntegrityPolicy, integrityPolicy } from './integrity.js'
 import type { OpenApiDocument } from '../openapi/document.js'
 import type { ProtoSource } from './proto.js'
@@ -13,29 +14,7 @@ import type { ReadPolicy } from './read.js'
 import type { JsonSchema, SchemaSource, ValidationOptions } from './registry.js'
 import type { SafeBodyMode, ViolationOptions } from './violations.js'
 export type { SafeBodyMode } from './violations.js'
-
-/** Limits that apply to every route, and that a binding may tighten or loosen for its own. */
-export interface LimitOptions {
-  /** Most body bytes, counted on the wire and after inflation. Default `'100kb'`. */
-  limit?: number | string
-  /** Milliseconds the whole body may take to arrive. Default 10 000 (hapi's choice). */
-  timeout?: number
-  /** Inflate gzip, deflate and br bodies; if false they are refused with 415. Default true. */
-  inflate?: boolean
-  /** Deepest nesting of arrays and objects. Default 64. */
-  maxDepth?: number
-  /** Most keys in one object. Default 1000. */
-  maxKeys?: number
-  /** Most values in a whole body. Default 100 000. */
-  maxNodes?: number
-  /** Longest string, in characters. Default 100 000. */
-  maxStringLength?: number
-  /**
-   * Integers beyond ±(2^53 − 1) in MessagePack, protobuf and YAML: `'refuse'` them with 400
-   * (default), or pass them on as decimal `'string'`s. Never rounded.
-   */
-  largeIntegers?: LargeIntegers
-}
+export type { LimitOptions } from './limits.js'
 
 /** Settings for every route that a binding may override for its own. */
 export interface RouteSettings extends LimitOptions {
@@ -91,30 +70,6 @@ export interface RoutePolicy {
   readonly largeIntegers: LargeIntegers
   /** The protobuf message type's full name, if the route binds one. */
   readonly message?: string
-}
-
-/** The documented defaults of every limit option. */
-export const defaults = {
-  limit: 100 * 1024,
-  timeout: 10_000,
-  inflate: true,
-  maxDepth: 64,
-  maxKeys: 1000,
-  maxNodes: 100_000,
-  maxStringLength: 100_000,
-  largeIntegers: 'refuse',
-} as const
-
-/**
- * `maxNodes` and `maxStringLength` when not set: the fixed default, or the route's `limit` in
- * bytes if that is larger. In JSON, forms and text a string of n characters takes at least n
- * bytes and a value at least one, so a body within `limit` stays within both; MessagePack
- * spends a byte per value too. Where a format can expand (YAML aliases and merges, protobuf
- * defaults), values are counted as expanded, so the same bound caps what a body may expand
- * to: as many values as a JSON body of `limit` bytes could hold.
- */
-export function sizeLimit(key: 'maxNodes' | 'maxStringLength', limit: number): number {
-  return Math.max(defaults[key], limit)
 }
 
 const limitKeys = Object.keys(defaults) as ReadonlyArray<keyof LimitOptions>

@@ -40,17 +40,6 @@ export const formats: Readonly<Record<FormatName, Format>> = {
   },
 }
 
-/**
- * The formats a route allows when neither its binding nor the global `formats` option says;
- * protobuf is added on routes that bind a message type.
- */
-export const defaultFormats: readonly FormatName[] = ['json', 'msgpack', 'yaml']
-
-/** True when `name` is a format safebody knows. */
-export function isFormatName(name: unknown): name is FormatName {
-  return typeof name === 'string' && Object.hasOwn(formats, name)
-}
-
 /** The format as one route uses it: bound to the route's context if it needs one. */
 export function bindFormat(format: Format, context: DecodeContext): Format {
   return format.bind === undefined ? format : format.bind(context)

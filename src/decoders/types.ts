@@ -36,4 +36,25 @@ export interface Format {
 }
 
 /** The names of the formats a route can allow. */
-export type FormatName = 'json' | 'msgpack' | 'protobuf' | 'yaml' | 'urlencoded' | 'text' | 'raw'
+/** Every format safebody decodes, by name. */
+export const formatNames = [
+  'json',
+  'msgpack',
+  'protobuf',
+  'yaml',
+  'urlencoded',
+  'text',
+  'raw',
+] as const
+export type FormatName = (typeof formatNames)[number]
+
+/**
+ * The formats a route allows when neither its binding nor the global `formats` option says;
+ * protobuf is added on routes that bind a message type.
+ */
+export const defaultFormats: readonly FormatName[] = ['json', 'msgpack', 'yaml']
+
+/** True when `name` is a format safebody knows. */
+export function isFormatName(name: unknown): name is FormatName {
+  return typeof name === 'string' && (formatNames as readonly string[]).includes(name)
+}

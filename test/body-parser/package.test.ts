@@ -91,6 +91,27 @@ const require = createRequire(import.meta.url)`
     expect(node(['--input-type=module', '-e', probe(load)])).toMatchObject(expected)
   })
 
+  it('json(), urlencoded(), text() and raw() load no other format, library or validator', () => {
+    const out = node([
+      '-e',
+      `const bodyParser = require('safebody/body-parser')
+bodyParser.json(); bodyParser.urlencoded(); bodyParser.text(); bodyParser.raw()
+const files = () => Object.keys(require.cache)
+const loaded = (name) => files().some((file) => file.includes('/node_modules/' + name + '/'))
+const libraries = ['@msgpack/msgpack', 'protobufjs', 'js-yaml', 'ajv']
+const before = libraries.filter(loaded)
+const decoders = files().filter((file) => /decoders.(msgpack|protobuf|yaml)[.]js$/.test(file)).length
+bodyParser.msgpack(); bodyParser.yaml()
+console.log(JSON.stringify({ before, decoders, after: libraries.filter(loaded) }))`,
+    ])
+    // The other parsers still load, when first read.
+    expect(out).toEqual({
+      before: [],
+      decoders: 0,
+      after: ['@msgpack/msgpack', 'protobufjs', 'js-yaml'],
+    })
+  })
+
   it('require() and import resolve to the CommonJS and ESM builds', () => {
     const cjs = node(['-p', `JSON.stringify(require.resolve('safebody/body-parser'))`])
     expect(cjs).toMatch(/dist[/\\]cjs[/\\]body-parser[/\\]require\.cjs$/)
