@@ -131,4 +131,3 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
     takeBody(scope, find(req), req as TakenRequest & { method: string }, req, done)
   }
 }
-

@@ -144,4 +144,3 @@ function checkCoding(coding: string, inflate: boolean) {
     { encoding: coding },
   )
 }
-
