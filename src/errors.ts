@@ -77,7 +77,7 @@ export const catalogue = {
   'route.schema.missing': {
     status: 415,
     title: 'No body is accepted on this route',
-    detail: 'This route does not accept a request body.',
+    detail: 'This route does not accept a request body (no schema is bound to it in `routes`).',
     setting: 'routes',
   },
   'entity.missing': {

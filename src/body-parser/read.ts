@@ -6,6 +6,7 @@ import { refuse } from '../core/connection.js'
 import { readBytes } from '../core/read.js'
 import { hasZstd } from '../core/zstd.js'
 import { charsetDecoder } from './charset.js'
+import { catalogue, settingNote } from '../errors.js'
 import { asParserError, parserError } from './errors.js'
 import type { ParserSettings } from './options.js'
 
@@ -62,7 +63,8 @@ export function parserMiddleware(spec: ParserSpec): ParserMiddleware {
             settings.verify(req, res, bytes, charset)
           } catch (err) {
             const type = (err as { type?: unknown } | null)?.type || 'entity.verify.failed'
-            return next(createError(403, err as Error, withBody({ type }, bytes, settings)))
+            const detail = catalogue['entity.verify.failed'].detail
+            return next(createError(403, err as Error, withBody({ type, detail }, bytes, settings)))
           }
         }
         let value: unknown
@@ -90,7 +92,7 @@ export function decode(bytes: Buffer, charset: string): string {
   return decoder(bytes)
 }
 
-function withBody(props: { type: unknown }, body: unknown, settings: ParserSettings) {
+function withBody<P extends { type: unknown }>(props: P, body: unknown, settings: ParserSettings) {
   return settings.errorBody ? { ...props, body } : props
 }
 
@@ -132,7 +134,7 @@ function checkCoding(coding: string, inflate: boolean) {
     return parserError(
       'encoding.unsupported',
       'content encoding unsupported',
-      'Compressed bodies are not accepted.',
+      `Compressed bodies are not accepted (${settingNote('inflate', 'false')}).`,
       { encoding: coding },
     )
   }

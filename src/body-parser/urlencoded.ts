@@ -1,4 +1,5 @@
 import { countParameters, parseForm } from '../decoders/urlencoded.js'
+import { settingNote } from '../errors.js'
 import { parserError } from './errors.js'
 import { normalizeOptions, type ParserOptions } from './options.js'
 import { decode, type ParserMiddleware, parserMiddleware } from './read.js'
@@ -62,7 +63,7 @@ function formParser(options: UrlencodedOptions | undefined) {
       throw parserError(
         'parameters.too.many',
         'too many parameters',
-        `The form has more than ${parameterLimit} parameters.`,
+        `The form has too many parameters (${settingNote('parameterLimit', parameterLimit)}).`,
       )
     }
     try {
@@ -79,7 +80,7 @@ function formParser(options: UrlencodedOptions | undefined) {
       throw parserError(
         'querystring.parse.rangeError',
         'The input exceeded the depth',
-        `A form key is nested more than ${depth} levels deep.`,
+        `A form key is nested too deeply (${settingNote('depth', depth)}).`,
       )
     }
   }

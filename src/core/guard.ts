@@ -1,5 +1,5 @@
 import { unmapped } from '../decoders/datamodel.js'
-import { bodyError, limitError } from '../errors.js'
+import { type BodyError, type BodyErrorProps, bodyError, limitError } from '../errors.js'
 
 /** Structure limits every decoded body is held to, whatever its format. */
 export interface StructureLimits {
@@ -42,12 +42,7 @@ export function guardValue(root: unknown, limits: StructureLimits, map?: ValueMa
     const value = values.pop()
     const depth = depths.pop() as number
     if (++nodes > limits.nodes) {
-      throw limitError(
-        'entity.too.many.nodes',
-        `The body holds more than ${limits.nodes} values`,
-        limits.nodes,
-        limits.route,
-      )
+      throw structureError('entity.too.many.nodes', limits)
     }
     switch (typeof value) {
       case 'string':
@@ -65,12 +60,7 @@ export function guardValue(root: unknown, limits: StructureLimits, map?: ValueMa
     }
     if (value === null) continue
     if (depth > limits.depth) {
-      throw limitError(
-        'entity.too.deep',
-        `The body is nested more than ${limits.depth} levels deep`,
-        limits.depth,
-        limits.route,
-      )
+      throw structureError('entity.too.deep', limits)
     }
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
@@ -85,12 +75,7 @@ export function guardValue(root: unknown, limits: StructureLimits, map?: ValueMa
     if (proto !== Object.prototype && proto !== null) throw unmapped('an object that is not plain')
     const keys = Object.keys(value)
     if (keys.length > limits.keys) {
-      throw limitError(
-        'entity.too.many.keys',
-        `An object holds more than ${limits.keys} keys`,
-        limits.keys,
-        limits.route,
-      )
+      throw structureError('entity.too.many.keys', limits)
     }
     const record = value as Record<string, unknown>
     for (const key of keys) {
@@ -131,14 +116,58 @@ export function forbiddenKey(key: string, value: unknown): boolean {
   )
 }
 
+/** The refusals a structure limit decides. */
+export type StructureErrorType =
+  'entity.too.deep' | 'entity.too.many.keys' | 'entity.too.many.nodes' | 'entity.string.too.long'
+
+/**
+ * The refusal for a broken structure limit, worded once for the guard and every decoder
+ * that finds the break first: what was exceeded, and the setting, value and route.
+ */
+export function structureError(
+  type: StructureErrorType,
+  limits: StructureLimits,
+  props?: BodyErrorProps,
+): BodyError {
+  switch (type) {
+    case 'entity.too.deep':
+      return limitError(
+        type,
+        `The body is nested more than ${limits.depth} levels deep`,
+        limits.depth,
+        limits.route,
+        props,
+      )
+    case 'entity.too.many.keys':
+      return limitError(
+        type,
+        `An object holds more than ${limits.keys} keys`,
+        limits.keys,
+        limits.route,
+        props,
+      )
+    case 'entity.too.many.nodes':
+      return limitError(
+        type,
+        `The body holds more than ${limits.nodes} values`,
+        limits.nodes,
+        limits.route,
+        props,
+      )
+    case 'entity.string.too.long':
+      return limitError(
+        type,
+        `A string is longer than ${limits.stringLength} characters`,
+        limits.stringLength,
+        limits.route,
+        props,
+      )
+  }
+}
+
 function checkString(value: string, limits: StructureLimits): void {
   if (value.length > limits.stringLength) {
-    throw limitError(
-      'entity.string.too.long',
-      `A string is longer than ${limits.stringLength} characters`,
-      limits.stringLength,
-      limits.route,
-    )
+    throw structureError('entity.string.too.long', limits)
   }
   // A lone surrogate (JSON's "\ud800", a decoder reading CESU-8) is not Unicode text: it has
   // no UTF-8 form, so it cannot cross formats or reach storage intact, and

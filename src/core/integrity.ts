@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { bodyError } from '../errors.js'
+import { bodyError, limitError } from '../errors.js'
 import type { HeaderBag } from './request.js'
 
 /** Signature styles most senders use: GitHub's `sha256=<hex>`, Stripe's `t=<unix>,v1=<hex>`. */
@@ -172,9 +172,11 @@ export function readSignature(
   if (claim.timestamp !== null) {
     const age = Math.abs(now / 1000 - Number(claim.timestamp))
     if (!(age <= policy.tolerance)) {
-      throw bodyError(
+      throw limitError(
         'entity.signature.expired',
-        `The signature is more than ${policy.tolerance} seconds from now.`,
+        `The signature is more than ${policy.tolerance} seconds from now`,
+        policy.tolerance,
+        undefined,
       )
     }
   }

@@ -43,8 +43,11 @@ export interface RouteBinding extends RouteSettings {
 export interface SafeBodyOptions extends RouteSettings, ViolationOptions {
   /** The schemas routes may name: a record id -> schema, an array of `$id` schemas, or a folder. */
   schemas?: SchemaSource
-  /** `'METHOD /path'` -> a schema id or a binding. Bodies on any other route are refused. */
-  routes?: { readonly [route: string]: string | RouteBinding }
+  /**
+   * `'METHOD /path'` -> a schema id, a schema, or a binding (`{ schema, ...settings }`).
+   * Bodies on any other route are refused.
+   */
+  routes?: { readonly [route: string]: string | RouteBinding | JsonSchema }
   /** ajv settings an application may change (strict mode and own-properties stay on). */
   ajv?: ValidationOptions
   /**

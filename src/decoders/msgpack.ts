@@ -7,10 +7,10 @@ import {
   EXT_TIMESTAMP,
   ExtensionCodec,
 } from '@msgpack/msgpack'
-import { bodyError, isBodyError, limitError } from '../errors.js'
+import { bodyError, isBodyError } from '../errors.js'
 import type { DecodeContext, Format, LargeIntegers } from './types.js'
 import { perRouteFormat } from './per-route.js'
-import { guardValue, type StructureLimits } from '../core/guard.js'
+import { guardValue, type StructureLimits, structureError } from '../core/guard.js'
 import { base64, isoInstant, largeInteger, unmapped } from './datamodel.js'
 
 /**
@@ -127,12 +127,7 @@ class ModelDecoder extends Base {
   override pushMapState(size: number): void {
     const { limits } = this
     if (size > limits.keys) {
-      throw limitError(
-        'entity.too.many.keys',
-        `An object holds more than ${limits.keys} keys`,
-        limits.keys,
-        limits.route,
-      )
+      throw structureError('entity.too.many.keys', limits)
     }
     this.enter(size)
     super.pushMapState(size)
@@ -143,29 +138,19 @@ class ModelDecoder extends Base {
     const { limits } = this
     const depth = this.stack.length + 1
     if (depth > limits.depth) {
-      throw limitError(
-        'entity.too.deep',
-        `The body is nested more than ${limits.depth} levels deep`,
-        limits.depth,
-        limits.route,
-      )
+      throw structureError('entity.too.deep', limits)
     }
     // An empty array or map one level deeper opens with no header to check here.
     if (depth === limits.depth) this.needsGuard = true
     this.nodes += size
     if (this.nodes > limits.nodes) {
-      throw limitError(
-        'entity.too.many.nodes',
-        `The body holds more than ${limits.nodes} values`,
-        limits.nodes,
-        limits.route,
-      )
+      throw structureError('entity.too.many.nodes', limits)
     }
   }
 
   /** Strings: strict UTF-8, measured in characters; keys through the cached key decoder. */
   decodeUtf8String(byteLength: number, headerOffset: number): string {
-    if (byteLength > this.maxStrLength) throw tooLong(this.limits)
+    if (byteLength > this.maxStrLength) throw structureError('entity.string.too.long', this.limits)
     if (this.bytes.byteLength < this.pos + headerOffset + byteLength) throw TRUNCATED
     const offset = this.pos + headerOffset
     const isKey = this.stateIsMapKey()
@@ -173,7 +158,7 @@ class ModelDecoder extends Base {
       ? strictKeys.decode(this.bytes, offset, byteLength)
       : strictString(this.bytes, offset, byteLength)
     if (byteLength > this.limits.stringLength && text.length > this.limits.stringLength) {
-      throw tooLong(this.limits)
+      throw structureError('entity.string.too.long', this.limits)
     }
     if (isKey && text === 'constructor') this.needsGuard = true
     this.pos += headerOffset + byteLength
@@ -219,15 +204,6 @@ class ModelDecoder extends Base {
 function finite(value: number): number {
   if (value !== Infinity && value !== -Infinity && value === value) return value
   throw unmapped('a number that is not finite')
-}
-
-function tooLong(limits: StructureLimits) {
-  return limitError(
-    'entity.string.too.long',
-    `A string is longer than ${limits.stringLength} characters`,
-    limits.stringLength,
-    limits.route,
-  )
 }
 
 /**
@@ -323,25 +299,13 @@ function decodeFailure(cause: unknown, limits: StructureLimits) {
   const message = cause instanceof Error ? cause.message : ''
   if (cause instanceof DecodeError && message.startsWith('Max length exceeded')) {
     if (message.includes('map length')) {
-      return bodyError('entity.too.many.keys', `An object holds more than ${limits.keys} keys.`, {
-        cause,
-      })
+      return structureError('entity.too.many.keys', limits, { cause })
     }
     if (message.includes('array length')) {
-      return bodyError(
-        'entity.too.many.nodes',
-        `The body holds more than ${limits.nodes} values.`,
-        {
-          cause,
-        },
-      )
+      return structureError('entity.too.many.nodes', limits, { cause })
     }
     if (message.includes('ext length')) return unmapped('a MessagePack extension type')
-    return bodyError(
-      'entity.string.too.long',
-      `A string is longer than ${limits.stringLength} characters.`,
-      { cause },
-    )
+    return structureError('entity.string.too.long', limits, { cause })
   }
   return bodyError('entity.parse.failed', 'The body is not valid MessagePack.', { cause })
 }

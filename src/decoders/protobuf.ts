@@ -3,7 +3,7 @@ import protobuf from 'protobufjs'
 import { bodyError, isBodyError } from '../errors.js'
 import { type DecodeContext, type Format, type LargeIntegers } from './types.js'
 import { perRouteFormat } from './per-route.js'
-import { guardValue, type StructureLimits } from '../core/guard.js'
+import { guardValue, type StructureLimits, structureError } from '../core/guard.js'
 import { base64, largeInteger, unmapped } from './datamodel.js'
 
 /**
@@ -213,13 +213,7 @@ function decodeFailure(cause: unknown, limits: StructureLimits) {
   const message = cause instanceof Error ? cause.message : ''
   // protobufjs stops at 100 nested messages or groups; a deeper stack overflow is caught too.
   if (message === 'max depth exceeded' || /call stack/i.test(message)) {
-    return bodyError(
-      'entity.too.deep',
-      `The body is nested more than ${limits.depth} levels deep.`,
-      {
-        cause,
-      },
-    )
+    return structureError('entity.too.deep', limits, { cause })
   }
   return bodyError('entity.parse.failed', 'The body is not valid protobuf for this message type.', {
     cause,

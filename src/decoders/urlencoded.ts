@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import qs from 'qs'
-import { bodyError } from '../errors.js'
+import { bodyError, settingNote } from '../errors.js'
 import { guardValue, type StructureLimits } from '../core/guard.js'
 import { decodeUtf8 } from '../core/text.js'
 
@@ -160,7 +160,10 @@ export function decodeUrlencoded(bytes: Buffer, limits: StructureLimits): unknow
   const depth = Math.max(0, Math.min(FORM_DEPTH, limits.depth - 1))
   if (text.length === 0) return {}
   if (countParameters(text, parameters) > parameters) {
-    throw bodyError('entity.too.many.keys', `The form has more than ${parameters} parameters.`)
+    throw bodyError(
+      'entity.too.many.keys',
+      `The form has more than ${parameters} parameters (${formLimitNote(limits)}).`,
+    )
   }
   let value: Record<string, unknown>
   try {
@@ -172,22 +175,31 @@ export function decodeUrlencoded(bytes: Buffer, limits: StructureLimits): unknow
       strictUtf8: true,
     })
   } catch (err) {
-    throw formRangeError(err, depth, parameters)
+    throw formRangeError(err, limits)
   }
   guardValue(value, limits)
   return value
 }
 
-function formRangeError(err: unknown, depth: number, arrayLimit: number): unknown {
+function formRangeError(err: unknown, limits: StructureLimits): unknown {
   if (!(err instanceof RangeError)) return err
   if (err.message.startsWith('Array limit')) {
     return bodyError(
       'entity.too.many.nodes',
-      `An array in the form is longer than ${arrayLimit} or indexed beyond it.`,
+      `An array in the form is longer than the parameter limit or indexed beyond it (${formLimitNote(limits)}).`,
       { cause: err },
     )
   }
-  return bodyError('entity.too.deep', `A form key is nested more than ${depth} levels deep.`, {
-    cause: err,
-  })
+  const note =
+    limits.depth - 1 <= FORM_DEPTH
+      ? settingNote('maxDepth', limits.depth, limits.route)
+      : `forms nest at most ${FORM_DEPTH} levels`
+  return bodyError('entity.too.deep', `A form key is nested too deeply (${note}).`, { cause: err })
+}
+
+/** Which bound decided a form's parameter count: `maxKeys`, or the fixed form limit. */
+function formLimitNote(limits: StructureLimits): string {
+  return limits.keys <= FORM_PARAMETERS
+    ? settingNote('maxKeys', limits.keys, limits.route)
+    : `forms take at most ${FORM_PARAMETERS} parameters`
 }

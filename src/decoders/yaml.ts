@@ -14,7 +14,7 @@ import {
 import { bodyError, isBodyError } from '../errors.js'
 import { type DecodeContext, type Format, type LargeIntegers } from './types.js'
 import { perRouteFormat } from './per-route.js'
-import { guardValue, type StructureLimits } from '../core/guard.js'
+import { guardValue, type StructureLimits, structureError } from '../core/guard.js'
 import { decodeUtf8 } from '../core/text.js'
 import { base64, largeInteger, unmapped } from './datamodel.js'
 
@@ -134,18 +134,10 @@ function loadFailure(cause: unknown, limits: StructureLimits) {
   if (isBodyError(cause)) return cause
   const reason = cause instanceof YAMLException ? cause.reason : ''
   if (reason.startsWith('nesting exceeded')) {
-    return bodyError(
-      'entity.too.deep',
-      `The body is nested more than ${limits.depth} levels deep.`,
-      {
-        cause,
-      },
-    )
+    return structureError('entity.too.deep', limits, { cause })
   }
   if (reason.startsWith('aliases exceeded') || reason.startsWith('merge keys exceeded')) {
-    return bodyError('entity.too.many.nodes', `The body holds more than ${limits.nodes} values.`, {
-      cause,
-    })
+    return structureError('entity.too.many.nodes', limits, { cause })
   }
   if (/^unknown (scalar|sequence|mapping) tag/.test(reason)) {
     return bodyError('entity.type.unmapped', 'The body uses a YAML tag with no JSON equivalent.', {

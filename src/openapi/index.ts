@@ -1,4 +1,3 @@
-import type { RouteBinding } from '../core/options.js'
 import type { ValidationOptions } from '../core/registry.js'
 import { type OpenApiBinding, type OpenApiRoutes, openApiRoutes } from './bindings.js'
 import { loadDocument, type OpenApiDocument } from './document.js'
@@ -29,11 +28,11 @@ export function openApiSource(
  * The route table: the document's routes, then the `routes` option's. A route in both is
  * refused rather than silently picking one.
  */
-export function mergeRoutes(
+export function mergeRoutes<Spec>(
   fromDocument: OpenApiRoutes['routes'] | undefined,
-  routes: { readonly [route: string]: string | RouteBinding } | undefined,
-): Array<[string, string | OpenApiBinding | null]> {
-  const merged: Array<[string, string | OpenApiBinding | null]> = [...(fromDocument ?? [])]
+  routes: { readonly [route: string]: Spec } | undefined,
+): Array<[string, Spec | string | OpenApiBinding | null]> {
+  const merged: Array<[string, Spec | string | OpenApiBinding | null]> = [...(fromDocument ?? [])]
   const keys = new Set(merged.map(([key]) => key))
   for (const [key, binding] of Object.entries(routes ?? {})) {
     if (keys.has(key)) {

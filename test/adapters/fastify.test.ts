@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyTypeProvider } from 'fastify'
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
 import { describe, expect, expectTypeOf, it } from 'vitest'
+import type { RouteBinding } from '../../src/index.js'
 import safebody, { problemDetails } from '../../src/fastify.js'
 import { contractOptions, contractPaths, contractUser, describeContract } from './contract.js'
 
@@ -42,7 +43,8 @@ describeContract('fastify (route schema.body)', async () => {
       app.post(path, async (request) => ({ body: request.body }))
       continue
     }
-    const { schema, ...rest } = binding
+    // The contract's routes are bindings ({ schema, ...settings }).
+    const { schema, ...rest } = binding as RouteBinding
     app.post(
       path,
       { schema: { body: schema }, config: { safebody: { required: false, ...rest } } },
