@@ -213,6 +213,10 @@ function finite(value: number): number {
  */
 function strictString(bytes: Uint8Array, start: number, length: number): string {
   const end = start + length
+  if (length <= SHORT_STRING) {
+    const ascii = asciiString(bytes, start, end)
+    if (ascii !== null) return ascii
+  }
   const text = Buffer.isBuffer(bytes)
     ? bytes.toString('utf8', start, end)
     : Buffer.from(bytes.buffer, bytes.byteOffset + start, length).toString('utf8')
@@ -221,6 +225,24 @@ function strictString(bytes: Uint8Array, start: number, length: number): string 
   // Otherwise the decode may have repaired something: the bytes themselves must be UTF-8.
   if (!isUtf8(bytes.subarray(start, end))) {
     throw bodyError('entity.utf8.invalid', 'A string is not valid UTF-8.')
+  }
+  return text
+}
+
+// Up to this many bytes, an ASCII string is built in JavaScript: cheaper than a call into
+// the native UTF-8 decoder (bodies hold many short strings: names, ids, enum values). Past
+// 12 characters V8 makes each concatenation a rope that must be flattened later, and the
+// native decoder wins (measured on the bench payloads: medium 0.80x -> 1.08x the library).
+
+const SHORT_STRING = 12
+
+/** The string if every byte is ASCII (then it is exactly the text), else null. */
+function asciiString(bytes: Uint8Array, start: number, end: number): string | null {
+  let text = ''
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i] as number
+    if (byte >= 0x80) return null
+    text += String.fromCharCode(byte)
   }
   return text
 }
