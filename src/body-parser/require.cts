@@ -9,7 +9,7 @@ import jsonParser = require('./json.js')
 import rawParser = require('./raw.js')
 import textParser = require('./text.js')
 import urlencodedParser = require('./urlencoded.js')
-import type { BodyParser } from './index.js'
+import type { BodyParser } from './generic.js'
 import type * as Format from './format.js'
 import type * as Structured from './structured.js'
 

@@ -2,13 +2,8 @@ import { connect } from 'node:net'
 import bodyParserOriginal from 'body-parser'
 import type { ErrorRequestHandler, Express } from 'express'
 import { describe, expect, it } from 'vitest'
-import bodyParser, {
-  formatParser,
-  json,
-  raw,
-  text,
-  urlencoded,
-} from '../../src/body-parser/index.js'
+import { formatParser } from '../../src/body-parser/format.js'
+import bodyParser, { json, raw, text, urlencoded } from '../../src/body-parser/index.js'
 import { formats } from '../../src/decoders/formats.js'
 import { problemDetails, safeBody } from '../../src/index.js'
 import { type ExpressFactory, frameworks } from '../helpers/app.js'

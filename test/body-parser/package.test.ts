@@ -112,6 +112,34 @@ console.log(JSON.stringify({ before, decoders, after: libraries.filter(loaded) }
     })
   })
 
+  it('import: json() and the other body-parser parsers load no other format or validator', () => {
+    // A loader hook reports every module URL the process loads.
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `import { register } from 'node:module'
+import { MessageChannel } from 'node:worker_threads'
+const { port1, port2 } = new MessageChannel()
+const urls = []
+port1.on('message', (url) => urls.push(url))
+const hook = 'let port; export function initialize(data) { port = data.port } ' +
+  'export async function load(url, context, next) { port.postMessage(url); return next(url, context) }'
+register('data:text/javascript,' + encodeURIComponent(hook), { data: { port: port2 }, transferList: [port2] })
+const { default: bodyParser } = await import('safebody/body-parser')
+bodyParser.json(); bodyParser.urlencoded(); bodyParser.text(); bodyParser.raw()
+await new Promise((resolve) => setTimeout(resolve, 100))
+port1.close()
+const hits = (re) => urls.filter((url) => re.test(url)).length
+const parsers = typeof bodyParser.msgpack({}) + ',' + typeof bodyParser.yaml()
+console.log(JSON.stringify({
+  facade: hits(/dist\\/esm\\/body-parser\\/json[.]js$/),
+  loaded: ['@msgpack', 'protobufjs', 'js-yaml', '/ajv/', 'decoders/msgpack', 'decoders/yaml', 'decoders/protobuf'].filter((name) => urls.some((url) => url.includes(name))),
+  parsers,
+}))`,
+    ])
+    expect(out).toEqual({ facade: 1, loaded: [], parsers: 'function,function' })
+  })
+
   it('require() and import resolve to the CommonJS and ESM builds', () => {
     const cjs = node(['-p', `JSON.stringify(require.resolve('safebody/body-parser'))`])
     expect(cjs).toMatch(/dist[/\\]cjs[/\\]body-parser[/\\]require\.cjs$/)

@@ -3,7 +3,9 @@ import { encode } from '@msgpack/msgpack'
 import protobufjs from 'protobufjs'
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
-import bodyParser, { msgpack, protobuf, yaml } from '../../src/body-parser/index.js'
+// From the module itself: the package entry loads it on first call (require(esm) of the
+// build), tried through the built package in package.test.ts.
+import { msgpack, protobuf, yaml } from '../../src/body-parser/structured.js'
 import { buildApp, expectRefusal, frameworks, sendBytes } from '../helpers/app.js'
 
 const proto = fileURLToPath(new URL('../../proto', import.meta.url))
@@ -83,6 +85,5 @@ describe('start-up checks', () => {
     expect(() => protobuf({ proto } as never)).toThrow(/option message/)
     expect(() => msgpack({ largeIntegers: 'round' as never })).toThrow(/largeIntegers/)
     expect(() => yaml({ limit: 'lots' })).toThrow()
-    expect(bodyParser.msgpack).toBe(msgpack)
   })
 })
