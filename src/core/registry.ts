@@ -3,6 +3,7 @@ import { Ajv } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import ajvFormats from 'ajv-formats'
 import { prototypeClean } from './guard.js'
+import { ownPresence } from './presence.js'
 import { readSchemaFolder } from './schema-files.js'
 
 /** A JSON Schema: an object, or `true`/`false`. */
@@ -127,6 +128,7 @@ function buildAjv(
     ownProperties,
   })
   addFormats(ajv)
+  if (!ownProperties) ownPresence(ajv)
   for (const keyword of extras.keywords ?? []) {
     if (!ajv.getKeyword(keyword)) ajv.addKeyword(keyword)
   }
