@@ -2,6 +2,7 @@ import type { Options as AjvOptions, AnySchema, ValidateFunction } from 'ajv'
 import { Ajv } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import ajvFormats from 'ajv-formats'
+import type { Rewrites } from './coercion.js'
 import { prototypeClean } from './guard.js'
 import { ownPresence } from './presence.js'
 import { readSchemaFolder } from './schema-files.js'
@@ -39,6 +40,8 @@ export type ValidationOptions = Pick<
 export interface SchemaRegistry {
   /** The ids a route may name: every key, `$id` and file name. */
   readonly ids: ReadonlySet<string>
+  /** What the validators may write into a body (ajv's `coerceTypes`, `useDefaults`). */
+  readonly rewrites: Rewrites
   /** The compiled validator for a schema id or an inline schema; throws if it will not compile. */
   validator(schema: string | JsonSchema): ValidateFunction
 }
@@ -88,6 +91,10 @@ export function createRegistry(
   const byName = new Map<string, ValidateFunction>()
   return {
     ids: new Set(names.keys()),
+    rewrites: {
+      coerceTypes: Boolean(ajvOptions.coerceTypes),
+      useDefaults: Boolean(ajvOptions.useDefaults),
+    },
     validator(schema) {
       if (typeof schema === 'string') {
         const key = names.get(schema)

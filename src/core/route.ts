@@ -5,6 +5,7 @@ import { type FormatTable, formatTable } from './negotiate.js'
 import type { RoutePolicy } from './options.js'
 import type { ProtoRegistry } from './proto.js'
 import type { SchemaRegistry } from './registry.js'
+import { checkRewrites, type RewriteCheck } from './coercion.js'
 
 /** A route's binding compiled for the hot path: its policy, formats and validator. */
 export interface CompiledRoute {
@@ -49,6 +50,7 @@ export function compileRoute(
     context,
     validate: ajvValidator(
       registry.validator(schema as Parameters<SchemaRegistry['validator']>[0]),
+      checkRewrites(registry.rewrites, policy.limits, policy.largeIntegers),
     ),
   }
 }
@@ -80,7 +82,15 @@ export function absentBody(route: CompiledRoute | undefined): typeof noBody {
 }
 
 /** A compiled JSON Schema as the validate stage: 422 with ajv's issues, else the value itself. */
-function ajvValidator(validate: ValidateFunction): BodyValidator {
+function ajvValidator(validate: ValidateFunction, rewrites: RewriteCheck | null): BodyValidator {
+  if (rewrites !== null) {
+    return (value) => {
+      if (rewrites(value, () => validate(value))) return value
+      throw bodyError('entity.validation.failed', undefined, {
+        errors: validationIssues(validate.errors),
+      })
+    }
+  }
   return (value) => {
     if (validate(value)) return value
     throw bodyError('entity.validation.failed', undefined, {

@@ -1,0 +1,120 @@
+import { bodyError } from '../errors.js'
+import { largeInteger, unmapped } from '../decoders/datamodel.js'
+import type { LargeIntegers } from '../decoders/types.js'
+import { guardValue, type StructureLimits } from './guard.js'
+
+/** What ajv may write into a body while it validates: coerced types, inserted defaults. */
+export interface Rewrites {
+  readonly coerceTypes: boolean
+  readonly useDefaults: boolean
+}
+
+/** Runs `validate` on `value` and holds what it wrote to the data model; false if invalid. */
+export type RewriteCheck = (value: unknown, validate: () => boolean) => boolean
+
+/**
+ * Wrap a validation so that what ajv writes into the body meets the data model as decoded
+ * values do. ajv coerces any string that `+s` turns into a number (`"0x10"` to 16,
+ * `" 12 "` to 12, `"1e400"` to Infinity, `"9007199254740993"` rounded); here a coerced
+ * number must come from a decimal number literal (JSON's grammar), be finite, and, as an
+ * integer literal, be exact (else refused, or decimal text with `largeIntegers: 'string'`).
+ * A string that is not a literal is 422, as without coercion; a literal with no exact
+ * number is 400 `entity.type.unmapped`, as the same number decoded from a body is. Inserted
+ * defaults go through the guard. Nothing here runs unless the app turned coercion or
+ * defaults on.
+ */
+export function checkRewrites(
+  rewrites: Rewrites,
+  limits: StructureLimits,
+  largeIntegers: LargeIntegers,
+): RewriteCheck | null {
+  if (!rewrites.coerceTypes && !rewrites.useDefaults) return null
+  return (value, validate) => {
+    const strings = rewrites.coerceTypes ? stringLeaves(value) : null
+    const valid = validate()
+    if (!valid) return false
+    if (strings !== null) checkCoerced(strings, largeIntegers)
+    if (rewrites.useDefaults) guardValue(value, limits)
+    return true
+  }
+}
+
+/** A string where it sat before validation: its container, key, and the container's path. */
+interface StringLeaf {
+  readonly container: Record<string | number, unknown>
+  readonly key: string | number
+  readonly text: string
+  readonly path: string
+}
+
+function stringLeaves(root: unknown): StringLeaf[] {
+  const leaves: StringLeaf[] = []
+  const stack: Array<[unknown, string]> = [[root, '']]
+  while (stack.length > 0) {
+    const [value, path] = stack.pop() as [unknown, string]
+    if (typeof value !== 'object' || value === null) continue
+    const container = value as Record<string | number, unknown>
+    const keys: Array<string | number> = Array.isArray(value)
+      ? value.map((_, i) => i)
+      : Object.keys(value)
+    for (const key of keys) {
+      const child = container[key]
+      if (typeof child === 'string') leaves.push({ container, key, text: child, path })
+      else if (typeof child === 'object' && child !== null) stack.push([child, pointer(path, key)])
+    }
+  }
+  return leaves
+}
+
+function checkCoerced(leaves: readonly StringLeaf[], largeIntegers: LargeIntegers): void {
+  for (const leaf of leaves) {
+    let now = leaf.container[leaf.key]
+    let inArray = false
+    // coerceTypes: 'array' wraps a scalar in an array, then coerces the element.
+    if (Array.isArray(now) && now.length === 1) {
+      now = now[0]
+      inArray = true
+    }
+    if (typeof now !== 'number') continue
+    const exact = numberFromLiteral(leaf.text, largeIntegers)
+    if (exact === undefined) {
+      throw notANumber(pointer(leaf.path, leaf.key))
+    }
+    if (typeof exact === 'string') {
+      // largeIntegers: 'string' keeps such an integer as text, which the schema did not allow.
+      throw notANumber(pointer(leaf.path, leaf.key), 'must be an integer a number holds exactly')
+    }
+    if (inArray) (leaf.container[leaf.key] as unknown[])[0] = exact
+    else leaf.container[leaf.key] = exact
+  }
+}
+
+const DECIMAL = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$/
+const INTEGER = /^-?[0-9]+$/
+
+/**
+ * The number a decimal literal stands for, as a decoder would give it: undefined when the
+ * text is not a literal, a refusal when it overflows or names an integer a double cannot hold.
+ */
+export function numberFromLiteral(
+  text: string,
+  largeIntegers: LargeIntegers,
+): number | string | undefined {
+  if (!DECIMAL.test(text)) return undefined
+  const value = Number(text)
+  if (!Number.isFinite(value)) throw unmapped('a number too large for a double')
+  if (INTEGER.test(text) && !Number.isSafeInteger(value)) {
+    return largeInteger(BigInt(text), largeIntegers)
+  }
+  return value
+}
+
+function notANumber(instancePath: string, message = 'must be a decimal number') {
+  return bodyError('entity.validation.failed', undefined, {
+    errors: [{ instancePath, keyword: 'type', message, params: {} }],
+  })
+}
+
+function pointer(path: string, key: string | number): string {
+  return `${path}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`
+}

@@ -1,0 +1,150 @@
+import { encode as encodeMsgpack } from '@msgpack/msgpack'
+import request from 'supertest'
+import { describe, expect, it } from 'vitest'
+import { type SafeBodyOptions, safeBody } from '../../src/index.js'
+import { buildApp, expectRefusal, frameworks, sendBytes } from '../helpers/app.js'
+
+// What ajv's coercion writes into a body is held to the data model, as decoded values are:
+// no Infinity, no number from hex or padded text, no rounded integer.
+
+const order = {
+  type: 'object',
+  properties: {
+    qty: { type: 'integer', minimum: 1 },
+    price: { type: 'number' },
+    tags: { type: 'array', items: { type: 'number' } },
+    note: { type: 'string', default: 'none' },
+  },
+} as const
+
+/** The same fields in every format that can carry strings. */
+type Fields = Record<string, string>
+const formats: Record<string, (fields: Fields) => [string, string | Buffer]> = {
+  json: (fields: Record<string, string>) => ['application/json', JSON.stringify(fields)],
+  urlencoded: (fields: Record<string, string>) => [
+    'application/x-www-form-urlencoded',
+    new URLSearchParams(fields).toString(),
+  ],
+  yaml: (fields: Record<string, string>) => [
+    'application/yaml',
+    Object.entries(fields)
+      .map(([k, v]) => `${k}: "${v}"\n`)
+      .join(''),
+  ],
+  msgpack: (fields: Record<string, string>) => [
+    'application/msgpack',
+    Buffer.from(encodeMsgpack(fields)),
+  ],
+}
+
+function appWith(express: (typeof frameworks)[number][1], ajv: SafeBodyOptions['ajv'], extra = {}) {
+  return buildApp(express, (app, echo) => {
+    app.use(
+      safeBody({
+        schemas: { order },
+        ajv,
+        routes: {
+          'POST /order': {
+            schema: 'order',
+            formats: ['json', 'urlencoded', 'yaml', 'msgpack'],
+            ...extra,
+          },
+        },
+      }),
+    )
+    app.post('/order', echo)
+  })
+}
+
+describe.each(frameworks)('coercion through %s', (_name, express) => {
+  const coercing = appWith(express, { coerceTypes: true })
+  const plain = appWith(express, {})
+  const asText = appWith(express, { coerceTypes: true }, { largeIntegers: 'string' })
+  const arrays = appWith(express, { coerceTypes: 'array', useDefaults: true })
+
+  const post = (
+    app: ReturnType<typeof appWith>['app'],
+    format: string,
+    fields: Record<string, string>,
+  ) => {
+    const [type, body] = (formats[format] as (f: Fields) => [string, string | Buffer])(fields)
+    return sendBytes(request(app).post('/order').set('Content-Type', type), body)
+  }
+
+  describe.each(Object.keys(formats) as string[])('%s', (format) => {
+    it.each<[Fields, string]>([
+      [{ qty: '1e400' }, 'an integer that overflows'],
+      [{ price: '-1e400' }, 'a number that overflows'],
+      [{ price: '1e999' }, 'a number that overflows'],
+      [{ qty: '9007199254740993' }, 'an integer a double cannot hold'],
+    ])('coerced %j (%s): 400 entity.type.unmapped; 422 without coercion', async (fields) => {
+      coercing.seen.bodies.length = 0
+      expectRefusal(
+        await post(coercing.app, format, fields),
+        400,
+        'entity.type.unmapped',
+        coercing.seen,
+      )
+      expectRefusal(
+        await post(plain.app, format, fields),
+        422,
+        'entity.validation.failed',
+        plain.seen,
+      )
+    })
+
+    it.each([
+      [{ qty: '0x10' }],
+      [{ qty: ' 12 ' }],
+      [{ price: '0b11' }],
+      [{ price: '1_000' }],
+      [{ price: '.5' }],
+      [{ price: '+1' }],
+    ])('coerced %j is not a decimal literal: 422, as without coercion', async (fields) => {
+      coercing.seen.bodies.length = 0
+      const res = await post(coercing.app, format, fields)
+      expectRefusal(res, 422, 'entity.validation.failed', coercing.seen)
+      expect(res.body.errors[0]).toMatchObject({
+        keyword: 'type',
+        instancePath: `/${Object.keys(fields)[0]}`,
+      })
+      expectRefusal(await post(plain.app, format, fields), 422, 'entity.validation.failed')
+    })
+
+    it('largeIntegers: "string" keeps 2^53 + 1 as text, which an integer schema refuses: 422', async () => {
+      const res = await post(asText.app, format, { qty: '9007199254740993' })
+      expectRefusal(res, 422, 'entity.validation.failed', asText.seen)
+    })
+
+    it('decimal literals are coerced exactly as a decoder reads them', async () => {
+      coercing.seen.bodies.length = 0
+      const res = await post(coercing.app, format, { qty: '9007199254740992', price: '-1.5e3' })
+      expect(res.status).toBe(200)
+      expect(coercing.seen.bodies).toEqual([{ qty: 9007199254740992, price: -1500 }])
+    })
+
+    it("coerceTypes: 'array' wraps and checks the element", async () => {
+      arrays.seen.bodies.length = 0
+      expectRefusal(
+        await post(arrays.app, format, { tags: '1e400' }),
+        400,
+        'entity.type.unmapped',
+        arrays.seen,
+      )
+      arrays.seen.bodies.length = 0
+      const res = await post(arrays.app, format, { tags: '2.5' })
+      expect(res.status).toBe(200)
+      expect(arrays.seen.bodies).toEqual([{ tags: [2.5], note: 'none' }])
+    })
+  })
+
+  it('a JSON number literal that overflows is 400 with or without coercion', async () => {
+    for (const { app } of [coercing, plain]) {
+      const res = await sendBytes(
+        request(app).post('/order').set('Content-Type', 'application/json'),
+        '{"qty":1e400}',
+      )
+      expectRefusal(res, 400, 'entity.type.unmapped')
+    }
+  })
+})
