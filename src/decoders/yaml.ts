@@ -2,6 +2,7 @@ import {
   binaryTag,
   CORE_SCHEMA,
   defineScalarTag,
+  floatCoreTag,
   intCoreTag,
   type LoadOptions,
   loadAll,
@@ -105,6 +106,23 @@ function integerLiteral(source: string): bigint {
   return negative ? -value : value
 }
 
+/**
+ * js-yaml turns a float literal that overflows a double (`1e400`, `1.8e308`) into the string
+ * as written, so the same number would pass a `string` schema in YAML and be refused in
+ * JSON. Here it is refused as JSON's is; `.inf` and `.nan` resolve and the guard refuses them.
+ */
+const FLOAT_LITERAL = /^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$/
+const finiteFloat = defineScalarTag<number>(floatCoreTag.tagName, {
+  ...floatCoreTag,
+  resolve(source, isExplicit, tagName) {
+    const value = floatCoreTag.resolve(source, isExplicit, tagName)
+    if (value === NOT_RESOLVED && FLOAT_LITERAL.test(source)) {
+      throw unmapped('a number too large for a double')
+    }
+    return value
+  },
+})
+
 const binaryAsBase64 = defineScalarTag<string>(binaryTag.tagName, {
   resolve(source, isExplicit, tagName) {
     const bytes = binaryTag.resolve(source, isExplicit, tagName)
@@ -124,7 +142,13 @@ const timestampAsIso = defineScalarTag<string>(timestampTag.tagName, {
 })
 
 function schemaFor(mode: LargeIntegers): Schema {
-  return CORE_SCHEMA.withTags(mergeTag, integerTag(mode), binaryAsBase64, timestampAsIso)
+  return CORE_SCHEMA.withTags(
+    mergeTag,
+    integerTag(mode),
+    finiteFloat,
+    binaryAsBase64,
+    timestampAsIso,
+  )
 }
 const refusingIntegerSchema = schemaFor('refuse')
 const stringIntegerSchema = schemaFor('string')
