@@ -31,7 +31,12 @@ export type ValueMapper = (value: unknown) => unknown
  * counts every node it reaches, so shared references (YAML aliases) are paid for at their
  * expanded size and a cycle is refused by the node limit rather than followed forever.
  */
-export function guardValue(root: unknown, limits: StructureLimits, map?: ValueMapper): unknown {
+export function guardValue(
+  root: unknown,
+  limits: StructureLimits,
+  map?: ValueMapper,
+  binary?: BinaryTexts,
+): unknown {
   // With a mapper, a value outside the model is replaced where it sits, before it is checked:
   // one walk both maps and guards, and nothing is copied.
   if (map !== undefined && outsideModel(root)) root = map(root)
@@ -46,7 +51,7 @@ export function guardValue(root: unknown, limits: StructureLimits, map?: ValueMa
     }
     switch (typeof value) {
       case 'string':
-        checkString(value, limits)
+        checkString(value, limits, binary)
         continue
       case 'boolean':
         continue
@@ -93,6 +98,14 @@ export function guardValue(root: unknown, limits: StructureLimits, map?: ValueMa
   }
   return root
 }
+
+/**
+ * The base64 texts a decoder made from binary values (MessagePack bin, protobuf bytes, YAML
+ * `!!binary`) that are longer than `maxStringLength` characters: their bytes were counted
+ * against it instead, so the guard does not count their characters again. Only texts over
+ * the limit are listed, so the set stays empty for nearly every body.
+ */
+export type BinaryTexts = ReadonlySet<string>
 
 /** True for a value a mapper must see: a bigint, or an object that is neither array nor plain. */
 function outsideModel(value: unknown): boolean {
@@ -165,8 +178,8 @@ export function structureError(
   }
 }
 
-function checkString(value: string, limits: StructureLimits): void {
-  if (value.length > limits.stringLength) {
+function checkString(value: string, limits: StructureLimits, binary?: BinaryTexts): void {
+  if (value.length > limits.stringLength && binary?.has(value) !== true) {
     throw structureError('entity.string.too.long', limits)
   }
   // A lone surrogate (JSON's "\ud800", a decoder reading CESU-8) is not Unicode text: it has

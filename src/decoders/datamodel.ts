@@ -1,4 +1,5 @@
-import { bodyError } from '../errors.js'
+import { bodyError, limitError } from '../errors.js'
+import type { StructureLimits } from '../core/guard.js'
 import type { LargeIntegers } from './types.js'
 
 /**
@@ -15,6 +16,28 @@ export function unmapped(what: string) {
 /** Bytes as standard base64 with padding (RFC 4648 §4), as proto3's JSON mapping writes them. */
 export function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
+}
+
+/**
+ * A binary value as base64 text, its bytes counted against `maxStringLength` (a value that
+ * fits `limit` passes, as a raw body of its size does). A text longer than the limit in
+ * characters is added to `long`, for the guard to pass over.
+ */
+export function binaryText(bytes: Uint8Array, limits: StructureLimits, long: Set<string>): string {
+  if (bytes.byteLength > limits.stringLength) throw binaryTooLong(limits)
+  const text = base64(bytes)
+  if (text.length > limits.stringLength) long.add(text)
+  return text
+}
+
+/** The refusal for a binary value of more than `maxStringLength` bytes. */
+export function binaryTooLong(limits: StructureLimits) {
+  return limitError(
+    'entity.string.too.long',
+    `A binary value is longer than ${limits.stringLength} bytes`,
+    limits.stringLength,
+    limits.route,
+  )
 }
 
 /**

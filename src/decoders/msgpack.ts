@@ -11,7 +11,7 @@ import { bodyError, isBodyError } from '../errors.js'
 import type { DecodeContext, Format, LargeIntegers } from './types.js'
 import { perRouteFormat } from './per-route.js'
 import { guardValue, type StructureLimits, structureError } from '../core/guard.js'
-import { base64, isoInstant, largeInteger, unmapped } from './datamodel.js'
+import { binaryText, binaryTooLong, isoInstant, largeInteger, unmapped } from './datamodel.js'
 
 /**
  * MessagePack, with @msgpack/msgpack. Its decoder is iterative (no stack to overflow) and
@@ -51,7 +51,7 @@ export function createMsgpackDecoder(context: DecodeContext): (bytes: Buffer) =>
     } catch (cause) {
       throw decodeFailure(cause, limits)
     }
-    if (decoder.needsGuard) guardValue(value, limits)
+    if (decoder.needsGuard) guardValue(value, limits, undefined, decoder.longBinaries)
     return value
   }
 }
@@ -88,6 +88,8 @@ const TRUNCATED = new RangeError('Insufficient data')
 class ModelDecoder extends Base {
   /** Set by the last decode: a shape the pass could not prove, for the guard to walk. */
   needsGuard = false
+  /** Set by the last decode: base64 texts of bin values longer than the string limit. */
+  readonly longBinaries = new Set<string>()
   private nodes = 0
   private readonly limits: StructureLimits
   private readonly largeIntegers: LargeIntegers | undefined
@@ -100,8 +102,8 @@ class ModelDecoder extends Base {
       // UTF-8 bytes: a string of n characters takes at least n bytes, so a longer one
       // may still be within the limit; decodeUtf8String measures exactly.
       maxStrLength: limits.stringLength * 3,
-      // bin becomes base64, 4 characters for every 3 bytes.
-      maxBinLength: Math.floor(limits.stringLength / 4) * 3,
+      // bin becomes base64 text, its bytes counted against the string limit.
+      maxBinLength: limits.stringLength,
       maxArrayLength: limits.nodes,
       maxMapLength: limits.keys,
       // The only extension with a mapping, the timestamp, is at most 12 bytes.
@@ -116,6 +118,7 @@ class ModelDecoder extends Base {
   decodeModel(bytes: Uint8Array): unknown {
     this.nodes = 1
     this.needsGuard = false
+    if (this.longBinaries.size > 0) this.longBinaries.clear()
     return this.decode(bytes)
   }
 
@@ -168,7 +171,8 @@ class ModelDecoder extends Base {
   /** bin: base64 text; never a map key. */
   override decodeBinary(byteLength: number, headerOffset: number): Uint8Array {
     if (this.stateIsMapKey()) throw unmapped('a map key that is not a string or an integer')
-    return base64(super.decodeBinary(byteLength, headerOffset)) as unknown as Uint8Array
+    const bytes = super.decodeBinary(byteLength, headerOffset)
+    return binaryText(bytes, this.limits, this.longBinaries) as unknown as Uint8Array
   }
 
   /** Extensions read their payload as bytes; the codec maps the timestamp, refuses the rest. */
@@ -327,6 +331,7 @@ function decodeFailure(cause: unknown, limits: StructureLimits) {
       return structureError('entity.too.many.nodes', limits, { cause })
     }
     if (message.includes('ext length')) return unmapped('a MessagePack extension type')
+    if (message.includes('bin length')) return binaryTooLong(limits)
     return structureError('entity.string.too.long', limits, { cause })
   }
   return bodyError('entity.parse.failed', 'The body is not valid MessagePack.', { cause })

@@ -4,7 +4,7 @@ import { bodyError, isBodyError } from '../errors.js'
 import { type DecodeContext, type Format, type LargeIntegers } from './types.js'
 import { perRouteFormat } from './per-route.js'
 import { guardValue, type StructureLimits, structureError } from '../core/guard.js'
-import { base64, largeInteger, unmapped } from './datamodel.js'
+import { binaryText, largeInteger, unmapped } from './datamodel.js'
 
 /**
  * Protocol Buffers, with protobufjs, for the message type bound to the route. The decoded
@@ -37,7 +37,11 @@ function createProtobufDecoder(context: DecodeContext): (bytes: Buffer) => unkno
     )
   }
   const plan = planFor(message, new Map())
-  const mode = context.largeIntegers ?? 'refuse'
+  const plain: PlainContext = {
+    mode: context.largeIntegers ?? 'refuse',
+    limits,
+    long: new Set<string>(),
+  }
   return (bytes) => {
     let decoded: protobuf.Message
     try {
@@ -45,7 +49,8 @@ function createProtobufDecoder(context: DecodeContext): (bytes: Buffer) => unkno
     } catch (cause) {
       throw decodeFailure(cause, limits)
     }
-    return guardValue(toPlain(decoded, plan, mode), limits)
+    if (plain.long.size > 0) plain.long.clear()
+    return guardValue(toPlain(decoded, plan, plain), limits, undefined, plain.long)
   }
 }
 
@@ -148,19 +153,19 @@ function planFor(type: protobuf.Type, plans: Map<protobuf.Type, FieldPlan[]>): T
 function toPlain(
   message: protobuf.Message,
   plan: TypePlan,
-  mode: LargeIntegers,
+  plain: PlainContext,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   const source = message as unknown as Record<string, unknown>
   for (const field of plan) {
     if (!Object.hasOwn(source, field.name)) continue
     const value = source[field.name]
-    if (field.container === 'single') out[field.key] = toPlainValue(value, field, mode)
+    if (field.container === 'single') out[field.key] = toPlainValue(value, field, plain)
     else if (field.container === 'repeated') {
       // The constructor gives every message its own empty arrays and maps; the wire cannot
       // tell empty from absent, and the mapping leaves both out.
       const items = value as unknown[]
-      if (items.length > 0) out[field.key] = items.map((item) => toPlainValue(item, field, mode))
+      if (items.length > 0) out[field.key] = items.map((item) => toPlainValue(item, field, plain))
     } else {
       const entries = Object.entries(value as Record<string, unknown>)
       if (entries.length === 0) continue
@@ -174,7 +179,7 @@ function toPlain(
         if (key === '__proto__') {
           throw bodyError('entity.forbidden.key', 'The key "__proto__" is not allowed in a body.')
         }
-        map[key] = toPlainValue(item, field, mode)
+        map[key] = toPlainValue(item, field, plain)
       }
       out[field.key] = map
     }
@@ -182,27 +187,34 @@ function toPlain(
   return out
 }
 
-function toPlainValue(value: unknown, field: FieldPlan, mode: LargeIntegers): unknown {
+/** What mapping a message needs besides its plan: the integer mode, the limits, long binaries. */
+interface PlainContext {
+  readonly mode: LargeIntegers
+  readonly limits: StructureLimits
+  readonly long: Set<string>
+}
+
+function toPlainValue(value: unknown, field: FieldPlan, plain: PlainContext): unknown {
   switch (field.kind) {
     case 'plain':
       return value
     case 'message':
-      return toPlain(value as protobuf.Message, field.message as TypePlan, mode)
+      return toPlain(value as protobuf.Message, field.message as TypePlan, plain)
     case 'bytes':
-      return base64(value as Uint8Array)
+      return binaryText(value as Uint8Array, plain.limits, plain.long)
     case 'enum': {
       const name = (field.enumNames as Record<number, string>)[value as number]
       if (name === undefined) throw unmapped('an enum number the message type does not define')
       return name
     }
     case 'long': {
-      if (typeof value === 'number') return largeInteger(BigInt(value), mode)
+      if (typeof value === 'number') return largeInteger(BigInt(value), plain.mode)
       const long = value as protobuf.Long
       const high = long.unsigned ? long.high >>> 0 : long.high | 0
       const low = long.low >>> 0
       // With |high| below 2^21 the value is below 2^53 in magnitude: exact as a number.
       if (high > -0x200000 && high < 0x200000) return high * 0x1_0000_0000 + low
-      return largeInteger((BigInt(high) << 32n) + BigInt(low), mode)
+      return largeInteger((BigInt(high) << 32n) + BigInt(low), plain.mode)
     }
   }
 }

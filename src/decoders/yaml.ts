@@ -17,7 +17,7 @@ import { type DecodeContext, type Format, type LargeIntegers } from './types.js'
 import { perRouteFormat } from './per-route.js'
 import { guardValue, type StructureLimits, structureError } from '../core/guard.js'
 import { decodeUtf8 } from '../core/text.js'
-import { base64, largeInteger, unmapped } from './datamodel.js'
+import { binaryText, largeInteger, unmapped } from './datamodel.js'
 
 /**
  * YAML 1.2, with js-yaml 5, on the core schema: null, booleans, integers, floats, strings,
@@ -47,8 +47,10 @@ export const yamlFormat: Format = perRouteFormat(
 /** Build a route's YAML decoder: bytes to a guarded value in the data model. */
 function createYamlDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
   const { limits } = context
+  // Base64 texts of `!!binary` values longer than the string limit, per decode.
+  const long = new Set<string>()
   const options: LoadOptions = {
-    schema: context.largeIntegers === 'string' ? stringIntegerSchema : refusingIntegerSchema,
+    schema: schemaFor(context.largeIntegers ?? 'refuse', limits, long),
     // js-yaml's maxDepth counts the document too: depth + 1 lets exactly `depth` levels in.
     maxDepth: limits.depth + 1,
     // Each alias yields at least one value, each merged key one more: past the node limit
@@ -59,6 +61,7 @@ function createYamlDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
   }
   return (bytes) => {
     const text = decodeUtf8(bytes)
+    if (long.size > 0) long.clear()
     let documents: unknown[]
     try {
       documents = loadAll(text, options)
@@ -73,7 +76,7 @@ function createYamlDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
           : 'The body holds more than one YAML document.',
       )
     }
-    return guardValue(documents[0], limits)
+    return guardValue(documents[0], limits, undefined, long)
   }
 }
 
@@ -123,13 +126,16 @@ const finiteFloat = defineScalarTag<number>(floatCoreTag.tagName, {
   },
 })
 
-const binaryAsBase64 = defineScalarTag<string>(binaryTag.tagName, {
-  resolve(source, isExplicit, tagName) {
-    const bytes = binaryTag.resolve(source, isExplicit, tagName)
-    return bytes === NOT_RESOLVED ? NOT_RESOLVED : base64(bytes)
-  },
-  identify: () => false,
-})
+/** `!!binary` as base64 text, its bytes counted against the string limit (see binaryText). */
+function binaryAsBase64(limits: StructureLimits, long: Set<string>) {
+  return defineScalarTag<string>(binaryTag.tagName, {
+    resolve(source, isExplicit, tagName) {
+      const bytes = binaryTag.resolve(source, isExplicit, tagName)
+      return bytes === NOT_RESOLVED ? NOT_RESOLVED : binaryText(bytes, limits, long)
+    },
+    identify: () => false,
+  })
+}
 
 const timestampAsIso = defineScalarTag<string>(timestampTag.tagName, {
   resolve(source, isExplicit, tagName) {
@@ -141,17 +147,16 @@ const timestampAsIso = defineScalarTag<string>(timestampTag.tagName, {
   identify: () => false,
 })
 
-function schemaFor(mode: LargeIntegers): Schema {
+/** A route's schema: the core schema with the mappings above, bound to its limits. */
+function schemaFor(mode: LargeIntegers, limits: StructureLimits, long: Set<string>): Schema {
   return CORE_SCHEMA.withTags(
     mergeTag,
     integerTag(mode),
     finiteFloat,
-    binaryAsBase64,
+    binaryAsBase64(limits, long),
     timestampAsIso,
   )
 }
-const refusingIntegerSchema = schemaFor('refuse')
-const stringIntegerSchema = schemaFor('string')
 
 /** js-yaml's exceptions, each to one catalogued refusal; ours pass through. */
 function loadFailure(cause: unknown, limits: StructureLimits) {
