@@ -18,6 +18,7 @@ import { perRouteFormat } from './per-route.js'
 import { guardValue, type StructureLimits, structureError } from '../core/guard.js'
 import { decodeUtf8 } from '../core/text.js'
 import { binaryText, largeInteger, unmapped } from './datamodel.js'
+import { unshareAliases } from './yaml-aliases.js'
 
 /**
  * YAML 1.2, with js-yaml 5, on the core schema: null, booleans, integers, floats, strings,
@@ -30,9 +31,9 @@ import { binaryText, largeInteger, unmapped } from './datamodel.js'
  *
  * Every other tag (`!!set`, `!!omap`, `!!pairs`, `!!js/function`, `!!python/object`, local
  * `!tags`) is unknown to the schema, so js-yaml refuses it; it is never ignored. Aliases
- * share the anchored value, and the guard counts every shared value each time it is reached,
- * so an alias bomb is measured at its expanded size and a self-referencing alias hits the
- * depth limit. One document only.
+ * arrive as independent copies of the anchored value, made and counted against the node
+ * limit as the walk meets them, so an alias bomb stops at the limit and a self-referencing
+ * alias hits the depth limit. One document only.
  */
 export const yamlFormat: Format = perRouteFormat(
   {
@@ -76,6 +77,8 @@ function createYamlDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
           : 'The body holds more than one YAML document.',
       )
     }
+    // Without an alias (`*name`) nothing is shared: only then is the extra walk needed.
+    if (text.includes('*')) unshareAliases(documents[0], limits)
     return guardValue(documents[0], limits, undefined, long)
   }
 }

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest'
+import { expectPrototypesUntouched, expectRefusal, frameworks } from '../helpers/app.js'
+import { formatApp, media, post } from './helpers.js'
+
+type Node = { x: Array<number | { y: number }>; [key: string]: unknown }
+type Tree = { a: Node; b: Node; c: Node[] }
+
+// YAML aliases and merge keys reach the handler as independent copies (a tree, as from
+// JSON), and the copies are counted against maxNodes as they are made.
+
+describe.each(frameworks)('YAML aliases through %s', (_name, express) => {
+  const route = { schema: {}, formats: ['yaml'] }
+  const { app, seen } = formatApp(express, {
+    routes: { 'POST /any': route, 'POST /small': { ...route, maxNodes: 100 } },
+  })
+
+  it('an alias is a copy of the anchored value, not the same object', async () => {
+    seen.bodies.length = 0
+    const res = await post(app, '/any', media.yaml, 'a: &a {x: [1, {y: 2}]}\nb: *a\nc: [*a, *a]\n')
+    expect(res.status).toBe(200)
+    const body = seen.bodies[0] as Tree
+    const expected = { x: [1, { y: 2 }] }
+    expect(body).toEqual({ a: expected, b: expected, c: [expected, expected] })
+    const copies = [body.a, body.b, body.c[0], body.c[1]] as Node[]
+    expect(new Set(copies).size).toBe(4)
+    expect(new Set(copies.map((c) => c.x)).size).toBe(4)
+    expect(new Set(copies.map((c) => c.x[1])).size).toBe(4)
+    ;(body.b.x[1] as { y: number }).y = 3
+    expect(body.a.x[1]).toEqual({ y: 2 })
+    expectPrototypesUntouched()
+  })
+
+  it('merged values are copies too', async () => {
+    seen.bodies.length = 0
+    const res = await post(app, '/any', media.yaml, 'a: &a {x: {y: 1}}\nb: {<<: *a, z: 1}\n')
+    expect(res.status).toBe(200)
+    const body = seen.bodies[0] as { a: { x: object }; b: { x: object } }
+    expect(body).toEqual({ a: { x: { y: 1 } }, b: { x: { y: 1 }, z: 1 } })
+    expect(body.b.x).not.toBe(body.a.x)
+  })
+
+  it('copies count against maxNodes: 100 values once pass, twice do not', async () => {
+    const list = `[${Array.from({ length: 40 }, (_, i) => i).join(', ')}]`
+    seen.bodies.length = 0
+    expect((await post(app, '/small', media.yaml, `a: &a ${list}\nb: *a\n`)).status).toBe(200)
+    const res = await post(app, '/small', media.yaml, `a: &a ${list}\nb: *a\nc: *a\n`)
+    expectRefusal(res, 400, 'entity.too.many.nodes')
+  })
+})
