@@ -17,8 +17,9 @@ import { type MicroSettings, microTables, runMicro, scalingTable } from './micro
 import { runMiddleware } from './middleware.js'
 import { payloads, scalingPayloads } from './payloads.js'
 import { bombTarget, httpTargets, microTargets, middlewareTargets, type Target } from './targets.js'
+import { runYamlShapes, yamlShapeTable, yamlShapeTargets } from './yaml-shapes.js'
 
-const suites = ['micro', 'middleware', 'scaling', 'http', 'bombs'] as const
+const suites = ['micro', 'middleware', 'scaling', 'http', 'bombs', 'yaml'] as const
 type Suite = (typeof suites)[number]
 
 export interface BenchOptions {
@@ -72,6 +73,7 @@ function settings(quick: boolean, cpuClock: boolean) {
       ? { rounds: 2, duration: 1, warmup: 0.5, connections: 10, payloads: 2 }
       : { rounds: 3, duration: 1.2, warmup: 0.4, connections: 10, payloads: 2 },
     bombs: { clients: 100, duration: quick ? 3 : 5, inflated: 10 * 1024 * 1024 },
+    yaml: { sizes: [100 * 1024, 1024 * 1024], samples: quick ? 3 : 7 },
   }
 }
 
@@ -160,6 +162,19 @@ export async function bench(options: BenchOptions, log: (line: string) => void):
         'the largest payload. express.json() is body-parser.json() (Express 5 ships ' +
         'body-parser 2), so those two rows measure the same code twice.\n\n' +
         httpTables(rows),
+    )
+  }
+  if (has('yaml')) {
+    log('yaml shapes')
+    const rows = runYamlShapes(s.yaml)
+    targets.push(...yamlShapeTargets(rows))
+    sections.push(
+      '## YAML: cost per byte of the slowest shapes\n\n' +
+        'Merge keys, aliases and nesting, each filling a body of the size shown, decoded with ' +
+        'the structure limits the defaults derive from that `limit` (maxNodes and ' +
+        'maxStringLength follow it), next to a JSON body of the same size through the JSON ' +
+        'decoder. Decode only (bytes to guarded value), median of the samples.\n\n' +
+        yamlShapeTable(rows),
     )
   }
   if (has('bombs')) {

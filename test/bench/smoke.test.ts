@@ -8,6 +8,7 @@ import { microTables, runMicro, scalingTable } from '../../bench/micro.js'
 import { drive, middlewareCandidates, runMiddleware } from '../../bench/middleware.js'
 import { makeOrder, type Payload } from '../../bench/payloads.js'
 import { bombTarget, microTargets, middlewareTargets } from '../../bench/targets.js'
+import { runYamlShapes, yamlShapeTable, yamlShapeTargets } from '../../bench/yaml-shapes.js'
 import { expectPrototypesUntouched } from '../helpers/app.js'
 
 const tiny: Payload[] = [{ name: 'tiny', value: makeOrder(300), jsonBytes: 300 }]
@@ -91,5 +92,17 @@ describe('benchmark harness', () => {
     expect(parseArgs(['--quick']).out).toBeNull()
     expect(parseArgs(['--only=micro']).only).toEqual(['micro'])
     expect(() => parseArgs(['--only=nope'])).toThrow(/unknown suite/)
+  })
+
+  it('builds every YAML shape near its size and compares it with JSON', () => {
+    const rows = runYamlShapes({ sizes: [4096], samples: 1 })
+    expect(rows.length).toBeGreaterThan(5)
+    for (const row of rows) {
+      expect(row.bytes).toBeGreaterThan(3000)
+      expect(row.bytes).toBeLessThanOrEqual(4096)
+      expect(row.outcome).toBe('accepted')
+    }
+    expect(yamlShapeTable(rows)).toContain('merge of 1 key')
+    expect(yamlShapeTargets(rows)).toHaveLength(1)
   })
 })
