@@ -1,5 +1,5 @@
 import { bodyError } from '../errors.js'
-import { largeInteger, unmapped } from '../decoders/datamodel.js'
+import { decimalInteger, unmapped } from '../decoders/datamodel.js'
 import type { LargeIntegers } from '../decoders/types.js'
 import { guardValue, type StructureLimits } from './guard.js'
 
@@ -104,7 +104,7 @@ export function numberFromLiteral(
   const value = Number(text)
   if (!Number.isFinite(value)) throw unmapped('a number too large for a double')
   if (INTEGER.test(text) && !Number.isSafeInteger(value)) {
-    return largeInteger(BigInt(text), largeIntegers)
+    return decimalInteger(text, largeIntegers)
   }
   return value
 }

@@ -55,6 +55,22 @@ export function largeInteger(value: bigint, mode: LargeIntegers | undefined): nu
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
+/**
+ * A decimal integer literal (`-?[0-9]+`) by the rule YAML's integers follow: a number when
+ * safe; beyond 2^53, with `'refuse'`, a number when a double holds it exactly or the literal
+ * is exactly how JavaScript prints that double (JSON.stringify writes 2^60 as
+ * `1152921504606847000`), else refused; with `'string'`, decimal text.
+ */
+export function decimalInteger(literal: string, mode: LargeIntegers): number | string {
+  const double = Number(literal)
+  if (Number.isSafeInteger(double)) return double
+  if (mode !== 'string' && Number.isFinite(double)) {
+    const digits = literal.replace(/^-/, '').replace(/^0+(?=[0-9])/, '')
+    if (String(Math.abs(double)) === digits) return double
+  }
+  return largeInteger(BigInt(literal), mode)
+}
 const MIN_SAFE = -MAX_SAFE
 
 /**

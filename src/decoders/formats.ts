@@ -15,7 +15,7 @@ export const formats: Readonly<Record<FormatName, Format>> = {
     mediaTypes: ['application/json'],
     suffix: '+json',
     textual: true,
-    decode: (bytes, context) => decodeJson(bytes, context.limits),
+    decode: (bytes, context) => decodeJson(bytes, context.limits, context.largeIntegers),
   },
   msgpack: msgpackFormat,
   protobuf: protobufFormat,

@@ -1,6 +1,8 @@
 import { bodyError } from '../errors.js'
 import { guardValue, prototypeClean, type StructureLimits } from '../core/guard.js'
 import { decodeUtf8 } from '../core/text.js'
+import { decimalInteger } from './datamodel.js'
+import type { LargeIntegers } from './types.js'
 
 /**
  * JSON: strict UTF-8 text, JSON.parse, then one walk over the parsed value that proves
@@ -8,7 +10,11 @@ import { decodeUtf8 } from '../core/text.js'
  * defines `__proto__` as an own key) and parses nesting without recursion, so the walk's job
  * is keys, limits, finite numbers and well-formed strings.
  */
-export function decodeJson(bytes: Buffer, limits: StructureLimits): unknown {
+export function decodeJson(
+  bytes: Buffer,
+  limits: StructureLimits,
+  largeIntegers: LargeIntegers = 'refuse',
+): unknown {
   const text = decodeUtf8(bytes)
   let value: unknown
   try {
@@ -17,9 +23,110 @@ export function decodeJson(bytes: Buffer, limits: StructureLimits): unknown {
     // Never pass JSON.parse's message on: it quotes the input.
     throw bodyError('entity.parse.failed', 'The body is not valid JSON.', { cause })
   }
-  checkJson(value, text, limits)
+  bigNumber = false
+  if (!withinLimits(value, limits, maySurrogate(text))) {
+    guardValue(value, limits)
+    bigNumber = true // the guard does not look: let the text decide
+  }
+  // Only a body with a number of 2^53 or more can hold an integer literal a double rounds.
+  if (bigNumber && inexactIntegers(text, largeIntegers)) {
+    // largeIntegers: 'string': such integers arrive as their decimal text.
+    return guardValue(JSON.parse(quoteInexactIntegers(text)), limits)
+  }
   return value
 }
+
+/**
+ * Integer literals (no fraction, no exponent) beyond ±(2^53 − 1) in JSON text, outside
+ * strings: with 'refuse', one a double cannot hold exactly (`9007199254740993`, never
+ * `9007199254740992`, `1e20` or `1.5`) is refused as MessagePack's and YAML's are; with
+ * 'string' the answer is true for any, and the caller quotes them. Runs only when the parsed value holds a number of
+ * 2^53 or more, so ordinary bodies never pay for it.
+ */
+function inexactIntegers(text: string, mode: LargeIntegers): boolean {
+  let found = false
+  forEachInexactInteger(
+    text,
+    (literal) => {
+      // 'refuse': 400 entity.type.unmapped, as MessagePack's and YAML's are.
+      if (mode === 'refuse') decimalInteger(literal, 'refuse')
+      found = true
+    },
+    mode,
+  )
+  return found
+}
+
+function quoteInexactIntegers(text: string): string {
+  let out = ''
+  let from = 0
+  forEachInexactInteger(
+    text,
+    (_literal, start, end) => {
+      out += `${text.slice(from, start)}"${text.slice(start, end)}"`
+      from = end
+    },
+    'string',
+  )
+  return out + text.slice(from)
+}
+
+/**
+ * Calls `found` for each integer literal outside strings beyond ±(2^53 − 1) that the mode
+ * changes: with 'refuse' those a double does not hold exactly, with 'string' all of them.
+ */
+function forEachInexactInteger(
+  text: string,
+  found: (literal: string, start: number, end: number) => void,
+  mode: LargeIntegers,
+): void {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22) {
+      // Skip a string: to the next quote not escaped.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i)
+        if (d === 0x5c) i++
+        else if (d === 0x22) break
+      }
+      continue
+    }
+    if (c !== 0x2d && (c < 0x30 || c > 0x39)) continue
+    const start = i
+    if (c === 0x2d) i++
+    while (i < text.length && isDigit(text.charCodeAt(i))) i++
+    let integer = true
+    while (i < text.length && isNumberPart(text.charCodeAt(i))) {
+      integer = false
+      i++
+    }
+    const end = i
+    i-- // the loop's i++ moves past the number
+    if (!integer || end - start < 16) continue
+    const literal = text.slice(start, end)
+    const value = BigInt(literal)
+    if (value <= MAX_SAFE && value >= -MAX_SAFE) continue
+    // 'refuse' keeps the integers decimalInteger maps to a number; 'string' makes all text.
+    if (mode === 'refuse' && !throws(() => decimalInteger(literal, 'refuse'))) continue
+    found(literal, start, end)
+  }
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
+function throws(run: () => unknown): boolean {
+  try {
+    run()
+    return false
+  } catch {
+    return true
+  }
+}
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39
+/** `.`, digits, `e`/`E`, `+`, `-` after the integer part: a fraction or an exponent. */
+const isNumberPart = (c: number) =>
+  c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d || isDigit(c)
 
 /**
  * Hold a value JSON.parse made from `text` to the guard's rules, or throw the guard's own
@@ -89,6 +196,8 @@ const RECURSION_MAX = 1000
 // The walk's running budget of values, reset per call; the walk is synchronous.
 let nodesLeft = 0
 let wellFormed = false
+// Set by the walk when it meets a number of magnitude 2^53 or more (decodeJson reads it).
+let bigNumber = false
 
 /**
  * True when a value from JSON.parse passes every rule the guard holds JSON.parse output to,
@@ -111,8 +220,14 @@ function scalarFits(value: unknown, limits: StructureLimits, surrogates: boolean
   if (typeof value === 'string') {
     return value.length <= limits.stringLength && (!surrogates || isWellFormed(value))
   }
-  return typeof value !== 'number' || (value !== Infinity && value !== -Infinity)
+  if (typeof value !== 'number') return true
+  if (value < BIG && value > -BIG) return true
+  bigNumber = true
+  return value !== Infinity && value !== -Infinity
 }
+
+// 2^53: from here on, not every integer has a double.
+const BIG = 2 ** 53
 
 function fits(value: object, depth: number, limits: StructureLimits): boolean {
   if (depth > limits.depth) return false
@@ -145,7 +260,10 @@ function childFits(child: unknown, depth: number, limits: StructureLimits): bool
     case 'string':
       return child.length <= limits.stringLength && (!wellFormed || isWellFormed(child))
     case 'number':
-      // 1e400 parses to Infinity; JSON.parse makes no NaN.
+      if (child < BIG && child > -BIG) return true
+      // 1e400 parses to Infinity; JSON.parse makes no NaN. Past 2^53 the text decides
+      // whether the literal was an integer a double rounds.
+      bigNumber = true
       return child !== Infinity && child !== -Infinity
     default:
       return true

@@ -40,9 +40,20 @@ describe('numbers that overflow a double', () => {
     ['1e-400', 0],
     ['5e-324', 5e-324],
     ['[1e99]', [1e99]],
-    [`1${'0'.repeat(300)}`, 1e300],
   ])('accepts %s', (text, value) => {
     expect(decode(text)).toEqual(value)
+  })
+
+  it('refuses an integer literal a double rounds (10^300 written out), as YAML does', () => {
+    expect(refusal(`1${'0'.repeat(300)}`)).toMatchObject({
+      status: 400,
+      type: 'entity.type.unmapped',
+    })
+  })
+
+  it('accepts integers beyond 2^53 written as JavaScript prints them', () => {
+    expect(decode(JSON.stringify({ a: 2 ** 60, b: 1e20 }))).toEqual({ a: 2 ** 60, b: 1e20 })
+    expect(decode('[1152921504606846976, 9007199254740992]')).toEqual([2 ** 60, 2 ** 53])
   })
 
   it('refuses every 210-digit run that overflows, wherever the run starts', () => {
