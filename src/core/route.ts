@@ -4,7 +4,8 @@ import { bindFormat, type DecodeContext, formats } from '../decoders/formats.js'
 import { type FormatTable, formatTable } from './negotiate.js'
 import type { RoutePolicy } from './options.js'
 import type { ProtoRegistry } from './proto.js'
-import type { SchemaRegistry } from './registry.js'
+import type { BodySchema, JsonSchema, SchemaRegistry } from './registry.js'
+import { isStandardSchema, standardValidator } from './standard.js'
 
 /** A route's binding compiled for the hot path: its policy, formats and validator. */
 export interface CompiledRoute {
@@ -28,7 +29,7 @@ export type BodyValidator = (value: unknown) => unknown
 /** Compile one binding, once, at start-up: its validator, message type and decoders. */
 export function compileRoute(
   route: string,
-  schema: string | object | boolean,
+  schema: string | BodySchema,
   policy: RoutePolicy,
   registry: SchemaRegistry,
   proto?: ProtoRegistry,
@@ -47,10 +48,17 @@ export function compileRoute(
       policy.read.route,
     ),
     context,
-    validate: ajvValidator(
-      registry.validator(schema as Parameters<SchemaRegistry['validator']>[0]),
-    ),
+    validate: schemaValidator(schema, registry),
   }
+}
+
+/** The validate stage for a schema id or object: a Standard Schema's own, else ajv's. */
+function schemaValidator(schema: string | BodySchema, registry: SchemaRegistry): BodyValidator {
+  const standard = typeof schema === 'string' ? registry.standard(schema) : schema
+  if (isStandardSchema(standard)) {
+    return standardValidator(standard, typeof schema === 'string' ? schema : 'inline schema')
+  }
+  return ajvValidator(registry.validator(schema as string | JsonSchema))
 }
 
 function messageType(name: string, proto: ProtoRegistry | undefined) {
