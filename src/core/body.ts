@@ -75,7 +75,8 @@ class BodyTask implements ReadSink {
   }
 
   start(source: BodySource): void {
-    this.started = Date.now()
+    // Only a route whose validator may answer later pays for the clock.
+    if (this.route?.mayDefer) this.started = Date.now()
     const { headers } = this.request
     const { policy } = this
     const present = hasBody(headers)
@@ -134,7 +135,7 @@ class BodyTask implements ReadSink {
     const { timeout, route } = this.policy.read
     settleBy(
       pending,
-      this.started + timeout,
+      (this.started || Date.now()) + timeout,
       timeout,
       () =>
         limitError(

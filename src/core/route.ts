@@ -18,6 +18,8 @@ export interface CompiledRoute {
   readonly context: DecodeContext
   /** The validate stage: the value to hand on, or a promise of it; throws or rejects with 422. */
   readonly validate: BodyValidator
+  /** True when `validate` may answer with a promise (a Standard Schema): the read is timed. */
+  readonly mayDefer: boolean
 }
 
 /**
@@ -39,6 +41,8 @@ export function compileRoute(
     largeIntegers: policy.largeIntegers,
     ...(policy.message === undefined ? {} : { message: messageType(policy.message, proto) }),
   }
+  const named = typeof schema === 'string' ? registry.standard(schema) : schema
+  const standard = isStandardSchema(named) ? named : undefined
   return {
     route,
     schema: typeof schema === 'string' ? schema : 'inline',
@@ -48,17 +52,13 @@ export function compileRoute(
       policy.read.route,
     ),
     context,
-    validate: schemaValidator(schema, registry),
+    // A Standard Schema validates with its own library; every other schema compiles with ajv.
+    validate:
+      standard === undefined
+        ? ajvValidator(registry.validator(schema as string | JsonSchema))
+        : standardValidator(standard, typeof schema === 'string' ? schema : 'inline schema'),
+    mayDefer: standard !== undefined,
   }
-}
-
-/** The validate stage for a schema id or object: a Standard Schema's own, else ajv's. */
-function schemaValidator(schema: string | BodySchema, registry: SchemaRegistry): BodyValidator {
-  const standard = typeof schema === 'string' ? registry.standard(schema) : schema
-  if (isStandardSchema(standard)) {
-    return standardValidator(standard, typeof schema === 'string' ? schema : 'inline schema')
-  }
-  return ajvValidator(registry.validator(schema as string | JsonSchema))
 }
 
 function messageType(name: string, proto: ProtoRegistry | undefined) {

@@ -1,5 +1,6 @@
 // The Standard Schema validate stage on its own (issues, paths, messages, versions), and
 // through the other adapters: safebody/node, fastify, and beside an OpenAPI document.
+import { request as httpRequest } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import request from 'supertest'
@@ -14,7 +15,13 @@ import {
 import { jsonPointer, standardValidator } from '../../src/core/standard.js'
 import safebody, { problemDetails } from '../../src/fastify.js'
 import { createBodyReader } from '../../src/node.js'
-import { buildApp, expectPrototypesUntouched, expectRefusal, frameworks } from '../helpers/app.js'
+import {
+  buildApp,
+  expectPrototypesUntouched,
+  expectRefusal,
+  frameworks,
+  listen,
+} from '../helpers/app.js'
 import { libraries } from './libraries.js'
 
 /** A Standard Schema written by hand, answering with the given issues (or the value). */
@@ -126,6 +133,58 @@ describe.each(frameworks)('a schema that throws, through %s', (_name, express) =
     expect(seen.errors).toHaveLength(1)
     expect(isBodyError(seen.errors[0])).toBe(false)
     expect(seen.bodies).toEqual([])
+  })
+})
+
+/** POST `body` in two halves, `pause` ms apart; resolves the status and the problem type. */
+function slowPost(port: number, body: string, pause: number) {
+  return new Promise<{ status: number; type: string | undefined }>((resolve, reject) => {
+    const req = httpRequest(
+      {
+        port,
+        host: '127.0.0.1',
+        method: 'POST',
+        path: '/x',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = ''
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()))
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            type: (JSON.parse(text) as { type?: string }).type,
+          }),
+        )
+      },
+    )
+    req.on('error', reject)
+    const half = Math.floor(body.length / 2)
+    req.write(body.slice(0, half))
+    setTimeout(() => req.end(body.slice(half)), pause)
+  })
+}
+
+describe.each(frameworks)('the timeout of an async schema, through %s', (_name, express) => {
+  it('counts from the start of the read: a slow body leaves the schema less time', async () => {
+    // The check takes 250 ms; the timeout is 400 ms.
+    const slowCheck = z
+      .object({ name: z.string() })
+      .refine(() => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 250)))
+    const { app } = buildApp(express, (app, echo) => {
+      app.post('/x', safeBody({ timeout: 400 }).route(slowCheck), echo)
+    })
+    const { server, port } = await listen(app)
+    try {
+      const body = JSON.stringify({ name: 'ada' })
+      expect(await slowPost(port, body, 0)).toEqual({ status: 200, type: undefined })
+      // 350 ms of reading plus 250 ms of checking outlasts 400 ms.
+      expect(await slowPost(port, body, 350)).toEqual({ status: 408, type: 'request.timeout' })
+      expectPrototypesUntouched()
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
   })
 })
 
