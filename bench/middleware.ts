@@ -10,6 +10,7 @@ import { Socket } from 'node:net'
 import express from 'express'
 import { safeBody } from '../src/index.js'
 import { baselineValidator } from './lib/ajv.js'
+import { orderZod, parseOrder } from './lib/zod.js'
 import { bytesLabel } from './lib/stats.js'
 import { type Candidate, type MicroRow, type MicroSettings, measureBody } from './micro.js'
 import { jsonBody, orderSchema, type Payload } from './payloads.js'
@@ -51,12 +52,28 @@ function expressJson(limit: number): Middleware {
     parse(req, res, (err) => next(err ?? (validate((req as Req).body) ? undefined : refused())))
 }
 
+/** express.json(), then zod on req.body: how zod is used behind a body parser today. */
+function expressJsonZod(limit: number): Middleware {
+  const parse = express.json({ limit }) as unknown as Middleware
+  return (req, res, next) =>
+    parse(req, res, (err) => {
+      if (err) return next(err)
+      const output = parseOrder((req as Req).body)
+      if (output === null) return next(refused())
+      ;(req as Req).body = output
+      next()
+    })
+}
+
 const drain: Middleware = (req, _res, next) => {
   req.on('data', () => {})
   req.on('end', () => next())
 }
 
-/** The candidates, the reference first. */
+/**
+ * The candidates, the reference first. The zod pair differs only in what sits in front of
+ * the same zod schema: express.json(), or safebody's read, decode and guard.
+ */
 export function middlewareCandidates(limit: number): Array<[string, Middleware]> {
   return [
     ['collect + JSON.parse + ajv (reference)', minimal()],
@@ -69,6 +86,11 @@ export function middlewareCandidates(limit: number): Array<[string, Middleware]>
         routes: { 'POST /orders': 'order' },
         limit,
       }) as unknown as Middleware,
+    ],
+    ['express.json() + zod', expressJsonZod(limit)],
+    [
+      'safeBody + zod',
+      safeBody({ routes: { 'POST /orders': orderZod }, limit }) as unknown as Middleware,
     ],
   ]
 }

@@ -5,7 +5,8 @@ import { type BodyCallback, type BodyScope, noBody, takeBody, unread } from './c
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { IntegrityPolicy } from './core/integrity.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
-import type { JsonSchema } from './core/registry.js'
+import type { BodySchema } from './core/registry.js'
+import { isStandardSchema } from './core/standard.js'
 import type { CompiledRoute } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
 import type { BindingBody, BodyOf, IdBody, TypedBinding, TypedBodyHandler } from './typed.js'
@@ -29,16 +30,16 @@ export interface SafeBodyMiddleware<
   /**
    * A middleware for one route, sharing this instance's compiled schemas and limits. It
    * requires a body unless the binding says `required: false`, and types the next
-   * handlers' `req.body`: from the schema (TypeBox or a `const` JSON Schema), from
-   * `Bodies` for a schema id, else `unknown`.
+   * handlers' `req.body`: from the schema (a Standard Schema's output, TypeBox or a `const`
+   * JSON Schema), from `Bodies` for a schema id, else `unknown`.
    *
    * @example
    * app.post('/users', bodies.route(user), (req, res) => res.json(req.body.name))
    */
   route<const Id extends string>(id: Id): TypedBodyHandler<IdBody<Bodies, Id>>
   route<const B extends TypedBinding>(binding: B): TypedBodyHandler<BindingBody<Bodies, B>>
-  route<const S extends JsonSchema>(schema: S): TypedBodyHandler<BodyOf<S>>
-  route(binding: string | RouteBinding | JsonSchema): TypedBodyHandler<unknown>
+  route<const S extends BodySchema>(schema: S): TypedBodyHandler<BodyOf<S>>
+  route(binding: string | RouteBinding | BodySchema): TypedBodyHandler<unknown>
   /** A snapshot of the refusal and report counters, by route, format, type and action. */
   stats(): ViolationStats
 }
@@ -88,7 +89,10 @@ export function safeBody<Bodies extends object = Record<never, never>>(
 
 function describe(binding: BindingSpec): string {
   const schema =
-    typeof binding === 'object' && binding !== null && Object.hasOwn(binding, 'schema')
+    typeof binding === 'object' &&
+    binding !== null &&
+    !isStandardSchema(binding) &&
+    Object.hasOwn(binding, 'schema')
       ? (binding as RouteBinding).schema
       : binding
   return typeof schema === 'string' ? `route(${schema})` : 'route(inline schema)'

@@ -14,7 +14,7 @@ import fp from 'fastify-plugin'
 import { noBody, takeBody, unread } from './core/body.js'
 import { type BodyEngine, createEngine } from './core/engine.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
-import type { JsonSchema } from './core/registry.js'
+import type { BodySchema } from './core/registry.js'
 import { absentBody, type CompiledRoute } from './core/route.js'
 import { closeUnread } from './core/connection.js'
 import { bodyError, type BodyErrorType } from './errors.js'
@@ -61,7 +61,7 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
     const name = `${[route.method].flat().join(',')} ${route.url}`
     const settings = route.config?.safebody ?? {}
     // Required unless the route says otherwise, as fastify's own validator has it.
-    const binding: RouteBinding = { ...settings, schema: schema as JsonSchema }
+    const binding: RouteBinding = { ...settings, schema: schema as BodySchema }
     let compiled = engine.bind(binding, name)
     // fastify's bodyLimit holds as well as safebody's limit: the smaller one applies.
     const bodyLimit = route.bodyLimit ?? this.initialConfig.bodyLimit ?? Infinity

@@ -37,7 +37,14 @@ export {
   toProblem,
 } from './problem.js'
 export type { ProtoSource } from './core/proto.js'
-export type { JsonSchema, SchemaSource, ValidationOptions } from './core/registry.js'
+export type { BodySchema, JsonSchema, SchemaSource, ValidationOptions } from './core/registry.js'
+export type {
+  StandardSchemaIssue,
+  StandardSchemaOutput,
+  StandardSchemaProps,
+  StandardSchemaResult,
+  StandardSchemaV1,
+} from './core/standard.js'
 export { relaxedInReport } from './core/report.js'
 export type { BodiesOf, BodyOf, TypedBinding, TypedBodyHandler } from './typed.js'
 export type {

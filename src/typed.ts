@@ -1,22 +1,28 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
 import type { RouteBinding } from './core/options.js'
-import type { JsonSchema } from './core/registry.js'
+import type { BodySchema } from './core/registry.js'
+import type { StandardSchemaOutput, StandardSchemaV1 } from './core/standard.js'
 
 /**
- * The body type a schema describes. A TypeBox schema gives its `Static` type; a JSON Schema
- * written as a `const` object gives json-schema-to-ts's `FromSchema`; anything the compiler
- * cannot see into (a schema typed as `JsonSchema`, one read from a file) gives `unknown`.
+ * The body type a schema describes. A Standard Schema (zod, valibot, arktype) gives its
+ * output type, after transforms and defaults; a TypeBox schema gives its `Static` type; a
+ * JSON Schema written as a `const` object gives json-schema-to-ts's `FromSchema`; anything
+ * the compiler cannot see into (a schema typed as `JsonSchema`, one read from a file) gives
+ * `unknown`.
  *
  * @example
  * const user = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } as const
  * type User = BodyOf<typeof user> // { [x: string]: unknown; name: string }
+ * type Order = BodyOf<typeof zodOrder> // z.output<typeof zodOrder>
  */
-export type BodyOf<S> = S extends TypeBoxSchema
-  ? (S & { params: [] })['static']
-  : S extends JSONSchema
-    ? FromSchema<S>
-    : unknown
+export type BodyOf<S> = S extends StandardSchemaV1
+  ? StandardSchemaOutput<S>
+  : S extends TypeBoxSchema
+    ? (S & { params: [] })['static']
+    : S extends JSONSchema
+      ? FromSchema<S>
+      : unknown
 
 /** TypeBox schemas carry their static type in phantom `static` and `params` properties. */
 interface TypeBoxSchema {
@@ -41,8 +47,8 @@ export type TypedBodyHandler<Body> = (
   next: (err?: unknown) => void,
 ) => void
 
-/** A binding whose schema may be a TypeBox or `const` schema object. */
-export type TypedBinding = Omit<RouteBinding, 'schema'> & { readonly schema: string | JsonSchema }
+/** A binding whose schema may be a Standard Schema, a TypeBox or a `const` schema object. */
+export type TypedBinding = Omit<RouteBinding, 'schema'> & { readonly schema: string | BodySchema }
 
 /** The body a schema id stands for: its declared type, else `unknown`. */
 export type IdBody<Bodies, Id extends string> = Id extends keyof Bodies ? Bodies[Id] : unknown

@@ -9,6 +9,7 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import { fastify } from 'fastify'
 import { safeBody } from '../../src/index.js'
 import { baselineValidator } from '../lib/ajv.js'
+import { orderZod, parseOrder } from '../lib/zod.js'
 import { orderSchema } from '../payloads.js'
 
 /** How the servers are configured: the body limit every candidate gets. */
@@ -33,6 +34,19 @@ function ajvMiddleware(): RequestHandler {
   return (req, res, next) => {
     if (validate(req.body)) return next()
     res.status(422).json({ errors: validate.errors })
+  }
+}
+
+/** zod on req.body, as apps use it behind express.json(): 422 if it fails, else its output. */
+function zodMiddleware(): RequestHandler {
+  return (req, res, next) => {
+    const output = parseOrder(req.body)
+    if (output === null) {
+      res.status(422).json({ error: 'invalid' })
+      return
+    }
+    req.body = output
+    next()
   }
 }
 
@@ -136,6 +150,15 @@ export const serverKinds: Record<string, ServerKind> = {
   safeBodyReport: {
     label: 'Express 5, safeBody (report mode)',
     start: async ({ limit }) => safeBodyApp(limit, { mode: 'report' }),
+  },
+  expressJsonZod: {
+    label: 'Express 5, express.json() + zod',
+    start: async ({ limit }) => expressApp(express.json({ limit }), zodMiddleware()),
+  },
+  safeBodyZod: {
+    label: 'Express 5, safeBody + zod',
+    start: async ({ limit }) =>
+      expressApp(safeBody({ routes: { 'POST /orders': orderZod }, limit }) as RequestHandler),
   },
   fastify: {
     label: 'fastify, route schema (reference)',

@@ -1,4 +1,4 @@
-import { isBodyError } from '../errors.js'
+import { isBodyError, limitError } from '../errors.js'
 import type { DecodeContext, Format } from '../decoders/formats.js'
 import {
   type IntegrityPolicy,
@@ -6,6 +6,7 @@ import {
   type SignatureClaim,
   verifySignature,
 } from './integrity.js'
+import { settleBy } from './deadline.js'
 import { negotiate } from './negotiate.js'
 import type { RoutePolicy } from './options.js'
 import { type BodySource, hasBody, type ReadSink, readBody } from './read.js'
@@ -60,6 +61,8 @@ class BodyTask implements ReadSink {
   private claim: SignatureClaim | null = null
   private integrity: IntegrityPolicy | null = null
   private bytes: Buffer | null = null
+  /** When the body was first asked for: `timeout` bounds the read and the validation. */
+  private started = 0
 
   constructor(
     private readonly scope: BodyScope,
@@ -72,6 +75,8 @@ class BodyTask implements ReadSink {
   }
 
   start(source: BodySource): void {
+    // Only a route whose validator may answer later pays for the clock.
+    if (this.route?.mayDefer) this.started = Date.now()
     const { headers } = this.request
     const { policy } = this
     const present = hasBody(headers)
@@ -118,12 +123,30 @@ class BodyTask implements ReadSink {
     }
     // A validator may answer later (a Standard Schema with async refinements); the common,
     // synchronous case allocates nothing for it.
-    if (isPromise(value)) {
-      value.then(
-        (checked) => this.done(null, checked, this.integrity),
-        (err: unknown) => this.refuse(err),
-      )
-    } else this.done(null, value, this.integrity)
+    if (isPromise(value)) this.awaitValidation(value)
+    else this.done(null, value, this.integrity)
+  }
+
+  /**
+   * An async validator's answer, within what the read left of the route's timeout: one that
+   * never settles is refused with 408 like a slow body, and its late answer is dropped.
+   */
+  private awaitValidation(pending: PromiseLike<unknown>): void {
+    const { timeout, route } = this.policy.read
+    settleBy(
+      pending,
+      (this.started || Date.now()) + timeout,
+      timeout,
+      () =>
+        limitError(
+          'request.timeout',
+          `The body was not read and validated within ${timeout} ms`,
+          timeout,
+          route,
+        ),
+      (checked) => this.done(null, checked, this.integrity),
+      (err) => this.refuse(err),
+    )
   }
 
   readFailed(err: unknown): void {

@@ -2,10 +2,11 @@
  * Read deadlines, checked by one shared sweep instead of a timer per request: a read in
  * flight is a set entry (added and deleted, nothing allocated), and one unref'd interval
  * runs while any is pending. A read is refused between `timeout` and `timeout` plus one
- * sweep (an eighth of the shortest timeout in flight, 5 ms to 1 s) after it started.
+ * sweep (an eighth of the shortest timeout in flight, 5 ms to 1 s) after it started. An
+ * async validator's answer is awaited on the same sweep (`settleBy`).
  */
 
-/** A read that can run out of time. */
+/** A read (or a validation) that can run out of time. */
 export interface Deadline {
   /** `Date.now()` past which the read has failed. */
   readonly expiresAt: number
@@ -45,4 +46,42 @@ function sweepExpired(): void {
     pending.delete(deadline)
     deadline.expire()
   }
+}
+
+/**
+ * Wait for `pending` until `expiresAt`, on the same sweep: exactly one of `settled` and
+ * `failed` is called, with its outcome, or `failed(expired())` once the time is up. An
+ * outcome after that is dropped (a rejection too: it is handled, never unhandled).
+ */
+export function settleBy<T>(
+  pending: PromiseLike<T>,
+  expiresAt: number,
+  timeout: number,
+  expired: () => unknown,
+  settled: (value: T) => void,
+  failed: (err: unknown) => void,
+): void {
+  let open = true
+  const deadline: Deadline = {
+    expiresAt,
+    expire() {
+      open = false
+      failed(expired())
+    },
+  }
+  watch(deadline, timeout)
+  pending.then(
+    (value) => {
+      if (!open) return
+      open = false
+      unwatch(deadline)
+      settled(value)
+    },
+    (err: unknown) => {
+      if (!open) return
+      open = false
+      unwatch(deadline)
+      failed(err)
+    },
+  )
 }

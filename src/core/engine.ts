@@ -8,18 +8,22 @@ import {
   type SafeBodyOptions,
 } from './options.js'
 import { loadProto, type ProtoRegistry } from './proto.js'
-import { createRegistry, type JsonSchema, type SchemaRegistry } from './registry.js'
+import { type BodySchema, createRegistry, type SchemaRegistry } from './registry.js'
 import { fallbackFor } from './report.js'
 import { type CompiledRoute, compileRoute } from './route.js'
 import { parseRouteKey, routeTable } from './routes.js'
+import { isStandardSchema } from './standard.js'
 import type { BodyScope } from './body.js'
 import { violationLog, type ViolationStats } from './violations.js'
 
 /** The short form: route keys (`'POST /users'`) straight to their schemas. */
-export type RouteSchemas = { readonly [route: string]: JsonSchema }
+export type RouteSchemas = { readonly [route: string]: BodySchema }
 
-/** What a binding may be: a schema id, a schema object, or `{ schema, ...settings }`. */
-export type BindingSpec = string | RouteBinding | JsonSchema
+/**
+ * What a binding may be: a schema id, a schema (JSON Schema or Standard Schema), or
+ * `{ schema, ...settings }`.
+ */
+export type BindingSpec = string | RouteBinding | BodySchema
 
 /**
  * Everything one set of options compiles to, once, at start-up: the route table, the shared
@@ -76,8 +80,9 @@ export function createEngine(options: SafeBodyOptions | RouteSchemas = {}): Body
 }
 
 /**
- * Compile one binding. A string names a schema id; an object with a `schema` key is a
- * binding; any other object (or boolean) is an inline schema.
+ * Compile one binding. A string names a schema id; a Standard Schema (an object or function
+ * with `~standard`) is an inline schema; any other object with a `schema` key is a binding;
+ * any other object (or boolean) is an inline JSON Schema.
  */
 function bind(
   key: string,
@@ -91,13 +96,14 @@ function bind(
   if (
     typeof spec !== 'string' &&
     typeof spec !== 'boolean' &&
-    (typeof spec !== 'object' || spec === null)
+    (typeof spec !== 'object' || spec === null) &&
+    !isStandardSchema(spec)
   ) {
     throw new TypeError(
-      `safebody: ${where} must be a schema id ('user'), a schema ({ type: 'object', ... }) or a binding ({ schema, ...settings })`,
+      `safebody: ${where} must be a schema id ('user'), a schema ({ type: 'object', ... } or a zod, valibot or arktype schema) or a binding ({ schema, ...settings })`,
     )
   }
-  const full: RouteBinding = isBinding(spec) ? spec : { schema: spec as string | JsonSchema }
+  const full: RouteBinding = isBinding(spec) ? spec : { schema: spec as string | BodySchema }
   const { schema, ...rest } = full
   const policy = routePolicy(global, { required, ...rest }, where, key)
   try {
@@ -108,7 +114,12 @@ function bind(
 }
 
 function isBinding(spec: BindingSpec): spec is RouteBinding {
-  return typeof spec === 'object' && spec !== null && Object.hasOwn(spec, 'schema')
+  return (
+    typeof spec === 'object' &&
+    spec !== null &&
+    !isStandardSchema(spec) &&
+    Object.hasOwn(spec, 'schema')
+  )
 }
 
 function isShortForm(options: object): options is RouteSchemas {

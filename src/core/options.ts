@@ -11,7 +11,7 @@ import { type IntegrityOptions, type IntegrityPolicy, integrityPolicy } from './
 import type { OpenApiDocument } from '../openapi/document.js'
 import type { ProtoSource } from './proto.js'
 import type { ReadPolicy } from './read.js'
-import type { JsonSchema, SchemaSource, ValidationOptions } from './registry.js'
+import type { BodySchema, SchemaSource, ValidationOptions } from './registry.js'
 import type { SafeBodyMode, ViolationOptions } from './violations.js'
 export type { SafeBodyMode } from './violations.js'
 export type { LimitOptions } from './limits.js'
@@ -26,8 +26,11 @@ export interface RouteSettings extends LimitOptions {
 
 /** What a route accepts. */
 export interface RouteBinding extends RouteSettings {
-  /** A registered schema id, or a schema object. */
-  schema: string | JsonSchema
+  /**
+   * A registered schema id, or a schema: a JSON Schema object, or a Standard Schema (zod,
+   * valibot, arktype), whose output is what the handler gets.
+   */
+  schema: string | BodySchema
   /** Refuse a request that has no body (400). Default false: no body passes, unvalidated. */
   required?: boolean
   /**
@@ -44,10 +47,10 @@ export interface SafeBodyOptions extends RouteSettings, ViolationOptions {
   /** The schemas routes may name: a record id -> schema, an array of `$id` schemas, or a folder. */
   schemas?: SchemaSource
   /**
-   * `'METHOD /path'` -> a schema id, a schema, or a binding (`{ schema, ...settings }`).
-   * Bodies on any other route are refused.
+   * `'METHOD /path'` -> a schema id, a schema (JSON Schema or Standard Schema), or a binding
+   * (`{ schema, ...settings }`). Bodies on any other route are refused.
    */
-  routes?: { readonly [route: string]: string | RouteBinding | JsonSchema }
+  routes?: { readonly [route: string]: string | RouteBinding | BodySchema }
   /** ajv settings an application may change (strict mode and own-properties stay on). */
   ajv?: ValidationOptions
   /**

@@ -6,15 +6,20 @@ import type { Rewrites } from './coercion.js'
 import { prototypeClean } from './guard.js'
 import { ownPresence } from './presence.js'
 import { readSchemaFolder } from './schema-files.js'
+import { isStandardSchema, type StandardSchemaV1 } from './standard.js'
 
 /** A JSON Schema: an object, or `true`/`false`. */
 export type JsonSchema = boolean | { readonly [keyword: string]: unknown }
 
+/** What a binding may validate with: a JSON Schema, or a Standard Schema (zod, valibot, arktype). */
+export type BodySchema = JsonSchema | StandardSchemaV1
+
 /**
- * Where schemas come from: a record of id to schema, an array of schemas that each carry
- * `$id`, or the path of a folder of `*.json`, `*.yaml` and `*.yml` schema files.
+ * Where schemas come from: a record of id to schema (JSON Schema or Standard Schema), an
+ * array of JSON Schemas that each carry `$id`, or the path of a folder of `*.json`, `*.yaml`
+ * and `*.yml` schema files.
  */
-export type SchemaSource = { readonly [id: string]: JsonSchema } | readonly JsonSchema[] | string
+export type SchemaSource = { readonly [id: string]: BodySchema } | readonly JsonSchema[] | string
 
 /**
  * The ajv settings an application may change. Everything else is fixed: strict mode, own
@@ -44,6 +49,8 @@ export interface SchemaRegistry {
   readonly rewrites: Rewrites
   /** The compiled validator for a schema id or an inline schema; throws if it will not compile. */
   validator(schema: string | JsonSchema): ValidateFunction
+  /** The Standard Schema registered as `id`, if the id names one (ajv never sees those). */
+  standard(id: string): StandardSchemaV1 | undefined
 }
 
 /** Schemas and annotation keywords another source (an OpenAPI document) adds to the registry. */
@@ -61,7 +68,12 @@ export function createRegistry(
   extras: RegistryExtras = {},
 ): SchemaRegistry {
   const { draft = '2020-12', ...ajvOptions } = options
-  const entries = schemaEntries(source)
+  const standard = new Map<string, StandardSchemaV1>()
+  const entries: JsonSchemaEntry[] = []
+  for (const entry of schemaEntries(source)) {
+    if (!isStandardSchema(entry.schema)) entries.push(entry as JsonSchemaEntry)
+    else for (const name of entry.names) standard.set(name, entry.schema)
+  }
   for (const schema of extras.schemas ?? []) entries.push({ names: [], key: '', schema })
   // Two compilations of the same schemas. `own` checks own properties only, so an inherited
   // property never satisfies `required`; ajv pays a hasOwnProperty call per property for it.
@@ -72,6 +84,9 @@ export function createRegistry(
   const fast = buildAjv(draft, ajvOptions, extras, false)
   const names = registerAll(own, entries)
   registerAll(fast, entries)
+  for (const name of standard.keys()) {
+    if (names.has(name)) throw new Error(`safebody: two schemas are registered as "${name}"`)
+  }
   const registryShadows = entries.some((entry) => namesPrototypeKey(entry.schema))
 
   // Compile every registered schema now, so a broken one fails at start-up even if no route
@@ -90,7 +105,8 @@ export function createRegistry(
   const compiled = new WeakMap<object, ValidateFunction>()
   const byName = new Map<string, ValidateFunction>()
   return {
-    ids: new Set(names.keys()),
+    ids: new Set([...names.keys(), ...standard.keys()]),
+    standard: (id) => standard.get(id),
     rewrites: {
       coerceTypes: Boolean(ajvOptions.coerceTypes),
       useDefaults: Boolean(ajvOptions.useDefaults),
@@ -143,7 +159,7 @@ function buildAjv(
 }
 
 /** Add every schema to `ajv`; returns name -> ajv key (record keys and file names -> $id). */
-function registerAll(ajv: Ajv, entries: readonly SchemaEntry[]): Map<string, string> {
+function registerAll(ajv: Ajv, entries: readonly JsonSchemaEntry[]): Map<string, string> {
   const names = new Map<string, string>()
   for (const entry of entries) {
     const { schema } = entry
@@ -203,8 +219,9 @@ function compile(build: () => ValidateFunction, name: string): ValidateFunction 
 interface SchemaEntry {
   readonly names: readonly string[]
   readonly key: string
-  readonly schema: JsonSchema
+  readonly schema: BodySchema
 }
+type JsonSchemaEntry = SchemaEntry & { readonly schema: JsonSchema }
 
 function schemaEntries(source: SchemaSource | undefined): SchemaEntry[] {
   if (source === undefined) return []
@@ -218,12 +235,17 @@ function schemaEntries(source: SchemaSource | undefined): SchemaEntry[] {
   }
   if (Array.isArray(source)) {
     return source.map((schema, i) => {
+      if (isStandardSchema(schema)) {
+        throw new Error(
+          `safebody: schemas[${i}] is a Standard Schema, which has no $id: name it in a record ({ user: schema })`,
+        )
+      }
       const id = schemaId(schema)
       if (id === undefined) throw new Error(`safebody: schemas[${i}] has no $id`)
       return { names: [], key: id, schema }
     })
   }
-  return Object.entries(source as { readonly [id: string]: JsonSchema }).map(([name, schema]) => ({
+  return Object.entries(source as { readonly [id: string]: BodySchema }).map(([name, schema]) => ({
     names: [name],
     key: name,
     schema,

@@ -4,7 +4,8 @@ import { bindFormat, type DecodeContext, formats } from '../decoders/formats.js'
 import { type FormatTable, formatTable } from './negotiate.js'
 import type { RoutePolicy } from './options.js'
 import type { ProtoRegistry } from './proto.js'
-import type { SchemaRegistry } from './registry.js'
+import type { BodySchema, JsonSchema, SchemaRegistry } from './registry.js'
+import { isStandardSchema, standardValidator } from './standard.js'
 import { checkRewrites, type RewriteCheck } from './coercion.js'
 
 /** A route's binding compiled for the hot path: its policy, formats and validator. */
@@ -18,6 +19,8 @@ export interface CompiledRoute {
   readonly context: DecodeContext
   /** The validate stage: the value to hand on, or a promise of it; throws or rejects with 422. */
   readonly validate: BodyValidator
+  /** True when `validate` may answer with a promise (a Standard Schema): the read is timed. */
+  readonly mayDefer: boolean
 }
 
 /**
@@ -29,7 +32,7 @@ export type BodyValidator = (value: unknown) => unknown
 /** Compile one binding, once, at start-up: its validator, message type and decoders. */
 export function compileRoute(
   route: string,
-  schema: string | object | boolean,
+  schema: string | BodySchema,
   policy: RoutePolicy,
   registry: SchemaRegistry,
   proto?: ProtoRegistry,
@@ -39,6 +42,8 @@ export function compileRoute(
     largeIntegers: policy.largeIntegers,
     ...(policy.message === undefined ? {} : { message: messageType(policy.message, proto) }),
   }
+  const named = typeof schema === 'string' ? registry.standard(schema) : schema
+  const standard = isStandardSchema(named) ? named : undefined
   return {
     route,
     schema: typeof schema === 'string' ? schema : 'inline',
@@ -48,10 +53,15 @@ export function compileRoute(
       policy.read.route,
     ),
     context,
-    validate: ajvValidator(
-      registry.validator(schema as Parameters<SchemaRegistry['validator']>[0]),
-      checkRewrites(registry.rewrites, policy.limits, policy.largeIntegers),
-    ),
+    // A Standard Schema validates with its own library; every other schema compiles with ajv.
+    validate:
+      standard === undefined
+        ? ajvValidator(
+            registry.validator(schema as string | JsonSchema),
+            checkRewrites(registry.rewrites, policy.limits, policy.largeIntegers),
+          )
+        : standardValidator(standard, typeof schema === 'string' ? schema : 'inline schema'),
+    mayDefer: standard !== undefined,
   }
 }
 

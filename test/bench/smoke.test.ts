@@ -41,7 +41,11 @@ describe('benchmark harness', () => {
       if (!name.startsWith('drain')) expect(body).toEqual(tiny[0]?.value)
     }
     const rows = await runMiddleware(tiny, once)
-    expect(middlewareTargets(rows)).toHaveLength(1)
+    // safeBody vs the reference, and safeBody + zod vs express.json() + zod.
+    expect(middlewareTargets(rows).map((t) => t.what)).toEqual([
+      'JSON middleware, tiny: safeBody vs collect + JSON.parse + ajv',
+      'JSON middleware, tiny: safeBody + zod vs express.json() + zod',
+    ])
   })
 
   it('starts every HTTP candidate, which accepts the payload (or says why it cannot)', async () => {

@@ -1,0 +1,166 @@
+import { bodyError, type ValidationIssue } from '../errors.js'
+import { prototypeClean } from './guard.js'
+import type { BodyValidator } from './route.js'
+
+/**
+ * A Standard Schema (https://standardschema.dev), version 1: what zod 4, valibot, arktype and
+ * others implement. The interface is copied from `@standard-schema/spec`, as the spec invites,
+ * so that safebody's published types need no package for it; a type test holds the copy to
+ * the spec. The spec's namespace members are flat names here.
+ */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly '~standard': StandardSchemaProps<Input, Output>
+}
+
+/** The spec's `StandardSchemaV1.Props`. */
+export interface StandardSchemaProps<Input = unknown, Output = Input> {
+  readonly version: 1
+  readonly vendor: string
+  readonly validate: (
+    value: unknown,
+    options?: { readonly libraryOptions?: Record<string, unknown> | undefined } | undefined,
+  ) => StandardSchemaResult<Output> | Promise<StandardSchemaResult<Output>>
+  readonly types?: { readonly input: Input; readonly output: Output } | undefined
+}
+
+/** The spec's `StandardSchemaV1.Result`: a value, or issues. */
+export type StandardSchemaResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | { readonly issues: ReadonlyArray<StandardSchemaIssue> }
+
+/** The spec's `StandardSchemaV1.Issue`. */
+export interface StandardSchemaIssue {
+  readonly message: string
+  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined
+}
+
+/** The spec's `StandardSchemaV1.InferOutput`: what a schema hands on, after its transforms. */
+export type StandardSchemaOutput<Schema extends StandardSchemaV1> = NonNullable<
+  Schema['~standard']['types']
+>['output']
+
+/**
+ * True for a Standard Schema: an object or function (arktype's types are callable) with a
+ * `~standard` property. Any version counts here, so that `standardValidator` can refuse one
+ * it does not read instead of taking it for a JSON Schema.
+ */
+export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    '~standard' in value
+  )
+}
+
+/** A client sees at most this many issues: a body of many bad items must not fan out. */
+export const maxIssues = 100
+/** Longest message a client sees from a library (custom messages may quote anything). */
+export const maxMessageLength = 200
+
+/**
+ * A Standard Schema as the validate stage: the schema's output (its transforms and defaults
+ * applied), or a promise of it for an async schema; issues become a 422 like ajv's errors.
+ * Throws at start-up for a schema of another version.
+ */
+export function standardValidator(schema: StandardSchemaV1, name: string): BodyValidator {
+  // Read once: valibot's `~standard` is a getter that builds the object on every access.
+  const props = schema['~standard']
+  const version = (props as { version?: unknown } | null)?.version
+  if (version !== 1 || typeof props.validate !== 'function') {
+    throw new Error(
+      `safebody: schema "${name}" is a Standard Schema of version ${String(version)}; safebody reads version 1`,
+    )
+  }
+  const keyword = keywordOf(props.vendor)
+  const outcome = (result: StandardSchemaResult<unknown>, input: unknown): unknown => {
+    if (!result.issues) return result.value
+    throw bodyError('entity.validation.failed', undefined, {
+      errors: result.issues.slice(0, maxIssues).map((issue) => toIssue(issue, input, keyword)),
+    })
+  }
+  return (value) => {
+    // zod and valibot read inherited properties: while Object.prototype holds an enumerable
+    // one (polluted elsewhere in the process), they get a copy whose objects inherit nothing.
+    const input = prototypeClean() ? value : inheritingNothing(value)
+    // Called as a method: `this` is the props object, as the library expects.
+    const result = props.validate(input)
+    return isThenable(result)
+      ? Promise.resolve(result).then((settled) => outcome(settled, value))
+      : outcome(result, value)
+  }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown }).then === 'function'
+}
+
+/** A copy of a decoded value whose objects have a null prototype; arrays stay arrays. */
+function inheritingNothing(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value
+  if (Array.isArray(value)) return value.map(inheritingNothing)
+  const copy = Object.create(null) as Record<string, unknown>
+  for (const key of Object.keys(value)) {
+    copy[key] = inheritingNothing((value as Record<string, unknown>)[key])
+  }
+  return copy
+}
+
+type IssueKeyword = (issue: StandardSchemaIssue) => string
+
+/**
+ * The library's own code for an issue, where it has one: zod and arktype put it in `code`,
+ * valibot in `type` (`min_length`, `email`); else `standard`.
+ */
+function keywordOf(vendor: string): IssueKeyword {
+  const field = vendor === 'valibot' ? 'type' : 'code'
+  return (issue) => {
+    const code = (issue as unknown as Record<string, unknown>)[field]
+    return typeof code === 'string' && code !== '' ? code : 'standard'
+  }
+}
+
+function toIssue(issue: StandardSchemaIssue, input: unknown, keyword: IssueKeyword) {
+  const keys = (issue.path ?? []).map((segment) =>
+    typeof segment === 'object' && segment !== null ? segment.key : segment,
+  )
+  return {
+    instancePath: jsonPointer(keys),
+    keyword: keyword(issue),
+    message: clientMessage(String(issue.message), valueAt(input, keys)),
+  } satisfies ValidationIssue
+}
+
+/** RFC 6901: `/items/0/sku`, with `~` and `/` in a key escaped. */
+export function jsonPointer(keys: readonly PropertyKey[]): string {
+  let pointer = ''
+  for (const key of keys) {
+    const text = typeof key === 'symbol' ? (key.description ?? '') : String(key)
+    pointer += '/' + text.replace(/~/g, '~0').replace(/\//g, '~1')
+  }
+  return pointer
+}
+
+/** The decoded value an issue's path leads to, by own properties only. */
+function valueAt(input: unknown, keys: readonly PropertyKey[]): unknown {
+  let value = input
+  for (const key of keys) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined
+    value = (value as Record<PropertyKey, unknown>)[key]
+  }
+  return value
+}
+
+/**
+ * The library's message, without a copy of the input: valibot and arktype quote the value
+ * they refused (`Invalid email: Received "..."`), so the string the issue points at is cut
+ * out wherever it is quoted, and the message is capped.
+ */
+function clientMessage(message: string, value: unknown): string {
+  let text = message
+  if (typeof value === 'string' && value !== '') {
+    for (const quoted of [`"${value}"`, JSON.stringify(value)]) {
+      text = text.split(quoted).join('"…"')
+    }
+  }
+  return text.length > maxMessageLength ? `${text.slice(0, maxMessageLength - 1)}…` : text
+}

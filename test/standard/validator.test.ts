@@ -1,0 +1,256 @@
+// The Standard Schema validate stage on its own (issues, paths, messages, versions), and
+// through the other adapters: safebody/node, fastify, and beside an OpenAPI document.
+import { request as httpRequest } from 'node:http'
+import { fileURLToPath } from 'node:url'
+import Fastify from 'fastify'
+import request from 'supertest'
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import {
+  isBodyError,
+  safeBody,
+  type StandardSchemaIssue,
+  type StandardSchemaV1,
+} from '../../src/index.js'
+import { jsonPointer, standardValidator } from '../../src/core/standard.js'
+import safebody, { problemDetails } from '../../src/fastify.js'
+import { createBodyReader } from '../../src/node.js'
+import {
+  buildApp,
+  expectPrototypesUntouched,
+  expectRefusal,
+  frameworks,
+  listen,
+} from '../helpers/app.js'
+import { libraries } from './libraries.js'
+
+/** A Standard Schema written by hand, answering with the given issues (or the value). */
+function handWritten(
+  issues: StandardSchemaIssue[] | null,
+  version = 1,
+): StandardSchemaV1<unknown, unknown> {
+  return {
+    '~standard': {
+      version: version as 1,
+      vendor: 'hand',
+      validate: (value) => (issues === null ? { value } : { issues }),
+    },
+  }
+}
+
+function refusal(run: () => unknown) {
+  try {
+    run()
+  } catch (err) {
+    if (isBodyError(err)) return err
+    throw err
+  }
+  throw new Error('the validator did not refuse')
+}
+
+describe('standardValidator', () => {
+  it('writes paths as JSON Pointers, path segment objects and escapes included', () => {
+    expect(jsonPointer([])).toBe('')
+    expect(jsonPointer(['items', 0, 'sku'])).toBe('/items/0/sku')
+    expect(jsonPointer(['a/b', 'c~d'])).toBe('/a~1b/c~0d')
+    const validate = standardValidator(
+      handWritten([
+        { message: 'bad', path: [{ key: 'items' }, { key: 2 }, 'x'] },
+        { message: 'm' },
+      ]),
+      'hand',
+    )
+    expect(refusal(() => validate({})).errors).toEqual([
+      { instancePath: '/items/2/x', keyword: 'standard', message: 'bad' },
+      { instancePath: '', keyword: 'standard', message: 'm' },
+    ])
+  })
+
+  it('hands a client at most 100 issues and 200 characters of a message', () => {
+    const many = Array.from({ length: 5000 }, (_, i) => ({ message: 'm'.repeat(1000), path: [i] }))
+    const err = refusal(() => standardValidator(handWritten(many), 'hand')([]))
+    expect(err.status).toBe(422)
+    expect(err.errors).toHaveLength(100)
+    expect(err.errors?.[0]?.message).toHaveLength(200)
+  })
+
+  it('cuts the refused string out of a message wherever it is quoted', () => {
+    const secret = 'she said "hi"\n'
+    const issues = [
+      { message: `was "${secret}"`, path: ['s'] },
+      { message: `was ${JSON.stringify(secret)}`, path: ['s'] },
+    ]
+    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ s: secret }))
+    expect(err.errors?.map((e) => e.message)).toEqual(['was "…"', 'was "…"'])
+  })
+
+  it('refuses at start-up a schema of another version, naming it', () => {
+    expect(() => safeBody({ 'POST /x': handWritten(null, 2) })).toThrow(
+      /schema "POST \/x" is a Standard Schema of version 2; safebody reads version 1/,
+    )
+    expect(() => safeBody().route(handWritten(null, 2))).toThrow(/version 2/)
+  })
+
+  it('refuses at start-up a Standard Schema in a schemas array, and a clashing id', () => {
+    const user = z.object({ name: z.string() })
+    expect(() => safeBody({ schemas: [user as never] })).toThrow(/schemas\[0\] is a Standard/)
+    expect(() => safeBody({ schemas: { user, other: { $id: 'user', type: 'object' } } })).toThrow(
+      /two schemas are registered as "user"/,
+    )
+  })
+
+  it.each(libraries.filter((l) => l.name !== 'arktype'))(
+    '$name never sees a property inherited from a polluted Object.prototype',
+    (library) => {
+      const validate = standardValidator(library.user({ n: 0 }), library.name)
+      const proto = Object.prototype as Record<string, unknown>
+      proto.age = 99
+      let output: unknown
+      try {
+        output = validate({ name: 'Ada', email: 'ada@example.com' })
+      } finally {
+        delete proto.age
+      }
+      expect(output).toEqual({ name: 'Ada', email: 'ada@example.com', age: 18 })
+      expect(Object.hasOwn(output as object, 'age') && (output as { age: number }).age).toBe(18)
+      expectPrototypesUntouched()
+    },
+  )
+})
+
+describe.each(frameworks)('a schema that throws, through %s', (_name, express) => {
+  it('is a server fault (500, not exposed), not a 422', async () => {
+    const broken = z.object({ name: z.string() }).refine(() => {
+      throw new Error('the check itself broke')
+    })
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.post('/x', safeBody().route(broken), echo)
+    })
+    const res = await request(app).post('/x').send({ name: 'a' })
+    // problemDetails() leaves it to Express's own handler, as any server fault.
+    expect(res.status).toBe(500)
+    expect(res.headers['content-type']).not.toMatch(/problem/)
+    expect(seen.errors).toHaveLength(1)
+    expect(isBodyError(seen.errors[0])).toBe(false)
+    expect(seen.bodies).toEqual([])
+  })
+})
+
+/** POST `body` in two halves, `pause` ms apart; resolves the status and the problem type. */
+function slowPost(port: number, body: string, pause: number) {
+  return new Promise<{ status: number; type: string | undefined }>((resolve, reject) => {
+    const req = httpRequest(
+      {
+        port,
+        host: '127.0.0.1',
+        method: 'POST',
+        path: '/x',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = ''
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()))
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            type: (JSON.parse(text) as { type?: string }).type,
+          }),
+        )
+      },
+    )
+    req.on('error', reject)
+    const half = Math.floor(body.length / 2)
+    req.write(body.slice(0, half))
+    setTimeout(() => req.end(body.slice(half)), pause)
+  })
+}
+
+describe.each(frameworks)('the timeout of an async schema, through %s', (_name, express) => {
+  it('counts from the start of the read: a slow body leaves the schema less time', async () => {
+    // The check takes 250 ms; the timeout is 400 ms.
+    const slowCheck = z
+      .object({ name: z.string() })
+      .refine(() => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 250)))
+    const { app } = buildApp(express, (app, echo) => {
+      app.post('/x', safeBody({ timeout: 400 }).route(slowCheck), echo)
+    })
+    const { server, port } = await listen(app)
+    try {
+      const body = JSON.stringify({ name: 'ada' })
+      expect(await slowPost(port, body, 0)).toEqual({ status: 200, type: undefined })
+      // 350 ms of reading plus 250 ms of checking outlasts 400 ms.
+      expect(await slowPost(port, body, 350)).toEqual({ status: 408, type: 'request.timeout' })
+      expectPrototypesUntouched()
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+})
+
+describe('beside the other adapters', () => {
+  const user = z.object({ name: z.string().trim(), tags: z.array(z.string()).default([]) })
+
+  it('safebody/node resolves the output of an async schema, and rejects with 422', async () => {
+    const read = createBodyReader({
+      'POST /users': user.refine(async (u) => u.name !== 'taken', { message: 'taken' }),
+    })
+    const { createServer } = await import('node:http')
+    const server = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json')
+      read(req, res).then(
+        (body) => res.end(JSON.stringify({ body })),
+        (err: { status: number; type: string }) => {
+          res.statusCode = err.status
+          res.end(JSON.stringify({ type: err.type }))
+        },
+      )
+    })
+    const ok = await request(server).post('/users').send({ name: ' ada ' })
+    expect(ok.body).toEqual({ body: { name: 'ada', tags: [] } })
+    const taken = await request(server).post('/users').send({ name: 'taken' })
+    expect([taken.status, taken.body.type]).toEqual([422, 'entity.validation.failed'])
+    expectPrototypesUntouched()
+  })
+
+  it("fastify takes a zod schema as a route's schema.body", async () => {
+    const app = Fastify()
+    await app.register(safebody)
+    app.setErrorHandler(problemDetails())
+    app.post('/users', { schema: { body: user } }, async (req) => ({ body: req.body }))
+    await app.ready()
+    try {
+      const ok = await app.inject({ method: 'POST', url: '/users', payload: { name: ' ada ' } })
+      expect(ok.json()).toEqual({ body: { name: 'ada', tags: [] } })
+      const bad = await app.inject({ method: 'POST', url: '/users', payload: { name: 3 } })
+      expect(bad.statusCode).toBe(422)
+      expect(bad.json()).toMatchObject({
+        type: 'entity.validation.failed',
+        errors: [{ instancePath: '/name', keyword: 'invalid_type' }],
+      })
+      const polluted = await app.inject({
+        method: 'POST',
+        url: '/users',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"name":"a","__proto__":{"x":1}}',
+      })
+      expect([polluted.statusCode, polluted.json().type]).toEqual([400, 'entity.forbidden.key'])
+      expectPrototypesUntouched()
+    } finally {
+      await app.close()
+    }
+  })
+
+  it.each(frameworks)('binds a zod route beside an OpenAPI document (%s)', async (_n, express) => {
+    const openapi = fileURLToPath(new URL('../fixtures/openapi/petstore-3.1.json', import.meta.url))
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.use(safeBody({ openapi, routes: { 'POST /users': user } }))
+      app.post('/pets', echo)
+      app.post('/users', echo)
+    })
+    expect((await request(app).post('/pets').send({ name: 'rex' })).status).toBe(200)
+    expect((await request(app).post('/users').send({ name: ' ada ' })).status).toBe(200)
+    expect(seen.bodies).toEqual([{ name: 'rex' }, { name: 'ada', tags: [] }])
+    expectRefusal(await request(app).post('/users').send({}), 422, 'entity.validation.failed')
+  })
+})
