@@ -1,19 +1,8 @@
 import { unmapped } from '../decoders/datamodel.js'
+import type { StructureLimits } from '../decoders/types.js'
 import { type BodyError, type BodyErrorProps, bodyError, limitError } from '../errors.js'
 
-/** Structure limits every decoded body is held to, whatever its format. */
-export interface StructureLimits {
-  /** Deepest nesting of arrays and objects; the top-level value is depth 1. */
-  readonly depth: number
-  /** Most keys in one object. */
-  readonly keys: number
-  /** Most values in the whole body, counted as expanded (a shared YAML alias counts each time). */
-  readonly nodes: number
-  /** Longest string, key or value, in UTF-16 code units. */
-  readonly stringLength: number
-  /** The route these limits belong to (`'POST /users'`), named in refusals. */
-  readonly route?: string
-}
+export type { StructureLimits } from '../decoders/types.js'
 
 /**
  * Maps a decoded value that is outside the data model (a bigint, a byte array, an extension

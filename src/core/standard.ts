@@ -1,6 +1,5 @@
 import { bodyError, type ValidationIssue } from '../errors.js'
 import { prototypeClean } from './guard.js'
-import type { BodyValidator } from './route.js'
 
 /**
  * A Standard Schema (https://standardschema.dev), version 1: what zod 4, valibot, arktype and
@@ -62,7 +61,12 @@ export const maxMessageLength = 200
  * applied), or a promise of it for an async schema; issues become a 422 like ajv's errors.
  * Throws at start-up for a schema of another version.
  */
-export function standardValidator(schema: StandardSchemaV1, name: string): BodyValidator {
+// Returns route.ts's BodyValidator (the value to hand on, or a promise of it), written out so
+// that this module does not import the one that imports it.
+export function standardValidator(
+  schema: StandardSchemaV1,
+  name: string,
+): (value: unknown) => unknown {
   // Read once: valibot's `~standard` is a getter that builds the object on every access.
   const props = schema['~standard']
   const version = (props as { version?: unknown } | null)?.version

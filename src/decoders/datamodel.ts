@@ -1,6 +1,5 @@
 import { bodyError, limitError } from '../errors.js'
-import type { StructureLimits } from '../core/guard.js'
-import type { LargeIntegers } from './types.js'
+import type { LargeIntegers, StructureLimits } from './types.js'
 
 /**
  * The mappings several formats share, so that the same thing arrives the same way whatever

@@ -1,5 +1,18 @@
 import type { Type } from 'protobufjs'
-import type { StructureLimits } from '../core/guard.js'
+
+/** Structure limits every decoded body is held to, whatever its format. */
+export interface StructureLimits {
+  /** Deepest nesting of arrays and objects; the top-level value is depth 1. */
+  readonly depth: number
+  /** Most keys in one object. */
+  readonly keys: number
+  /** Most values in the whole body, counted as expanded (a shared YAML alias counts each time). */
+  readonly nodes: number
+  /** Longest string, key or value, in UTF-16 code units. */
+  readonly stringLength: number
+  /** The route these limits belong to (`'POST /users'`), named in refusals. */
+  readonly route?: string
+}
 
 /**
  * Integers beyond ±(2^53 − 1), which a JavaScript number cannot hold exactly, in the formats
