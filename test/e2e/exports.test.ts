@@ -23,4 +23,18 @@ describe('the published entry points', () => {
     expect(typeof mod.problemDetails).toBe('function')
     expect(require.resolve('safebody')).toMatch(/dist[\\/]cjs[\\/]index\.js$/)
   })
+
+  it.each(['koa', 'hono'])(
+    'safebody/%s imports from ESM and requires from CommonJS',
+    async (name) => {
+      const esm = (await import(`safebody/${name}`)) as { safeBody: unknown }
+      expect(typeof esm.safeBody).toBe('function')
+      const require = createRequire(import.meta.url)
+      const cjs = require(`safebody/${name}`) as { safeBody: unknown }
+      expect(typeof cjs.safeBody).toBe('function')
+      expect(require.resolve(`safebody/${name}`)).toMatch(
+        new RegExp(`dist[\\\\/]cjs[\\\\/]${name}\\.js$`),
+      )
+    },
+  )
 })

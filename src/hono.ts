@@ -1,0 +1,174 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Context, Env, MiddlewareHandler } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { type BodyScope, noBody, takeBody, unread } from './core/body.js'
+import { closeUnread } from './core/connection.js'
+import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
+import type { IntegrityPolicy } from './core/integrity.js'
+import type { RouteBinding, SafeBodyOptions } from './core/options.js'
+import type { BodySchema } from './core/registry.js'
+import type { HeaderBag } from './core/request.js'
+import type { CompiledRoute } from './core/route.js'
+import type { ViolationStats } from './core/violations.js'
+import { type ProblemDetailsOptions, toProblem } from './problem.js'
+import type { BindingBody, BodyOf, IdBody, TypedBinding } from './typed.js'
+
+/**
+ * Hono middleware whose handlers read the validated body with `c.req.valid('json')`, typed
+ * `Body`, as after Hono's own `validator('json', ...)`.
+ */
+export type HonoBodyMiddleware<Body = unknown> = MiddlewareHandler<
+  Env,
+  string,
+  { in: { json: Body }; out: { json: Body } }
+>
+
+/** The middleware `safeBody()` returns: bodies checked against the route table. */
+export interface SafeBodyHonoMiddleware<
+  Bodies extends object = Record<never, never>,
+> extends HonoBodyMiddleware {
+  /**
+   * A middleware for one route, sharing this instance's schemas and limits. It requires a
+   * body unless the binding says `required: false`, and types `c.req.valid('json')` from the
+   * schema, from `Bodies` for a schema id, else `unknown`.
+   *
+   * @example
+   * app.post('/users', bodies.route(user), (c) => c.json(c.req.valid('json').name))
+   */
+  route<const Id extends string>(id: Id): HonoBodyMiddleware<IdBody<Bodies, Id>>
+  route<const B extends TypedBinding>(binding: B): HonoBodyMiddleware<BindingBody<Bodies, B>>
+  route<const S extends BodySchema>(schema: S): HonoBodyMiddleware<BodyOf<S>>
+  route(binding: string | RouteBinding | BodySchema): HonoBodyMiddleware
+  /** A snapshot of the refusal and report counters, by route, format, type and action. */
+  stats(): ViolationStats
+}
+
+// Which signature check a body taken by safebody passed, so that a second instance (a global
+// and a per-route one) neither reads it again nor skips a check it requires.
+const taken = new WeakMap<Request, IntegrityPolicy | null>()
+
+/**
+ * Create the Hono body middleware, with `safeBody()`'s options: routes are matched on the
+ * method and `c.req.path`. It reads `c.req.raw`'s Web stream; the validated body is stored as
+ * Hono's validated `json`, for `c.req.valid('json')`. A refusal is thrown as an
+ * `HTTPException` whose response is the RFC 9457 problem document (status, safebody's `type`,
+ * detail); its `cause` is the catalogued error.
+ *
+ * @example
+ * app.use(safeBody({ schemas: { user }, routes: { 'POST /users': 'user' } }))
+ */
+export function safeBody<Bodies extends object = Record<never, never>>(
+  options: SafeBodyOptions | RouteSchemas = {},
+  problem: ProblemDetailsOptions = {},
+): SafeBodyHonoMiddleware<Bodies> {
+  const engine = createEngine(options)
+  const typeBase = problem.typeBase ?? ''
+  if (typeof typeBase !== 'string') throw new TypeError('safebody: typeBase must be a string')
+  const middleware = handler(
+    (c) => engine.find(c.req.method, c.req.path),
+    engine.scope,
+    typeBase,
+  ) as SafeBodyHonoMiddleware<Bodies>
+  middleware.route = ((binding: BindingSpec) => {
+    const fixed = engine.bind(binding, describe(binding))
+    return handler(() => fixed, engine.scope, typeBase)
+  }) as SafeBodyHonoMiddleware<Bodies>['route']
+  middleware.stats = () => engine.stats()
+  return middleware
+}
+
+function describe(binding: BindingSpec): string {
+  if (typeof binding === 'string') return `route(${binding})`
+  const schema = (binding as { schema?: unknown }).schema
+  return typeof schema === 'string' ? `route(${schema})` : 'route(inline schema)'
+}
+
+function handler(
+  find: (c: Context) => CompiledRoute | undefined,
+  scope: BodyScope,
+  typeBase: string,
+): HonoBodyMiddleware {
+  return async (c, next) => {
+    const raw = c.req.raw
+    if (taken.has(raw)) {
+      // Whoever took the body must have checked the signature this route requires.
+      const integrity = find(c)?.policy.integrity
+      if (!integrity || taken.get(raw) === integrity) return next()
+      throw new HTTPException(500, {
+        message: 'safebody read this body before the signature check',
+      })
+    }
+    if (raw.bodyUsed) {
+      // Another reader consumed the stream: the body can no longer be checked here.
+      throw new HTTPException(500, { message: 'safebody must run before any other body reader' })
+    }
+    const headers = headerBag(raw.headers)
+    const request = { method: c.req.method, path: c.req.path, headers }
+    const value = await new Promise<unknown>((resolve, reject) => {
+      takeBody(scope, find(c), request, raw.body ?? new Uint8Array(0), (err, value, integrity) => {
+        if (err !== null && err !== undefined) return reject(refusal(c, err, typeBase))
+        if (value !== noBody && value !== unread) taken.set(raw, integrity ?? null)
+        resolve(value)
+      })
+    })
+    if (value !== noBody && value !== unread) c.req.addValidatedData('json', value as object)
+    await next()
+  }
+}
+
+/**
+ * The body a global `safeBody()` validated, for handlers that Hono's types cannot tell it ran
+ * before (`app.use()` does not carry a middleware's input to later routes); `undefined` when
+ * the request had none. `Body` is asserted, not checked: per-route `route()` types it instead.
+ *
+ * @example
+ * app.use(safeBody(options))
+ * app.post('/users', (c) => c.json(validBody<User>(c)))
+ */
+export function validBody<Body = unknown>(c: Context): Body | undefined {
+  return (c.req as unknown as { valid(target: 'json'): Body | undefined }).valid('json')
+}
+
+/** The Web `Headers` as the core's header bag: lower-case names, repeated values joined. */
+function headerBag(headers: Headers): HeaderBag {
+  const bag: Record<string, string> = {}
+  headers.forEach((value, name) => {
+    bag[name] = value
+  })
+  return bag
+}
+
+/** Node's request and response, where the server gives them (@hono/node-server's bindings). */
+interface NodeBindings {
+  incoming?: IncomingMessage
+  outgoing?: ServerResponse
+}
+
+/**
+ * A refusal as an `HTTPException` answering problem+json. On @hono/node-server, a request
+ * refused before its body fully arrived is answered with Connection: close and its socket cut
+ * after the response, never drained.
+ */
+function refusal(c: Context, err: unknown, typeBase: string): unknown {
+  const problem = toProblem(err, typeBase)
+  if (problem === undefined) return err
+  const { incoming, outgoing } = (c.env ?? {}) as NodeBindings
+  const headers: Record<string, string> = {
+    'content-type': 'application/problem+json; charset=utf-8',
+  }
+  if (incoming?.complete === false && outgoing !== undefined) {
+    closeUnread(incoming, outgoing)
+    headers.connection = 'close'
+  }
+  const res = new Response(JSON.stringify(problem), { status: problem.status, headers })
+  return new HTTPException(problem.status as ContentfulStatusCode, {
+    res,
+    message: problem.detail ?? problem.title,
+    cause: err,
+  })
+}
+
+export type { ProblemDetailsOptions, ProblemDocument } from './problem.js'
+export type { BodiesOf, BodyOf } from './typed.js'
+export type { RouteSchemas, SafeBodyOptions }

@@ -1,0 +1,148 @@
+import type { DefaultContext, DefaultState, Middleware, ParameterizedContext } from 'koa'
+import createError from 'http-errors'
+import { type BodyScope, noBody, takeBody, unread } from './core/body.js'
+import { closeUnread } from './core/connection.js'
+import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
+import type { IntegrityPolicy } from './core/integrity.js'
+import type { RouteBinding, SafeBodyOptions } from './core/options.js'
+import type { BodySchema } from './core/registry.js'
+import type { CompiledRoute } from './core/route.js'
+import type { ViolationStats } from './core/violations.js'
+import { type ProblemDetailsOptions, toProblem } from './problem.js'
+import type { BindingBody, BodyOf, IdBody, TypedBinding } from './typed.js'
+
+/** Koa middleware whose later middleware see `ctx.request.body` typed as `Body`. */
+export type KoaBodyMiddleware<Body = unknown> = Middleware<
+  DefaultState,
+  DefaultContext & { request: { body: Body } }
+>
+
+/** The middleware `safeBody()` returns: bodies checked against the route table. */
+export interface SafeBodyKoaMiddleware<
+  Bodies extends object = Record<never, never>,
+> extends KoaBodyMiddleware {
+  /**
+   * A middleware for one route (with @koa/router), sharing this instance's schemas and
+   * limits. It requires a body unless the binding says `required: false`, and types
+   * `ctx.request.body` from the schema, from `Bodies` for a schema id, else `unknown`.
+   *
+   * @example
+   * router.post('/users', bodies.route(user), (ctx) => { ctx.body = ctx.request.body.name })
+   */
+  route<const Id extends string>(id: Id): KoaBodyMiddleware<IdBody<Bodies, Id>>
+  route<const B extends TypedBinding>(binding: B): KoaBodyMiddleware<BindingBody<Bodies, B>>
+  route<const S extends BodySchema>(schema: S): KoaBodyMiddleware<BodyOf<S>>
+  route(binding: string | RouteBinding | BodySchema): KoaBodyMiddleware
+  /** A snapshot of the refusal and report counters, by route, format, type and action. */
+  stats(): ViolationStats
+}
+
+type Ctx = ParameterizedContext<DefaultState, DefaultContext>
+
+// Which signature check a body taken by safebody passed, so that a second instance (a global
+// and a per-route one) neither reads it again nor skips a check it requires.
+const taken = new WeakMap<object, IntegrityPolicy | null>()
+
+/**
+ * Create the Koa body middleware, with `safeBody()`'s options: routes are matched on the
+ * method and `ctx.path`. The validated body goes to `ctx.request.body`; a refusal is thrown
+ * as an http error (`status`, `expose` for 4xx, safebody's `type` and `detail`) for Koa's
+ * error handling or `problemDetails()`.
+ *
+ * @example
+ * app.use(problemDetails())
+ * app.use(safeBody({ schemas: { user }, routes: { 'POST /users': 'user' } }))
+ */
+export function safeBody<Bodies extends object = Record<never, never>>(
+  options: SafeBodyOptions | RouteSchemas = {},
+): SafeBodyKoaMiddleware<Bodies> {
+  const engine = createEngine(options)
+  const middleware = handler(
+    (ctx) => engine.find(ctx.method, ctx.path),
+    engine.scope,
+  ) as unknown as SafeBodyKoaMiddleware<Bodies>
+  middleware.route = ((binding: BindingSpec) => {
+    const fixed = engine.bind(binding, describe(binding))
+    return handler(() => fixed, engine.scope)
+  }) as SafeBodyKoaMiddleware<Bodies>['route']
+  middleware.stats = () => engine.stats()
+  return middleware
+}
+
+function describe(binding: BindingSpec): string {
+  if (typeof binding === 'string') return `route(${binding})`
+  const schema = (binding as { schema?: unknown }).schema
+  return typeof schema === 'string' ? `route(${schema})` : 'route(inline schema)'
+}
+
+function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope): Middleware {
+  return (ctx, next) => {
+    const { req } = ctx
+    if (taken.has(req)) {
+      // Whoever took the body must have checked the signature this route requires.
+      const integrity = find(ctx)?.policy.integrity
+      if (!integrity || taken.get(req) === integrity) return next()
+      throw createError(500, 'safebody read this body before the signature check', {
+        expose: false,
+      })
+    }
+    if ((ctx.request as { body?: unknown }).body !== undefined || req.readableEnded) {
+      // Another body parser consumed the stream: the body can no longer be checked here.
+      throw createError(500, 'safebody must run before any other body parser', { expose: false })
+    }
+    const request = { method: ctx.method, path: ctx.path, headers: req.headers }
+    return new Promise<void>((resolve, reject) => {
+      takeBody(scope, find(ctx), request, req, (err, value, integrity) => {
+        if (err !== null && err !== undefined) return reject(refusal(ctx, err))
+        if (value !== noBody && value !== unread) {
+          ;(ctx.request as { body?: unknown }).body = value
+          taken.set(req, integrity ?? null)
+        }
+        resolve()
+      })
+    }).then(next)
+  }
+}
+
+/**
+ * A refusal before the whole body arrived: Connection: close, the socket cut after the
+ * response, never drained. Koa's own error handling clears the response headers and sets the
+ * error's `headers`, so the header travels on the error as well.
+ */
+function refusal(ctx: Ctx, err: unknown): unknown {
+  if (!ctx.req.complete && typeof err === 'object' && err !== null) {
+    const headers = (err as { headers?: Record<string, string> }).headers
+    ;(err as { headers?: Record<string, string> }).headers = { ...headers, connection: 'close' }
+  }
+  closeUnread(ctx.req, ctx.res)
+  return err
+}
+
+/**
+ * A Koa middleware, mounted first, that answers client errors thrown below it as RFC 9457
+ * `application/problem+json`: safebody's refusals with their type, title, detail and
+ * validation errors; other exposed 4xx errors with their status only. Anything else is
+ * rethrown to Koa's error handling.
+ *
+ * @example
+ * app.use(problemDetails())
+ */
+export function problemDetails(options: ProblemDetailsOptions = {}): Middleware {
+  const typeBase = options.typeBase ?? ''
+  if (typeof typeBase !== 'string') throw new TypeError('safebody: typeBase must be a string')
+  return async (ctx, next) => {
+    try {
+      await next()
+    } catch (err) {
+      const problem = toProblem(err, typeBase)
+      if (problem === undefined || ctx.headerSent) throw err
+      ctx.status = problem.status
+      ctx.set('Content-Type', 'application/problem+json; charset=utf-8')
+      ctx.body = JSON.stringify(problem)
+    }
+  }
+}
+
+export type { ProblemDetailsOptions, ProblemDocument } from './problem.js'
+export type { BodiesOf, BodyOf } from './typed.js'
+export type { RouteSchemas, SafeBodyOptions }

@@ -1,0 +1,123 @@
+import type { AddressInfo } from 'node:net'
+import net from 'node:net'
+import { serve as serveNode } from '@hono/node-server'
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { describe, expect, it } from 'vitest'
+import { safeBody, validBody } from '../../src/hono.js'
+import { expectPrototypesUntouched } from '../helpers/app.js'
+import { contractOptions, contractPaths, contractUser, describeContract } from './contract.js'
+
+async function serve(app: Hono) {
+  const server = await new Promise<ReturnType<typeof serveNode>>((resolve) => {
+    const s = serveNode({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+  })
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      ;(server as unknown as { closeAllConnections(): void }).closeAllConnections()
+      server.close()
+    },
+  }
+}
+
+describeContract('hono', async () => {
+  const app = new Hono()
+  const bodies = safeBody(contractOptions())
+  app.use(bodies)
+  for (const path of contractPaths) app.post(path, (c) => c.json({ body: validBody(c) }))
+  return serve(app)
+})
+
+const post = (baseUrl: string, path: string, body: string, type = 'application/json') =>
+  fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': type }, body })
+
+describe('safebody/hono', () => {
+  it('types c.req.valid("json") on a per-route middleware', async () => {
+    const bodies = safeBody()
+    const app = new Hono().post('/users', bodies.route(contractUser), (c) => {
+      const name: string = c.req.valid('json').name
+      return c.json({ name })
+    })
+    const { baseUrl, close } = await serve(app)
+    try {
+      const ok = await post(baseUrl, '/users', '{"name":"Ada","email":"ada@example.com"}')
+      expect(ok.status).toBe(200)
+      expect(await ok.json()).toEqual({ name: 'Ada' })
+      const bad = await post(baseUrl, '/users', '{"name":"Ada"}')
+      expect(bad.status).toBe(422)
+      expect(bad.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+      expect(await bad.json()).toMatchObject({ status: 422, type: 'entity.validation.failed' })
+      const polluted = await post(baseUrl, '/users', '{"__proto__":{"x":1},"name":"A"}')
+      expect(polluted.status).toBe(400)
+      expect(((await polluted.json()) as { type: string }).type).toBe('entity.forbidden.key')
+      expectPrototypesUntouched()
+    } finally {
+      close()
+    }
+  })
+
+  it('throws an HTTPException whose cause is the catalogued refusal, for app.onError', async () => {
+    const seen: unknown[] = []
+    const app = new Hono()
+    app.onError((err) => {
+      seen.push(err instanceof HTTPException ? err.cause : err)
+      if (err instanceof HTTPException) return err.getResponse()
+      return new Response(null, { status: 500 })
+    })
+    app.use(safeBody({ 'POST /n': { type: 'object', required: ['a'] } }))
+    app.post('/n', (c) => c.json({ body: validBody(c) }))
+    const { baseUrl, close } = await serve(app)
+    try {
+      const ok = await post(baseUrl, '/n?x=1', '{"a":1}')
+      expect(await ok.json()).toEqual({ body: { a: 1 } })
+      const bad = await post(baseUrl, '/n', '{"b":1}')
+      expect(bad.status).toBe(422)
+      const csv = await post(baseUrl, '/n', 'a,b', 'text/csv')
+      expect(csv.status).toBe(415)
+      expect(seen).toMatchObject([
+        { status: 422, expose: true, type: 'entity.validation.failed' },
+        { status: 415, expose: true, type: 'content.type.unsupported' },
+      ])
+      expectPrototypesUntouched()
+    } finally {
+      close()
+    }
+  })
+
+  it('closes, never drains, a connection refused before its body arrived', async () => {
+    const app = new Hono()
+    app.use(safeBody({ routes: { 'POST /n': { schema: true, limit: '1kb', timeout: 300 } } }))
+    app.post('/n', (c) => c.json({}))
+    const { baseUrl, close } = await serve(app)
+    try {
+      const socket = net.connect(Number(new URL(baseUrl).port), '127.0.0.1')
+      const chunks: Buffer[] = []
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+      socket.on('error', () => undefined)
+      socket.write(
+        'POST /n HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 20\r\n\r\n{"a"',
+      )
+      await new Promise((resolve) => socket.once('close', resolve))
+      const head = Buffer.concat(chunks).toString('latin1')
+      expect(head).toMatch(/^HTTP\/1\.1 408 /)
+      expect(head.toLowerCase()).toContain('connection: close')
+    } finally {
+      close()
+    }
+  })
+
+  it('a per-route instance after a global one takes the body once', async () => {
+    const app = new Hono()
+    app.use(safeBody({ 'POST /users': contractUser }))
+    app.post('/users', safeBody().route(contractUser), (c) => c.json({ body: c.req.valid('json') }))
+    const { baseUrl, close } = await serve(app)
+    try {
+      const ok = await post(baseUrl, '/users', '{"name":"Ada","email":"ada@example.com"}')
+      expect(ok.status).toBe(200)
+      expect(await ok.json()).toEqual({ body: { name: 'Ada', email: 'ada@example.com' } })
+    } finally {
+      close()
+    }
+  })
+})

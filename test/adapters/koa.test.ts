@@ -1,0 +1,151 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import Router from '@koa/router'
+import Koa from 'koa'
+import { describe, expect, it, vi } from 'vitest'
+import { problemDetails, safeBody } from '../../src/koa.js'
+import { expectPrototypesUntouched } from '../helpers/app.js'
+import { contractOptions, contractPaths, contractUser, describeContract } from './contract.js'
+
+async function serve(app: Koa) {
+  const server: Server = app.listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections()
+      server.close()
+    },
+  }
+}
+
+describeContract('koa', async () => {
+  const app = new Koa()
+  app.use(problemDetails())
+  app.use(safeBody(contractOptions()))
+  const router = new Router()
+  for (const path of contractPaths) {
+    router.post(path, (ctx) => {
+      ctx.body = { body: (ctx.request as { body?: unknown }).body }
+    })
+  }
+  app.use(router.routes())
+  return serve(app)
+})
+
+const post = (baseUrl: string, path: string, body: string, type = 'application/json') =>
+  fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': type }, body })
+
+describe('safebody/koa', () => {
+  it('sets ctx.request.body on a per-route middleware with @koa/router', async () => {
+    const bodies = safeBody()
+    const router = new Router()
+    router.post('/users', bodies.route(contractUser), (ctx) => {
+      const name: string = ctx.request.body.name
+      ctx.body = { name }
+    })
+    const app = new Koa()
+    const emitted: unknown[] = []
+    app.on('error', (err: unknown) => emitted.push(err))
+    app.use(problemDetails())
+    app.use(router.routes())
+    const { baseUrl, close } = await serve(app)
+    try {
+      const ok = await post(baseUrl, '/users', '{"name":"Ada","email":"ada@example.com"}')
+      expect(ok.status).toBe(200)
+      expect(await ok.json()).toEqual({ name: 'Ada' })
+      const bad = await post(baseUrl, '/users', '{"name":"Ada"}')
+      expect(bad.status).toBe(422)
+      expect(bad.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+      expect(((await bad.json()) as { type: string }).type).toBe('entity.validation.failed')
+      const polluted = await post(baseUrl, '/users', '{"__proto__":{"x":1},"name":"A"}')
+      expect(polluted.status).toBe(400)
+      expect(((await polluted.json()) as { type: string }).type).toBe('entity.forbidden.key')
+      // problemDetails() answered them: nothing reaches the application's error event.
+      expect(emitted).toEqual([])
+      expectPrototypesUntouched()
+    } finally {
+      close()
+    }
+  })
+
+  it("throws http errors that Koa's default handler answers and does not log", async () => {
+    const app = new Koa()
+    // Koa's own error listener logs what it does not expose: a refusal must not be logged.
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined)
+    const seen: unknown[] = []
+    app.use(async (ctx, next) => {
+      try {
+        await next()
+      } catch (err) {
+        seen.push(err)
+        throw err
+      }
+    })
+    app.use(safeBody({ 'POST /n': { type: 'object', required: ['a'] } }))
+    app.use((ctx) => {
+      ctx.body = { body: (ctx.request as { body?: unknown }).body }
+    })
+    const { baseUrl, close } = await serve(app)
+    try {
+      const ok = await post(baseUrl, '/n?x=1', '{"a":1}')
+      expect(await ok.json()).toEqual({ body: { a: 1 } })
+      const bad = await post(baseUrl, '/n', '{"b":1}')
+      expect(bad.status).toBe(422)
+      expect(await bad.text()).toBe('Body does not match the schema')
+      const csv = await post(baseUrl, '/n', 'a,b', 'text/csv')
+      expect(csv.status).toBe(415)
+      expect(seen).toMatchObject([
+        { status: 422, expose: true, type: 'entity.validation.failed' },
+        { status: 415, expose: true, type: 'content.type.unsupported' },
+      ])
+      expect(logged).not.toHaveBeenCalled()
+      expectPrototypesUntouched()
+    } finally {
+      logged.mockRestore()
+      close()
+    }
+  })
+
+  it('closes, never drains, a connection refused before its body arrived', async () => {
+    const app = new Koa()
+    app.use(safeBody({ routes: { 'POST /n': { schema: true, limit: '1kb' } } }))
+    const { baseUrl, close } = await serve(app)
+    try {
+      const { port } = new URL(baseUrl)
+      const net = await import('node:net')
+      const socket = net.connect(Number(port), '127.0.0.1')
+      const chunks: Buffer[] = []
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+      socket.on('error', () => undefined)
+      socket.write(
+        'POST /n HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n',
+      )
+      await new Promise((resolve) => socket.once('close', resolve))
+      const head = Buffer.concat(chunks).toString('latin1')
+      expect(head).toMatch(/^HTTP\/1\.1 413 /)
+      expect(head.toLowerCase()).toContain('connection: close')
+    } finally {
+      close()
+    }
+  })
+
+  it('a per-route instance after a global one takes the body once', async () => {
+    const app = new Koa()
+    app.use(problemDetails())
+    app.use(safeBody({ 'POST /users': contractUser }))
+    const router = new Router()
+    router.post('/users', safeBody().route(contractUser), (ctx) => {
+      ctx.body = { body: ctx.request.body }
+    })
+    app.use(router.routes())
+    const { baseUrl, close } = await serve(app)
+    try {
+      const ok = await post(baseUrl, '/users', '{"name":"Ada","email":"ada@example.com"}')
+      expect(ok.status).toBe(200)
+      expect(await ok.json()).toEqual({ body: { name: 'Ada', email: 'ada@example.com' } })
+    } finally {
+      close()
+    }
+  })
+})

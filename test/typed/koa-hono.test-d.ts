@@ -1,0 +1,75 @@
+import Router from '@koa/router'
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { describe, expectTypeOf, test } from 'vitest'
+import { safeBody as honoBody, validBody } from '../../src/hono.js'
+import { type BodiesOf, safeBody as koaBody } from '../../src/koa.js'
+
+const user = {
+  type: 'object',
+  properties: { name: { type: 'string' }, age: { type: 'integer' } },
+  required: ['name'],
+  additionalProperties: false,
+} as const
+
+const order = z.object({ sku: z.string(), quantity: z.coerce.number().default(1) })
+
+describe('safebody/koa route() types ctx.request.body', () => {
+  test('from a const JSON Schema, through @koa/router', () => {
+    const router = new Router()
+    router.post('/users/:id', koaBody().route(user), (ctx) => {
+      expectTypeOf(ctx.request.body).toEqualTypeOf<{ name: string; age?: number }>()
+      // @ts-expect-error additionalProperties: false leaves no other key
+      ctx.request.body.nope
+      // path parameters are still there
+      expectTypeOf(ctx.params).toHaveProperty('id')
+    })
+  })
+
+  test('from a Standard Schema output and from a schema id', () => {
+    const router = new Router()
+    router.post('/orders', koaBody().route(order), (ctx) => {
+      expectTypeOf(ctx.request.body).toEqualTypeOf<{ sku: string; quantity: number }>()
+    })
+    const bodies = koaBody<BodiesOf<{ user: typeof user }>>({ schemas: { user } })
+    router.post('/u', bodies.route('user'), (ctx) => {
+      expectTypeOf(ctx.request.body.name).toEqualTypeOf<string>()
+    })
+    router.post('/opt', bodies.route({ schema: 'user', required: false }), (ctx) => {
+      expectTypeOf(ctx.request.body).toEqualTypeOf<{ name: string; age?: number } | undefined>()
+    })
+  })
+})
+
+describe("safebody/hono types c.req.valid('json')", () => {
+  test('from a const JSON Schema and a Standard Schema', () => {
+    const bodies = honoBody()
+    new Hono()
+      .post('/users/:id', bodies.route(user), (c) => {
+        expectTypeOf(c.req.valid('json')).toEqualTypeOf<{ name: string; age?: number }>()
+        expectTypeOf(c.req.param('id')).toEqualTypeOf<string>()
+        return c.json(null)
+      })
+      .put('/orders', bodies.route(order), (c) => {
+        expectTypeOf(c.req.valid('json')).toEqualTypeOf<{ sku: string; quantity: number }>()
+        // @ts-expect-error only json was validated
+        c.req.valid('form')
+        return c.json(null)
+      })
+  })
+
+  test('from a schema id', () => {
+    const bodies = honoBody<BodiesOf<{ user: typeof user }>>({ schemas: { user } })
+    new Hono().post('/u', bodies.route('user'), (c) => {
+      expectTypeOf(c.req.valid('json').name).toEqualTypeOf<string>()
+      return c.json(null)
+    })
+  })
+
+  test('validBody(c) after a global instance', () => {
+    new Hono().use(honoBody()).post('/u', (c) => {
+      expectTypeOf(validBody<{ name: string }>(c)).toEqualTypeOf<{ name: string } | undefined>()
+      return c.json(null)
+    })
+  })
+})
