@@ -32,3 +32,24 @@ export function fixtureFiles(ruleId: string, kind: 'positive' | 'negative'): str
     .map((name) => relative(ROOT, join(dir, name)))
     .sort()
 }
+
+/** A finding as the fixtures' markers state it: file relative to the package root. */
+export interface MarkedFinding extends ExpectedFinding {
+  file: string
+}
+
+/** The `// expect:` markers of every script under a directory, files relative to ROOT. */
+export function expectedInDir(dir: string): MarkedFinding[] {
+  return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+    .filter((name) => /\.[cm]?[jt]sx?$/.test(name))
+    .flatMap((name) => {
+      const file = relative(ROOT, join(ROOT, dir, name))
+      return expectedFindings(join(ROOT, file)).map((f) => ({ file, ...f }))
+    })
+    .sort(byPlace)
+}
+
+/** Orders findings by file, then line, then rule. */
+export function byPlace(a: MarkedFinding, b: MarkedFinding): number {
+  return a.file.localeCompare(b.file) || a.line - b.line || a.ruleId.localeCompare(b.ruleId)
+}
