@@ -28,8 +28,18 @@ export function routeMethod(call: ts.CallExpression): string | undefined {
   const args = call.arguments
   const routed =
     args.some((arg) => isFunctionLike(arg) || ts.isIdentifier(arg)) ||
-    (args.length >= 2 && isRoutePath(args[0]))
+    (args.length >= 2 && isRoutePath(args[0])) ||
+    (args.length > 0 && isRouteChain(callee.expression))
   return routed ? name : undefined
+}
+
+// `app.route('/invoices').post(...)`: the path was given to route().
+function isRouteChain(receiver: ts.Expression): boolean {
+  return (
+    ts.isCallExpression(receiver) &&
+    ts.isPropertyAccessExpression(receiver.expression) &&
+    (receiver.expression.name.text === 'route' || isRouteChain(receiver.expression.expression))
+  )
 }
 
 // '/users/:id', `/v1/*`, /^\/files/: the first argument of a route with a path.

@@ -12,15 +12,21 @@ export interface ExpectedFinding {
   severity: string
 }
 
-/** Reads the `// expect:` markers of a fixture file. */
+/** Reads the `// expect:` markers of a fixture file (several on a line: `expect: a high, expect: b low`). */
 export function expectedFindings(file: string): ExpectedFinding[] {
   return readFileSync(file, 'utf8')
     .split('\n')
     .flatMap((text, index) => {
-      const marker = /\/\/ expect: ([a-z0-9-]+) (critical|high|medium|low)/.exec(text)
-      return marker?.[1] && marker[2]
-        ? [{ line: index + 1, ruleId: marker[1], severity: marker[2] }]
-        : []
+      const comment = text.indexOf('// expect: ')
+      if (comment === -1) return []
+      const markers = text
+        .slice(comment)
+        .matchAll(/expect: ([a-z0-9-]+) (critical|high|medium|low)/g)
+      return [...markers].map(([, ruleId, severity]) => ({
+        line: index + 1,
+        ruleId: ruleId as string,
+        severity: severity as string,
+      }))
     })
 }
 

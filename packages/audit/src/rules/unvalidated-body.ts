@@ -33,7 +33,9 @@ export const unvalidatedBody: Rule = {
     if (mountsValidator(file)) return undefined
     const args = node.arguments
     for (let index = 0; index < args.length; index++) {
-      const guarded = args.slice(0, index).some((arg) => isValidatorMiddleware(arg, file.bindings))
+      const guarded = args
+        .slice(0, index)
+        .some((arg) => isValidatorMiddleware(arg, file.bindings, file.sourceFile))
       const target = routeTarget(args[index], file)
       if (!target) continue
       if ('ref' in target) {
