@@ -174,12 +174,14 @@ function checkFile(
   const visit = (node: ts.Node): void => {
     if (ts.isCallExpression(node)) recordCall(node, parsed, context, flow)
     for (const rule of rules) {
-      asked.length = 0
-      probe.asked = asked
       const report = rule.check(node, context)
-      probe.asked = undefined
       const finding = report && toFinding(rule, report)
-      if (asked.length > 0) recordConditional(node, rule, finding, [...asked], parsed, context)
+      if (asked.length > 0) {
+        const values = asked.splice(0)
+        probe.asked = undefined
+        recordConditional(node, rule, finding, values, parsed, context)
+        probe.asked = asked
+      }
       if (!finding) continue
       const key = `${rule.id}:${finding.line}:${finding.column}`
       if (seen.has(key)) continue
@@ -230,7 +232,9 @@ function checkFile(
       flow.sink(owner.path, i, { finding, suppressedBy: suppression?.reason })
     }
   }
+  probe.asked = asked
   visit(sourceFile)
+  probe.asked = undefined
 }
 
 // A call to a function of this file or of a scanned local module: which of its arguments are

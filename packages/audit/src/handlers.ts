@@ -40,8 +40,23 @@ function firstBodyRead(handler: HandlerFunction, taint: RequestTaint): ts.Node |
     if (taint.readsBody(param, handler)) return param
   }
   const visit = (node: ts.Node): ts.Node | undefined =>
-    taint.readsBody(node, handler) ? node : ts.forEachChild(node, visit)
+    taint.readsBody(node, handler) && !isWrite(node) ? node : ts.forEachChild(node, visit)
   return handler.body ? visit(handler.body) : undefined
+}
+
+// `req.body.userId = session.id`: middleware that adds to the body does not read it.
+function isWrite(node: ts.Node): boolean {
+  const member = node.parent
+  const assignment = member?.parent
+  return (
+    member !== undefined &&
+    (ts.isPropertyAccessExpression(member) || ts.isElementAccessExpression(member)) &&
+    member.expression === node &&
+    assignment !== undefined &&
+    ts.isBinaryExpression(assignment) &&
+    assignment.left === member &&
+    assignment.operatorToken.kind === ts.SyntaxKind.EqualsToken
+  )
 }
 
 // A call given the whole request validates the body only if its name says so:
