@@ -4,7 +4,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js'
 import ajvFormats from 'ajv-formats'
 import type { Rewrites } from './coercion.js'
 import { prototypeClean } from './guard.js'
-import { ownPresence } from './presence.js'
+import { inheritsAny, presenceNames } from './presence.js'
 import { readSchemaFolder } from './schema-files.js'
 import { isStandardSchema, type StandardSchemaV1 } from './standard.js'
 
@@ -78,8 +78,10 @@ export function createRegistry(
   // Two compilations of the same schemas. `own` checks own properties only, so an inherited
   // property never satisfies `required`; ajv pays a hasOwnProperty call per property for it.
   // `fast` is ajv's default and is exact while Object.prototype holds nothing enumerable (no
-  // pollution from elsewhere in the process) and no schema names one of its properties
-  // (`required: ["toString"]`); each call picks, so the guarantee is the same.
+  // pollution from elsewhere in the process), none of the names the schema tests for
+  // presence is a property of it (defined non-enumerable by another library, or polluted),
+  // and no schema names one of its own properties (`required: ["toString"]`); each call
+  // picks, so the guarantee is the same.
   const own = buildAjv(draft, ajvOptions, extras, true)
   const fast = buildAjv(draft, ajvOptions, extras, false)
   const names = registerAll(own, entries)
@@ -93,14 +95,15 @@ export function createRegistry(
   // names it yet.
   for (const [name, key] of names) compile(() => own.getSchema(key) as ValidateFunction, name)
 
+  let everyName: readonly string[] | undefined
   const pick = (build: (ajv: Ajv) => ValidateFunction, name: string, shadows: boolean) => {
     const strict = compile(() => build(own), name)
-    return shadows || registryShadows
-      ? strict
-      : ownUnlessPolluted(
-          compile(() => build(fast), name),
-          strict,
-        )
+    if (shadows || registryShadows) return strict
+    const validate = compile(() => build(fast), name)
+    const names =
+      presenceNames([validate.schema], fast) ??
+      (everyName ??= presenceNames(entries.map((entry) => entry.schema)) as readonly string[])
+    return ownUnlessPolluted(validate, strict, names)
   }
   const compiled = new WeakMap<object, ValidateFunction>()
   const byName = new Map<string, ValidateFunction>()
@@ -151,7 +154,6 @@ function buildAjv(
     ownProperties,
   })
   addFormats(ajv)
-  if (!ownProperties) ownPresence(ajv)
   for (const keyword of extras.keywords ?? []) {
     if (!ajv.getKeyword(keyword)) ajv.addKeyword(keyword)
   }
@@ -190,10 +192,17 @@ function namesPrototypeKey(schema: JsonSchema): boolean {
   return prototypeKeys.some((key) => text.includes(key))
 }
 
-/** `fast` while Object.prototype has no enumerable property, else `strict`. */
-function ownUnlessPolluted(fast: ValidateFunction, strict: ValidateFunction): ValidateFunction {
+/**
+ * `fast` while Object.prototype has no enumerable property and none of `names` (those the
+ * schema tests for presence), else `strict`.
+ */
+function ownUnlessPolluted(
+  fast: ValidateFunction,
+  strict: ValidateFunction,
+  names: readonly string[],
+): ValidateFunction {
   const validate = ((data: unknown) => {
-    const chosen = prototypeClean() ? fast : strict
+    const chosen = prototypeClean() && !inheritsAny(names) ? fast : strict
     const valid = chosen(data)
     validate.errors = chosen.errors
     return valid

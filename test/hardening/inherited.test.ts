@@ -23,23 +23,28 @@ describe('an inherited non-enumerable property never satisfies presence', () => 
     execFileSync(process.execPath, ['--import', 'tsx', child], { encoding: 'utf8' }),
   ) as Result[]
 
-  it('covers 4 keywords x 5 formats x 2 Express majors, with the property in effect', () => {
-    expect(results).toHaveLength(40)
+  it('covers 4 keywords and 3 kinds of $ref x 5 formats x 2 Express majors, with the property in effect', () => {
+    expect(results).toHaveLength(70)
     expect(results.every((r) => r.inherited)).toBe(true)
   })
 
-  it.each(['required', 'dependentRequired', 'ifPresence', 'discriminator'])(
-    '%s: 422 entity.validation.failed in every format',
-    (id) => {
-      for (const r of results.filter((x) => x.id === id)) {
-        expect({ ...r, inherited: undefined }).toEqual({
-          ...r,
-          inherited: undefined,
-          status: 422,
-          type: 'entity.validation.failed',
-        })
-      }
-      expectPrototypesUntouched()
-    },
-  )
+  it.each([
+    'required',
+    'dependentRequired',
+    'ifPresence',
+    'discriminator',
+    'refByName',
+    'refById',
+    'refLocal',
+  ])('%s: 422 entity.validation.failed in every format', (id) => {
+    for (const r of results.filter((x) => x.id === id)) {
+      expect({ ...r, inherited: undefined }).toEqual({
+        ...r,
+        inherited: undefined,
+        status: 422,
+        type: 'entity.validation.failed',
+      })
+    }
+    expectPrototypesUntouched()
+  })
 })
