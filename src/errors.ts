@@ -57,6 +57,17 @@ export const catalogue = {
     detail: 'The signature timestamp is outside the tolerance window.',
     setting: 'integrity.tolerance',
   },
+  'entity.signature.replayed': {
+    status: 409,
+    title: 'Body signature replayed',
+    detail: 'This delivery was already received.',
+    setting: 'integrity.replay.window',
+  },
+  'replay.store.unavailable': {
+    status: 503,
+    title: 'Replay store unavailable',
+    detail: 'The delivery could not be checked against earlier ones; send it again later.',
+  },
   'entity.verify.failed': {
     status: 403,
     title: 'Body verification failed',

@@ -17,6 +17,14 @@ export type {
   SignatureSecret,
 } from './core/integrity.js'
 export {
+  type MemoryReplayStoreOptions,
+  memoryReplayStore,
+  type ReplayOptions,
+  type ReplayStore,
+  type ReplayStoreFailure,
+} from './core/replay.js'
+export { type RedisReplayStoreOptions, type RedisSetClient, redisReplayStore } from './redis.js'
+export {
   type BodyHandler,
   type RouteSchemas,
   type SafeBodyMiddleware,

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { bodyError, limitError } from '../errors.js'
+import { deliveryId, type ReplayOptions, type ReplayPolicy, replayPolicy } from './replay.js'
 import type { HeaderBag } from './request.js'
 
 /** Signature styles most senders use: GitHub's `sha256=<hex>`, Stripe's `t=<unix>,v1=<hex>`. */
@@ -35,6 +36,11 @@ export interface IntegrityOptions {
   timestampHeader?: string
   /** Seconds a timestamp may be from now, either way. Default 300 (Stripe's). */
   tolerance?: number
+  /**
+   * Refuse a second delivery of a verified body (409): `true` for an in-memory store, or
+   * `{ store, header, window, onStoreError, storeTimeout }`. Default off.
+   */
+  replay?: ReplayOptions | boolean
 }
 
 /** An integrity check resolved at start-up: what the hot path reads. */
@@ -48,6 +54,7 @@ export interface IntegrityPolicy {
   readonly timestampHeader: string | null
   readonly tolerance: number
   readonly digestLength: number
+  readonly replay: ReplayPolicy | null
 }
 
 /** What the headers claim, parsed before the body is read. */
@@ -55,6 +62,8 @@ export interface SignatureClaim {
   readonly signatures: readonly Buffer[]
   /** The signed timestamp, as sent (digits), when the scheme signs one. */
   readonly timestamp: string | null
+  /** The delivery id, when replay protection reads it from a header. */
+  readonly delivery: string | null
 }
 
 const integrityKeys = new Set<string>([
@@ -67,6 +76,7 @@ const integrityKeys = new Set<string>([
   'prefix',
   'timestampHeader',
   'tolerance',
+  'replay',
 ])
 const digestLengths: Record<SignatureAlgorithm, number> = { sha256: 32, sha512: 64 }
 const encodingPatterns: Record<SignatureEncoding, RegExp> = {
@@ -129,6 +139,7 @@ export function integrityPolicy(options: unknown, where: string): IntegrityPolic
         : headerName(o.timestampHeader, `${what}: timestampHeader`),
     tolerance,
     digestLength: digestLengths[algorithm],
+    replay: replayPolicy(o.replay, o, what),
   }
 }
 
@@ -165,10 +176,15 @@ export function readSignature(
 ): SignatureClaim {
   const value = headerValue(headers, policy.header)
   if (value === undefined) throw missing()
+  const delivery = policy.replay === null ? null : deliveryId(headers, policy.replay)
   const claim =
     policy.style === 'stripe'
-      ? stripeClaim(value, policy)
-      : { signatures: [signatureBytes(value, policy)], timestamp: timestampOf(headers, policy) }
+      ? stripeClaim(value, policy, delivery)
+      : {
+          signatures: [signatureBytes(value, policy)],
+          timestamp: timestampOf(headers, policy),
+          delivery,
+        }
   if (claim.timestamp !== null) {
     const age = Math.abs(now / 1000 - Number(claim.timestamp))
     if (!(age <= policy.tolerance)) {
@@ -185,24 +201,28 @@ export function readSignature(
 
 /**
  * Check the claimed signature against an HMAC of the body as read (after inflation), with
- * every secret, in constant time. Throws 401 `entity.signature.invalid` when none matches.
+ * every secret, in constant time. Throws 401 `entity.signature.invalid` when none matches;
+ * returns the HMAC under the first secret, which identifies the signed bytes (a replay key).
  */
 export function verifySignature(
   claim: SignatureClaim,
   body: Buffer,
   policy: IntegrityPolicy,
-): void {
+): Buffer {
   let matched = false
+  let first: Buffer | null = null
   // Every secret and every signature is compared, so timing says nothing about which matched.
   for (const key of policy.keys) {
     const hmac = createHmac(policy.algorithm, key)
     if (claim.timestamp !== null) hmac.update(`${claim.timestamp}.`, 'latin1')
     const digest = hmac.update(body).digest()
+    first ??= digest
     for (const signature of claim.signatures) {
       if (timingSafeEqual(digest, signature)) matched = true
     }
   }
   if (!matched) throw invalid('The body signature does not match.')
+  return first as Buffer
 }
 
 function headerValue(headers: HeaderBag, name: string): string | undefined {
@@ -236,7 +256,11 @@ function signatureBytes(value: string, policy: IntegrityPolicy): Buffer {
 }
 
 /** `t=<unix>,v1=<hex>[,v1=<hex>...]`; other schemes (v0) are ignored, as Stripe's own SDK does. */
-function stripeClaim(value: string, policy: IntegrityPolicy): SignatureClaim {
+function stripeClaim(
+  value: string,
+  policy: IntegrityPolicy,
+  delivery: string | null,
+): SignatureClaim {
   let timestamp: string | null = null
   const signatures: Buffer[] = []
   for (const item of value.split(',')) {
@@ -255,7 +279,7 @@ function stripeClaim(value: string, policy: IntegrityPolicy): SignatureClaim {
   if (timestamp === null || signatures.length === 0) {
     throw invalid('The signature header is malformed.')
   }
-  return { signatures, timestamp }
+  return { signatures, timestamp, delivery }
 }
 
 function missing() {
