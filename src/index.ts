@@ -44,6 +44,7 @@ export {
   problemDetails,
   toProblem,
 } from './problem.js'
+export type { RegExpEngine, UnsafePatterns } from './core/patterns.js'
 export type { ProtoSource } from './core/proto.js'
 export type { BodySchema, JsonSchema, SchemaSource, ValidationOptions } from './core/registry.js'
 export type {
