@@ -120,6 +120,12 @@ export const catalogue = {
     title: 'Forbidden key in body',
     detail: 'The body holds a key that could rewrite a prototype.',
   },
+  'entity.key.duplicate': {
+    status: 400,
+    title: 'Duplicate key in body',
+    detail: 'An object in the body holds the same key twice.',
+    setting: 'duplicateKeys',
+  },
   'entity.too.deep': {
     status: 400,
     title: 'Body nested too deeply',

@@ -6,7 +6,7 @@ export {
   isBodyError,
   type ValidationIssue,
 } from './errors.js'
-export type { FormatName, LargeIntegers } from './decoders/formats.js'
+export type { DuplicateKeys, FormatName, LargeIntegers } from './decoders/formats.js'
 export type { StructureLimits } from './core/guard.js'
 export { guardValue } from './core/guard.js'
 export type {

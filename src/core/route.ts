@@ -43,6 +43,7 @@ export function compileRoute(
   const context: DecodeContext = {
     limits: policy.limits,
     largeIntegers: policy.largeIntegers,
+    duplicateKeys: policy.duplicateKeys,
     ...(policy.message === undefined ? {} : { message: messageType(policy.message, proto) }),
   }
   const named = typeof schema === 'string' ? registry.standard(schema) : schema

@@ -38,6 +38,7 @@ function mount(app: Express, echo: Parameters<Parameters<typeof buildApp>[1]>[1]
       'POST /small': { schema: true, limit: '1kb' },
       'POST /plain': { schema: true, inflate: false },
       'POST /required': { schema: true, required: true },
+      'POST /unique': { schema: true, duplicateKeys: 'refuse' },
       'POST /tight': {
         schema: true,
         maxDepth: 2,
@@ -169,6 +170,7 @@ const triggers: readonly Trigger[] = [
     body: unknownField,
   },
   { type: 'entity.forbidden.key', path: '/user', headers: json, body: '{"__proto__":{"x":1}}' },
+  { type: 'entity.key.duplicate', path: '/unique', headers: json, body: '{"a":1,"a":2}' },
   { type: 'entity.too.deep', path: '/tight', headers: json, body: '[[[1]]]' },
   { type: 'entity.too.many.keys', path: '/tight', headers: json, body: '{"a":1,"b":2,"c":3}' },
   { type: 'entity.too.many.nodes', path: '/tight', headers: json, body: '[1,2,3,4,5]' },
