@@ -6,7 +6,6 @@ import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine
 import type { IntegrityPolicy } from './core/integrity.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
-import { isStandardSchema } from './core/standard.js'
 import type { CompiledRoute } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
 import type { BindingBody, BodyOf, IdBody, TypedBinding, TypedBodyHandler } from './typed.js'
@@ -80,22 +79,11 @@ export function safeBody<Bodies extends object = Record<never, never>>(
   // A per-route handler is named by its Express route (`'POST /hooks'`) when there is one.
   const perRoute: BodyScope = { ...engine.scope, name: expressRouteName }
   middleware.route = ((binding: BindingSpec) => {
-    const fixed = engine.bind(binding, describe(binding))
+    const fixed = engine.bind(binding)
     return handler(() => fixed, perRoute)
   }) as SafeBodyMiddleware<Bodies>['route']
   middleware.stats = () => engine.stats()
   return middleware
-}
-
-function describe(binding: BindingSpec): string {
-  const schema =
-    typeof binding === 'object' &&
-    binding !== null &&
-    !isStandardSchema(binding) &&
-    Object.hasOwn(binding, 'schema')
-      ? (binding as RouteBinding).schema
-      : binding
-  return typeof schema === 'string' ? `route(${schema})` : 'route(inline schema)'
 }
 
 function expressRouteName(request: { method: string }, route: CompiledRoute): string {

@@ -71,17 +71,11 @@ export function safeBody<Bodies extends object = Record<never, never>>(
     typeBase,
   ) as SafeBodyHonoMiddleware<Bodies>
   middleware.route = ((binding: BindingSpec) => {
-    const fixed = engine.bind(binding, describe(binding))
+    const fixed = engine.bind(binding)
     return handler(() => fixed, engine.scope, typeBase)
   }) as SafeBodyHonoMiddleware<Bodies>['route']
   middleware.stats = () => engine.stats()
   return middleware
-}
-
-function describe(binding: BindingSpec): string {
-  if (typeof binding === 'string') return `route(${binding})`
-  const schema = (binding as { schema?: unknown }).schema
-  return typeof schema === 'string' ? `route(${schema})` : 'route(inline schema)'
 }
 
 function handler(

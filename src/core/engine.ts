@@ -37,9 +37,10 @@ export interface BodyEngine {
   find(method: string, path: string): CompiledRoute | undefined
   /**
    * Compile a binding outside the table (a per-route handler, a fastify route's schema),
-   * sharing this engine's schemas and limits. `name` names it in errors and events.
+   * sharing this engine's schemas and limits. `name` names it in errors and events; by
+   * default `route(<id>)` or `route(inline schema)`.
    */
-  bind(binding: BindingSpec, name: string, required?: boolean): CompiledRoute
+  bind(binding: BindingSpec, name?: string, required?: boolean): CompiledRoute
   /** A snapshot of the refusal and report counters. */
   stats(): ViolationStats
 }
@@ -74,7 +75,8 @@ export function createEngine(options: SafeBodyOptions | RouteSchemas = {}): Body
   return {
     scope,
     find: (method, path) => table.find(method, path) ?? undefined,
-    bind: (binding, name, required = true) => bind(name, binding, opts, registry, proto, required),
+    bind: (binding, name = bindingName(binding), required = true) =>
+      bind(name, binding, opts, registry, proto, required),
     stats: () => scope.log.stats(),
   }
 }
@@ -132,4 +134,10 @@ function expandShortForm(routes: RouteSchemas): SafeBodyOptions {
     schemas: { ...routes },
     routes: Object.fromEntries(Object.keys(routes).map((k) => [k, k])),
   }
+}
+
+/** How a per-route binding is named in errors and events: `route(user)`, `route(inline schema)`. */
+function bindingName(binding: BindingSpec): string {
+  const schema = isBinding(binding) ? binding.schema : binding
+  return typeof schema === 'string' ? `route(${schema})` : 'route(inline schema)'
 }

@@ -122,6 +122,23 @@ export function forbiddenKey(key: string, value: unknown): boolean {
 export type StructureErrorType =
   'entity.too.deep' | 'entity.too.many.keys' | 'entity.too.many.nodes' | 'entity.string.too.long'
 
+// What each structure limit counts, and the wording of its refusal (with its value).
+const structureLimit: Record<
+  StructureErrorType,
+  {
+    readonly key: 'depth' | 'keys' | 'nodes' | 'stringLength'
+    readonly what: (n: number) => string
+  }
+> = {
+  'entity.too.deep': { key: 'depth', what: (n) => `The body is nested more than ${n} levels deep` },
+  'entity.too.many.keys': { key: 'keys', what: (n) => `An object holds more than ${n} keys` },
+  'entity.too.many.nodes': { key: 'nodes', what: (n) => `The body holds more than ${n} values` },
+  'entity.string.too.long': {
+    key: 'stringLength',
+    what: (n) => `A string is longer than ${n} characters`,
+  },
+}
+
 /**
  * The refusal for a broken structure limit, worded once for the guard and every decoder
  * that finds the break first: what was exceeded, and the setting, value and route.
@@ -131,40 +148,9 @@ export function structureError(
   limits: StructureLimits,
   props?: BodyErrorProps,
 ): BodyError {
-  switch (type) {
-    case 'entity.too.deep':
-      return limitError(
-        type,
-        `The body is nested more than ${limits.depth} levels deep`,
-        limits.depth,
-        limits.route,
-        props,
-      )
-    case 'entity.too.many.keys':
-      return limitError(
-        type,
-        `An object holds more than ${limits.keys} keys`,
-        limits.keys,
-        limits.route,
-        props,
-      )
-    case 'entity.too.many.nodes':
-      return limitError(
-        type,
-        `The body holds more than ${limits.nodes} values`,
-        limits.nodes,
-        limits.route,
-        props,
-      )
-    case 'entity.string.too.long':
-      return limitError(
-        type,
-        `A string is longer than ${limits.stringLength} characters`,
-        limits.stringLength,
-        limits.route,
-        props,
-      )
-  }
+  const { key, what } = structureLimit[type]
+  const value = limits[key]
+  return limitError(type, what(value), value, limits.route, props)
 }
 
 function checkString(value: string, limits: StructureLimits, binary?: BinaryTexts): void {

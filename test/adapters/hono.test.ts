@@ -1,11 +1,10 @@
 import type { AddressInfo } from 'node:net'
-import net from 'node:net'
 import { serve as serveNode } from '@hono/node-server'
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { describe, expect, it } from 'vitest'
 import { safeBody, validBody } from '../../src/hono.js'
-import { expectPrototypesUntouched } from '../helpers/app.js'
+import { expectPrototypesUntouched, untilClosed } from '../helpers/app.js'
 import { contractOptions, contractPaths, contractUser, describeContract } from './contract.js'
 
 async function serve(app: Hono) {
@@ -91,15 +90,10 @@ describe('safebody/hono', () => {
     app.post('/n', (c) => c.json({}))
     const { baseUrl, close } = await serve(app)
     try {
-      const socket = net.connect(Number(new URL(baseUrl).port), '127.0.0.1')
-      const chunks: Buffer[] = []
-      socket.on('data', (chunk: Buffer) => chunks.push(chunk))
-      socket.on('error', () => undefined)
-      socket.write(
+      const head = await untilClosed(
+        Number(new URL(baseUrl).port),
         'POST /n HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 20\r\n\r\n{"a"',
       )
-      await new Promise((resolve) => socket.once('close', resolve))
-      const head = Buffer.concat(chunks).toString('latin1')
       expect(head).toMatch(/^HTTP\/1\.1 408 /)
       expect(head.toLowerCase()).toContain('connection: close')
     } finally {

@@ -4,7 +4,7 @@ import Router from '@koa/router'
 import Koa from 'koa'
 import { describe, expect, it, vi } from 'vitest'
 import { problemDetails, safeBody } from '../../src/koa.js'
-import { expectPrototypesUntouched } from '../helpers/app.js'
+import { expectPrototypesUntouched, untilClosed } from '../helpers/app.js'
 import { contractOptions, contractPaths, contractUser, describeContract } from './contract.js'
 
 async function serve(app: Koa) {
@@ -112,17 +112,10 @@ describe('safebody/koa', () => {
     app.use(safeBody({ routes: { 'POST /n': { schema: true, limit: '1kb' } } }))
     const { baseUrl, close } = await serve(app)
     try {
-      const { port } = new URL(baseUrl)
-      const net = await import('node:net')
-      const socket = net.connect(Number(port), '127.0.0.1')
-      const chunks: Buffer[] = []
-      socket.on('data', (chunk: Buffer) => chunks.push(chunk))
-      socket.on('error', () => undefined)
-      socket.write(
+      const head = await untilClosed(
+        Number(new URL(baseUrl).port),
         'POST /n HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n',
       )
-      await new Promise((resolve) => socket.once('close', resolve))
-      const head = Buffer.concat(chunks).toString('latin1')
       expect(head).toMatch(/^HTTP\/1\.1 413 /)
       expect(head.toLowerCase()).toContain('connection: close')
     } finally {

@@ -16,6 +16,7 @@ import {
   listen,
   type Recorder,
   sendBytes,
+  untilClosed,
 } from '../helpers/app.js'
 
 // Every catalogued refusal, triggered through a real app: its status, its type, a detail that
@@ -230,11 +231,10 @@ describe.each(frameworks)('every catalogued refusal through the app (%s)', (_nam
   it('request.timeout: a body that stops arriving', async () => {
     const { server, port } = await listen(app.app)
     try {
-      const answer = await rawExchange(port, (socket) => {
-        socket.write(
-          'POST /slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{"a"',
-        )
-      })
+      const answer = await untilClosed(
+        port,
+        'POST /slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{"a"',
+      )
       expect(answer).toMatch(/^HTTP\/1\.1 408 /)
       const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as {
         type: string
@@ -302,17 +302,6 @@ describe('the catalogue', () => {
     expect([...seenTypes].sort()).toEqual(Object.keys(catalogue).sort())
   })
 })
-
-function rawExchange(port: number, send: (socket: ReturnType<typeof connect>) => void) {
-  return new Promise<string>((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => send(socket))
-    const chunks: Buffer[] = []
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    socket.on('error', reject)
-    socket.setTimeout(5000, () => socket.destroy())
-  })
-}
 
 async function waitFor(done: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10))

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, connect } from 'node:net'
 import express5, { type Express, type RequestHandler } from 'express'
 import express4 from 'express4'
 import type request from 'supertest'
@@ -107,4 +107,24 @@ export function expectRefusal(
  */
 export function sendBytes(test: request.Test, body: string | Buffer): request.Test {
   return test.serialize((raw: unknown) => raw as string).send(body)
+}
+
+/**
+ * Write `request` as is on a raw socket to 127.0.0.1:`port`, and resolve with everything the
+ * server wrote once it closes the connection (for refusals that must close it); rejects if it
+ * is still open after 5 s.
+ */
+export function untilClosed(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(request))
+    const chunks: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    // A reset after the server refused mid-body is expected; close decides.
+    socket.on('error', () => undefined)
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')))
+    socket.setTimeout(5000, () => {
+      socket.destroy()
+      reject(new Error('the server left the connection open'))
+    })
+  })
 }

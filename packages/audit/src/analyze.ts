@@ -1,22 +1,27 @@
 import { readFileSync } from 'node:fs'
-import type ts from 'typescript'
-import { createFileContext, type FileContext, type ProjectFacts } from './context.js'
+import ts from 'typescript'
+import {
+  createFileContext,
+  type FileContext,
+  isStaticValue,
+  type Probe,
+  type ProjectFacts,
+} from './context.js'
+import { type FileFlow, ProjectFlow } from './flow.js'
+import { bodyUse, returnedHandler } from './handlers.js'
+import { ModuleResolver } from './modules.js'
 import { parseSource } from './parse.js'
-import { jsYamlVersionLookup } from './project.js'
+import { jsYamlVersionLookup, packageVersionLookup } from './project.js'
+import type { AuditedFile, SkippedPath } from './scan.js'
 import {
   findSuppression,
   type InvalidSuppression,
   readSuppressions,
   type Suppression,
 } from './suppressions.js'
-import type { Finding, Rule, SuppressedFinding } from './types.js'
+import type { Finding, Rule, RuleReport, SuppressedFinding } from './types.js'
 import { mountsGlobalValidator } from './validators.js'
-
-/** A file to analyse: where to read it, and how to name it in findings. */
-export interface AuditedFile {
-  path: string
-  display: string
-}
+import { machineWritten } from './vendor.js'
 
 /** Everything the analysis found across the files. */
 export interface Analysis {
@@ -24,27 +29,54 @@ export interface Analysis {
   suppressed: SuppressedFinding[]
   invalidSuppressions: InvalidSuppression[]
   unreadable: { file: string; error: string }[]
+  skipped: SkippedPath[]
 }
+
+/** How to treat code that is not the application's own. */
+export interface AnalyzeOptions {
+  /** Findings in test files: lowered to low (default), left out, or reported as they are. */
+  testFiles?: 'low' | 'skip' | 'full'
+  /** Read minified and generated files too (vendor folders are left out by discovery). */
+  includeVendor?: boolean
+}
+
+/** What a finding in a test file says, after its message. */
+export const TEST_FILE_NOTE = ' (in a test file)'
 
 interface ParsedFile {
   file: AuditedFile
   sourceFile: ts.SourceFile
   suppressions: Suppression[]
+  lineText: (line: number) => string
 }
 
 /**
- * Parses and checks one file at a time (so only one syntax tree is alive), then drops the
- * findings of rules that project-wide facts, known only at the end, rule out.
+ * Parses and checks one file at a time (so only one syntax tree is alive), writing down what
+ * other files may need (flow.ts); then joins those facts across files and drops the findings
+ * of rules that project-wide facts, known only at the end, rule out.
  */
-export function analyze(files: readonly AuditedFile[], rules: readonly Rule[]): Analysis {
+export function analyze(
+  files: readonly AuditedFile[],
+  rules: readonly Rule[],
+  options: AnalyzeOptions = {},
+): Analysis {
   const analysis: Analysis = {
     findings: [],
     suppressed: [],
     invalidSuppressions: [],
     unreadable: [],
+    skipped: [],
   }
-  const project: ProjectFacts = { jsYamlMajor: jsYamlVersionLookup(), hasGlobalValidator: false }
-  for (const file of files) {
+  const testFiles = options.testFiles ?? 'low'
+  const audited = files.filter((f) => testFiles !== 'skip' || f.role !== 'test')
+  const project: ProjectFacts = {
+    jsYamlMajor: jsYamlVersionLookup(),
+    packageVersion: packageVersionLookup(),
+    hasGlobalValidator: false,
+    modules: new ModuleResolver(new Set(audited.map((f) => f.path))),
+  }
+  const flow = new ProjectFlow()
+  for (const file of audited) {
     let text: string
     try {
       text = readFileSync(file.path, 'utf8')
@@ -52,45 +84,105 @@ export function analyze(files: readonly AuditedFile[], rules: readonly Rule[]): 
       analysis.unreadable.push({ file: file.display, error: String(error) })
       continue
     }
+    const shape = file.explicit || options.includeVendor ? undefined : machineWritten(text)
+    if (shape) {
+      analysis.skipped.push({ file: file.display, reason: shape })
+      continue
+    }
     const sourceFile = parseSource(file.path, text)
     const { suppressions, invalid } = readSuppressions(file.display, sourceFile)
     analysis.invalidSuppressions.push(...invalid)
-    const context = createFileContext(file.path, sourceFile, project)
+    const probe: Probe = { asked: undefined }
+    const context = createFileContext(file.path, sourceFile, project, probe)
+    context.flow = flow.file(file.path, file.display, context.functions.exports)
     if (mountsGlobalValidator(sourceFile, context.bindings)) project.hasGlobalValidator = true
-    checkFile({ file, sourceFile, suppressions }, context, rules, analysis)
+    const lines = suppressions.length > 0 ? sourceFile.text.split('\n') : []
+    const parsed = { file, sourceFile, suppressions, lineText: (n: number) => lines[n - 1] ?? '' }
+    recordHandlers(parsed, context, context.flow)
+    checkFile(parsed, context, context.flow, probe, rules, analysis)
   }
+  const unvalidated = rules.find((r) => r.id === 'unvalidated-body')
+  flow.finish(analysis.findings, analysis.suppressed, unvalidated)
   const ruledOut = new Set(rules.filter((r) => r.holds?.(project) === false).map((r) => r.id))
-  if (ruledOut.size > 0) {
-    analysis.findings = analysis.findings.filter((f) => !ruledOut.has(f.ruleId))
-    analysis.suppressed = analysis.suppressed.filter((f) => !ruledOut.has(f.ruleId))
+  const tests = new Set(audited.filter((f) => f.role === 'test').map((f) => f.display))
+  const keep = (f: Finding) => !ruledOut.has(f.ruleId)
+  analysis.findings = analysis.findings.filter(keep)
+  analysis.suppressed = analysis.suppressed.filter(keep)
+  if (testFiles === 'low' && tests.size > 0) {
+    for (const list of [analysis.findings, analysis.suppressed]) {
+      for (const f of list) {
+        if (!tests.has(f.file)) continue
+        f.severity = 'low'
+        f.message += TEST_FILE_NOTE
+      }
+    }
   }
   return analysis
+}
+
+// Handlers other files may mount: how they use req.body, by local path (or their factory's).
+function recordHandlers(parsed: ParsedFile, context: FileContext, flow: FileFlow): void {
+  for (const fn of context.taint.handlers()) {
+    let path = context.functions.pathOf.get(fn)
+    let factory = false
+    if (path === undefined) {
+      const outer = context.enclosingFunction(fn)
+      if (!outer || returnedHandler(outer.fn) !== fn) continue
+      path = outer.path
+      factory = true
+    }
+    const use = bodyUse(fn, context.taint)
+    if (!use.read) continue
+    const { line, column } = place(parsed.sourceFile, use.read)
+    const suppression = findSuppression(
+      parsed.suppressions,
+      line,
+      'unvalidated-body',
+      parsed.lineText,
+    )
+    flow.handler(
+      path,
+      { line, column, validates: use.validates, suppressedBy: suppression?.reason },
+      factory,
+    )
+  }
 }
 
 function checkFile(
   parsed: ParsedFile,
   context: FileContext,
+  flow: FileFlow,
+  probe: Probe,
   rules: readonly Rule[],
   analysis: Analysis,
 ): void {
-  const { sourceFile, suppressions, file } = parsed
+  const { sourceFile, suppressions, file, lineText } = parsed
   const seen = new Set<string>()
-  const lines = suppressions.length > 0 ? sourceFile.text.split('\n') : []
-  const lineText = (line: number): string => lines[line - 1] ?? ''
+  const asked: ts.Expression[] = []
+  const toFinding = (rule: Rule, report: RuleReport): Finding => {
+    const { line, column } = place(sourceFile, report.node)
+    return {
+      file: file.display,
+      line,
+      column,
+      ruleId: rule.id,
+      severity: report.severity ?? rule.severity,
+      message: report.message,
+      fix: report.fix ?? rule.fix,
+    }
+  }
   const visit = (node: ts.Node): void => {
+    if (ts.isCallExpression(node)) recordCall(node, parsed, context, flow)
     for (const rule of rules) {
       const report = rule.check(node, context)
-      if (!report) continue
-      const start = sourceFile.getLineAndCharacterOfPosition(report.node.getStart(sourceFile))
-      const finding: Finding = {
-        file: file.display,
-        line: start.line + 1,
-        column: start.character + 1,
-        ruleId: rule.id,
-        severity: report.severity ?? rule.severity,
-        message: report.message,
-        fix: report.fix ?? rule.fix,
+      const finding = report && toFinding(rule, report)
+      if (asked.length > 0) {
+        const values = asked.splice(0)
+        probe.asked = undefined
+        recordConditional(node, rule, finding, values, parsed, context)
+        probe.asked = asked
       }
+      if (!finding) continue
       const key = `${rule.id}:${finding.line}:${finding.column}`
       if (seen.has(key)) continue
       seen.add(key)
@@ -100,5 +192,79 @@ function checkFile(
     }
     node.forEachChild(visit)
   }
+
+  // A rule asked about values that are not request data but come from a parameter of the
+  // function around them: check again as if they were, and keep the finding that makes for
+  // the project to emit if a caller passes request data there.
+  const recordConditional = (
+    node: ts.Node,
+    rule: Rule,
+    actual: Finding | undefined,
+    values: ts.Expression[],
+    parsedFile: ParsedFile,
+    ctx: FileContext,
+  ): void => {
+    const owner = ctx.enclosingFunction(node)
+    if (!owner) return
+    const parameters = new Set<number>()
+    for (const value of values) {
+      if (isStaticValue(value)) continue
+      for (const i of ctx.taint.parameterOrigins(value, owner.fn)) parameters.add(i)
+    }
+    for (const i of parameters) {
+      const assumed: FileContext = {
+        ...ctx,
+        isRequestData: (e) =>
+          ctx.taint.isRequestData(e) || ctx.taint.parameterOrigins(e, owner.fn).includes(i),
+      }
+      const report = rule.check(node, assumed)
+      if (!report) continue
+      const finding = toFinding(rule, report)
+      if (actual && actual.severity === finding.severity && actual.message === finding.message) {
+        continue
+      }
+      const suppression = findSuppression(
+        parsedFile.suppressions,
+        finding.line,
+        rule.id,
+        parsedFile.lineText,
+      )
+      flow.sink(owner.path, i, { finding, suppressedBy: suppression?.reason })
+    }
+  }
+  probe.asked = asked
   visit(sourceFile)
+  probe.asked = undefined
+}
+
+// A call to a function of this file or of a scanned local module: which of its arguments are
+// request data, and which pass on a parameter of the function the call is in.
+function recordCall(
+  call: ts.CallExpression,
+  parsed: ParsedFile,
+  context: FileContext,
+  flow: FileFlow,
+): void {
+  if (call.arguments.length === 0) return
+  const ref = context.resolveFunction(call.expression)
+  if (!ref) return
+  let owner: ReturnType<FileContext['enclosingFunction']> | null = null
+  for (let j = 0; j < call.arguments.length; j++) {
+    const arg = call.arguments[j] as ts.Expression
+    if (isStaticValue(arg) || ts.isFunctionLike(arg) || ts.isSpreadElement(arg)) continue
+    if (context.taint.isRequestData(arg)) {
+      const { line } = place(parsed.sourceFile, call)
+      flow.requestCall(ref, j, `${parsed.file.display}:${line}`)
+      continue
+    }
+    owner ??= context.enclosingFunction(call)
+    if (!owner) continue
+    for (const i of context.taint.parameterOrigins(arg, owner.fn))
+      flow.forward(owner.path, i, ref, j)
+  }
+}
+
+function place(sourceFile: ts.SourceFile, node: ts.Node): { line: number; column: number } {
+  const start = sourceFile.getLineAndCharacterOfPosition(node.getStart(sourceFile))
+  return { line: start.line + 1, column: start.character + 1 }
 }

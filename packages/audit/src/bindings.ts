@@ -78,8 +78,15 @@ export function unwrap(expr: ts.Expression): ts.Expression {
   }
 }
 
-/** Collects every import, require and `const x = alias.member` binding of a file. */
-export function collectBindings(sourceFile: ts.SourceFile): Bindings {
+/**
+ * Collects every import, require and `const x = alias.member` binding of a file, and
+ * `const x = new Name()` when Name is imported or declared in the file (`declared`): the
+ * instance is named after its class, so `x.run` is `vm2.VM.run` or `Users.create`.
+ */
+export function collectBindings(
+  sourceFile: ts.SourceFile,
+  declared: ReadonlySet<string> = new Set(),
+): Bindings {
   const bindings: Bindings = new Map()
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
@@ -91,8 +98,12 @@ export function collectBindings(sourceFile: ts.SourceFile): Bindings {
     ) {
       bindings.set(node.name.text, moduleName(node.moduleReference.expression.text))
     } else if (ts.isVariableDeclaration(node) && node.initializer) {
-      const target = qualifiedName(node.initializer, bindings)
-      if (target !== undefined && isAliasInitializer(node.initializer)) {
+      const instance = instanceOf(node.initializer, bindings, declared)
+      const target = instance ?? qualifiedName(node.initializer, bindings)
+      if (
+        target !== undefined &&
+        (instance !== undefined || isAliasInitializer(node.initializer))
+      ) {
         bindPattern(node.name, target, bindings)
       }
     }
@@ -100,6 +111,25 @@ export function collectBindings(sourceFile: ts.SourceFile): Bindings {
   }
   visit(sourceFile)
   return bindings
+}
+
+// `new VM()` from vm2, `new Users(db)` declared in the file: the class's qualified name.
+function instanceOf(
+  init: ts.Expression,
+  bindings: Bindings,
+  declared: ReadonlySet<string>,
+): string | undefined {
+  const inner = unwrap(init)
+  if (!ts.isNewExpression(inner)) return undefined
+  let root: ts.Expression = inner.expression
+  while (ts.isPropertyAccessExpression(root)) root = root.expression
+  if (!ts.isIdentifier(root)) return undefined
+  if (declared.has(root.text)) return qualifiedName(inner.expression, bindings)
+  if (!bindings.has(root.text)) return undefined
+  // A member of a module (`vm2.VM`, `./users.Users`), not a global kept under another name:
+  // `const F = Function; const f = new F(code)` must not make every `f()` a Function() call.
+  const name = qualifiedName(inner.expression, bindings)
+  return name?.includes('.') ? name : undefined
 }
 
 // Only initialisers that name something (not `const n = foo()`), so locals keep their names.

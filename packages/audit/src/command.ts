@@ -19,7 +19,8 @@ const USAGE = `Usage: safebody-audit [paths...] [options]
 
 Finds unsafe deserialization in .js, .mjs, .cjs, .jsx, .ts, .tsx, .mts and .cts files:
 code run from data, unsafe deserializers, prototype pollution, unvalidated bodies,
-request data in shell commands or module paths. Skips node_modules and .gitignore'd files.
+request data in shell commands or module paths. Skips node_modules, .gitignore'd files,
+vendor folders and minified or generated files; findings in test files are lowered to low.
 
 Options:
   --format <text|json|sarif>   output format (default: text)
@@ -29,6 +30,9 @@ Options:
   --exclude <pattern>          .gitignore-style pattern to skip (repeatable)
   --rules <id,id>              run only these rules
   --no-gitignore               do not read .gitignore files
+  --include-vendor             also read vendor/ folders and minified or generated files
+  --test-files <low|skip|full> findings in test files: lowered to low (default), left
+                               out, or reported at full severity
   --list-rules                 print the rule catalogue and exit
   -h, --help                   show this help
 
@@ -40,6 +44,8 @@ Exit codes: 0 no finding at or above --fail-on, 1 there is one, 2 usage error.
 
 const FORMATS = ['text', 'json', 'sarif'] as const
 type Format = (typeof FORMATS)[number]
+const TEST_FILES = ['low', 'skip', 'full'] as const
+type TestFiles = (typeof TEST_FILES)[number]
 
 /** The `safebody-audit` bin: runs the audit with these arguments; returns the exit code. */
 export function auditCli(args: readonly string[], io: CommandIo): number {
@@ -70,6 +76,8 @@ export function auditCli(args: readonly string[], io: CommandIo): number {
       cwd: io.cwd,
       exclude: values.exclude,
       gitignore: !values['no-gitignore'],
+      includeVendor: values['include-vendor'],
+      testFiles: values['test-files'] as TestFiles,
       rules: values.rules
         ?.split(',')
         .map((id) => id.trim())
@@ -101,6 +109,8 @@ function parse(args: readonly string[]) {
       exclude: { type: 'string', multiple: true },
       rules: { type: 'string' },
       'no-gitignore': { type: 'boolean', default: false },
+      'include-vendor': { type: 'boolean', default: false },
+      'test-files': { type: 'string', default: 'low' },
       'list-rules': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -112,6 +122,10 @@ function parse(args: readonly string[]) {
   }
   if (failOn !== 'none' && !SEVERITIES.includes(failOn as Severity)) {
     throw new Error(`--fail-on must be one of ${SEVERITIES.join(', ')}, none, not '${failOn}'`)
+  }
+  const testFiles = parsed.values['test-files']
+  if (!TEST_FILES.includes(testFiles as TestFiles)) {
+    throw new Error(`--test-files must be one of ${TEST_FILES.join(', ')}, not '${testFiles}'`)
   }
   return parsed
 }

@@ -23,10 +23,35 @@ export function routeMethod(call: ts.CallExpression): string | undefined {
   if (!ts.isPropertyAccessExpression(callee)) return undefined
   const name = callee.name.text
   if (!ROUTE_METHODS.has(name)) return undefined
-  // `map.get(key)` and `headers.get('x')` have no function argument, so they are no route.
-  return call.arguments.some((arg) => isFunctionLike(arg) || ts.isIdentifier(arg))
-    ? name
-    : undefined
+  // `map.get(key)` and `headers.get('x')` have no function argument, so they are no route;
+  // `app.post('/login', sessions.login)` names its handler after a path.
+  const args = call.arguments
+  const routed =
+    args.some((arg) => isFunctionLike(arg) || ts.isIdentifier(arg)) ||
+    (args.length >= 2 && isRoutePath(args[0])) ||
+    (args.length > 0 && isRouteChain(callee.expression))
+  return routed ? name : undefined
+}
+
+// `app.route('/invoices').post(...)`: the path was given to route().
+function isRouteChain(receiver: ts.Expression): boolean {
+  return (
+    ts.isCallExpression(receiver) &&
+    ts.isPropertyAccessExpression(receiver.expression) &&
+    (receiver.expression.name.text === 'route' || isRouteChain(receiver.expression.expression))
+  )
+}
+
+// '/users/:id', `/v1/*`, /^\/files/: the first argument of a route with a path.
+function isRoutePath(arg: ts.Expression | undefined): boolean {
+  if (!arg) return false
+  if (ts.isRegularExpressionLiteral(arg)) return true
+  const text = ts.isStringLiteralLike(arg)
+    ? arg.text
+    : ts.isTemplateExpression(arg)
+      ? arg.head.text
+      : undefined
+  return text !== undefined && /^[/*]/.test(text)
 }
 
 /** A function that may be a handler: arrow, function expression or declaration, method. */
@@ -50,12 +75,31 @@ const REQUEST_TYPE = /\bRequest\b/
 
 /**
  * True when a function looks like an Express-style handler on its own: its request parameter
- * is called `req`/`request` or is typed `Request`. Functions passed to a route method count
+ * is called `req`/`request`, is typed `Request`, or destructures `body`, `query`... beside a
+ * second parameter. Functions passed to a route method count
  * whatever their parameters are called; the caller checks that.
  */
 export function looksLikeHandler(fn: HandlerFunction): boolean {
   const param = requestParameter(fn)
   if (!param) return false
   if (ts.isIdentifier(param.name) && REQUEST_NAME.test(param.name.text)) return true
-  return param.type !== undefined && REQUEST_TYPE.test(param.type.getText())
+  if (param.type !== undefined) return REQUEST_TYPE.test(param.type.getText())
+  // `({ body }, res) => ...`: a request destructured in place, beside a response.
+  return (
+    fn.parameters.length >= 2 &&
+    ts.isObjectBindingPattern(param.name) &&
+    param.name.elements.some((e) => {
+      const key = e.propertyName ?? e.name
+      return ts.isIdentifier(key) && DESTRUCTURED_REQUEST_KEYS.has(key.text)
+    })
+  )
 }
+
+const DESTRUCTURED_REQUEST_KEYS = new Set([
+  'body',
+  'query',
+  'params',
+  'headers',
+  'cookies',
+  'files',
+])

@@ -21,6 +21,11 @@ export interface AuditOptions {
   gitignore?: boolean
   /** Only these rule ids; default all. */
   rules?: readonly string[]
+  /** Read vendor folders, minified bundles and generated files too; default false. */
+  includeVendor?: boolean
+  /** Findings in test files: `low` (default) lowers them to low, `skip` leaves test files out,
+   * `full` reports them like application code. */
+  testFiles?: 'low' | 'skip' | 'full'
 }
 
 /** The outcome of one audit run. */
@@ -37,16 +42,24 @@ export interface AuditResult extends Analysis {
 export function runAudit(options: AuditOptions = {}): AuditResult {
   const started = performance.now()
   const rules = selectRules(options.rules)
-  const files = discoverFiles({
+  const { files, skipped } = discoverFiles({
     paths: options.paths?.length ? options.paths : ['.'],
     cwd: options.cwd ?? process.cwd(),
     exclude: options.exclude,
     gitignore: options.gitignore,
+    includeVendor: options.includeVendor,
   })
-  const analysis = analyze(files, rules)
+  const analysis = analyze(files, rules, {
+    testFiles: options.testFiles,
+    includeVendor: options.includeVendor,
+  })
   analysis.findings.sort(byPlace)
   analysis.suppressed.sort(byPlace)
-  return { ...analysis, files: files.length, durationMs: performance.now() - started, rules }
+  // Files read: those found, less test files left out and files skipped for their shape.
+  const tests = options.testFiles === 'skip' ? files.filter((f) => f.role === 'test').length : 0
+  const read = files.length - tests - analysis.skipped.length
+  analysis.skipped.unshift(...skipped)
+  return { ...analysis, files: read, durationMs: performance.now() - started, rules }
 }
 
 /** True when a finding at or above `threshold` exists: the run should exit 1. */

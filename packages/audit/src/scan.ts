@@ -1,8 +1,24 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import ignore, { type Ignore } from 'ignore'
-import type { AuditedFile } from './analyze.js'
 import { isAuditedFile } from './parse.js'
+import { isBundleName, isTestPath, isVendorFolder } from './vendor.js'
+
+/** A file to analyse: where to read it, how to name it in findings, and what it is. */
+export interface AuditedFile {
+  path: string
+  display: string
+  /** Named on the command line: always read, always application code. */
+  explicit: boolean
+  /** A test (by folder or name, relative to the scanned directory) or application code. */
+  role: 'code' | 'test'
+}
+
+/** A file or folder left out because it is not the application's own code. */
+export interface SkippedPath {
+  file: string
+  reason: 'vendor folder' | 'minified name' | 'minified' | 'generated'
+}
 
 /** Where to look and what to leave out. */
 export interface ScanOptions {
@@ -13,6 +29,14 @@ export interface ScanOptions {
   exclude?: readonly string[]
   /** Honour .gitignore files (from the git root down); on by default. */
   gitignore?: boolean
+  /** Read vendor folders and minified bundles too; off by default. */
+  includeVendor?: boolean
+}
+
+/** The files to audit, and the vendored paths that were left out. */
+export interface Discovery {
+  files: AuditedFile[]
+  skipped: SkippedPath[]
 }
 
 // Never the project's own code: dependencies, Yarn's vendored releases and cache, VCS internals.
@@ -24,14 +48,17 @@ interface Matcher {
 }
 
 /** Lists the files to audit under the given paths, sorted, with .gitignore and excludes applied. */
-export function discoverFiles(options: ScanOptions): AuditedFile[] {
+export function discoverFiles(options: ScanOptions): Discovery {
   const found = new Map<string, AuditedFile>()
+  const skipped: SkippedPath[] = []
   const honourGitignore = options.gitignore ?? true
   for (const path of options.paths) {
     const absolute = resolve(options.cwd, path)
     const stats = statSync(absolute)
     if (stats.isFile()) {
-      if (isAuditedFile(absolute)) found.set(absolute, toAudited(absolute, options.cwd))
+      if (isAuditedFile(absolute)) {
+        found.set(absolute, { ...toAudited(absolute, options.cwd), explicit: true, role: 'code' })
+      }
       continue
     }
     const base: Matcher = {
@@ -39,20 +66,37 @@ export function discoverFiles(options: ScanOptions): AuditedFile[] {
       rules: ignore().add([...ALWAYS_SKIPPED, ...(options.exclude ?? [])]),
     }
     const inherited = honourGitignore ? ancestorGitignores(absolute) : []
-    walk(absolute, [base, ...inherited], honourGitignore, (file) => {
-      found.set(file, toAudited(file, options.cwd))
-    })
+    const walker: Walker = {
+      honourGitignore,
+      includeVendor: options.includeVendor ?? false,
+      onFile: (file) => {
+        const role = isTestPath(slashed(relative(absolute, file))) ? 'test' : 'code'
+        found.set(file, { ...toAudited(file, options.cwd), explicit: false, role })
+      },
+      onSkip: (path, reason) => {
+        const { display } = toAudited(path, options.cwd)
+        skipped.push({ file: reason === 'vendor folder' ? `${display}/` : display, reason })
+      },
+    }
+    walk(absolute, [base, ...inherited], walker)
   }
-  return [...found.values()].sort((a, b) => a.display.localeCompare(b.display))
+  const byDisplay = (a: { display: string }, b: { display: string }) =>
+    a.display.localeCompare(b.display)
+  return {
+    files: [...found.values()].sort(byDisplay),
+    skipped,
+  }
 }
 
-function walk(
-  dir: string,
-  matchers: readonly Matcher[],
-  honourGitignore: boolean,
-  onFile: (file: string) => void,
-): void {
-  const own = honourGitignore ? gitignoreAt(dir) : undefined
+interface Walker {
+  honourGitignore: boolean
+  includeVendor: boolean
+  onFile: (file: string) => void
+  onSkip: (path: string, reason: SkippedPath['reason']) => void
+}
+
+function walk(dir: string, matchers: readonly Matcher[], walker: Walker): void {
+  const own = walker.honourGitignore ? gitignoreAt(dir) : undefined
   const active = own ? [...matchers, own] : matchers
   const entries = readdirSync(dir, { withFileTypes: true })
   for (const entry of entries) {
@@ -61,8 +105,13 @@ function walk(
     const path = join(dir, entry.name)
     const isDir = entry.isDirectory()
     if (isIgnored(path, isDir, active)) continue
-    if (isDir) walk(path, active, honourGitignore, onFile)
-    else if (entry.isFile() && isAuditedFile(path)) onFile(path)
+    if (isDir) {
+      if (!walker.includeVendor && isVendorFolder(entry.name)) walker.onSkip(path, 'vendor folder')
+      else walk(path, active, walker)
+    } else if (entry.isFile() && isAuditedFile(path)) {
+      if (!walker.includeVendor && isBundleName(entry.name)) walker.onSkip(path, 'minified name')
+      else walker.onFile(path)
+    }
   }
 }
 
@@ -92,8 +141,12 @@ function ancestorGitignores(dir: string): Matcher[] {
   return chain.flatMap((d) => gitignoreAt(d) ?? [])
 }
 
-function toAudited(path: string, cwd: string): AuditedFile {
+function toAudited(path: string, cwd: string): { path: string; display: string } {
   const rel = relative(cwd, path)
   const display = rel.startsWith('..') || isAbsolute(rel) ? path : rel
-  return { path, display: display.split(sep).join('/') }
+  return { path, display: slashed(display) }
+}
+
+function slashed(path: string): string {
+  return path.split(sep).join('/')
 }

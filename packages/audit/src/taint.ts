@@ -9,7 +9,17 @@ import {
 } from './express.js'
 
 /** Properties of an Express request that the client controls. */
-const REQUEST_SOURCES = new Set(['body', 'query', 'params', 'headers', 'cookies'])
+const REQUEST_SOURCES = new Set([
+  'body',
+  'query',
+  'params',
+  'headers',
+  'cookies',
+  'signedCookies',
+  // Uploads: req.files (express-fileupload, multer's array forms) and req.file (multer).
+  'files',
+  'file',
+])
 // req.get('x-y'), req.header('x-y'), req.param('id'): client-controlled too.
 const REQUEST_GETTERS = new Set(['get', 'header', 'param'])
 // Calls that hand their (string) argument back in another shape, so taint flows through.
@@ -23,12 +33,19 @@ const PASS_THROUGH = new Set([
   'path.resolve',
   'path.normalize',
   'util.format',
+  // A contextified sandbox is the object it was given.
+  'vm.createContext',
 ])
 
-/** What one handler knows: the names of its request and of locals holding request data. */
+// Taint is a bit mask: request data is bit 0 in a handler's scope; in a parameter scope, bit i
+// marks what derives from parameter i (up to 30 parameters).
+const REQUEST = 1
+const MAX_PARAMETERS = 30
+
+/** What one function knows: the names of its request, and the labels of its locals. */
 interface RequestScope {
   requestNames: Set<string>
-  tainted: Set<string>
+  tainted: Map<string, number>
 }
 
 /**
@@ -37,18 +54,43 @@ interface RequestScope {
  */
 export class RequestTaint {
   private readonly scopes = new Map<ts.Node, RequestScope>()
+  private readonly found: HandlerFunction[]
+  private readonly parameterScopes = new Map<ts.Node, RequestScope>()
 
   constructor(
     sourceFile: ts.SourceFile,
     private readonly bindings: Bindings,
   ) {
-    for (const fn of findHandlers(sourceFile)) this.scopes.set(fn, this.buildScope(fn))
+    this.found = findHandlers(sourceFile)
+    for (const fn of this.found) this.scopes.set(fn, this.buildScope(fn))
   }
 
   /** True when `expr` is, or is built from, request data of an enclosing handler. */
   isRequestData(expr: ts.Expression): boolean {
     const scope = this.scopeAt(expr)
-    return scope !== undefined && this.tainted(expr, scope, 0)
+    return scope !== undefined && this.tainted(expr, scope, 0) !== 0
+  }
+
+  /**
+   * The parameters of `fn` (indexes) that `expr`, inside `fn`, is built from. Computed the
+   * first time a function is asked about, so functions nobody asks about cost nothing.
+   */
+  parameterOrigins(expr: ts.Expression, fn: HandlerFunction): number[] {
+    let scope = this.parameterScopes.get(fn)
+    if (!scope) {
+      scope = { requestNames: new Set(), tainted: new Map() }
+      fn.parameters.slice(0, MAX_PARAMETERS).forEach((param, i) => {
+        bindAll(param.name, scope!.tainted, 1 << i)
+      })
+      this.propagateBody(fn, scope)
+      this.parameterScopes.set(fn, scope)
+    }
+    const mask = this.tainted(expr, scope, 0)
+    const origins: number[] = []
+    for (let i = 0; i < fn.parameters.length && i < MAX_PARAMETERS; i++) {
+      if (mask & (1 << i)) origins.push(i)
+    }
+    return origins
   }
 
   /** True when `node` reads `req.body` (or destructures `body` from the request). */
@@ -59,8 +101,8 @@ export class RequestTaint {
   }
 
   /** The handler functions found in the file. */
-  handlers(): ts.Node[] {
-    return [...this.scopes.keys()]
+  handlers(): readonly HandlerFunction[] {
+    return this.found
   }
 
   private scopeAt(node: ts.Node): RequestScope | undefined {
@@ -68,19 +110,26 @@ export class RequestTaint {
     for (let current: ts.Node | undefined = node; current; current = current.parent) {
       const scope = this.scopes.get(current)
       if (!scope) continue
-      merged ??= { requestNames: new Set(), tainted: new Set() }
+      merged ??= { requestNames: new Set(), tainted: new Map() }
       for (const name of scope.requestNames) merged.requestNames.add(name)
-      for (const name of scope.tainted) merged.tainted.add(name)
+      for (const [name, mask] of scope.tainted) {
+        merged.tainted.set(name, (merged.tainted.get(name) ?? 0) | mask)
+      }
     }
     return merged
   }
 
   private buildScope(fn: HandlerFunction): RequestScope {
-    const scope: RequestScope = { requestNames: new Set(), tainted: new Set() }
+    const scope: RequestScope = { requestNames: new Set(), tainted: new Map() }
     const param = requestParameter(fn)
     if (param && ts.isIdentifier(param.name)) scope.requestNames.add(param.name.text)
     if (param && ts.isObjectBindingPattern(param.name)) bindFromRequest(param.name, scope)
-    if (!fn.body) return scope
+    this.propagateBody(fn, scope)
+    return scope
+  }
+
+  private propagateBody(fn: HandlerFunction, scope: RequestScope): void {
+    if (!fn.body) return
     // Two passes catch a local that is tainted by one declared after it (loops, callbacks).
     for (let pass = 0; pass < 2; pass++) {
       const visit = (node: ts.Node): void => {
@@ -89,7 +138,6 @@ export class RequestTaint {
       }
       visit(fn.body)
     }
-    return scope
   }
 
   private propagate(node: ts.Node, scope: RequestScope): void {
@@ -98,29 +146,31 @@ export class RequestTaint {
       if (ts.isIdentifier(init) && scope.requestNames.has(init.text)) {
         if (ts.isObjectBindingPattern(node.name)) bindFromRequest(node.name, scope)
         else if (ts.isIdentifier(node.name)) scope.requestNames.add(node.name.text)
-      } else if (this.tainted(init, scope, 0)) {
-        bindAll(node.name, scope.tainted)
+      } else {
+        const mask = this.tainted(init, scope, 0)
+        if (mask !== 0) bindAll(node.name, scope.tainted, mask)
       }
     } else if (
       ts.isBinaryExpression(node) &&
       node.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
-      ts.isIdentifier(node.left) &&
-      this.tainted(node.right, scope, 0)
+      ts.isIdentifier(node.left)
     ) {
-      scope.tainted.add(node.left.text)
+      const mask = this.tainted(node.right, scope, 0)
+      if (mask !== 0) addLabel(scope.tainted, node.left.text, mask)
     } else if (
       (ts.isForOfStatement(node) || ts.isForInStatement(node)) &&
-      ts.isVariableDeclarationList(node.initializer) &&
-      this.tainted(node.expression, scope, 0)
+      ts.isVariableDeclarationList(node.initializer)
     ) {
-      for (const decl of node.initializer.declarations) bindAll(decl.name, scope.tainted)
+      const mask = this.tainted(node.expression, scope, 0)
+      if (mask === 0) return
+      for (const decl of node.initializer.declarations) bindAll(decl.name, scope.tainted, mask)
     }
   }
 
-  private tainted(expr: ts.Expression, scope: RequestScope, depth: number): boolean {
-    if (depth > 12) return false
-    const next = (e: ts.Expression): boolean => this.tainted(e, scope, depth + 1)
-    if (ts.isIdentifier(expr)) return scope.tainted.has(expr.text)
+  private tainted(expr: ts.Expression, scope: RequestScope, depth: number): number {
+    if (depth > 12) return 0
+    const next = (e: ts.Expression): number => this.tainted(e, scope, depth + 1)
+    if (ts.isIdentifier(expr)) return scope.tainted.get(expr.text) ?? 0
     if (
       ts.isParenthesizedExpression(expr) ||
       ts.isAsExpression(expr) ||
@@ -132,40 +182,54 @@ export class RequestTaint {
       return next(expr.expression)
     }
     if (ts.isPropertyAccessExpression(expr) || ts.isElementAccessExpression(expr)) {
-      return isRequestSource(expr, scope.requestNames) || next(expr.expression)
+      return (isRequestSource(expr, scope.requestNames) ? REQUEST : 0) | next(expr.expression)
     }
-    if (ts.isTemplateExpression(expr)) return expr.templateSpans.some((s) => next(s.expression))
-    if (ts.isBinaryExpression(expr)) return next(expr.left) || next(expr.right)
-    if (ts.isConditionalExpression(expr)) return next(expr.whenTrue) || next(expr.whenFalse)
-    if (ts.isArrayLiteralExpression(expr)) return expr.elements.some(next)
+    if (ts.isTemplateExpression(expr)) return union(expr.templateSpans, (s) => next(s.expression))
+    if (ts.isBinaryExpression(expr)) return next(expr.left) | next(expr.right)
+    if (ts.isConditionalExpression(expr)) return next(expr.whenTrue) | next(expr.whenFalse)
+    if (ts.isArrayLiteralExpression(expr)) return union(expr.elements, next)
     if (ts.isObjectLiteralExpression(expr)) {
-      return expr.properties.some(
-        (p) =>
-          (ts.isPropertyAssignment(p) && next(p.initializer)) ||
-          (ts.isSpreadAssignment(p) && next(p.expression)) ||
-          (ts.isShorthandPropertyAssignment(p) && scope.tainted.has(p.name.text)),
-      )
+      return union(expr.properties, (p) => {
+        if (ts.isPropertyAssignment(p)) return next(p.initializer)
+        if (ts.isSpreadAssignment(p)) return next(p.expression)
+        if (ts.isShorthandPropertyAssignment(p)) return scope.tainted.get(p.name.text) ?? 0
+        return 0
+      })
     }
     if (ts.isCallExpression(expr)) return this.taintedCall(expr, scope, next)
-    return false
+    return 0
   }
 
   private taintedCall(
     call: ts.CallExpression,
     scope: RequestScope,
-    next: (e: ts.Expression) => boolean,
-  ): boolean {
+    next: (e: ts.Expression) => number,
+  ): number {
     const callee = call.expression
+    let mask = 0
     if (ts.isPropertyAccessExpression(callee)) {
       const receiver = callee.expression
       const getter = REQUEST_GETTERS.has(callee.name.text)
-      if (getter && ts.isIdentifier(receiver) && scope.requestNames.has(receiver.text)) return true
+      if (getter && ts.isIdentifier(receiver) && scope.requestNames.has(receiver.text)) {
+        return REQUEST
+      }
       // x.trim(), x.toString(), x.split(','): a method of request data returns request data.
-      if (next(receiver)) return true
+      mask = next(receiver)
     }
     const name = qualifiedName(callee, this.bindings)
-    return name !== undefined && PASS_THROUGH.has(name) && call.arguments.some(next)
+    if (name !== undefined && PASS_THROUGH.has(name)) mask |= union(call.arguments, next)
+    return mask
   }
+}
+
+function union<T>(items: readonly T[], label: (item: T) => number): number {
+  let mask = 0
+  for (const item of items) mask |= label(item)
+  return mask
+}
+
+function addLabel(into: Map<string, number>, name: string, mask: number): void {
+  into.set(name, (into.get(name) ?? 0) | mask)
 }
 
 /** `req.body`, `req.query.x`, `req['params']`: a read of a client-controlled request part. */
@@ -210,17 +274,17 @@ function bindingKey(element: ts.BindingElement): string | undefined {
 function bindFromRequest(pattern: ts.ObjectBindingPattern, scope: RequestScope): void {
   for (const element of pattern.elements) {
     const key = bindingKey(element)
-    if (key !== undefined && REQUEST_SOURCES.has(key)) bindAll(element.name, scope.tainted)
+    if (key !== undefined && REQUEST_SOURCES.has(key)) bindAll(element.name, scope.tainted, REQUEST)
   }
 }
 
-function bindAll(name: ts.BindingName, into: Set<string>): void {
+function bindAll(name: ts.BindingName, into: Map<string, number>, mask: number): void {
   if (ts.isIdentifier(name)) {
-    into.add(name.text)
+    addLabel(into, name.text, mask)
     return
   }
   for (const element of name.elements) {
-    if (ts.isBindingElement(element)) bindAll(element.name, into)
+    if (ts.isBindingElement(element)) bindAll(element.name, into, mask)
   }
 }
 
@@ -231,7 +295,10 @@ function findHandlers(sourceFile: ts.SourceFile): HandlerFunction[] {
   const candidates: [string | undefined, HandlerFunction][] = []
   const visit = (node: ts.Node): void => {
     if (ts.isCallExpression(node) && routeMethod(node) !== undefined) {
-      for (const arg of node.arguments) {
+      for (const routeArg of node.arguments) {
+        // `asyncHandler(users.create)`, `catchErrors((req, res) => ...)`: a wrapped handler.
+        const wrapped = ts.isCallExpression(routeArg) && routeArg.arguments.length === 1
+        const arg = wrapped ? (routeArg.arguments[0] as ts.Expression) : routeArg
         if (isFunctionLike(arg)) found.add(arg)
         else if (ts.isIdentifier(arg)) named.add(arg.text)
         // `router.post('/x', users.create)`: a controller method named by the route.
@@ -257,5 +324,14 @@ function declaredName(fn: ts.ArrowFunction | ts.FunctionExpression): string | un
   const parent = fn.parent
   if (ts.isVariableDeclaration(parent) && ts.isIdentifier(parent.name)) return parent.name.text
   if (ts.isPropertyAssignment(parent) && ts.isIdentifier(parent.name)) return parent.name.text
+  if (ts.isPropertyDeclaration(parent) && ts.isIdentifier(parent.name)) return parent.name.text
+  // `this.create = function (req, res) {...}`, `exports.create = ...`
+  if (
+    ts.isBinaryExpression(parent) &&
+    parent.right === fn &&
+    ts.isPropertyAccessExpression(parent.left)
+  ) {
+    return parent.left.name.text
+  }
   return fn.name?.text
 }

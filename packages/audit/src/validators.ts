@@ -20,17 +20,54 @@ const VALIDATING_CALL =
   /^(validate\w*|safeParse\w*|parse(Async)?|assert\w*|check\w*|is[A-Z]\w*|cast|decode)$/
 const PLAIN_PARSERS = new Set(['JSON', 'qs', 'querystring', 'Number', 'Date', 'path', 'url', 'URL'])
 
-/** True when a route argument (middleware) validates the body, by package or by name. */
-export function isValidatorMiddleware(expr: ts.Node, bindings: Bindings): boolean {
+/**
+ * True when a route argument (middleware) validates the body, by package or by name; a local
+ * named otherwise counts by what it holds (`const rules = celebrate({...})`).
+ */
+export function isValidatorMiddleware(
+  expr: ts.Node,
+  bindings: Bindings,
+  sourceFile?: ts.SourceFile,
+  depth = 0,
+): boolean {
   if (ts.isIdentifier(expr)) {
     const target = bindings.get(expr.text)
     if (target !== undefined && VALIDATOR_MODULES.some((m) => target.startsWith(m))) return true
-    return VALIDATOR_NAME.test(expr.text)
+    if (VALIDATOR_NAME.test(expr.text)) return true
+    const init = sourceFile && depth < 3 ? constInitializers(sourceFile).get(expr.text) : undefined
+    return init !== undefined && isValidatorMiddleware(init, bindings, sourceFile, depth + 1)
   }
   if (ts.isFunctionLike(expr)) return false
   return (
-    ts.forEachChild(expr, (child) => isValidatorMiddleware(child, bindings) || undefined) ?? false
+    ts.forEachChild(
+      expr,
+      (child) => isValidatorMiddleware(child, bindings, sourceFile, depth) || undefined,
+    ) ?? false
   )
+}
+
+const initializers = new WeakMap<ts.SourceFile, Map<string, ts.Expression>>()
+
+// Top-level `const name = <call>` initializers of a file, read once.
+function constInitializers(sourceFile: ts.SourceFile): Map<string, ts.Expression> {
+  let found = initializers.get(sourceFile)
+  if (!found) {
+    found = new Map()
+    for (const statement of sourceFile.statements) {
+      if (!ts.isVariableStatement(statement)) continue
+      for (const decl of statement.declarationList.declarations) {
+        if (
+          ts.isIdentifier(decl.name) &&
+          decl.initializer &&
+          ts.isCallExpression(decl.initializer)
+        ) {
+          found.set(decl.name.text, decl.initializer)
+        }
+      }
+    }
+    initializers.set(sourceFile, found)
+  }
+  return found
 }
 
 /** True for a call that looks like it validates its argument (not JSON.parse and the like). */
@@ -53,7 +90,12 @@ export function mountsGlobalValidator(sourceFile: ts.SourceFile, bindings: Bindi
     if (ts.isCallExpression(node) && isUseCall(node)) {
       const [first] = node.arguments
       const scoped = first !== undefined && ts.isStringLiteralLike(first)
-      if (!scoped && node.arguments.some((arg) => isValidatorMiddleware(arg, bindings))) return true
+      if (
+        !scoped &&
+        node.arguments.some((arg) => isValidatorMiddleware(arg, bindings, sourceFile))
+      ) {
+        return true
+      }
     }
     return ts.forEachChild(node, visit) ?? false
   }

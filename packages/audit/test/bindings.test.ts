@@ -4,7 +4,11 @@ import { collectBindings, qualifiedName } from '../src/bindings.js'
 import { createFileContext } from '../src/context.js'
 import { parseSource } from '../src/parse.js'
 
-const project = { jsYamlMajor: () => undefined, hasGlobalValidator: false }
+const project = {
+  jsYamlMajor: () => undefined,
+  packageVersion: () => undefined,
+  hasGlobalValidator: false,
+}
 
 function callee(source: string, name: string, path = 'x.ts'): string | undefined {
   const file = parseSource(path, source)

@@ -115,6 +115,27 @@ describe('safebody-audit (in-process)', () => {
     expect(run(['--fail-on', 'severe']).code).toBe(2)
   })
 
+  it('skips vendored and minified files unless --include-vendor, and takes --test-files', () => {
+    const app = 'test/fixtures/corpus/frontend-bundle'
+    const skipping = run([app, '--fail-on', 'none'])
+    expect(skipping.stdout).toMatch(/^ {2}skipped 3 vendored, minified or generated paths /m)
+    expect(skipping.stdout).not.toMatch(/public\/vendor\//)
+    const reading = run([app, '--fail-on', 'none', '--include-vendor'])
+    expect(reading.stdout).not.toMatch(/skipped \d+ vendored/)
+    expect(reading.stdout).toMatch(/^test\/fixtures\/corpus\/frontend-bundle\/public\/vendor\//m)
+    const tests = 'test/fixtures/corpus/tested-service'
+    expect(
+      run([tests, '--fail-on', 'low', '--test-files', 'skip', '--rules', 'code-eval']).code,
+    ).toBe(0)
+    expect(
+      run([tests, '--fail-on', 'high', '--test-files', 'full', '--rules', 'code-eval']).code,
+    ).toBe(1)
+    expect(run([tests, '--fail-on', 'high', '--rules', 'code-eval']).code).toBe(0)
+    const bad = run([tests, '--test-files', 'none'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/--test-files must be one of low, skip, full/)
+  })
+
   it('takes paths, not subcommands: an unknown path is a usage error', () => {
     let said = ''
     const io = { cwd: ROOT, version: '0', stdout: () => {}, stderr: (t: string) => (said += t) }

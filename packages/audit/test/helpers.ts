@@ -12,15 +12,21 @@ export interface ExpectedFinding {
   severity: string
 }
 
-/** Reads the `// expect:` markers of a fixture file. */
+/** Reads the `// expect:` markers of a fixture file (several on a line: `expect: a high, expect: b low`). */
 export function expectedFindings(file: string): ExpectedFinding[] {
   return readFileSync(file, 'utf8')
     .split('\n')
     .flatMap((text, index) => {
-      const marker = /\/\/ expect: ([a-z0-9-]+) (critical|high|medium|low)/.exec(text)
-      return marker?.[1] && marker[2]
-        ? [{ line: index + 1, ruleId: marker[1], severity: marker[2] }]
-        : []
+      const comment = text.indexOf('// expect: ')
+      if (comment === -1) return []
+      const markers = text
+        .slice(comment)
+        .matchAll(/expect: ([a-z0-9-]+) (critical|high|medium|low)/g)
+      return [...markers].map(([, ruleId, severity]) => ({
+        line: index + 1,
+        ruleId: ruleId as string,
+        severity: severity as string,
+      }))
     })
 }
 
@@ -31,4 +37,25 @@ export function fixtureFiles(ruleId: string, kind: 'positive' | 'negative'): str
     .filter((name) => name.split('/').pop()?.startsWith(kind))
     .map((name) => relative(ROOT, join(dir, name)))
     .sort()
+}
+
+/** A finding as the fixtures' markers state it: file relative to the package root. */
+export interface MarkedFinding extends ExpectedFinding {
+  file: string
+}
+
+/** The `// expect:` markers of every script under a directory, files relative to ROOT. */
+export function expectedInDir(dir: string): MarkedFinding[] {
+  return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+    .filter((name) => /\.[cm]?[jt]sx?$/.test(name))
+    .flatMap((name) => {
+      const file = relative(ROOT, join(ROOT, dir, name))
+      return expectedFindings(join(ROOT, file)).map((f) => ({ file, ...f }))
+    })
+    .sort(byPlace)
+}
+
+/** Orders findings by file, then line, then rule. */
+export function byPlace(a: MarkedFinding, b: MarkedFinding): number {
+  return a.file.localeCompare(b.file) || a.line - b.line || a.ruleId.localeCompare(b.ruleId)
 }

@@ -37,7 +37,7 @@ const names = (files: { display: string }[]) => files.map((f) => f.display)
 
 describe('discoverFiles', () => {
   it('reads every script extension, skips node_modules, declarations and .gitignore matches', () => {
-    expect(names(discoverFiles({ paths: ['.'], cwd: root }))).toEqual([
+    expect(names(discoverFiles({ paths: ['.'], cwd: root }).files)).toEqual([
       'fixtures/legacy.js',
       'src/a.js',
       'src/b.mjs',
@@ -53,7 +53,11 @@ describe('discoverFiles', () => {
   })
 
   it('applies --exclude patterns and the parent .gitignore when scanning a subfolder', () => {
-    const files = discoverFiles({ paths: ['src'], cwd: root, exclude: ['generated/', '*.tsx'] })
+    const files = discoverFiles({
+      paths: ['src'],
+      cwd: root,
+      exclude: ['generated/', '*.tsx'],
+    }).files
     expect(names(files)).toEqual([
       'src/a.js',
       'src/b.mjs',
@@ -63,15 +67,14 @@ describe('discoverFiles', () => {
       'src/g.cts',
       'src/h.jsx',
     ])
-    const dist = discoverFiles({ paths: ['.'], cwd: root, gitignore: false })
+    const dist = discoverFiles({ paths: ['.'], cwd: root, gitignore: false }).files
     expect(names(dist)).toContain('dist/bundle.js')
     expect(names(dist)).not.toContain('node_modules/lib/index.js')
   })
 
   it('takes a file named on the command line even if .gitignore lists it', () => {
-    expect(names(discoverFiles({ paths: ['dist/bundle.js', 'src/a.js'], cwd: root }))).toEqual([
-      'dist/bundle.js',
-      'src/a.js',
-    ])
+    expect(
+      names(discoverFiles({ paths: ['dist/bundle.js', 'src/a.js'], cwd: root }).files),
+    ).toEqual(['dist/bundle.js', 'src/a.js'])
   })
 })

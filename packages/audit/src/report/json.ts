@@ -11,6 +11,7 @@ export function formatJson(result: AuditResult): string {
     suppressed: result.suppressed,
     invalidSuppressions: result.invalidSuppressions,
     unreadable: result.unreadable,
+    skipped: result.skipped,
     summary: {
       findings: result.findings.length,
       suppressed: result.suppressed.length,

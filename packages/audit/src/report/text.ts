@@ -24,6 +24,12 @@ export function formatText(result: AuditResult): string {
     lines.push(`  ignored suppression without rule id or reason at ${s.file}:${s.line}: ${s.text}`)
   }
   for (const u of result.unreadable) lines.push(`  could not read ${u.file}: ${u.error}`)
+  if (result.skipped.length > 0) {
+    lines.push(
+      `  skipped ${plural(result.skipped.length, 'vendored, minified or generated path')} ` +
+        '(--include-vendor reads them)',
+    )
+  }
   return `${lines.join('\n')}\n`
 }
 

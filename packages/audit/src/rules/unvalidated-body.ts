@@ -1,8 +1,10 @@
 import ts from 'typescript'
 import type { FileContext } from '../context.js'
-import { BODY_METHODS, isFunctionLike, routeMethod } from '../express.js'
+import { BODY_METHODS, type HandlerFunction, isFunctionLike, routeMethod } from '../express.js'
+import { bodyUse, returnedHandler } from '../handlers.js'
+import type { FunctionRef } from '../modules.js'
 import type { Rule } from '../types.js'
-import { isValidatingCall, isValidatorMiddleware, mountsGlobalValidator } from '../validators.js'
+import { isValidatorMiddleware, mountsGlobalValidator } from '../validators.js'
 
 const fileMountsValidator = new WeakMap<ts.SourceFile, boolean>()
 
@@ -31,21 +33,29 @@ export const unvalidatedBody: Rule = {
     if (mountsValidator(file)) return undefined
     const args = node.arguments
     for (let index = 0; index < args.length; index++) {
-      const handler = resolveHandler(args[index], file)
-      if (!handler?.body) continue
-      const read = firstBodyRead(handler, file)
-      if (read === undefined) continue
-      const guarded = args.slice(0, index).some((arg) => isValidatorMiddleware(arg, file.bindings))
-      if (guarded || validatesItself(handler, file)) return undefined
-      return { node: read, message: `${method} handler reads req.body, which nothing validated` }
+      const guarded = args
+        .slice(0, index)
+        .some((arg) => isValidatorMiddleware(arg, file.bindings, file.sourceFile))
+      const target = routeTarget(args[index], file)
+      if (!target) continue
+      if ('ref' in target) {
+        // A handler in another file: that file says how it uses req.body (flow.ts).
+        file.flow?.route({ to: target.ref, method, guarded, factory: target.factory })
+        continue
+      }
+      const use = bodyUse(target.fn, file.taint)
+      if (use.read === undefined) continue
+      if (guarded || use.validates) return undefined
+      return {
+        node: use.read,
+        message: `${method} handler reads req.body, which nothing validated`,
+      }
     }
     return undefined
   },
   // A validator mounted for every route in one file covers the routes of the others.
   holds: (project) => !project.hasGlobalValidator,
 }
-
-type Handler = ts.ArrowFunction | ts.FunctionExpression | ts.FunctionDeclaration
 
 function mountsValidator(file: FileContext): boolean {
   let mounts = fileMountsValidator.get(file.sourceFile)
@@ -56,47 +66,46 @@ function mountsValidator(file: FileContext): boolean {
   return mounts
 }
 
-// An inline function, or a function declared in this file and named in the route.
-function resolveHandler(arg: ts.Expression | undefined, file: FileContext): Handler | undefined {
+type RouteTarget = { fn: HandlerFunction } | { ref: FunctionRef; factory: boolean }
+
+/**
+ * The handler a route argument stands for: an inline function, a function of this file (by
+ * name, `controller.create`, `this.create`, or the function a factory call returns), or a
+ * function exported by another scanned file. Wrappers such as `asyncHandler(fn)` are seen
+ * through.
+ */
+function routeTarget(arg: ts.Expression | undefined, file: FileContext): RouteTarget | undefined {
   if (!arg) return undefined
-  if (isFunctionLike(arg)) return arg
-  if (!ts.isIdentifier(arg)) return undefined
+  if (isFunctionLike(arg)) return { fn: arg }
+  if (ts.isCallExpression(arg)) {
+    const [only] = arg.arguments
+    const wrapped = arg.arguments.length === 1 && only && routeTarget(only, file)
+    if (wrapped) return wrapped
+    const factory = file.resolveFunction(arg.expression)
+    if (!factory) return undefined
+    if (factory.exported) return { ref: factory, factory: true }
+    const fn = file.functions.byPath.get(factory.path)
+    const returned = fn && returnedHandler(fn)
+    return returned ? { fn: returned } : undefined
+  }
+  const ref = file.resolveFunction(arg)
+  if (ref?.exported) return { ref, factory: false }
+  const fn = ref && file.functions.byPath.get(ref.path)
+  if (fn) return { fn }
+  return ts.isIdentifier(arg) ? nestedHandler(arg, file) : undefined
+}
+
+// A handler declared inside another function and named by the route.
+function nestedHandler(arg: ts.Identifier, file: FileContext): RouteTarget | undefined {
   for (const fn of file.taint.handlers()) {
-    if (ts.isFunctionDeclaration(fn) && fn.name?.text === arg.text) return fn
+    if (ts.isFunctionDeclaration(fn) && fn.name?.text === arg.text) return { fn }
     if (
       isFunctionLike(fn) &&
       ts.isVariableDeclaration(fn.parent) &&
       fn.parent.name.getText() === arg.text
     ) {
-      return fn
+      return { fn }
     }
   }
   return undefined
-}
-
-function firstBodyRead(handler: Handler, file: FileContext): ts.Node | undefined {
-  for (const param of handler.parameters) {
-    if (file.taint.readsBody(param, handler)) return param
-  }
-  const visit = (node: ts.Node): ts.Node | undefined =>
-    file.taint.readsBody(node, handler) ? node : ts.forEachChild(node, visit)
-  return handler.body ? visit(handler.body) : undefined
-}
-
-// schema.parse(req.body), validate(body), validationResult(req): the handler checks it.
-function validatesItself(handler: Handler, file: FileContext): boolean {
-  const visit = (node: ts.Node): boolean => {
-    if (ts.isCallExpression(node) && isValidatingCall(node)) {
-      const checksRequest = node.arguments.some(
-        (arg) => file.isRequestData(arg) || (ts.isIdentifier(arg) && isRequestName(arg, handler)),
-      )
-      if (checksRequest) return true
-    }
-    return ts.forEachChild(node, visit) ?? false
-  }
-  return handler.body ? visit(handler.body) : false
-}
-
-function isRequestName(id: ts.Identifier, handler: Handler): boolean {
-  return handler.parameters.some((p) => ts.isIdentifier(p.name) && p.name.text === id.text)
 }
