@@ -44,7 +44,12 @@ export {
   problemDetails,
   toProblem,
 } from './problem.js'
-export type { RegExpEngine, UnsafePatterns } from './core/patterns.js'
+export type {
+  PatternChecker,
+  PatternDiagnostics,
+  RegExpEngine,
+  UnsafePatterns,
+} from './core/patterns.js'
 export type { ProtoSource } from './core/proto.js'
 export type { BodySchema, JsonSchema, SchemaSource, ValidationOptions } from './core/registry.js'
 export type {

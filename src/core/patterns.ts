@@ -1,5 +1,5 @@
 import type { Options as AjvOptions } from 'ajv'
-import { checkSync, type Diagnostics, type VulnerableComplexity } from 'recheck'
+import { isSafePattern } from 'redos-detector'
 
 /**
  * What to do with a schema pattern whose matching time can grow faster than the string
@@ -15,6 +15,29 @@ export type UnsafePatterns = 'refuse' | 'allow' | readonly string[]
  */
 export type RegExpEngine = (source: string, flags: string) => { test(input: string): boolean }
 
+/**
+ * A precise pattern analyser to use instead of the default one: recheck's `checkSync`
+ * (`import { checkSync } from 'recheck'`), an optional peer. It proves a pattern linear or
+ * finds an attack string, where the default (redos-detector) refuses every pattern that can
+ * backtrack at all. Typed here by the part of recheck's API safebody calls.
+ */
+export type PatternChecker = (
+  source: string,
+  flags: string,
+  params: { timeout: number; randomSeed: number },
+) => PatternDiagnostics
+
+/** What a {@link PatternChecker} says of a pattern (recheck's `Diagnostics`, the fields read). */
+export type PatternDiagnostics =
+  | { readonly status: 'safe' }
+  | {
+      readonly status: 'vulnerable'
+      readonly complexity:
+        { readonly type: 'exponential' } | { readonly type: 'polynomial'; readonly degree: number }
+      readonly attack: { readonly pattern: string }
+    }
+  | { readonly status: 'unknown'; readonly error: { readonly kind: string } }
+
 /** How the registry's ajv builds patterns and formats: checked at start-up, or under an engine. */
 export interface PatternPolicy {
   /** ajv's `code.regExp`: builds each `pattern` and `patternProperties` key as ajv compiles it. */
@@ -26,14 +49,18 @@ export interface PatternPolicy {
 type FormatOptions = NonNullable<AjvOptions['formats']>
 type AjvRegExpEngine = NonNullable<NonNullable<AjvOptions['code']>['regExp']>
 
-// recheck's verdicts, by flags and source: the analysis is pure, and two ajv instances (and
-// every safeBody() instance of a process) compile the same patterns.
-const verdicts = new Map<string, Diagnostics>()
+// Why each pattern was refused ('' when it was not), by analyser, flags and source: the
+// analysis is pure, and two ajv instances (and every safeBody() of a process) compile the
+// same patterns.
+const verdicts = new Map<unknown, Map<string, string>>()
 // A pattern the analyser cannot settle in this time is refused as if unsafe.
 const ANALYSIS_TIMEOUT = 2000
 
-/** Resolve `ajv.unsafePatterns` and `ajv.regExp` once, at start-up. */
-export function patternPolicy(unsafe: unknown, engine: unknown): PatternPolicy {
+/** Resolve `ajv.unsafePatterns`, `ajv.patternChecker` and `ajv.regExp` once, at start-up. */
+export function patternPolicy(unsafe: unknown, engine: unknown, checker?: unknown): PatternPolicy {
+  if (checker !== undefined && typeof checker !== 'function') {
+    throw new TypeError("safebody: ajv.patternChecker must be recheck's checkSync")
+  }
   if (engine !== undefined) {
     if (typeof engine !== 'function') {
       throw new TypeError('safebody: ajv.regExp must be a RegExp-like constructor, such as RE2')
@@ -47,7 +74,9 @@ export function patternPolicy(unsafe: unknown, engine: unknown): PatternPolicy {
   }
   const accepted = acceptedPatterns(unsafe ?? 'refuse')
   const checked = (source: string, flags: string, where: string) => {
-    if (accepted !== true && !accepted.has(source)) checkPattern(source, flags, where)
+    if (accepted !== true && !accepted.has(source)) {
+      checkPattern(source, flags, where, checker as PatternChecker | undefined)
+    }
     return new RegExp(source, flags)
   }
   return {
@@ -79,7 +108,12 @@ function acceptedPatterns(unsafe: unknown): ReadonlySet<string> | true {
 function underEngine(engine: RegExpEngine): PatternPolicy {
   const build = (source: string, flags: string, where: string) => {
     try {
-      return engine(source, flags)
+      const compiled = engine(source, flags)
+      // ajv keys its compiled patterns by their String(): an engine whose objects print the
+      // same (a plain { test }) would have every pattern run as the first one compiled.
+      const name = `/${source}/${flags}`
+      if (String(compiled) === name) return compiled
+      return { test: (input: string) => compiled.test(input), toString: () => name }
     } catch (cause) {
       throw new Error(
         `${where} "${source}" is not supported by ajv.regExp (${(cause as Error).message}); rewrite it without lookaround or backreferences`,
@@ -131,26 +165,43 @@ function isFormatDefinition(format: unknown): format is { validate: unknown } {
 }
 
 /** Refuse a pattern whose matching time can grow faster than linearly, naming it and why. */
-function checkPattern(source: string, flags: string, where: string): void {
-  const verdict = analyse(source, flags)
-  if (verdict.status === 'safe') return
-  const why =
-    verdict.status === 'vulnerable'
-      ? `its matching time can grow ${growth(verdict.complexity)} the string's length (an attack string: ${verdict.attack.pattern})`
-      : `recheck could not show its matching time to be linear (${verdict.error.kind})`
+function checkPattern(
+  source: string,
+  flags: string,
+  where: string,
+  checker: PatternChecker | undefined,
+): void {
+  let seen = verdicts.get(checker)
+  if (seen === undefined) verdicts.set(checker, (seen = new Map()))
+  const key = `${flags}/${source}`
+  let why = seen.get(key)
+  if (why === undefined) {
+    why = checker === undefined ? backtracking(source, flags) : recheck(checker, source, flags)
+    seen.set(key, why)
+  }
+  if (why === '') return
   throw new Error(
-    `${where} "${source}": ${why}. Rewrite it, run patterns in a linear-time engine (ajv: { regExp: RE2 }), or accept the risk (ajv: { unsafePatterns: [${JSON.stringify(source)}] } or 'allow')`,
+    `${where} "${source}": ${why}. Rewrite it, run patterns in a linear-time engine (ajv: { regExp }), ${checker === undefined ? "check it precisely (ajv: { patternChecker: checkSync } from 'recheck'), " : ''}or accept the risk (ajv: { unsafePatterns: [${JSON.stringify(source)}] } or 'allow')`,
   )
 }
 
-function analyse(source: string, flags: string): Diagnostics {
-  const key = `${flags}/${source}`
-  let verdict = verdicts.get(key)
-  if (verdict === undefined) {
-    verdict = checkSyncPure(source, flags)
-    verdicts.set(key, verdict)
-  }
-  return verdict
+/**
+ * The default analysis (redos-detector): a pattern is accepted only if no input can make the
+ * engine backtrack, the conservative reading; some linear patterns with a repeated group
+ * (`^([a-z]+\.)+[a-z]+$`) are refused with it, which recheck settles precisely.
+ */
+function backtracking(source: string, flags: string): string {
+  const verdict = isSafePattern(source, {
+    unicode: flags.includes('u') || flags.includes('v'),
+    caseInsensitive: flags.includes('i'),
+    dotAll: flags.includes('s'),
+    multiLine: flags.includes('m'),
+    timeout: ANALYSIS_TIMEOUT,
+  })
+  if (verdict.safe) return ''
+  return verdict.error === 'hitMaxScore'
+    ? `an input can make it backtrack, so its matching time can grow faster than the string's length (redos-detector)`
+    : `redos-detector could not show within ${ANALYSIS_TIMEOUT} ms that it cannot backtrack`
 }
 
 /**
@@ -158,19 +209,24 @@ function analyse(source: string, flags: string): Diagnostics {
  * worker that spawns recheck's native or Java agent; the variable that selects the backend is
  * read during the call and put back before anything else can run.
  */
-function checkSyncPure(source: string, flags: string): Diagnostics {
+function recheck(checkSync: PatternChecker, source: string, flags: string): string {
   const saved = process.env.RECHECK_SYNC_BACKEND
   process.env.RECHECK_SYNC_BACKEND = 'pure'
+  let verdict: PatternDiagnostics
   try {
-    return checkSync(source, flags, { timeout: ANALYSIS_TIMEOUT, randomSeed: 0 })
+    verdict = checkSync(source, flags, { timeout: ANALYSIS_TIMEOUT, randomSeed: 0 })
   } finally {
     if (saved === undefined) delete process.env.RECHECK_SYNC_BACKEND
     else process.env.RECHECK_SYNC_BACKEND = saved
   }
-}
-
-function growth(complexity: VulnerableComplexity): string {
-  if (complexity.type === 'exponential') return 'exponentially with'
-  const { degree } = complexity
-  return `with the ${degree === 2 ? 'square' : degree === 3 ? 'cube' : `${degree}th power`} of`
+  if (verdict.status === 'safe') return ''
+  if (verdict.status === 'unknown') {
+    return `recheck could not show its matching time to be linear (${verdict.error.kind})`
+  }
+  const { complexity } = verdict
+  const growth =
+    complexity.type === 'exponential'
+      ? 'exponentially with'
+      : `with the ${complexity.degree === 2 ? 'square' : complexity.degree === 3 ? 'cube' : `${complexity.degree}th power`} of`
+  return `its matching time can grow ${growth} the string's length (an attack string: ${verdict.attack.pattern})`
 }

@@ -5,6 +5,7 @@ import ajvFormats from 'ajv-formats'
 import type { Rewrites } from './coercion.js'
 import { prototypeClean } from './guard.js'
 import {
+  type PatternChecker,
   type PatternPolicy,
   patternPolicy,
   type RegExpEngine,
@@ -51,6 +52,12 @@ export type ValidationOptions = Pick<
    * default), all accepted (`'allow'`), or accepted when listed here by their source.
    */
   unsafePatterns?: UnsafePatterns
+  /**
+   * Analyse patterns with recheck (`import { checkSync } from 'recheck'`, an optional peer)
+   * instead of the default redos-detector: it accepts linear patterns that can backtrack and
+   * names the growth and an attack string of the others.
+   */
+  patternChecker?: PatternChecker
   /** Run every pattern in this engine instead (RE2: linear time, no analysis needed). */
   regExp?: RegExpEngine
 }
@@ -81,8 +88,8 @@ export function createRegistry(
   options: ValidationOptions = {},
   extras: RegistryExtras = {},
 ): SchemaRegistry {
-  const { draft = '2020-12', unsafePatterns, regExp, ...ajvOptions } = options
-  const patterns = patternPolicy(unsafePatterns, regExp)
+  const { draft = '2020-12', unsafePatterns, patternChecker, regExp, ...ajvOptions } = options
+  const patterns = patternPolicy(unsafePatterns, regExp, patternChecker)
   const standard = new Map<string, StandardSchemaV1>()
   const entries: JsonSchemaEntry[] = []
   for (const entry of schemaEntries(source)) {
