@@ -52,8 +52,16 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 // share an `integrity` option (the global one) share a store.
 const defaultStores = new WeakMap<object, ReplayStore>()
 
-/** Check `integrity.replay` once, at start-up. `owner` keys the default store. */
-export function replayPolicy(options: unknown, owner: object, what: string): ReplayPolicy | null {
+/**
+ * Check `integrity.replay` once, at start-up. `owner` keys the default store; `signedId` is
+ * the header a preset signs (Standard Webhooks' `webhook-id`), the key unless one is named.
+ */
+export function replayPolicy(
+  options: unknown,
+  owner: object,
+  what: string,
+  signedId?: string,
+): ReplayPolicy | null {
   if (options === undefined || options === false) return null
   const where = `${what}: replay`
   if (options !== true && (typeof options !== 'object' || options === null)) {
@@ -78,7 +86,7 @@ export function replayPolicy(options: unknown, owner: object, what: string): Rep
   }
   return {
     store: o.store ?? sharedStore(owner),
-    header: o.header === undefined ? null : o.header.toLowerCase(),
+    header: o.header === undefined ? (signedId ?? null) : o.header.toLowerCase(),
     window: o.window === undefined ? null : positive(o.window, `${where}: window`) * 1000,
     onStoreError,
     storeTimeout: positive(o.storeTimeout ?? 1000, `${where}: storeTimeout`),
