@@ -57,6 +57,17 @@ export const catalogue = {
     detail: 'The signature timestamp is outside the tolerance window.',
     setting: 'integrity.tolerance',
   },
+  'entity.signature.replayed': {
+    status: 409,
+    title: 'Body signature replayed',
+    detail: 'This delivery was already received.',
+    setting: 'integrity.replay.window',
+  },
+  'replay.store.unavailable': {
+    status: 503,
+    title: 'Replay store unavailable',
+    detail: 'The delivery could not be checked against earlier ones; send it again later.',
+  },
   'entity.verify.failed': {
     status: 403,
     title: 'Body verification failed',
@@ -108,6 +119,12 @@ export const catalogue = {
     status: 400,
     title: 'Forbidden key in body',
     detail: 'The body holds a key that could rewrite a prototype.',
+  },
+  'entity.key.duplicate': {
+    status: 400,
+    title: 'Duplicate key in body',
+    detail: 'An object in the body holds the same key twice.',
+    setting: 'duplicateKeys',
   },
   'entity.too.deep': {
     status: 400,

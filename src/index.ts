@@ -6,7 +6,7 @@ export {
   isBodyError,
   type ValidationIssue,
 } from './errors.js'
-export type { FormatName, LargeIntegers } from './decoders/formats.js'
+export type { DuplicateKeys, FormatName, LargeIntegers } from './decoders/formats.js'
 export type { StructureLimits } from './core/guard.js'
 export { guardValue } from './core/guard.js'
 export type {
@@ -16,6 +16,14 @@ export type {
   SignaturePreset,
   SignatureSecret,
 } from './core/integrity.js'
+export {
+  type MemoryReplayStoreOptions,
+  memoryReplayStore,
+  type ReplayOptions,
+  type ReplayStore,
+  type ReplayStoreFailure,
+} from './core/replay.js'
+export { type RedisReplayStoreOptions, type RedisSetClient, redisReplayStore } from './redis.js'
 export {
   type BodyHandler,
   type RouteSchemas,
@@ -36,6 +44,12 @@ export {
   problemDetails,
   toProblem,
 } from './problem.js'
+export type {
+  PatternChecker,
+  PatternDiagnostics,
+  RegExpEngine,
+  UnsafePatterns,
+} from './core/patterns.js'
 export type { ProtoSource } from './core/proto.js'
 export type { BodySchema, JsonSchema, SchemaSource, ValidationOptions } from './core/registry.js'
 export type {

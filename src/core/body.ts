@@ -7,6 +7,14 @@ import {
   verifySignature,
 } from './integrity.js'
 import { settleBy } from './deadline.js'
+import {
+  deliveryKey,
+  deliveryTtl,
+  type ReplayPolicy,
+  replayed,
+  storeUnavailable,
+  windowSeconds,
+} from './replay.js'
 import { negotiate } from './negotiate.js'
 import type { RoutePolicy } from './options.js'
 import { type BodySource, hasBody, type ReadSink, readBody } from './read.js'
@@ -91,9 +99,9 @@ class BodyTask implements ReadSink {
         this.claim = readSignature(headers, policy.integrity)
       }
       if (!present) {
+        // A signed empty body is verified (and replay-checked) like any other.
+        if (this.claim !== null) return this.bodyRead(EMPTY)
         this.absent()
-        if (this.claim !== null)
-          verifySignature(this.claim, EMPTY, policy.integrity as IntegrityPolicy)
         return this.done(null, noBody)
       }
       format = this.negotiate(headers['content-type'] as string | undefined)
@@ -107,11 +115,26 @@ class BodyTask implements ReadSink {
 
   bodyRead(bytes: Buffer): void {
     this.bytes = bytes
+    if (this.claim !== null) {
+      const integrity = this.integrity as IntegrityPolicy
+      let digest: Buffer
+      try {
+        digest = verifySignature(this.claim, bytes, integrity)
+      } catch (err) {
+        return this.refuse(err)
+      }
+      // Recorded only once the signature verified: unsigned junk cannot fill the store.
+      if (integrity.replay !== null && !this.firstDelivery(integrity, integrity.replay, digest)) {
+        return
+      }
+    }
+    this.decode(bytes)
+  }
+
+  /** Decode, guard and validate a body that has been read (and verified). */
+  private decode(bytes: Buffer): void {
     let value: unknown
     try {
-      if (this.claim !== null) {
-        verifySignature(this.claim, bytes, this.integrity as IntegrityPolicy)
-      }
       if (bytes.length === 0) {
         this.absent()
         return this.done(null, noBody)
@@ -147,6 +170,57 @@ class BodyTask implements ReadSink {
       (checked) => this.done(null, checked, this.integrity),
       (err) => this.refuse(err),
     )
+  }
+
+  /**
+   * Claim the delivery in the replay store. True to go on now; false when the request was
+   * refused, or will go on when an asynchronous store answers (within `storeTimeout`, and
+   * within what is left of the route's `timeout`). An in-memory store answers at once.
+   */
+  private firstDelivery(integrity: IntegrityPolicy, replay: ReplayPolicy, digest: Buffer): boolean {
+    const claim = this.claim as SignatureClaim
+    const now = Date.now()
+    let fresh: boolean | PromiseLike<boolean>
+    try {
+      fresh = replay.store.claim(
+        deliveryKey(claim.delivery, replay.header, digest),
+        deliveryTtl(replay, claim.timestamp, integrity.tolerance, now),
+      )
+    } catch (cause) {
+      return this.storeFailed(replay, cause)
+    }
+    const answered = (first: boolean) => {
+      if (first) return true
+      const seconds = windowSeconds(replay, claim.timestamp !== null, integrity.tolerance)
+      this.refuse(replayed(seconds, this.policy.read.route))
+      return false
+    }
+    if (!isPromise(fresh)) return answered(fresh === true)
+    const { timeout } = this.policy.read
+    settleBy(
+      fresh,
+      Math.min((this.started || now) + timeout, now + replay.storeTimeout),
+      replay.storeTimeout,
+      () => new Error(`the replay store did not answer within ${replay.storeTimeout} ms`),
+      (first) => {
+        if (answered(first === true)) this.decode(this.bytes as Buffer)
+      },
+      (cause) => {
+        if (this.storeFailed(replay, cause)) this.decode(this.bytes as Buffer)
+      },
+    )
+    return false
+  }
+
+  /** The store failed: refuse with 503, or (`onStoreError: 'pass'`) report it and go on. */
+  private storeFailed(replay: ReplayPolicy, cause: unknown): boolean {
+    const err = storeUnavailable(cause)
+    if (replay.onStoreError === 'refuse') {
+      this.refuse(err)
+      return false
+    }
+    this.scope.log.record(err, 'reported', this.facts())
+    return true
   }
 
   readFailed(err: unknown): void {

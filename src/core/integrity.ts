@@ -1,12 +1,20 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { bodyError, limitError } from '../errors.js'
+import { deliveryId, type ReplayOptions, type ReplayPolicy, replayPolicy } from './replay.js'
 import type { HeaderBag } from './request.js'
 
-/** Signature styles most senders use: GitHub's `sha256=<hex>`, Stripe's `t=<unix>,v1=<hex>`. */
-export type SignaturePreset = 'github' | 'stripe'
+/**
+ * Signature styles most senders use: GitHub's `sha256=<hex>`, Stripe's `t=<unix>,v1=<hex>`,
+ * and Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`).
+ */
+export type SignaturePreset = 'github' | 'stripe' | 'standard-webhooks'
 export type SignatureAlgorithm = 'sha256' | 'sha512'
 export type SignatureEncoding = 'hex' | 'base64' | 'base64url'
-/** An HMAC key: a string (its UTF-8 bytes are the key, as GitHub and Stripe use it) or bytes. */
+/**
+ * An HMAC key: a string (its UTF-8 bytes are the key, as GitHub and Stripe use it) or bytes.
+ * With the Standard Webhooks preset a string is the sender's base64 secret, `whsec_` prefix
+ * or not, and its decoded bytes are the key.
+ */
 export type SignatureSecret = string | Uint8Array
 
 /**
@@ -14,7 +22,10 @@ export type SignatureSecret = string | Uint8Array
  * body is decoded. Give `preset` for GitHub or Stripe webhooks, or describe the header.
  */
 export interface IntegrityOptions {
-  /** `'github'` (`X-Hub-Signature-256: sha256=<hex>`) or `'stripe'` (`Stripe-Signature`). */
+  /**
+   * `'github'` (`X-Hub-Signature-256: sha256=<hex>`), `'stripe'` (`Stripe-Signature`) or
+   * `'standard-webhooks'` (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
+   */
   preset?: SignaturePreset
   /** The header holding the signature, e.g. `'x-signature'`. Required without a preset. */
   header?: string
@@ -35,19 +46,27 @@ export interface IntegrityOptions {
   timestampHeader?: string
   /** Seconds a timestamp may be from now, either way. Default 300 (Stripe's). */
   tolerance?: number
+  /**
+   * Refuse a second delivery of a verified body (409): `true` for an in-memory store, or
+   * `{ store, header, window, onStoreError, storeTimeout }`. Default off.
+   */
+  replay?: ReplayOptions | boolean
 }
 
 /** An integrity check resolved at start-up: what the hot path reads. */
 export interface IntegrityPolicy {
-  readonly style: 'header' | 'stripe'
+  readonly style: 'header' | 'stripe' | 'standard'
   readonly header: string
   readonly keys: readonly Buffer[]
   readonly algorithm: SignatureAlgorithm
   readonly encoding: SignatureEncoding
   readonly prefix: string
   readonly timestampHeader: string | null
+  /** A header whose value is signed before the timestamp (Standard Webhooks' `webhook-id`). */
+  readonly idHeader: string | null
   readonly tolerance: number
   readonly digestLength: number
+  readonly replay: ReplayPolicy | null
 }
 
 /** What the headers claim, parsed before the body is read. */
@@ -55,6 +74,10 @@ export interface SignatureClaim {
   readonly signatures: readonly Buffer[]
   /** The signed timestamp, as sent (digits), when the scheme signs one. */
   readonly timestamp: string | null
+  /** The signed message id, when the scheme signs one (`<id>.<timestamp>.<body>`). */
+  readonly id: string | null
+  /** The delivery id, when replay protection reads it from a header. */
+  readonly delivery: string | null
 }
 
 const integrityKeys = new Set<string>([
@@ -67,6 +90,7 @@ const integrityKeys = new Set<string>([
   'prefix',
   'timestampHeader',
   'tolerance',
+  'replay',
 ])
 const digestLengths: Record<SignatureAlgorithm, number> = { sha256: 32, sha512: 64 }
 const encodingPatterns: Record<SignatureEncoding, RegExp> = {
@@ -78,6 +102,10 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 // A Stripe header lists one v1 signature per active secret; more than this is not a sender.
 const MAX_SIGNATURES = 8
 const MAX_SECRETS = 16
+const presets = new Set<unknown>(['github', 'stripe', 'standard-webhooks'])
+// Message ids, delivery ids, event ids: short visible ASCII.
+const MESSAGE_ID = /^[\x21-\x7e]{1,200}$/
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
 /** Check an `integrity` option once, at start-up, and resolve it. Never prints a secret. */
 export function integrityPolicy(options: unknown, where: string): IntegrityPolicy {
@@ -89,17 +117,22 @@ export function integrityPolicy(options: unknown, where: string): IntegrityPolic
     if (!integrityKeys.has(key)) throw new TypeError(`safebody: unknown option "${key}" in ${what}`)
   }
   const o = options as IntegrityOptions
-  if (o.preset !== undefined && o.preset !== 'github' && o.preset !== 'stripe') {
-    throw new TypeError(`safebody: ${what}: preset must be 'github' or 'stripe'`)
+  if (o.preset !== undefined && !presets.has(o.preset)) {
+    throw new TypeError(
+      `safebody: ${what}: preset must be 'github', 'stripe' or 'standard-webhooks'`,
+    )
   }
-  if (o.preset === 'stripe') {
-    for (const key of ['algorithm', 'encoding', 'prefix', 'timestampHeader'] as const) {
+  const standard = o.preset === 'standard-webhooks'
+  if (o.preset === 'stripe' || standard) {
+    const fixed = ['algorithm', 'encoding', 'prefix', 'timestampHeader'] as const
+    for (const key of standard ? [...fixed, 'header' as const] : fixed) {
       if (o[key] !== undefined) {
-        throw new TypeError(`safebody: ${what}: ${key} is fixed by the stripe preset`)
+        throw new TypeError(`safebody: ${what}: ${key} is fixed by the ${o.preset} preset`)
       }
     }
   }
   const github = o.preset === 'github'
+  if (standard) return standardWebhooksPolicy(o, what)
   const algorithm = o.algorithm ?? 'sha256'
   if (!Object.hasOwn(digestLengths, algorithm)) {
     throw new TypeError(`safebody: ${what}: algorithm must be 'sha256' or 'sha512'`)
@@ -127,9 +160,49 @@ export function integrityPolicy(options: unknown, where: string): IntegrityPolic
       o.timestampHeader === undefined
         ? null
         : headerName(o.timestampHeader, `${what}: timestampHeader`),
+    idHeader: null,
     tolerance,
     digestLength: digestLengths[algorithm],
+    replay: replayPolicy(o.replay, o, what),
   }
+}
+
+/**
+ * Standard Webhooks: HMAC-SHA256 over `<webhook-id>.<webhook-timestamp>.<body>`, keyed by the
+ * base64-decoded secret, in `webhook-signature` as space-separated `v1,<base64>` entries (one
+ * per active key while the sender rotates), five minutes of tolerance; `webhook-id` is signed,
+ * so it is the replay key.
+ */
+function standardWebhooksPolicy(o: IntegrityOptions, what: string): IntegrityPolicy {
+  const tolerance = o.tolerance ?? 300
+  if (typeof tolerance !== 'number' || !Number.isSafeInteger(tolerance) || tolerance < 1) {
+    throw new TypeError(`safebody: ${what}: tolerance must be a positive number of seconds`)
+  }
+  return {
+    style: 'standard',
+    header: 'webhook-signature',
+    keys: secretKeys(o, what).map((key, i) => standardKey(key, (o.secrets ?? [o.secret])[i], what)),
+    algorithm: 'sha256',
+    encoding: 'base64',
+    prefix: '',
+    timestampHeader: 'webhook-timestamp',
+    idHeader: 'webhook-id',
+    tolerance,
+    digestLength: digestLengths.sha256,
+    replay: replayPolicy(o.replay, o, what, 'webhook-id'),
+  }
+}
+
+/** A `whsec_<base64>` secret (or the base64 alone) as its key bytes; bytes are the key. */
+function standardKey(utf8: Buffer, given: unknown, what: string): Buffer {
+  if (typeof given !== 'string') return utf8
+  const text = given.startsWith('whsec_') ? given.slice(6) : given
+  if (text === '' || !BASE64.test(text)) {
+    throw new TypeError(
+      `safebody: ${what}: a standard-webhooks secret is base64, with or without the whsec_ prefix`,
+    )
+  }
+  return Buffer.from(text, 'base64')
 }
 
 function headerName(value: unknown, what: string): string {
@@ -163,12 +236,20 @@ export function readSignature(
   policy: IntegrityPolicy,
   now = Date.now(),
 ): SignatureClaim {
-  const value = headerValue(headers, policy.header)
+  const value = headerValue(headers, policy.header, policy.style === 'standard' ? ' ' : ', ')
   if (value === undefined) throw missing()
+  const delivery = policy.replay === null ? null : deliveryId(headers, policy.replay)
   const claim =
     policy.style === 'stripe'
-      ? stripeClaim(value, policy)
-      : { signatures: [signatureBytes(value, policy)], timestamp: timestampOf(headers, policy) }
+      ? stripeClaim(value, policy, delivery)
+      : policy.style === 'standard'
+        ? standardClaim(value, headers, policy, delivery)
+        : {
+            signatures: [signatureBytes(value, policy)],
+            timestamp: timestampOf(headers, policy),
+            id: null,
+            delivery,
+          }
   if (claim.timestamp !== null) {
     const age = Math.abs(now / 1000 - Number(claim.timestamp))
     if (!(age <= policy.tolerance)) {
@@ -185,29 +266,34 @@ export function readSignature(
 
 /**
  * Check the claimed signature against an HMAC of the body as read (after inflation), with
- * every secret, in constant time. Throws 401 `entity.signature.invalid` when none matches.
+ * every secret, in constant time. Throws 401 `entity.signature.invalid` when none matches;
+ * returns the HMAC under the first secret, which identifies the signed bytes (a replay key).
  */
 export function verifySignature(
   claim: SignatureClaim,
   body: Buffer,
   policy: IntegrityPolicy,
-): void {
+): Buffer {
   let matched = false
+  let first: Buffer | null = null
   // Every secret and every signature is compared, so timing says nothing about which matched.
   for (const key of policy.keys) {
     const hmac = createHmac(policy.algorithm, key)
+    if (claim.id !== null) hmac.update(`${claim.id}.`, 'latin1')
     if (claim.timestamp !== null) hmac.update(`${claim.timestamp}.`, 'latin1')
     const digest = hmac.update(body).digest()
+    first ??= digest
     for (const signature of claim.signatures) {
       if (timingSafeEqual(digest, signature)) matched = true
     }
   }
   if (!matched) throw invalid('The body signature does not match.')
+  return first as Buffer
 }
 
-function headerValue(headers: HeaderBag, name: string): string | undefined {
+function headerValue(headers: HeaderBag, name: string, join = ', '): string | undefined {
   const raw = headers[name]
-  const value = Array.isArray(raw) ? raw.join(', ') : raw
+  const value = Array.isArray(raw) ? raw.join(join) : raw
   return value === undefined || value.trim() === '' ? undefined : value.trim()
 }
 
@@ -236,7 +322,11 @@ function signatureBytes(value: string, policy: IntegrityPolicy): Buffer {
 }
 
 /** `t=<unix>,v1=<hex>[,v1=<hex>...]`; other schemes (v0) are ignored, as Stripe's own SDK does. */
-function stripeClaim(value: string, policy: IntegrityPolicy): SignatureClaim {
+function stripeClaim(
+  value: string,
+  policy: IntegrityPolicy,
+  delivery: string | null,
+): SignatureClaim {
   let timestamp: string | null = null
   const signatures: Buffer[] = []
   for (const item of value.split(',')) {
@@ -255,7 +345,32 @@ function stripeClaim(value: string, policy: IntegrityPolicy): SignatureClaim {
   if (timestamp === null || signatures.length === 0) {
     throw invalid('The signature header is malformed.')
   }
-  return { signatures, timestamp }
+  return { signatures, timestamp, id: null, delivery }
+}
+
+/**
+ * `webhook-signature: v1,<base64> v1,<base64>`: entries of other versions (`v1a`, signed with
+ * a public key) are skipped, as the spec's libraries do; at least one `v1` must be there.
+ */
+function standardClaim(
+  value: string,
+  headers: HeaderBag,
+  policy: IntegrityPolicy,
+  delivery: string | null,
+): SignatureClaim {
+  const id = headerValue(headers, policy.idHeader as string)
+  if (id === undefined) throw missing()
+  if (!MESSAGE_ID.test(id)) throw invalid('The webhook-id header is malformed.')
+  const signatures: Buffer[] = []
+  for (const entry of value.split(/\s+/)) {
+    const comma = entry.indexOf(',')
+    if (comma === -1) throw invalid('The signature header is malformed.')
+    if (entry.slice(0, comma) !== 'v1') continue
+    if (signatures.length === MAX_SIGNATURES) throw invalid('Too many signatures.')
+    signatures.push(signatureBytes(entry.slice(comma + 1), policy))
+  }
+  if (signatures.length === 0) throw invalid('The signature header holds no v1 signature.')
+  return { signatures, timestamp: timestampOf(headers, policy), id, delivery }
 }
 
 function missing() {

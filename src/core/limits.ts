@@ -1,4 +1,4 @@
-import type { LargeIntegers } from '../decoders/types.js'
+import type { DuplicateKeys, LargeIntegers } from '../decoders/types.js'
 
 /** Limits that apply to every route, and that a binding may tighten or loosen for its own. */
 export interface LimitOptions {
@@ -21,6 +21,12 @@ export interface LimitOptions {
    * (default), or pass them on as decimal `'string'`s. Never rounded.
    */
   largeIntegers?: LargeIntegers
+  /**
+   * An object key given twice in JSON, YAML or MessagePack: `'refuse'` the body with 400
+   * `entity.key.duplicate`, or let the last one win as JSON.parse does (`'last'`, default;
+   * YAML refuses duplicates either way, as 400 `entity.parse.failed`).
+   */
+  duplicateKeys?: DuplicateKeys
 }
 
 /** The documented defaults of every limit option. */
@@ -33,6 +39,7 @@ export const defaults = {
   maxNodes: 100_000,
   maxStringLength: 100_000,
   largeIntegers: 'refuse',
+  duplicateKeys: 'last',
 } as const
 
 /**

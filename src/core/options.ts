@@ -1,6 +1,7 @@
 import bytes from 'bytes'
 import {
   defaultFormats,
+  type DuplicateKeys,
   type FormatName,
   isFormatName,
   type LargeIntegers,
@@ -74,6 +75,7 @@ export interface RoutePolicy {
   readonly mode: SafeBodyMode
   readonly integrity: IntegrityPolicy | null
   readonly largeIntegers: LargeIntegers
+  readonly duplicateKeys: DuplicateKeys
   /** The protobuf message type's full name, if the route binds one. */
   readonly message?: string
 }
@@ -185,6 +187,10 @@ export function routePolicy(
   if (largeIntegers !== 'refuse' && largeIntegers !== 'string') {
     throw new TypeError(`safebody: ${where}: largeIntegers must be 'refuse' or 'string'`)
   }
+  const duplicateKeys = pick('duplicateKeys')
+  if (duplicateKeys !== 'refuse' && duplicateKeys !== 'last') {
+    throw new TypeError(`safebody: ${where}: duplicateKeys must be 'refuse' or 'last'`)
+  }
   const message = binding.message
   if (message !== undefined && (typeof message !== 'string' || message === '')) {
     throw new TypeError(`safebody: ${where}: message must be a message type name like "demo.User"`)
@@ -213,6 +219,7 @@ export function routePolicy(
     mode,
     integrity: integrity === false ? null : integrityPolicy(integrity, where),
     largeIntegers,
+    duplicateKeys,
     ...(message === undefined ? {} : { message }),
   }
 }

@@ -4,6 +4,13 @@ import { Ajv2020 } from 'ajv/dist/2020.js'
 import ajvFormats from 'ajv-formats'
 import type { Rewrites } from './coercion.js'
 import { prototypeClean } from './guard.js'
+import {
+  type PatternChecker,
+  type PatternPolicy,
+  patternPolicy,
+  type RegExpEngine,
+  type UnsafePatterns,
+} from './patterns.js'
 import { inheritsAny, presenceNames } from './presence.js'
 import { readSchemaFolder } from './schema-files.js'
 import { isStandardSchema, type StandardSchemaV1 } from './standard.js'
@@ -39,6 +46,20 @@ export type ValidationOptions = Pick<
 > & {
   /** JSON Schema dialect: 2020-12 (default, as OpenAPI 3.1) or draft-07. */
   draft?: '2020-12' | '07'
+  /**
+   * Patterns (`pattern`, `patternProperties`, `formats` given as regular expressions) whose
+   * matching time can grow faster than the string are refused at start-up (`'refuse'`, the
+   * default), all accepted (`'allow'`), or accepted when listed here by their source.
+   */
+  unsafePatterns?: UnsafePatterns
+  /**
+   * Analyse patterns with recheck (`import { checkSync } from 'recheck'`, an optional peer)
+   * instead of the default redos-detector: it accepts linear patterns that can backtrack and
+   * names the growth and an attack string of the others.
+   */
+  patternChecker?: PatternChecker
+  /** Run every pattern in this engine instead (RE2: linear time, no analysis needed). */
+  regExp?: RegExpEngine
 }
 
 /** The compiled schemas an app registered, shared by all the routes that use them. */
@@ -67,7 +88,8 @@ export function createRegistry(
   options: ValidationOptions = {},
   extras: RegistryExtras = {},
 ): SchemaRegistry {
-  const { draft = '2020-12', ...ajvOptions } = options
+  const { draft = '2020-12', unsafePatterns, patternChecker, regExp, ...ajvOptions } = options
+  const patterns = patternPolicy(unsafePatterns, regExp, patternChecker)
   const standard = new Map<string, StandardSchemaV1>()
   const entries: JsonSchemaEntry[] = []
   for (const entry of schemaEntries(source)) {
@@ -82,8 +104,9 @@ export function createRegistry(
   // presence is a property of it (defined non-enumerable by another library, or polluted),
   // and no schema names one of its own properties (`required: ["toString"]`); each call
   // picks, so the guarantee is the same.
-  const own = buildAjv(draft, ajvOptions, extras, true)
-  const fast = buildAjv(draft, ajvOptions, extras, false)
+  const formats = patternsIn(() => patterns.formats(ajvOptions.formats))
+  const own = buildAjv(draft, { ...ajvOptions, formats }, extras, patterns, true)
+  const fast = buildAjv(draft, { ...ajvOptions, formats }, extras, patterns, false)
   const names = registerAll(own, entries)
   registerAll(fast, entries)
   for (const name of standard.keys()) {
@@ -140,6 +163,7 @@ function buildAjv(
   draft: '2020-12' | '07',
   ajvOptions: Omit<ValidationOptions, 'draft'>,
   extras: RegistryExtras,
+  patterns: PatternPolicy,
   ownProperties: boolean,
 ): Ajv {
   const AjvClass = draft === '07' ? Ajv : Ajv2020
@@ -151,6 +175,8 @@ function buildAjv(
     coerceTypes: false,
     useDefaults: false,
     ...ajvOptions,
+    // Each pattern is checked (or built by the chosen engine) as ajv compiles it.
+    code: { regExp: patterns.regExp },
     ownProperties,
   })
   addFormats(ajv)
@@ -215,6 +241,14 @@ type FormatsPlugin = (ajv: Ajv) => unknown
 const addFormats: FormatsPlugin =
   (ajvFormats as unknown as { default?: FormatsPlugin }).default ??
   (ajvFormats as unknown as FormatsPlugin)
+
+function patternsIn<T>(check: () => T): T {
+  try {
+    return check()
+  } catch (cause) {
+    throw new Error(`safebody: ${message(cause)}`, { cause })
+  }
+}
 
 function compile(build: () => ValidateFunction, name: string): ValidateFunction {
   try {

@@ -19,7 +19,10 @@ export interface CompiledRoute {
   readonly context: DecodeContext
   /** The validate stage: the value to hand on, or a promise of it; throws or rejects with 422. */
   readonly validate: BodyValidator
-  /** True when `validate` may answer with a promise (a Standard Schema): the read is timed. */
+  /**
+   * True when the route may wait on a promise (a Standard Schema's `validate`, a replay
+   * store): the read is timed from its start, and the wait counts against `timeout`.
+   */
   readonly mayDefer: boolean
 }
 
@@ -40,6 +43,7 @@ export function compileRoute(
   const context: DecodeContext = {
     limits: policy.limits,
     largeIntegers: policy.largeIntegers,
+    duplicateKeys: policy.duplicateKeys,
     ...(policy.message === undefined ? {} : { message: messageType(policy.message, proto) }),
   }
   const named = typeof schema === 'string' ? registry.standard(schema) : schema
@@ -61,7 +65,8 @@ export function compileRoute(
             checkRewrites(registry.rewrites, policy.limits, policy.largeIntegers),
           )
         : standardValidator(standard, typeof schema === 'string' ? schema : 'inline schema'),
-    mayDefer: standard !== undefined,
+    // An asynchronous validator or replay store: the read is timed from its start.
+    mayDefer: standard !== undefined || policy.integrity?.replay != null,
   }
 }
 

@@ -3,10 +3,10 @@ import { bodyError } from '../errors.js'
 
 /**
  * Turn body bytes into text, strictly UTF-8. A UTF-8 BOM is dropped. UTF-16 and UTF-32 are
- * refused with 415 whatever the label says, recognised by their BOM or by the zero bytes
- * they put in the first four bytes (RFC 4627 §3): decoded as UTF-8 they would hide keys
- * from a check written for UTF-8. Invalid UTF-8 is refused with 400, never replaced with
- * U+FFFD and passed on.
+ * refused with 415 whatever the label says, recognised by their BOM or by the pattern of
+ * zero bytes ASCII text puts in their first four bytes (RFC 4627 §3): decoded as UTF-8 they
+ * would hide keys from a check written for UTF-8. A NUL elsewhere is UTF-8 text like any
+ * other character. Invalid UTF-8 is refused with 400, never replaced with U+FFFD and passed on.
  */
 export function decodeUtf8(bytes: Buffer): string {
   if (looksLikeUtf16or32(bytes)) {
@@ -26,8 +26,14 @@ function looksLikeUtf16or32(b: Buffer): boolean {
   const [b0, b1] = [b[0], b[1]]
   // BOMs: FE FF (UTF-16BE), FF FE (UTF-16LE, and UTF-32LE's FF FE 00 00).
   if ((b0 === 0xfe && b1 === 0xff) || (b0 === 0xff && b1 === 0xfe)) return true
-  // 00 00 FE FF (UTF-32BE BOM), and any text in UTF-16/32 without a BOM: a zero byte in
-  // the first two bytes. UTF-8 text starting with U+0000 is refused with them: no format
-  // we decode has a use for it.
-  return b0 === 0x00 || b1 === 0x00
+  // Every pattern below has a zero in the first two bytes: most bodies stop here.
+  if (b0 !== 0 && b1 !== 0) return false
+  if (b.length === 2) return true // one UTF-16 code unit: "a" is 61 00 or 00 61
+  if (b.length < 4) return false
+  const [b2, b3] = [b[2], b[3]]
+  if (b0 === 0 && b1 === 0 && b2 === 0xfe && b3 === 0xff) return true // UTF-32BE BOM
+  // Which of the first four bytes are zero: 00 00 00 xx UTF-32BE, 00 xx 00 xx UTF-16BE,
+  // xx 00 00 00 UTF-32LE, xx 00 xx 00 UTF-16LE. A NUL anywhere else is UTF-8 text.
+  const zeros = (b0 === 0 ? 8 : 0) | (b1 === 0 ? 4 : 0) | (b2 === 0 ? 2 : 0) | (b3 === 0 ? 1 : 0)
+  return zeros === 0b1110 || zeros === 0b1010 || zeros === 0b0111 || zeros === 0b0101
 }

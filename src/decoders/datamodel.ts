@@ -12,6 +12,19 @@ export function unmapped(what: string) {
   return bodyError('entity.type.unmapped', `The body holds ${what}, which has no JSON equivalent.`)
 }
 
+/**
+ * A refusal for a key given twice in one object (`duplicateKeys: 'refuse'`). Which key is not
+ * said: it is body content.
+ */
+export function duplicateKey(route: string | undefined) {
+  return limitError(
+    'entity.key.duplicate',
+    'An object in the body holds the same key twice',
+    "'refuse'",
+    route,
+  )
+}
+
 /** Bytes as standard base64 with padding (RFC 4648 §4), as proto3's JSON mapping writes them. */
 export function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')

@@ -1,4 +1,4 @@
-export type { DecodeContext, Format, FormatName, LargeIntegers } from './types.js'
+export type { DecodeContext, DuplicateKeys, Format, FormatName, LargeIntegers } from './types.js'
 import { decodeJson } from './json.js'
 import { msgpackFormat } from './msgpack.js'
 import { protobufFormat } from './protobuf.js'
@@ -15,7 +15,8 @@ export const formats: Readonly<Record<FormatName, Format>> = {
     mediaTypes: ['application/json'],
     suffix: '+json',
     textual: true,
-    decode: (bytes, context) => decodeJson(bytes, context.limits, context.largeIntegers),
+    decode: (bytes, context) =>
+      decodeJson(bytes, context.limits, context.largeIntegers, context.duplicateKeys),
   },
   msgpack: msgpackFormat,
   protobuf: protobufFormat,

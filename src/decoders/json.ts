@@ -1,8 +1,8 @@
 import { bodyError } from '../errors.js'
 import { guardValue, prototypeClean, type StructureLimits } from '../core/guard.js'
 import { decodeUtf8 } from '../core/text.js'
-import { decimalInteger } from './datamodel.js'
-import type { LargeIntegers } from './types.js'
+import { decimalInteger, duplicateKey } from './datamodel.js'
+import type { DuplicateKeys, LargeIntegers } from './types.js'
 
 /**
  * JSON: strict UTF-8 text, JSON.parse, then one walk over the parsed value that proves
@@ -14,6 +14,7 @@ export function decodeJson(
   bytes: Buffer,
   limits: StructureLimits,
   largeIntegers: LargeIntegers = 'refuse',
+  duplicateKeys: DuplicateKeys = 'last',
 ): unknown {
   const text = decodeUtf8(bytes)
   let value: unknown
@@ -24,9 +25,16 @@ export function decodeJson(
     throw bodyError('entity.parse.failed', 'The body is not valid JSON.', { cause })
   }
   bigNumber = false
-  if (!withinLimits(value, limits, maySurrogate(text))) {
+  membersSeen = 0
+  const proved = withinLimits(value, limits, maySurrogate(text))
+  if (!proved) {
     guardValue(value, limits)
     bigNumber = true // the guard does not look: let the text decide
+  }
+  // JSON.parse keeps the last of two equal keys: the text then names more members than the
+  // value holds. The walk above counted the value's; the guard's path counts them again.
+  if (duplicateKeys === 'refuse' && namesRepeat(text, proved ? membersSeen : keyCount(value))) {
+    throw duplicateKey(limits.route)
   }
   // Only a body with a number of 2^53 or more can hold an integer literal a double rounds.
   if (bigNumber && inexactIntegers(text, largeIntegers)) {
@@ -198,6 +206,57 @@ let nodesLeft = 0
 let wellFormed = false
 // Set by the walk when it meets a number of magnitude 2^53 or more (decodeJson reads it).
 let bigNumber = false
+// The keys of every object the walk went through (decodeJson reads it for duplicateKeys).
+let membersSeen = 0
+
+/**
+ * True when valid JSON text spells more member names than the parsed value holds `keys`.
+ * Each name is followed by a colon, so the colons are at least the names: when they are
+ * exactly the keys (no string holds a colon, the common case), no name repeats, found by
+ * the native indexOf alone. Otherwise the names are counted.
+ */
+function namesRepeat(text: string, keys: number): boolean {
+  let colons = 0
+  for (let at = text.indexOf(':'); at !== -1; at = text.indexOf(':', at + 1)) colons++
+  return colons !== keys && memberNames(text) !== keys
+}
+
+/**
+ * How many member names valid JSON text spells: strings followed by a colon. Each string is
+ * found with the native indexOf, so the cost is per string, not per character.
+ */
+export function memberNames(text: string): number {
+  let names = 0
+  let quote = text.indexOf('"')
+  while (quote !== -1) {
+    // The closing quote: the next one not escaped (an even run of backslashes before it).
+    let end = text.indexOf('"', quote + 1)
+    // startsEscape: an even run of backslashes before it, so this quote is not escaped.
+    while (!startsEscape(text, end)) end = text.indexOf('"', end + 1)
+    let next = end + 1
+    while (isJsonSpace(text.charCodeAt(next))) next++
+    if (text.charCodeAt(next) === 0x3a) names++
+    quote = text.indexOf('"', next)
+  }
+  return names
+}
+
+const isJsonSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+
+/** Own keys of every object in a parsed value, without recursion (any depth the guard allows). */
+function keyCount(value: unknown): number {
+  let keys = 0
+  const pending: unknown[] = [value]
+  while (pending.length > 0) {
+    const item = pending.pop()
+    if (typeof item !== 'object' || item === null) continue
+    const children = Array.isArray(item) ? item : Object.values(item)
+    if (!Array.isArray(item)) keys += children.length
+    for (const child of children)
+      if (typeof child === 'object' && child !== null) pending.push(child)
+  }
+  return keys
+}
 
 /**
  * True when a value from JSON.parse passes every rule the guard holds JSON.parse output to,
@@ -250,6 +309,7 @@ function fits(value: object, depth: number, limits: StructureLimits): boolean {
     if (!childFits(child, depth, limits)) return false
   }
   nodesLeft -= keys
+  membersSeen += keys
   return keys <= limits.keys && nodesLeft >= 0
 }
 

@@ -11,7 +11,14 @@ import { bodyError, isBodyError } from '../errors.js'
 import type { DecodeContext, Format, LargeIntegers } from './types.js'
 import { perRouteFormat } from './per-route.js'
 import { guardValue, type StructureLimits, structureError } from '../core/guard.js'
-import { binaryText, binaryTooLong, isoInstant, largeInteger, unmapped } from './datamodel.js'
+import {
+  binaryText,
+  binaryTooLong,
+  duplicateKey,
+  isoInstant,
+  largeInteger,
+  unmapped,
+} from './datamodel.js'
 
 /**
  * MessagePack, with @msgpack/msgpack. Its decoder is iterative (no stack to overflow) and
@@ -67,7 +74,8 @@ interface DecoderInternals {
   view: DataView
   readonly maxStrLength: number
   readonly maxExtLength: number
-  readonly stack: { readonly length: number }
+  readonly stack: { readonly length: number; top(): { map?: object } | undefined }
+  mapKeyConverter: (key: unknown) => string | number
   stateIsMapKey(): boolean
   hasRemaining(size: number): boolean
   decode(bytes: Uint8Array): unknown
@@ -113,6 +121,15 @@ class ModelDecoder extends Base {
     })
     this.limits = limits
     this.largeIntegers = context.largeIntegers
+    if (context.duplicateKeys === 'refuse') {
+      // The library calls its converter once per key, before the value, with the map being
+      // filled on top of its stack: a key already in it is a duplicate. No pass afterwards.
+      this.mapKeyConverter = (key) => {
+        const name = mapKey(key)
+        if (Object.hasOwn(this.stack.top()?.map as object, name)) throw duplicateKey(limits.route)
+        return name
+      }
+    }
   }
 
   decodeModel(bytes: Uint8Array): unknown {

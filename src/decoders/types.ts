@@ -21,11 +21,19 @@ export interface StructureLimits {
  */
 export type LargeIntegers = 'refuse' | 'string'
 
+/**
+ * An object key given twice (`{"qty":1,"qty":-1}`): `'refuse'` it with 400, or let the last
+ * one win, as JSON.parse does (`'last'`). YAML refuses duplicates either way.
+ */
+export type DuplicateKeys = 'refuse' | 'last'
+
 /** What a decoder is given besides the bytes: the route's limits (and, per format, more). */
 export interface DecodeContext {
   readonly limits: StructureLimits
   /** Default `'refuse'`. */
   readonly largeIntegers?: LargeIntegers
+  /** Default `'last'`. */
+  readonly duplicateKeys?: DuplicateKeys
   /** The protobuf message type bound to the route, resolved at start-up. */
   readonly message?: Type
 }

@@ -17,7 +17,7 @@ import { type DecodeContext, type Format, type LargeIntegers } from './types.js'
 import { perRouteFormat } from './per-route.js'
 import { guardValue, type StructureLimits, structureError } from '../core/guard.js'
 import { decodeUtf8 } from '../core/text.js'
-import { binaryText, largeInteger, unmapped } from './datamodel.js'
+import { binaryText, duplicateKey, largeInteger, unmapped } from './datamodel.js'
 import { unshareAliases } from './yaml-aliases.js'
 
 /**
@@ -67,7 +67,7 @@ function createYamlDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
     try {
       documents = loadAll(text, options)
     } catch (cause) {
-      throw loadFailure(cause, limits)
+      throw loadFailure(cause, limits, context.duplicateKeys === 'refuse')
     }
     if (documents.length !== 1) {
       throw bodyError(
@@ -162,9 +162,12 @@ function schemaFor(mode: LargeIntegers, limits: StructureLimits, long: Set<strin
 }
 
 /** js-yaml's exceptions, each to one catalogued refusal; ours pass through. */
-function loadFailure(cause: unknown, limits: StructureLimits) {
+function loadFailure(cause: unknown, limits: StructureLimits, refuseDuplicates: boolean) {
   if (isBodyError(cause)) return cause
   const reason = cause instanceof YAMLException ? cause.reason : ''
+  // js-yaml refuses a key given twice (YAML requires unique keys); with duplicateKeys:
+  // 'refuse' it is that refusal's own type, as in JSON and MessagePack.
+  if (refuseDuplicates && reason === 'duplicated mapping key') return duplicateKey(limits.route)
   if (reason.startsWith('nesting exceeded')) {
     return structureError('entity.too.deep', limits, { cause })
   }

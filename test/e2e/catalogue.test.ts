@@ -39,6 +39,7 @@ function mount(app: Express, echo: Parameters<Parameters<typeof buildApp>[1]>[1]
       'POST /small': { schema: true, limit: '1kb' },
       'POST /plain': { schema: true, inflate: false },
       'POST /required': { schema: true, required: true },
+      'POST /unique': { schema: true, duplicateKeys: 'refuse' },
       'POST /tight': {
         schema: true,
         maxDepth: 2,
@@ -49,6 +50,19 @@ function mount(app: Express, echo: Parameters<Parameters<typeof buildApp>[1]>[1]
       'POST /slow': { schema: true, timeout: 200 },
       'POST /github': { schema: true, integrity: { preset: 'github', secret } },
       'POST /stripe': { schema: true, integrity: { preset: 'stripe', secret } },
+      // Stores that have seen every delivery, or cannot be reached.
+      'POST /replayed': {
+        schema: true,
+        integrity: { preset: 'github', secret, replay: { store: { claim: () => false } } },
+      },
+      'POST /store-down': {
+        schema: true,
+        integrity: {
+          preset: 'github',
+          secret,
+          replay: { store: { claim: () => Promise.reject(new Error('down')) } },
+        },
+      },
       'POST /proto': { schema: true, message: 'demo.User', formats: ['protobuf'] },
     },
   }
@@ -82,6 +96,9 @@ const json = { 'content-type': 'application/json' }
 const stripeHeader = (body: string, at: number) =>
   `t=${at},v1=${createHmac('sha256', secret).update(`${at}.${body}`).digest('hex')}`
 
+const githubHeader = (body: string) =>
+  `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
+
 // protobuf field 99 (varint): not in demo.User.
 const unknownField = Buffer.from([0x98, 0x06, 0x01])
 
@@ -110,6 +127,18 @@ const triggers: readonly Trigger[] = [
     type: 'entity.signature.expired',
     path: '/stripe',
     headers: { ...json, 'stripe-signature': stripeHeader('{}', 1_000_000_000) },
+    body: '{}',
+  },
+  {
+    type: 'entity.signature.replayed',
+    path: '/replayed',
+    headers: { ...json, 'x-hub-signature-256': githubHeader('{}') },
+    body: '{}',
+  },
+  {
+    type: 'replay.store.unavailable',
+    path: '/store-down',
+    headers: { ...json, 'x-hub-signature-256': githubHeader('{}') },
     body: '{}',
   },
   { type: 'entity.verify.failed', path: '/verify', facade: true, headers: json, body: '{}' },
@@ -142,6 +171,7 @@ const triggers: readonly Trigger[] = [
     body: unknownField,
   },
   { type: 'entity.forbidden.key', path: '/user', headers: json, body: '{"__proto__":{"x":1}}' },
+  { type: 'entity.key.duplicate', path: '/unique', headers: json, body: '{"a":1,"a":2}' },
   { type: 'entity.too.deep', path: '/tight', headers: json, body: '[[[1]]]' },
   { type: 'entity.too.many.keys', path: '/tight', headers: json, body: '{"a":1,"b":2,"c":3}' },
   { type: 'entity.too.many.nodes', path: '/tight', headers: json, body: '[1,2,3,4,5]' },

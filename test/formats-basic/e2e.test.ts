@@ -93,6 +93,30 @@ describe.each(frameworks)('urlencoded, text and raw through safeBody (%s)', (_na
     expect(long.status).toBe(422)
   })
 
+  it('gives text with a NUL inside as it is: a NUL is UTF-8 text', async () => {
+    const { app, seen } = setup()
+    for (const text of ['a\u0000b', 'ab\u0000', '\u0000abc', 'a\u0000bc\u0000d']) {
+      seen.bodies.length = 0
+      const res = await request(app).post('/note').type('text/plain').send(Buffer.from(text))
+      expect(res.status).toBe(200)
+      expect(seen.bodies).toEqual([text])
+    }
+  })
+
+  it('still refuses UTF-16 and UTF-32 text, told by BOM or by the zero bytes at the start: 415', async () => {
+    const { app, seen } = setup()
+    for (const bytes of [
+      Buffer.from('\ufeffhi', 'utf16le'),
+      Buffer.from('hi', 'utf16le'),
+      Buffer.from('hi', 'utf16le').swap16(),
+      Buffer.from([0x68, 0, 0, 0, 0x69, 0, 0, 0]),
+      Buffer.from([0, 0, 0, 0x68, 0, 0, 0, 0x69]),
+    ]) {
+      const res = await request(app).post('/note').type('text/plain').send(bytes)
+      expectRefusal(res, 415, 'charset.unsupported', seen)
+    }
+  })
+
   it('refuses invalid UTF-8 text with 400', async () => {
     const { app, seen } = setup()
     const res = await request(app)

@@ -26,8 +26,23 @@ describe('decodeUtf8', () => {
     ['UTF-32LE with BOM', Buffer.from([0xff, 0xfe, 0, 0, 0x7b, 0, 0, 0, 0x7d, 0, 0, 0])],
     ['UTF-32BE with BOM', Buffer.from([0, 0, 0xfe, 0xff, 0, 0, 0, 0x7b, 0, 0, 0, 0x7d])],
     ['UTF-32BE without BOM', Buffer.from([0, 0, 0, 0x7b, 0, 0, 0, 0x7d])],
+    ['UTF-32LE without BOM', Buffer.from([0x7b, 0, 0, 0, 0x7d, 0, 0, 0])],
+    ['one UTF-16LE character', Buffer.from('a', 'utf16le')],
+    ['one UTF-16BE character', Buffer.from('a', 'utf16le').swap16()],
   ])('refuses %s with 415', (_name, bytes) => {
     expect(refusal(bytes)).toEqual([415, 'charset.unsupported'])
+  })
+
+  it.each([
+    ['a NUL between two characters', 'a\u0000b'],
+    ['a NUL at the end', 'ab\u0000'],
+    ['a NUL first', '\u0000abc'],
+    ['a NUL second, then more text', 'a\u0000bc'],
+    ['NULs only', '\u0000\u0000\u0000\u0000'],
+    ['a lone NUL', '\u0000'],
+    ['NULs in the middle of JSON text', '{"a":"\u0000\u0000"}'],
+  ])('decodes UTF-8 text with %s: a NUL is text', (_name, text) => {
+    expect(decodeUtf8(Buffer.from(text))).toBe(text)
   })
 
   it.each([

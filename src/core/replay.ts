@@ -1,0 +1,213 @@
+import { bodyError, limitError, type BodyError } from '../errors.js'
+import type { HeaderBag } from './request.js'
+
+/**
+ * Where delivery ids are remembered. `claim` records `key` for `ttl` milliseconds and
+ * answers true when the key was new (a first delivery), false when it was already there (a
+ * replay). It may answer later (a promise), or throw or reject when the store is unreachable.
+ */
+export interface ReplayStore {
+  claim(key: string, ttl: number): boolean | PromiseLike<boolean>
+}
+
+/** What a route does when its store cannot answer: refuse with 503, or let the body through and report. */
+export type ReplayStoreFailure = 'refuse' | 'pass'
+
+/** Replay protection for a signed route (`integrity.replay`). */
+export interface ReplayOptions {
+  /** Where ids are kept. Default: an in-memory store for this process (`memoryReplayStore()`). */
+  store?: ReplayStore
+  /**
+   * A header holding the sender's delivery id. Default none: the delivery is identified by
+   * its signature. Use a header only if the sender signs it: an unsigned id can be changed.
+   */
+  header?: string
+  /**
+   * Seconds an id is remembered. Default: while the signed timestamp is inside `tolerance`
+   * (a later replay is refused as expired anyway), else 86400 (a day).
+   */
+  window?: number
+  /** When the store throws, rejects or does not answer within `storeTimeout`. Default `'refuse'` (503). */
+  onStoreError?: ReplayStoreFailure
+  /** Milliseconds the store may take to answer. Default 1000. */
+  storeTimeout?: number
+}
+
+/** Replay protection resolved at start-up. */
+export interface ReplayPolicy {
+  readonly store: ReplayStore
+  readonly header: string | null
+  /** Milliseconds, or null for "while the timestamp is inside the tolerance" (else a day). */
+  readonly window: number | null
+  readonly onStoreError: ReplayStoreFailure
+  readonly storeTimeout: number
+}
+
+const replayKeys = new Set(['store', 'header', 'window', 'onStoreError', 'storeTimeout'])
+const DAY = 86_400_000
+// Delivery ids are GUIDs, event ids, nonces: short visible ASCII.
+const DELIVERY_ID = /^[\x21-\x7e]{1,200}$/
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+// The in-memory store a route gets when it names none, one per options object: routes that
+// share an `integrity` option (the global one) share a store.
+const defaultStores = new WeakMap<object, ReplayStore>()
+
+/**
+ * Check `integrity.replay` once, at start-up. `owner` keys the default store; `signedId` is
+ * the header a preset signs (Standard Webhooks' `webhook-id`), the key unless one is named.
+ */
+export function replayPolicy(
+  options: unknown,
+  owner: object,
+  what: string,
+  signedId?: string,
+): ReplayPolicy | null {
+  if (options === undefined || options === false) return null
+  const where = `${what}: replay`
+  if (options !== true && (typeof options !== 'object' || options === null)) {
+    throw new TypeError(`safebody: ${where} must be true, false or an object`)
+  }
+  const o: ReplayOptions = options === true ? {} : (options as ReplayOptions)
+  for (const key of Object.keys(o)) {
+    if (!replayKeys.has(key)) throw new TypeError(`safebody: unknown option "${key}" in ${where}`)
+  }
+  if (
+    o.store !== undefined &&
+    (typeof o.store !== 'object' || o.store === null || typeof o.store.claim !== 'function')
+  ) {
+    throw new TypeError(`safebody: ${where}: store must have a claim(key, ttl) method`)
+  }
+  if (o.header !== undefined && (typeof o.header !== 'string' || !HEADER_NAME.test(o.header))) {
+    throw new TypeError(`safebody: ${where}: header must be a header name`)
+  }
+  const onStoreError = o.onStoreError ?? 'refuse'
+  if (onStoreError !== 'refuse' && onStoreError !== 'pass') {
+    throw new TypeError(`safebody: ${where}: onStoreError must be 'refuse' or 'pass'`)
+  }
+  return {
+    store: o.store ?? sharedStore(owner),
+    header: o.header === undefined ? (signedId ?? null) : o.header.toLowerCase(),
+    window: o.window === undefined ? null : positive(o.window, `${where}: window`) * 1000,
+    onStoreError,
+    storeTimeout: positive(o.storeTimeout ?? 1000, `${where}: storeTimeout`),
+  }
+}
+
+function sharedStore(owner: object): ReplayStore {
+  let store = defaultStores.get(owner)
+  if (store === undefined) defaultStores.set(owner, (store = memoryReplayStore()))
+  return store
+}
+
+function positive(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new TypeError(`safebody: ${what} must be a positive integer`)
+  }
+  return value
+}
+
+/** The delivery id header's value, read with the signature, before the body (401 if absent or malformed). */
+export function deliveryId(headers: HeaderBag, policy: ReplayPolicy): string | null {
+  if (policy.header === null) return null
+  const raw = headers[policy.header]
+  const value = (Array.isArray(raw) ? raw.join(', ') : raw)?.trim()
+  if (value === undefined || value === '') {
+    throw bodyError('entity.signature.missing', 'This route requires a delivery id header.')
+  }
+  if (!DELIVERY_ID.test(value)) {
+    throw bodyError('entity.signature.invalid', 'The delivery id header is malformed.')
+  }
+  return value
+}
+
+/**
+ * The store key of a verified delivery: the sender's id where the route names its header,
+ * else the body's HMAC under the first secret (a function of the signed bytes only, so
+ * dropping one of several signatures from a header does not make a new key).
+ */
+export function deliveryKey(id: string | null, header: string | null, digest: Buffer): string {
+  return id === null ? `sig:${digest.toString('base64url')}` : `id:${header}:${id}`
+}
+
+/**
+ * How long to remember a delivery, in ms. A signed timestamp is refused once it is more than
+ * `tolerance` seconds old, so the id need not outlive that (plus a second of clock rounding).
+ */
+export function deliveryTtl(
+  policy: ReplayPolicy,
+  timestamp: string | null,
+  tolerance: number,
+  now: number,
+): number {
+  if (timestamp === null) return policy.window ?? DAY
+  const left = Math.max(1000, (Number(timestamp) + tolerance + 1) * 1000 - now)
+  return Math.max(left, policy.window ?? 0)
+}
+
+/** 409: this delivery was seen inside the window (`seconds`, as the route resolved it). */
+export function replayed(seconds: number, route: string | undefined): BodyError {
+  return limitError(
+    'entity.signature.replayed',
+    'This delivery was already received',
+    `${seconds} s`,
+    route,
+  )
+}
+
+/** The window a route's ids are kept for, in seconds, as a refusal names it. */
+export function windowSeconds(
+  policy: ReplayPolicy,
+  timestamped: boolean,
+  tolerance: number,
+): number {
+  if (policy.window !== null)
+    return timestamped ? Math.max(policy.window / 1000, tolerance) : policy.window / 1000
+  return timestamped ? tolerance : DAY / 1000
+}
+
+/** 503: the store did not answer; the cause stays on the error, for logs. */
+export function storeUnavailable(cause: unknown): BodyError {
+  return bodyError('replay.store.unavailable', undefined, { cause })
+}
+
+/** Options for the in-memory store. */
+export interface MemoryReplayStoreOptions {
+  /** Most ids held at once. Default 100000. A full store fails like an unreachable one. */
+  max?: number
+}
+
+/**
+ * An in-memory replay store for one process: bounded, each id dropped when its time is up.
+ * Answers synchronously, so a route using it costs no promise. Behind a load balancer, with
+ * several processes, use a shared store (`redisReplayStore`).
+ *
+ * @example
+ * integrity: { preset: 'github', secret, replay: { store: memoryReplayStore({ max: 10_000 }) } }
+ */
+export function memoryReplayStore(options: MemoryReplayStoreOptions = {}): ReplayStore {
+  const max = positive(options.max ?? 100_000, 'memoryReplayStore: max')
+  // Insertion order is close to expiry order: sweeping from the front is amortised O(1).
+  const expiries = new Map<string, number>()
+  const sweep = (now: number, all: boolean) => {
+    for (const [key, expiresAt] of expiries) {
+      if (expiresAt <= now) expiries.delete(key)
+      else if (!all) return
+    }
+  }
+  return {
+    claim(key, ttl) {
+      const now = Date.now()
+      sweep(now, false)
+      const expiresAt = expiries.get(key)
+      if (expiresAt !== undefined && expiresAt > now) return false
+      if (expiresAt === undefined && expiries.size >= max) {
+        sweep(now, true)
+        // Dropping a live id would let its replay through: refuse to forget instead.
+        if (expiries.size >= max) throw new Error(`memoryReplayStore is full (${max} ids)`)
+      }
+      expiries.delete(key)
+      expiries.set(key, now + ttl)
+      return true
+    },
+  }
+}
