@@ -129,19 +129,26 @@ function indexValue(name: string, value: ts.Expression, index: FunctionIndex): v
   }
 }
 
+/** `this.name = value`: the member's name and value, else undefined. */
+function thisAssignment(node: ts.Node): { name: string; value: ts.Expression } | undefined {
+  if (
+    ts.isBinaryExpression(node) &&
+    node.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+    ts.isPropertyAccessExpression(node.left) &&
+    node.left.expression.kind === ts.SyntaxKind.ThisKeyword
+  ) {
+    return { name: node.left.name.text, value: node.right }
+  }
+  return undefined
+}
+
 function indexFunction(path: string, fn: HandlerFunction, index: FunctionIndex): void {
   add(index, path, fn)
   if (ts.isArrowFunction(fn) || !fn.body) return
   // `function Users(db) { this.create = (req, res) => {...} }`: members of the instance.
   const visit = (node: ts.Node): void => {
-    if (
-      ts.isBinaryExpression(node) &&
-      node.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
-      ts.isPropertyAccessExpression(node.left) &&
-      node.left.expression.kind === ts.SyntaxKind.ThisKeyword
-    ) {
-      indexValue(`${path}.${node.left.name.text}`, node.right, index)
-    }
+    const member = thisAssignment(node)
+    if (member) indexValue(`${path}.${member.name}`, member.value, index)
     if (ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node)) return
     if (ts.isClassLike(node)) return
     ts.forEachChild(node, visit)
@@ -162,15 +169,8 @@ function indexClass(name: string, cls: ts.ClassLikeDeclaration, index: FunctionI
     } else if (ts.isConstructorDeclaration(member) && member.body) {
       for (const statement of member.body.statements) {
         if (!ts.isExpressionStatement(statement)) continue
-        const expr = statement.expression
-        if (
-          ts.isBinaryExpression(expr) &&
-          expr.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
-          ts.isPropertyAccessExpression(expr.left) &&
-          expr.left.expression.kind === ts.SyntaxKind.ThisKeyword
-        ) {
-          indexValue(`${name}.${expr.left.name.text}`, expr.right, index)
-        }
+        const assigned = thisAssignment(statement.expression)
+        if (assigned) indexValue(`${name}.${assigned.name}`, assigned.value, index)
       }
     }
   }
