@@ -38,20 +38,18 @@ export function guardValue(
     if (++nodes > limits.nodes) {
       throw structureError('entity.too.many.nodes', limits)
     }
-    switch (typeof value) {
-      case 'string':
-        checkString(value, limits, binary)
-        continue
-      case 'boolean':
-        continue
-      case 'number':
-        if (!Number.isFinite(value)) throw unmapped('a number that is not finite')
-        continue
-      case 'object':
-        break
-      default:
-        throw unmapped(`a value of type ${typeof value}`)
+    // `typeof x === '...'` compiles to a type check; `switch (typeof x)` would build the
+    // type's name as a string for every value.
+    if (typeof value === 'string') {
+      checkString(value, limits, binary)
+      continue
     }
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) throw unmapped('a number that is not finite')
+      continue
+    }
+    if (typeof value === 'boolean') continue
+    if (typeof value !== 'object') throw unmapped(`a value of type ${typeof value}`)
     if (value === null) continue
     if (depth > limits.depth) {
       throw structureError('entity.too.deep', limits)

@@ -313,21 +313,21 @@ function fits(value: object, depth: number, limits: StructureLimits): boolean {
   return keys <= limits.keys && nodesLeft >= 0
 }
 
+// Each `typeof x === '...'` below compiles to a type check; a `switch (typeof x)` would build
+// the type's name as a string for every value (a builtin call each).
 function childFits(child: unknown, depth: number, limits: StructureLimits): boolean {
-  switch (typeof child) {
-    case 'object':
-      return child === null || fits(child, depth + 1, limits)
-    case 'string':
-      return child.length <= limits.stringLength && (!wellFormed || isWellFormed(child))
-    case 'number':
-      if (child < BIG && child > -BIG) return true
-      // 1e400 parses to Infinity; JSON.parse makes no NaN. Past 2^53 the text decides
-      // whether the literal was an integer a double rounds.
-      bigNumber = true
-      return child !== Infinity && child !== -Infinity
-    default:
-      return true
+  if (typeof child === 'string') {
+    return child.length <= limits.stringLength && (!wellFormed || isWellFormed(child))
   }
+  if (typeof child === 'number') {
+    if (child < BIG && child > -BIG) return true
+    // 1e400 parses to Infinity; JSON.parse makes no NaN. Past 2^53 the text decides
+    // whether the literal was an integer a double rounds.
+    bigNumber = true
+    return child !== Infinity && child !== -Infinity
+  }
+  if (typeof child === 'object') return child === null || fits(child, depth + 1, limits)
+  return true
 }
 
 function hasOwnPrototype(value: unknown): boolean {
