@@ -143,10 +143,7 @@ export function integrityPolicy(options: unknown, where: string): IntegrityPolic
   }
   const prefix = o.prefix ?? (github ? 'sha256=' : '')
   if (typeof prefix !== 'string') throw new TypeError(`safebody: ${what}: prefix must be a string`)
-  const tolerance = o.tolerance ?? 300
-  if (typeof tolerance !== 'number' || !Number.isSafeInteger(tolerance) || tolerance < 1) {
-    throw new TypeError(`safebody: ${what}: tolerance must be a positive number of seconds`)
-  }
+  const tolerance = toleranceOf(o, what)
   const defaultHeader =
     o.preset === 'stripe' ? 'stripe-signature' : github ? 'x-hub-signature-256' : undefined
   return {
@@ -174,10 +171,7 @@ export function integrityPolicy(options: unknown, where: string): IntegrityPolic
  * so it is the replay key.
  */
 function standardWebhooksPolicy(o: IntegrityOptions, what: string): IntegrityPolicy {
-  const tolerance = o.tolerance ?? 300
-  if (typeof tolerance !== 'number' || !Number.isSafeInteger(tolerance) || tolerance < 1) {
-    throw new TypeError(`safebody: ${what}: tolerance must be a positive number of seconds`)
-  }
+  const tolerance = toleranceOf(o, what)
   return {
     style: 'standard',
     header: 'webhook-signature',
@@ -203,6 +197,15 @@ function standardKey(utf8: Buffer, given: unknown, what: string): Buffer {
     )
   }
   return Buffer.from(text, 'base64')
+}
+
+/** Seconds a signed timestamp may be from now: 300 (Stripe's and Standard Webhooks') unless set. */
+function toleranceOf(o: IntegrityOptions, what: string): number {
+  const tolerance = o.tolerance ?? 300
+  if (typeof tolerance !== 'number' || !Number.isSafeInteger(tolerance) || tolerance < 1) {
+    throw new TypeError(`safebody: ${what}: tolerance must be a positive number of seconds`)
+  }
+  return tolerance
 }
 
 function headerName(value: unknown, what: string): string {
