@@ -79,16 +79,11 @@ function exportName(node: ts.Node, name: string): string | undefined {
 }
 
 function indexStatement(statement: ts.Statement, index: FunctionIndex): void {
-  if (ts.isFunctionDeclaration(statement)) {
+  if (ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) {
     const name = statement.name?.text ?? 'default'
     index.declared.add(name)
-    indexFunction(name, statement, index)
-    const exported = exportName(statement, name)
-    if (exported !== undefined) index.exports.set(exported, name)
-  } else if (ts.isClassDeclaration(statement)) {
-    const name = statement.name?.text ?? 'default'
-    index.declared.add(name)
-    indexClass(name, statement, index)
+    if (ts.isFunctionDeclaration(statement)) indexFunction(name, statement, index)
+    else indexClass(name, statement, index)
     const exported = exportName(statement, name)
     if (exported !== undefined) index.exports.set(exported, name)
   } else if (ts.isVariableStatement(statement)) {
