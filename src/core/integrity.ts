@@ -175,7 +175,7 @@ function standardWebhooksPolicy(o: IntegrityOptions, what: string): IntegrityPol
   return {
     style: 'standard',
     header: 'webhook-signature',
-    keys: secretKeys(o, what).map((key, i) => standardKey(key, (o.secrets ?? [o.secret])[i], what)),
+    keys: secretKeys(o, what, (secret) => standardKey(secret, what)),
     algorithm: 'sha256',
     encoding: 'base64',
     prefix: '',
@@ -187,10 +187,9 @@ function standardWebhooksPolicy(o: IntegrityOptions, what: string): IntegrityPol
   }
 }
 
-/** A `whsec_<base64>` secret (or the base64 alone) as its key bytes; bytes are the key. */
-function standardKey(utf8: Buffer, given: unknown, what: string): Buffer {
-  if (typeof given !== 'string') return utf8
-  const text = given.startsWith('whsec_') ? given.slice(6) : given
+/** A `whsec_<base64>` secret (or the base64 alone) as its key bytes. */
+function standardKey(secret: string, what: string): Buffer {
+  const text = secret.startsWith('whsec_') ? secret.slice(6) : secret
   if (text === '' || !BASE64.test(text)) {
     throw new TypeError(
       `safebody: ${what}: a standard-webhooks secret is base64, with or without the whsec_ prefix`,
@@ -215,7 +214,15 @@ function headerName(value: unknown, what: string): string {
   return value.toLowerCase()
 }
 
-function secretKeys(o: IntegrityOptions, what: string): Buffer[] {
+/**
+ * The route's HMAC keys, checked: bytes as given, a string as `key` reads it (its UTF-8 bytes
+ * unless the preset says otherwise).
+ */
+function secretKeys(
+  o: IntegrityOptions,
+  what: string,
+  key: (secret: string) => Buffer = (secret) => Buffer.from(secret, 'utf8'),
+): Buffer[] {
   if (o.secret !== undefined && o.secrets !== undefined) {
     throw new TypeError(`safebody: ${what}: give secret or secrets, not both`)
   }
@@ -224,7 +231,7 @@ function secretKeys(o: IntegrityOptions, what: string): Buffer[] {
     throw new TypeError(`safebody: ${what} needs a secret (or 1 to ${MAX_SECRETS} secrets)`)
   }
   return list.map((secret: unknown) => {
-    if (typeof secret === 'string' && secret.length > 0) return Buffer.from(secret, 'utf8')
+    if (typeof secret === 'string' && secret.length > 0) return key(secret)
     if (secret instanceof Uint8Array && secret.length > 0) return Buffer.from(secret)
     throw new TypeError(`safebody: ${what}: every secret must be a non-empty string or bytes`)
   })

@@ -231,7 +231,6 @@ export function memberNames(text: string): number {
   while (quote !== -1) {
     // The closing quote: the next one not escaped (an even run of backslashes before it).
     let end = text.indexOf('"', quote + 1)
-    // startsEscape: an even run of backslashes before it, so this quote is not escaped.
     while (!startsEscape(text, end)) end = text.indexOf('"', end + 1)
     let next = end + 1
     while (isJsonSpace(text.charCodeAt(next))) next++
