@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream'
+import { type Duplex, Readable } from 'node:stream'
 import zlib from 'node:zlib'
 import bytes from 'bytes'
 import createError from 'http-errors'
@@ -29,7 +29,6 @@ export interface NodeBodyStream {
   on(event: string, listener: (...args: never[]) => void): unknown
   pause(): unknown
   readonly readable?: boolean
-  readonly readableEncoding?: string | null
   /** IncomingMessage: the whole message has arrived. */
   readonly complete?: boolean
 }
@@ -90,14 +89,11 @@ export function readBody(
     reader.wire(Buffer.from(source.buffer, source.byteOffset, source.byteLength))
     return reader.wireEnd()
   }
-  if (isWebStream(source)) return void pumpWeb(source, reader)
-  // A stream already read, or one decoding to strings, cannot give us its bytes: a server
-  // fault, reported with raw-body's error so body-parser users see the same one.
-  if (source.readableEncoding) {
-    return sink.readFailed(
-      createError(500, 'stream encoding should not be set', { type: 'stream.encoding.set' }),
-    )
-  }
+  // A Node Readable (an IncomingMessage) is told by its prototype chain, not by reading a
+  // property: on a request whose prototype a framework replaced, each read is a slow lookup.
+  if (!(source instanceof Readable) && isWebStream(source)) return void pumpWeb(source, reader)
+  // A stream already read cannot give us its bytes (nor can one decoding to strings: see
+  // `listen`): a server fault, reported with raw-body's error so body-parser users see the same.
   if (source.readable === false) {
     return sink.readFailed(
       createError(500, 'stream is not readable', { type: 'stream.not.readable' }),
@@ -140,16 +136,21 @@ class BodyReader implements Deadline {
   /** Read a Node stream; the deadline is watched while bytes are still to come. */
   listen(stream: NodeBodyStream): void {
     this.stream = stream
-    stream.on('data', (chunk: Buffer) => this.wire(chunk))
+    // A stream given an encoding hands out strings: their bytes are lost, so it is refused
+    // at its first chunk (checked there rather than by reading `readableEncoding` first).
+    stream.on('data', (chunk: Buffer | string) =>
+      typeof chunk === 'string' ? this.fail(encodingSet()) : this.wire(chunk),
+    )
     stream.on('end', () => this.wireEnd())
+    const { complete } = stream
     // An http.IncomingMessage (it has `complete`) emits 'error' only to listeners, and
     // 'close' in every case, so 'close' alone sees a client that went away. Any other stream
     // would throw an unheard error, so it gets a listener.
-    if (typeof stream.complete !== 'boolean') {
+    if (typeof complete !== 'boolean') {
       stream.on('error', (err: unknown) => this.fail(asBodyError(err)))
     }
     // A message already complete cannot be cut short: no abort to watch for, no deadline.
-    if (stream.complete === true) return
+    if (complete === true) return
     stream.on('close', () => {
       if (!stream.complete) this.aborted()
     })
@@ -336,6 +337,10 @@ function tooLarge(policy: ReadPolicy, inflated: boolean, props: BodyErrorProps):
     limit: policy.limit,
     ...props,
   })
+}
+
+function encodingSet(): Error {
+  return createError(500, 'stream encoding should not be set', { type: 'stream.encoding.set' })
 }
 
 function unsupportedEncoding(coding: string): BodyError {

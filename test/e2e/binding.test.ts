@@ -1,9 +1,10 @@
 import express5 from 'express'
+import express4 from 'express4'
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
 import { safeBody } from '../../src/index.js'
 import { address, anything, person, user } from '../fixtures/schemas.js'
-import { buildApp, expectRefusal, frameworks } from '../helpers/app.js'
+import { buildApp, expectPrototypesUntouched, expectRefusal, frameworks } from '../helpers/app.js'
 
 describe.each(frameworks)('ways of binding schemas, through %s', (_name, express) => {
   it('takes the short form: route keys straight to schemas', async () => {
@@ -73,6 +74,64 @@ describe.each(frameworks)('ways of binding schemas, through %s', (_name, express
     const res = await request(app).post('/users').send({ name: 'a' })
     expect(res.status).toBe(500)
     expect(seen.bodies).toEqual([])
+    expect(seen.errors).toMatchObject([
+      { message: 'safebody must run before any other body parser' },
+    ])
+  })
+})
+
+// What a body parser left behind safebody does with the body safebody handed on: body-parser 1
+// (Express 4's express.json(), and anyone's pinned body-parser@1) skips a request flagged
+// `req._body`; body-parser 2 (Express 5's) skips one whose stream has ended.
+describe('a body parser behind safebody', () => {
+  const bodyParser1 = express4.json
+  const cases = [
+    ['Express 4 with its own body-parser 1', express4, bodyParser1, 'enforce', true],
+    ['Express 4 with body-parser 1, report mode', express4, bodyParser1, 'report', true],
+    ['Express 5 with its own body-parser 2', express5, express5.json, 'enforce', false],
+    ['Express 5 with body-parser 2, report mode', express5, express5.json, 'report', true],
+    ['Express 5 with a pinned body-parser 1, report mode', express5, bodyParser1, 'report', true],
+  ] as const
+  it.each(cases)(
+    '%s: gets the checked body, not a second read',
+    async (_n, express, parser, mode, flagged) => {
+      const flags: unknown[] = []
+      const { app, seen } = buildApp(express, (app, echo) => {
+        app.use(safeBody({ mode, schemas: { person }, routes: { 'POST /users': 'person' } }))
+        app.use(parser())
+        app.use((req, _res, next) => {
+          flags.push((req as { _body?: unknown })._body)
+          next()
+        })
+        app.post('/users', echo)
+      })
+      const res = await request(app).post('/users').send({ name: 'a' })
+      expect(res.status).toBe(200)
+      expect(seen.bodies).toEqual([{ name: 'a' }])
+      // The flag is written where a body-parser 1 may follow, and only there.
+      expect(flags).toEqual([flagged ? true : undefined])
+      // And the checks still hold: refused in enforce mode, reported and handed on in report mode.
+      seen.bodies.length = 0
+      const invalid = await request(app).post('/users').send({ name: 1 })
+      if (mode === 'enforce') expectRefusal(invalid, 422, 'entity.validation.failed', seen)
+      else expect([invalid.status, seen.bodies]).toEqual([200, [{ name: 1 }]])
+      expectPrototypesUntouched()
+    },
+  )
+
+  it('reads a body some middleware flagged `_body` without reading it: the flag skips no check', async () => {
+    const { app, seen } = buildApp(express5, (app, echo) => {
+      app.use((req, _res, next) => {
+        ;(req as { _body?: boolean })._body = true
+        next()
+      })
+      app.use(safeBody({ 'POST /users': person }))
+      app.post('/users', echo)
+    })
+    expectRefusal(await request(app).post('/users').send({}), 422, 'entity.validation.failed', seen)
+    expect((await request(app).post('/users').send({ name: 'a' })).body).toEqual({
+      body: { name: 'a' },
+    })
   })
 })
 
