@@ -10,7 +10,7 @@ import {
   limitError,
   settingNote,
 } from '../errors.js'
-import { type Deadline, unwatch, watch } from './deadline.js'
+import { Deadline, unwatch, watch } from './deadline.js'
 import type { HeaderBag } from './request.js'
 import { createZstdInflater, hasZstd } from './zstd.js'
 
@@ -107,8 +107,7 @@ export function readBody(
  * the end are ignored, so its listeners are never removed (they go with the request); its
  * timeout is a shared sweep (deadline.ts), not a timer each.
  */
-class BodyReader implements Deadline {
-  expiresAt = 0
+class BodyReader extends Deadline {
   private first: Buffer | null = null
   private chunks: Buffer[] | null = null
   private received = 0
@@ -124,6 +123,7 @@ class BodyReader implements Deadline {
     private readonly inflater: Duplex | null,
     private readonly sink: ReadSink,
   ) {
+    super()
     if (inflater !== null) {
       inflater.on('data', (chunk: Buffer) => this.accept(chunk))
       inflater.on('end', () => this.inflated(inflater))
