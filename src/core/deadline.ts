@@ -60,7 +60,8 @@ function sweepExpired(): void {
     const next: Deadline | null = deadline.nextDeadline
     if (deadline.expiresAt <= now) {
       unwatch(deadline)
-      // What expiring sets off may end other reads; one it unlinked waits for the next sweep.
+      // What expiring sets off may end other reads: if it unlinked the next one, the reads
+      // after that wait for the next sweep.
       deadline.expire()
     }
     deadline = next !== null && next.watched ? next : null
