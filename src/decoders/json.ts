@@ -26,7 +26,7 @@ export function decodeJson(
   }
   bigNumber = false
   membersSeen = 0
-  const proved = withinLimits(value, limits, maySurrogate(text))
+  const proved = withinLimits(value, limits, maySurrogate(text), text.length)
   if (!proved) {
     guardValue(value, limits)
     bigNumber = true // the guard does not look: let the text decide
@@ -144,7 +144,7 @@ const isNumberPart = (c: number) =>
  * nothing on accepted bodies.
  */
 export function checkJson(value: unknown, text: string, limits: StructureLimits): void {
-  if (!withinLimits(value, limits, maySurrogate(text))) guardValue(value, limits)
+  if (!withinLimits(value, limits, maySurrogate(text), text.length)) guardValue(value, limits)
 }
 
 /**
@@ -204,6 +204,8 @@ const RECURSION_MAX = 1000
 // The walk's running budget of values, reset per call; the walk is synchronous.
 let nodesLeft = 0
 let wellFormed = false
+// False when the text is no longer than `stringLength`: no string or key in it can be longer.
+let longStrings = true
 // Set by the walk when it meets a number of magnitude 2^53 or more (decodeJson reads it).
 let bigNumber = false
 // The keys of every object the walk went through (decodeJson reads it for duplicateKeys).
@@ -264,13 +266,19 @@ function keyCount(value: unknown): number {
  * object with its own `prototype`, finite numbers, and (with `surrogates`) well-formed
  * strings. False means "let the guard decide", never "refuse".
  */
-export function withinLimits(value: unknown, limits: StructureLimits, surrogates = true): boolean {
+export function withinLimits(
+  value: unknown,
+  limits: StructureLimits,
+  surrogates = true,
+  textLength = Infinity,
+): boolean {
   if (typeof value !== 'object' || value === null) return scalarFits(value, limits, surrogates)
   // for-in below also sees inherited enumerable keys; if some other code has added one to
   // Object.prototype, leave the body to the guard, which reads own keys only.
   if (limits.depth > RECURSION_MAX || !prototypeClean()) return false
   nodesLeft = limits.nodes - 1
   wellFormed = surrogates
+  longStrings = textLength > limits.stringLength
   return fits(value, 1, limits)
 }
 
@@ -301,7 +309,8 @@ function fits(value: object, depth: number, limits: StructureLimits): boolean {
   let keys = 0
   for (const key in record) {
     keys++
-    if (key.length > limits.stringLength || key === '__proto__') return false
+    if (key === '__proto__') return false
+    if (longStrings && key.length > limits.stringLength) return false
     if (wellFormed && !isWellFormed(key)) return false
     const child = record[key]
     if (key === 'constructor' && hasOwnPrototype(child)) return false
@@ -316,7 +325,8 @@ function fits(value: object, depth: number, limits: StructureLimits): boolean {
 // the type's name as a string for every value (a builtin call each).
 function childFits(child: unknown, depth: number, limits: StructureLimits): boolean {
   if (typeof child === 'string') {
-    return child.length <= limits.stringLength && (!wellFormed || isWellFormed(child))
+    if (longStrings && child.length > limits.stringLength) return false
+    return !wellFormed || isWellFormed(child)
   }
   if (typeof child === 'number') {
     if (child < BIG && child > -BIG) return true
