@@ -154,18 +154,10 @@ export function checkJson(value: unknown, text: string, limits: StructureLimits)
  * no string needs the well-formedness check.
  */
 export function maySurrogate(text: string): boolean {
-  // Two cursors, one per spelling (`\ud`, `\uD`), each found by the native indexOf: the
-  // `\u00e9` escapes JSON writers use for other non-ASCII text are skipped without a look.
-  let lower = text.indexOf('\\ud')
-  let upper = text.indexOf('\\uD')
-  let from = 0
-  for (;;) {
-    if (lower !== -1 && lower < from) lower = text.indexOf('\\ud', from)
-    if (upper !== -1 && upper < from) upper = text.indexOf('\\uD', from)
-    const i = lower === -1 ? upper : upper === -1 ? lower : Math.min(lower, upper)
-    if (i === -1) return false
-    from = i + 3
-    if (!isSurrogateHex(text, i + 2)) continue // \ud000-\ud7ff: not a surrogate
+  // One native indexOf cursor over the `\u` escapes: a text without any (most) costs one
+  // scan, and the `\u00e9` escapes JSON writers use for other non-ASCII text one look each.
+  for (let i = text.indexOf('\\u'); i !== -1; i = text.indexOf('\\u', i + 2)) {
+    if (!isSurrogateHex(text, i + 2)) continue // \u0000-\ud7ff, \ue000-\uffff
     // Not an escape at all (an escaped backslash, then "ud800"): no surrogate, but a pair
     // cannot be read from here either, so let the check run.
     if (!startsEscape(text, i)) return true
@@ -173,8 +165,9 @@ export function maySurrogate(text: string): boolean {
     if (isLowSurrogateHex(text, i + 2)) return true
     if (text.charCodeAt(i + 6) !== 0x5c || text.charCodeAt(i + 7) !== 0x75) return true
     if (!isLowSurrogateHex(text, i + 8)) return true
-    from = i + 12 // the pair, read whole
+    i += 10 // the pair, read whole: the next look starts after it
   }
+  return false
 }
 
 /** `d8`-`df` at `at` (either case): a surrogate's first two hex digits. */
