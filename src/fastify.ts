@@ -17,7 +17,6 @@ import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
 import { absentBody, type CompiledRoute } from './core/route.js'
 import { closeUnread } from './core/connection.js'
-import { formats } from './decoders/formats.js'
 import { bodyError, type BodyErrorType } from './errors.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
 
@@ -55,11 +54,7 @@ type RouteConfig = { [kRoute]?: CompiledRoute }
 const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, options, done) => {
   const engine = createEngine(options ?? {})
   fastify.removeAllContentTypeParsers()
-  const parser = bodyParser(engine)
-  // fastify remembers the parser found for a Content-Type only when it is registered under
-  // that media type; the catch-all alone would be looked up again, header parsed, per request.
-  fastify.addContentTypeParser(mediaTypes, parser)
-  fastify.addContentTypeParser('*', parser)
+  fastify.addContentTypeParser('*', bodyParser(engine))
   fastify.addHook('onRoute', function bindRoute(this: FastifyInstance, route: RouteOptions) {
     const schema = route.schema?.body
     if (schema === undefined) return
@@ -88,8 +83,6 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
   })
   done()
 }
-
-const mediaTypes = [...new Set(Object.values(formats).flatMap((format) => format.mediaTypes))]
 
 function bodyParser(engine: BodyEngine) {
   const { scope } = engine

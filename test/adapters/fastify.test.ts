@@ -134,6 +134,24 @@ describe('safebody/fastify', () => {
     await instance.close()
   })
 
+  it('leaves a content type to a parser registered after it (as @fastify/formbody does)', async () => {
+    const instance = await app((a) => {
+      a.addContentTypeParser(
+        'application/x-www-form-urlencoded',
+        { parseAs: 'string' },
+        (_r, body, done) => {
+          done(null, { form: body })
+        },
+      )
+      a.post('/form', async (request) => request.body)
+    })
+    const payload = 'a=1'
+    const headers = { 'content-type': 'application/x-www-form-urlencoded' }
+    const res = await instance.inject({ method: 'POST', url: '/form', payload, headers })
+    expect([res.statusCode, res.json()]).toEqual([200, { form: 'a=1' }])
+    await instance.close()
+  })
+
   it("honours fastify's bodyLimit as well as safebody's limit", async () => {
     const instance = await app((a) => {
       a.post('/big', { schema: { body: { type: 'string' } } }, async () => ({ ok: true }))
