@@ -4,7 +4,7 @@ import { refuse } from './core/connection.js'
 import { type BodyCallback, type BodyScope, noBody, takeBody, unread } from './core/body.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { IntegrityPolicy } from './core/integrity.js'
-import type { RouteBinding, SafeBodyMode, SafeBodyOptions } from './core/options.js'
+import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
 import type { CompiledRoute } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
@@ -46,9 +46,10 @@ export interface SafeBodyMiddleware<
 export type { RouteSchemas }
 
 /**
- * Which signature check a body safebody handed on passed, kept by request so that a second
- * instance (a global and a per-route one) neither reads the body again nor skips a check it
- * requires. A side table, not a property: see `marksBody`.
+ * What safebody leaves in `req._body` (body-parser's "already parsed" flag, read for its
+ * truthiness) when it hands a body on: which signature check the body passed, so that a
+ * second instance (a global and a per-route one) neither reads it again nor skips a check it
+ * requires. One property write, the only one besides `req.body`.
  */
 class Taken {
   constructor(readonly integrity: IntegrityPolicy | null) {}
@@ -59,36 +60,6 @@ function takenMark(integrity: IntegrityPolicy | null): Taken {
   if (mark === undefined) takenMarks.set(integrity, (mark = new Taken(integrity)))
   return mark
 }
-const taken = new WeakMap<object, Taken>()
-
-/**
- * Whether to set `req._body`, body-parser 1's "already parsed" flag, on a body handed on.
- * body-parser 1 (Express 4's parser) skips a request so flagged and fails on a stream already
- * read; body-parser 2 (Express 5's `express.json()`) sets no flag and skips a request whose
- * stream has ended. safebody does as the parser it stands in for: the flag everywhere but
- * Express 5, and in report mode everywhere, since report mode sits in front of the
- * application's own parser, whichever it is. Not writing it on Express 5 matters: Node 20 and
- * 22 give every property added to an Express request (its prototype was replaced) a new
- * hidden class, about 2.5 us each, and express.json() adds one, `body`, as safebody then does.
- */
-function marksBody(req: object, mode: SafeBodyMode): boolean {
-  if (mode === 'report') return true
-  const proto = Object.getPrototypeOf(req) as ExpressRequestProto | null
-  if (proto === null) return true
-  let express5 = express5Protos.get(proto)
-  if (express5 === undefined) {
-    // Express 5's request has `app` (a function) and, unlike Express 4's, no `param()`.
-    express5 = typeof proto.app === 'function' && typeof proto.param !== 'function'
-    express5Protos.set(proto, express5)
-  }
-  return !express5
-}
-interface ExpressRequestProto {
-  app?: unknown
-  param?: unknown
-}
-const express5Protos = new WeakMap<object, boolean>()
-
 /**
  * Create the body middleware: read, negotiate, decode, guard and validate every request
  * body against the schema bound to its route, and refuse everything else with a catalogued
@@ -125,8 +96,8 @@ type TakenRequest = Request & { _body?: unknown }
 function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyScope): BodyHandler {
   return (incoming, res, next) => {
     const req = incoming as TakenRequest
-    const prior = taken.get(req)
-    if (prior !== undefined) {
+    const prior = req._body
+    if (prior instanceof Taken) {
       // Whoever took the body must have checked the signature this route requires.
       const integrity = find(req)?.policy.integrity
       if (!integrity || prior.integrity === integrity) return next()
@@ -134,26 +105,21 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
         createError(500, 'safebody read this body before the signature check', { expose: false }),
       )
     }
-    const route = find(req)
+    if (prior || req.readableEnded) {
+      // Another body parser consumed the stream: the body can no longer be checked here.
+      return next(
+        createError(500, 'safebody must run before any other body parser', { expose: false }),
+      )
+    }
     const done: BodyCallback = (err, value, integrity) => {
-      if (err !== null && err !== undefined) return refuse(req, res, next, consumedBy(req, err))
+      if (err !== null && err !== undefined) return refuse(req, res, next, err)
       if (value !== noBody && value !== unread) {
         req.body = value
-        taken.set(req, takenMark(integrity ?? null))
-        if (marksBody(req, (route?.policy ?? scope.fallback.policy).mode)) req._body = true
+        req._body = takenMark(integrity ?? null)
       }
       next()
     }
     // Express's req has method, path and headers: it is the request the core reads.
-    takeBody(scope, route, req as TakenRequest & { method: string }, req, done)
+    takeBody(scope, find(req), req as TakenRequest & { method: string }, req, done)
   }
-}
-
-/**
- * The core refuses a stream that can no longer be read (raw-body's 500 `stream.not.readable`).
- * Here that has one usual cause, said plainly: another body parser read it first.
- */
-function consumedBy(req: IncomingMessage, err: unknown): unknown {
-  if ((err as { type?: unknown }).type !== 'stream.not.readable' || !req.readableEnded) return err
-  return createError(500, 'safebody must run before any other body parser', { expose: false })
 }
