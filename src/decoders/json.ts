@@ -265,24 +265,15 @@ export function withinLimits(
   surrogates = true,
   textLength = Infinity,
 ): boolean {
-  if (typeof value !== 'object' || value === null) return scalarFits(value, limits, surrogates)
+  wellFormed = surrogates
+  longStrings = textLength > limits.stringLength
+  // A top-level scalar is held to the rules of a value inside a container.
+  if (typeof value !== 'object' || value === null) return childFits(value, 0, limits)
   // for-in below also sees inherited enumerable keys; if some other code has added one to
   // Object.prototype, leave the body to the guard, which reads own keys only.
   if (limits.depth > RECURSION_MAX || !prototypeClean()) return false
   nodesLeft = limits.nodes - 1
-  wellFormed = surrogates
-  longStrings = textLength > limits.stringLength
   return fits(value, 1, limits)
-}
-
-function scalarFits(value: unknown, limits: StructureLimits, surrogates: boolean): boolean {
-  if (typeof value === 'string') {
-    return value.length <= limits.stringLength && (!surrogates || isWellFormed(value))
-  }
-  if (typeof value !== 'number') return true
-  if (value < BIG && value > -BIG) return true
-  bigNumber = true
-  return value !== Infinity && value !== -Infinity
 }
 
 // 2^53: from here on, not every integer has a double.
