@@ -156,18 +156,56 @@ export function checkJson(value: unknown, text: string, limits: StructureLimits)
 export function maySurrogate(text: string): boolean {
   // One native indexOf cursor over the `\u` escapes: a text without any (most) costs one
   // scan, and the `\u00e9` escapes JSON writers use for other non-ASCII text one look each.
+  // Each look is a builtin call (about 15 ns); where such escapes are dense (text in another
+  // script, escaped by Python's json.dumps or Gson), one regex pass over the rest of the
+  // text, which stops only at surrogate escapes, is cheaper (about 0.2 ns a character).
+  let plain = 0
   for (let i = text.indexOf('\\u'); i !== -1; i = text.indexOf('\\u', i + 2)) {
-    if (!isSurrogateHex(text, i + 2)) continue // \u0000-\ud7ff, \ue000-\uffff
-    // Not an escape at all (an escaped backslash, then "ud800"): no surrogate, but a pair
-    // cannot be read from here either, so let the check run.
-    if (!startsEscape(text, i)) return true
-    // A low half with no high half before it, or a high half with no low half after it.
-    if (isLowSurrogateHex(text, i + 2)) return true
-    if (text.charCodeAt(i + 6) !== 0x5c || text.charCodeAt(i + 7) !== 0x75) return true
-    if (!isLowSurrogateHex(text, i + 8)) return true
-    i += 10 // the pair, read whole: the next look starts after it
+    if (isSurrogateHex(text, i + 2)) {
+      if (lonePair(text, i)) return true
+      i += 10 // the pair, read whole: the next look starts after it
+    } else if (++plain % DENSE_EVERY === 0 && i < plain * DENSE_SPACING) {
+      return surrogateEscapes(text, i + 2)
+    }
   }
   return false
+}
+
+// Every DENSE_EVERY plain escapes, the cursor hands the rest of the text to the regex if
+// the escapes so far are closer together on average than DENSE_SPACING characters (the
+// break-even is about 75). Measured on 30 KB webhook bodies: one escape per 25 characters,
+// 19 -> 7 us; one per 106, clustered in the text fields, the cursor stays (5 us).
+const DENSE_EVERY = 32
+const DENSE_SPACING = 64
+// `\u` then `d8`-`df` (either case): the start of a surrogate escape, nothing else.
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/g
+
+/** maySurrogate's answer for the text from `from` on, found by a regex. */
+function surrogateEscapes(text: string, from: number): boolean {
+  const escape = SURROGATE_ESCAPE
+  escape.lastIndex = from
+  while (escape.test(text)) {
+    const i = escape.lastIndex - 4
+    if (lonePair(text, i)) return true
+    escape.lastIndex = i + 12 // after the pair
+  }
+  return false
+}
+
+/**
+ * For the `\u` at `i`, followed by a surrogate's hex: true unless it is the high half of an
+ * escaped pair. Checks, in order: it is an escape at all (an escaped backslash, then
+ * "ud800", is no surrogate, but a pair cannot be read from there, so the check must run); a
+ * low half with no high half before it; a high half with no low half after it.
+ */
+function lonePair(text: string, i: number): boolean {
+  return (
+    !startsEscape(text, i) ||
+    isLowSurrogateHex(text, i + 2) ||
+    text.charCodeAt(i + 6) !== 0x5c ||
+    text.charCodeAt(i + 7) !== 0x75 ||
+    !isLowSurrogateHex(text, i + 8)
+  )
 }
 
 /** `d8`-`df` at `at` (either case): a surrogate's first two hex digits. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { guardValue, type StructureLimits } from '../../src/core/guard.js'
-import { decodeJson } from '../../src/decoders/json.js'
+import { decodeJson, maySurrogate } from '../../src/decoders/json.js'
 import { isBodyError } from '../../src/errors.js'
 
 // The one-pass JSON check against the full guard: on generated documents full of what
@@ -118,4 +118,73 @@ describe('JSON in one pass, against the full guard', () => {
     }
     expect(Object.prototype).not.toHaveProperty('a')
   })
+})
+
+// maySurrogate reads the text, not the value: it walks the `\u` escapes one by one, and where
+// plain ones are dense (text in another script, escaped by Python's json.dumps or Gson) it
+// hands the rest of the text to a regex. Both ways must find every lone surrogate and pass
+// every escaped pair, wherever in the text they sit.
+const plainEscape = fc.constantFrom(
+  '\\u00e9',
+  '\\u4e2d',
+  '\\u003c',
+  '\\uD7FF',
+  '\\ue000',
+  '\\uFFFD',
+)
+const pairEscape = fc.constantFrom('\\ud83d\\ude00', '\\uD83D\\uDE80', '\\udbff\\udfff')
+const asciiRun = fc.constantFrom('a', 'user123@example.com ', '4f1e9d0a', 'ud83d', '\\n', '\\"')
+const loneEscape = fc.constantFrom(
+  '\\ud800',
+  '\\udc00',
+  '\\uDBFF',
+  '\\ud83d\\u0041',
+  '\\ude00\\ud83d',
+)
+// Escapes of other text, dense (one every 6 characters) or sparse (one in about 100).
+const written = (dense: boolean) =>
+  fc
+    .array(
+      dense
+        ? fc.oneof(plainEscape, pairEscape, asciiRun)
+        : fc.oneof(pairEscape, asciiRun, asciiRun, plainEscape),
+      {
+        minLength: 40,
+        maxLength: 200,
+      },
+    )
+    .map((parts) => (dense ? '\\u00e9'.repeat(40) : 'x'.repeat(4000)) + parts.join(''))
+const isWellFormed = (s: string) => (s as string & { isWellFormed(): boolean }).isWellFormed()
+
+describe('the surrogate scan, on sparse and dense escapes', () => {
+  for (const dense of [false, true]) {
+    const how = dense ? 'dense' : 'sparse'
+    it(`passes escaped pairs and other escapes (${how})`, () => {
+      fc.assert(
+        fc.property(written(dense), (body) => {
+          expect(maySurrogate(JSON.stringify({ a: JSON.parse(`"${body}"`) }))).toBe(false)
+          expect(maySurrogate(`{"a":"${body}"}`), body).toBe(false)
+        }),
+        { numRuns: 300, seed: 7 },
+      )
+    })
+    it(`finds a lone surrogate anywhere (${how})`, () => {
+      let lone = 0
+      fc.assert(
+        fc.property(written(dense), loneEscape, fc.nat(), (body, piece, at) => {
+          const cut = at % (body.length + 1)
+          // Not inside an escape: cut at a backslash or at the end.
+          const from =
+            body.lastIndexOf('\\', cut) === cut || cut === body.length ? cut : body.length
+          const text = `{"a":"${body.slice(0, from)}${piece}${body.slice(from)}"}`
+          // The piece can complete a pair with its neighbour: then nothing is lone.
+          if (isWellFormed((JSON.parse(text) as { a: string }).a)) return
+          lone++
+          expect(maySurrogate(text), text).toBe(true)
+        }),
+        { numRuns: 600, seed: 11 },
+      )
+      expect(lone).toBeGreaterThan(400)
+    })
+  }
 })
