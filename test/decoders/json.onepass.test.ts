@@ -141,7 +141,8 @@ const loneEscape = fc.constantFrom(
   '\\ud83d\\u0041',
   '\\ude00\\ud83d',
 )
-// Escapes of other text, dense (one every 6 characters) or sparse (one in about 100).
+// Escaped text: dense (forty plain escapes in a row first, so the regex takes over the rest)
+// or sparse (4,000 plain characters first, so the cursor keeps the whole text).
 const written = (dense: boolean) =>
   fc
     .array(
