@@ -2,6 +2,7 @@ import http, { type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { createBodyReader, sendProblem } from '../../src/node.js'
+import { expectPrototypesUntouched } from '../helpers/app.js'
 import { contractOptions, describeContract } from './contract.js'
 
 async function serve(server: Server) {
@@ -67,6 +68,48 @@ describe('safebody/node', () => {
         { status: 415, type: 'route.schema.missing' },
       ])
       expect(read.stats()).toBeDefined()
+    } finally {
+      close()
+    }
+  })
+
+  it('refuses a stream it cannot read bytes from: an encoding set (500 stream.encoding.set), already read (500 stream.not.readable)', async () => {
+    const read = createBodyReader({ 'POST /': { type: 'object' } })
+    const outcomes: unknown[] = []
+    const { baseUrl, close } = await serve(
+      http.createServer((req, res) => {
+        const answer = (outcome: unknown) => {
+          outcomes.push(outcome)
+          res.end()
+        }
+        const take = () =>
+          read(req).then(
+            (body) => answer({ body }),
+            (err: { status: number; type: string }) =>
+              answer({ status: err.status, type: err.type }),
+          )
+        if (req.headers['x-case'] === 'encoding') {
+          req.setEncoding('utf8')
+          take()
+        } else {
+          req.on('end', take)
+          req.resume()
+        }
+      }),
+    )
+    try {
+      for (const which of ['encoding', 'consumed']) {
+        await fetch(baseUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-case': which },
+          body: '{"a":1}',
+        })
+      }
+      expect(outcomes).toEqual([
+        { status: 500, type: 'stream.encoding.set' },
+        { status: 500, type: 'stream.not.readable' },
+      ])
+      expectPrototypesUntouched()
     } finally {
       close()
     }

@@ -6,7 +6,7 @@ import { formatParser } from '../../src/body-parser/format.js'
 import bodyParser, { json, raw, text, urlencoded } from '../../src/body-parser/index.js'
 import { formats } from '../../src/decoders/formats.js'
 import { problemDetails, safeBody } from '../../src/index.js'
-import { type ExpressFactory, frameworks } from '../helpers/app.js'
+import { type ExpressFactory, expectPrototypesUntouched, frameworks } from '../helpers/app.js'
 import { describeError, parserApp, send, serve } from './harness.js'
 
 type Factory = (options?: Record<string, unknown>) => unknown
@@ -142,6 +142,7 @@ describe.each(frameworks)('in an app (%s)', (_name, express) => {
     const b = await send(await serve(parserApp(express, setEncoding as never, text())), request)
     expect(a).toMatchObject({ status: 500, result: { type: 'stream.encoding.set' } })
     expect(b).toEqual(a)
+    expectPrototypesUntouched()
   })
 
   it('makes safeBody() refuse to run after it, rather than skip validation', async () => {
