@@ -26,7 +26,7 @@ export function decodeJson(
   }
   bigNumber = false
   membersSeen = 0
-  const proved = withinLimits(value, limits, maySurrogate(text), text.length)
+  const proved = provedFrom(text, value, limits)
   if (!proved) {
     guardValue(value, limits)
     bigNumber = true // the guard does not look: let the text decide
@@ -144,7 +144,12 @@ const isNumberPart = (c: number) =>
  * nothing on accepted bodies.
  */
 export function checkJson(value: unknown, text: string, limits: StructureLimits): void {
-  if (!withinLimits(value, limits, maySurrogate(text), text.length)) guardValue(value, limits)
+  if (!provedFrom(text, value, limits)) guardValue(value, limits)
+}
+
+/** The one-pass proof for a value JSON.parse made from `text`, told what the text rules out. */
+function provedFrom(text: string, value: unknown, limits: StructureLimits): boolean {
+  return withinLimits(value, limits, maySurrogate(text), text.length)
 }
 
 /**
