@@ -17,6 +17,7 @@ import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
 import { absentBody, type CompiledRoute } from './core/route.js'
 import { closeUnread } from './core/connection.js'
+import { formats } from './decoders/formats.js'
 import { bodyError, type BodyErrorType } from './errors.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
 
@@ -54,7 +55,14 @@ type RouteConfig = { [kRoute]?: CompiledRoute }
 const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, options, done) => {
   const engine = createEngine(options ?? {})
   fastify.removeAllContentTypeParsers()
-  fastify.addContentTypeParser('*', bodyParser(engine))
+  const parse = bodyParser(engine)
+  // One parser for every content type; negotiation decides (415 for the rest). It is also
+  // registered under a pattern of the media types the formats name: fastify remembers the
+  // parser it found for a Content-Type, except when only '*' matched, and then parses the
+  // header again on every request. A pattern, not the types themselves, so that a parser
+  // registered after this plugin for one of them (as @fastify/formbody does) still wins.
+  fastify.addContentTypeParser(formatTypes, parse)
+  fastify.addContentTypeParser('*', parse)
   fastify.addHook('onRoute', function bindRoute(this: FastifyInstance, route: RouteOptions) {
     const schema = route.schema?.body
     if (schema === undefined) return
@@ -101,6 +109,19 @@ function bodyParser(engine: BodyEngine) {
     })
   }
 }
+
+/**
+ * fastify's normalized Content-Type (`type/subtype`, then `; name="value"` parameters) for
+ * any media type or structured suffix (`+json`) a format names.
+ */
+const formatTypes = (() => {
+  const all = Object.values(formats)
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+  const types = all.flatMap((format) => format.mediaTypes).map(escape)
+  const suffixes = all.flatMap((format) => (format.suffix ? [format.suffix] : [])).map(escape)
+  const suffixed = suffixes.length === 0 ? [] : [`[^/;]+/[^;]*(?:${suffixes.join('|')})`]
+  return new RegExp(`^(?:${[...types, ...suffixed].join('|')})(?:;|$)`)
+})()
 
 const passBody = () => true
 

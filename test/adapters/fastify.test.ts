@@ -152,6 +152,34 @@ describe('safebody/fastify', () => {
     await instance.close()
   })
 
+  it('leaves a content type to a pattern parser registered after it, request after request', async () => {
+    const instance = await app((a) => {
+      a.addContentTypeParser(
+        /^application\/(?:x-)?yaml(?:;|$)/,
+        { parseAs: 'string' },
+        (_r, body, done) => {
+          done(null, { own: body })
+        },
+      )
+      a.post('/any', { schema: { body: {} } }, async (request) => request.body)
+    })
+    const send = (type: string, payload: string) =>
+      instance.inject({ method: 'POST', url: '/any', payload, headers: { 'content-type': type } })
+    // Twice each: the second request finds the parser fastify remembered for its type.
+    for (let i = 0; i < 2; i++) {
+      const own = await send('application/yaml', 'a: 1')
+      expect([own.statusCode, own.json()]).toEqual([200, { own: 'a: 1' }])
+      const json = await send('application/vnd.api+json; charset=utf-8', '{"a":1}')
+      expect([json.statusCode, json.json()]).toEqual([200, { a: 1 }])
+      const refused = await send('application/json', '{"__proto__":{"x":1}}')
+      expect([refused.statusCode, refused.json().type]).toEqual([400, 'entity.forbidden.key'])
+      const other = await send('image/png', 'x')
+      expect([other.statusCode, other.json().type]).toEqual([415, 'content.type.unsupported'])
+    }
+    expect(({} as Record<string, unknown>).x).toBeUndefined()
+    await instance.close()
+  })
+
   it("honours fastify's bodyLimit as well as safebody's limit", async () => {
     const instance = await app((a) => {
       a.post('/big', { schema: { body: { type: 'string' } } }, async () => ({ ok: true }))
