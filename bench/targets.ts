@@ -86,6 +86,20 @@ export function httpTargets(rows: readonly HttpRow[]): Target[] {
   const goals: Record<string, number> = { small: 1.15, medium: 1.05 }
   const out: Target[] = []
   for (const row of rows) {
+    // Issue 15: each adapter at least 0.9x what its server does without safebody.
+    for (const [kind, reference, what] of [
+      ['safeBodyNode', 'bare', 'safebody/node vs node:http + JSON.parse + ajv'],
+      ['safeBodyFastify', 'fastify', 'safebody/fastify vs fastify with its route schema'],
+    ] as const) {
+      const ratio = roundRatio(row, kind, reference)
+      if (ratio === null) continue
+      out.push({
+        what: `HTTP, ${row.payload}: ${what} (req/s)`,
+        goal: '≥ 0.90x',
+        measured: x(ratio),
+        met: ratio >= 0.9,
+      })
+    }
     const goal = goals[row.payload]
     if (goal === undefined) continue
     const vsStatusQuo = roundRatio(row, 'safeBody', 'expressJson')

@@ -7,7 +7,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import bodyParser from 'body-parser'
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import { fastify } from 'fastify'
+import safebodyPlugin from '../../src/fastify.js'
 import { safeBody } from '../../src/index.js'
+import { createBodyReader } from '../../src/node.js'
 import { baselineValidator } from '../lib/ajv.js'
 import { orderZod, parseOrder } from '../lib/zod.js'
 import { orderSchema } from '../payloads.js'
@@ -160,10 +162,43 @@ export const serverKinds: Record<string, ServerKind> = {
     start: async ({ limit }) =>
       expressApp(safeBody({ routes: { 'POST /orders': orderZod }, limit }) as RequestHandler),
   },
+  safeBodyNode: {
+    label: 'node:http, safebody/node',
+    start: async ({ limit }) => {
+      const read = createBodyReader({
+        schemas: { order: orderSchema },
+        routes: { 'POST /orders': 'order' },
+        limit,
+      })
+      const answer = (res: ServerResponse, status: number, body: string) => {
+        res.writeHead(status, { 'content-type': 'application/json' })
+        res.end(body)
+      }
+      return createServer((req: IncomingMessage, res: ServerResponse) => {
+        read(req, res).then(
+          () => answer(res, 200, ok),
+          (err: { status?: number; type?: string }) =>
+            answer(res, err.status ?? 500, JSON.stringify({ error: String(err.type) })),
+        )
+      })
+    },
+  },
   fastify: {
     label: 'fastify, route schema (reference)',
     start: async ({ limit }) => {
       const app = fastify({ bodyLimit: limit, logger: false })
+      app.post('/orders', { schema: { body: orderSchema } }, async (_req, reply) => {
+        reply.type('application/json').send(ok)
+      })
+      await app.ready()
+      return app.server
+    },
+  },
+  safeBodyFastify: {
+    label: 'fastify, safebody/fastify (route schema as binding)',
+    start: async ({ limit }) => {
+      const app = fastify({ bodyLimit: limit, logger: false })
+      await app.register(safebodyPlugin, { limit })
       app.post('/orders', { schema: { body: orderSchema } }, async (_req, reply) => {
         reply.type('application/json').send(ok)
       })
