@@ -17,6 +17,32 @@ async function serve(server: Server) {
   }
 }
 
+/**
+ * A server that reads each request with `read` (after `prepare`, which may defer the read)
+ * and records what it resolved or rejected with: `{ body }` or `{ status, type }`.
+ */
+async function recording(
+  read: ReturnType<typeof createBodyReader>,
+  prepare: (req: http.IncomingMessage, take: () => void) => void = (_req, take) => take(),
+) {
+  const outcomes: unknown[] = []
+  const served = await serve(
+    http.createServer((req, res) => {
+      const answer = (outcome: unknown) => {
+        outcomes.push(outcome)
+        res.end()
+      }
+      prepare(req, () => {
+        read(req).then(
+          (body) => answer({ body }),
+          (err: { status: number; type: string }) => answer({ status: err.status, type: err.type }),
+        )
+      })
+    }),
+  )
+  return { ...served, outcomes }
+}
+
 describeContract('node:http', async () => {
   const read = createBodyReader(contractOptions())
   const server = http.createServer((req, res) => {
@@ -39,19 +65,7 @@ describeContract('node:http', async () => {
 describe('safebody/node', () => {
   it('rejects with status and type, and matches routes on the pathname', async () => {
     const read = createBodyReader({ 'POST /n': { type: 'object', required: ['a'] } })
-    const outcomes: unknown[] = []
-    const { baseUrl, close } = await serve(
-      http.createServer((req, res) => {
-        const answer = (outcome: unknown) => {
-          outcomes.push(outcome)
-          res.end()
-        }
-        read(req).then(
-          (body) => answer({ body }),
-          (err: { status: number; type: string }) => answer({ status: err.status, type: err.type }),
-        )
-      }),
-    )
+    const { baseUrl, close, outcomes } = await recording(read)
     try {
       const post = (path: string, body: string) =>
         fetch(`${baseUrl}${path}`, {
@@ -75,28 +89,15 @@ describe('safebody/node', () => {
 
   it('refuses a stream it cannot read bytes from: an encoding set (500 stream.encoding.set), already read (500 stream.not.readable)', async () => {
     const read = createBodyReader({ 'POST /': { type: 'object' } })
-    const outcomes: unknown[] = []
-    const { baseUrl, close } = await serve(
-      http.createServer((req, res) => {
-        const answer = (outcome: unknown) => {
-          outcomes.push(outcome)
-          res.end()
-        }
-        const take = () =>
-          read(req).then(
-            (body) => answer({ body }),
-            (err: { status: number; type: string }) =>
-              answer({ status: err.status, type: err.type }),
-          )
-        if (req.headers['x-case'] === 'encoding') {
-          req.setEncoding('utf8')
-          take()
-        } else {
-          req.on('end', take)
-          req.resume()
-        }
-      }),
-    )
+    const { baseUrl, close, outcomes } = await recording(read, (req, take) => {
+      if (req.headers['x-case'] === 'encoding') {
+        req.setEncoding('utf8')
+        take()
+      } else {
+        req.on('end', take)
+        req.resume()
+      }
+    })
     try {
       for (const which of ['encoding', 'consumed']) {
         await fetch(baseUrl, {
