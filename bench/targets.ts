@@ -59,10 +59,9 @@ export function middlewareTargets(rows: readonly MicroRow[]): Target[] {
     const zod = candidate(row, 'safeBody + zod')
     const plainZod = candidate(row, 'express.json() + zod')
     if (zod && plainZod) {
-      // Within each round, the pair's own ratio: the reference's noise stays out of it.
-      const ratio = spread(
-        zod.time.samples.map((t, i) => (plainZod.time.samples[i] as number) / t),
-      ).median
+      // Within each round, the pair's own ratio (time, so theirs over ours): the reference's
+      // noise stays out of it.
+      const ratio = roundMedian(plainZod.time.samples, zod.time.samples)
       out.push({
         what: `JSON middleware, ${row.payload}: safeBody + zod vs express.json() + zod`,
         goal: '≥ 0.95x',
@@ -74,12 +73,17 @@ export function middlewareTargets(rows: readonly MicroRow[]): Target[] {
   })
 }
 
-/** Per-round ratio of two HTTP candidates (their rounds ran side by side). */
+/** The median over rounds of `a / b`, each round's figures divided (they ran side by side). */
+function roundMedian(a: readonly number[], b: readonly number[]): number {
+  return spread(a.map((v, i) => v / (b[i] as number))).median
+}
+
+/** Per-round ratio of two HTTP candidates' req/s. */
 function roundRatio(row: HttpRow, kind: string, reference: string): number | null {
   const a = row.cells.find((c) => c.kind === kind)?.rps
   const b = row.cells.find((c) => c.kind === reference)?.rps
   if (!a || !b) return null
-  return spread(a.samples.map((v, i) => v / (b.samples[i] as number))).median
+  return roundMedian(a.samples, b.samples)
 }
 
 export function httpTargets(rows: readonly HttpRow[]): Target[] {
