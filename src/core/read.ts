@@ -70,6 +70,18 @@ export function readBody(
   if (length !== null && length > policy.limit) {
     return sink.readFailed(tooLarge(policy, false, { length, expected: length }))
   }
+  // A transfer coding before chunked (`gzip, chunked`) would reach us still applied: Node
+  // removes only the chunking. Refused, not handed on as if it were the body. (Without
+  // chunked last, Node's parser refuses the request itself.)
+  const transfer = headers['transfer-encoding']
+  if (transfer !== undefined && transfer !== 'chunked' && codedBeforeChunks(transfer)) {
+    return sink.readFailed(
+      bodyError(
+        'encoding.unsupported',
+        'Transfer-Encoding must be chunked alone: send a compressed body with Content-Encoding.',
+      ),
+    )
+  }
   const coding = codingOf(headers['content-encoding'])
   let inflater: Duplex | null = null
   if (coding !== 'identity') {
@@ -295,6 +307,13 @@ function codingOf(header: string | string[] | undefined): string {
   if (header === undefined) return 'identity'
   const value = (Array.isArray(header) ? header.join(',') : header).trim().toLowerCase()
   return value === '' ? 'identity' : value
+}
+
+/** True when Transfer-Encoding names a coding other than chunked and ends with chunked. */
+function codedBeforeChunks(header: string | string[]): boolean {
+  const value = Array.isArray(header) ? header.join(',') : header
+  const codings = value.split(',').map((coding) => coding.trim().toLowerCase())
+  return codings.at(-1) === 'chunked' && codings.some((coding) => coding !== 'chunked')
 }
 
 /** The codings this Node inflates; zstd exists from Node 22.15 and 23.8. */

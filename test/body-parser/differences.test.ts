@@ -141,6 +141,32 @@ describe.each(frameworks)('deliberate differences from body-parser (%s)', (_name
     },
   )
 
+  it.each(['json', 'raw'] as const)(
+    '%s: a transfer coding besides chunked is 415 (body-parser reads the still-coded bytes)',
+    async (parser) => {
+      const gzipped = zlib.gzipSync('{"a":1}')
+      const body = Buffer.concat([
+        Buffer.from(`${gzipped.length.toString(16)}\r\n`),
+        gzipped,
+        Buffer.from('\r\n0\r\n\r\n'),
+      ])
+      const headers = {
+        'Content-Type': parser === 'json' ? 'application/json' : 'application/octet-stream',
+        'Transfer-Encoding': 'gzip, chunked',
+      }
+      const { theirs, ours: mine } = await both(express, parser, undefined, {
+        headers,
+        body,
+        noLength: true,
+      })
+      if (parser === 'json') expect(theirs.result).toMatchObject({ type: 'entity.parse.failed' })
+      else expect(theirs.status).toBe(200)
+      expect(mine.status).toBe(415)
+      expect(mine.result).toMatchObject({ type: 'encoding.unsupported', status: 415 })
+      expectPrototypesUntouched()
+    },
+  )
+
   it("a body that does not inflate is 400 with a type (body-parser: zlib's error, no type)", async () => {
     const { theirs, ours: mine } = await both(express, 'json', undefined, {
       headers: { ...json, 'Content-Encoding': 'gzip' },
