@@ -15,7 +15,9 @@ import { noBody, takeBody, unread } from './core/body.js'
 import { type BodyEngine, createEngine } from './core/engine.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
-import { absentBody, type CompiledRoute } from './core/route.js'
+import { hasBody } from './core/read.js'
+import { pathOf } from './core/request.js'
+import type { CompiledRoute } from './core/route.js'
 import { closeUnread } from './core/connection.js'
 import { formats } from './decoders/formats.js'
 import { bodyError, type BodyErrorType } from './errors.js'
@@ -37,9 +39,11 @@ declare module 'fastify' {
   }
 }
 
-// Where a route's binding travels: fastify copies the route's config into the request's.
+// Where a route's bindings travel, by method: fastify copies the route's config into the
+// request's.
 const kRoute = Symbol('safebody.route')
-type RouteConfig = { [kRoute]?: CompiledRoute }
+type RouteBindings = Readonly<Record<string, CompiledRoute | undefined>>
+type RouteConfig = { [kRoute]?: RouteBindings }
 
 /**
  * A fastify plugin that takes over body parsing: every content type goes to safebody, which
@@ -63,25 +67,49 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
   // registered after this plugin for one of them (as @fastify/formbody does) still wins.
   fastify.addContentTypeParser(formatTypes, parse)
   fastify.addContentTypeParser('*', parse)
+  // The `routes` bindings some fastify route took: the others are reported when it is ready.
+  const used = new Set<CompiledRoute>()
   fastify.addHook('onRoute', function bindRoute(this: FastifyInstance, route: RouteOptions) {
+    const methods = [route.method].flat()
     const schema = route.schema?.body
-    if (schema === undefined) return
-    const name = `${[route.method].flat().join(',')} ${route.url}`
-    const settings = route.config?.safebody ?? {}
-    // Required unless the route says otherwise, as fastify's own validator has it.
-    const binding: RouteBinding = { ...settings, schema: schema as BodySchema }
-    let compiled = engine.bind(binding, name)
     // fastify's bodyLimit holds as well as safebody's limit: the smaller one applies.
     const bodyLimit = route.bodyLimit ?? this.initialConfig.bodyLimit ?? Infinity
-    if (compiled.policy.read.limit > bodyLimit) {
-      compiled = engine.bind({ ...binding, limit: bodyLimit }, name)
+    const bindings: Record<string, CompiledRoute | undefined> = {}
+    if (schema !== undefined) {
+      // Required unless the route says otherwise, as fastify's own validator has it.
+      const settings = route.config?.safebody ?? {}
+      const name = `${methods.join(',')} ${route.url}`
+      const compiled = capped(
+        engine.bind({ ...settings, schema: schema as BodySchema }, name),
+        bodyLimit,
+      )
+      for (const method of methods) bindings[method] = compiled
+      route.validatorCompiler = skipBody(this, route.validatorCompiler)
+    } else {
+      // A `routes` binding belongs to the route fastify matched, found by the route's own
+      // method and URL pattern, never by the request's URL: fastify's router decodes and may
+      // fold case and slashes, so the URL could name another binding than the handler's.
+      for (const method of methods) {
+        const found = engine.find(method, route.url)
+        if (found !== undefined) used.add(found)
+        bindings[method] = found === undefined ? undefined : capped(found, bodyLimit)
+      }
     }
-    route.config = { ...route.config, [kRoute]: compiled } as typeof route.config
-    route.validatorCompiler = skipBody(this, route.validatorCompiler)
-    // fastify calls no parser for a request without a body: a required one is checked here.
-    if (compiled.policy.required && compiled.policy.mode === 'enforce') {
-      route.preValidation = [requireBody(compiled), route.preValidation ?? []].flat()
+    route.config = { ...route.config, [kRoute]: bindings } as typeof route.config
+    // A route copied from another (fastify's HEAD for a GET) carries the other's hook.
+    const hooks = [route.preValidation ?? []].flat().filter((hook) => !unparsedHooks.has(hook))
+    route.preValidation = [unparsedBody(engine, bindings), ...hooks]
+  })
+  fastify.addHook('onReady', function unusedRoutes(ready) {
+    for (const [key, route] of engine.routes) {
+      if (route !== null && !used.has(route)) {
+        process.emitWarning(
+          `safebody: routes "${key}" binds no fastify route. On fastify a binding in routes applies to the route with its method and URL pattern (registered after the plugin); requests are never matched by their URL.`,
+          { code: 'SAFEBODY_UNUSED_ROUTE' },
+        )
+      }
     }
+    ready()
   })
   // A refusal before the whole body arrived: Connection: close, the socket cut after the
   // response, instead of Node draining the rest.
@@ -92,6 +120,17 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
   done()
 }
 
+/** `route` with its read limit lowered to fastify's `bodyLimit`, where that is smaller. */
+function capped(route: CompiledRoute, bodyLimit: number): CompiledRoute {
+  const { policy } = route
+  if (policy.read.limit <= bodyLimit) return route
+  return { ...route, policy: { ...policy, read: { ...policy.read, limit: bodyLimit } } }
+}
+
+// Requests whose parser answered without a body (or a validator's output of undefined): the
+// route's hook must not take their body again.
+const parsed = new WeakSet<IncomingMessage>()
+
 function bodyParser(engine: BodyEngine) {
   const { scope } = engine
   return (
@@ -100,14 +139,41 @@ function bodyParser(engine: BodyEngine) {
     done: (err: Error | null, body?: unknown) => void,
   ): void => {
     const { method, url, headers } = request
-    const query = url.indexOf('?')
-    const path = query === -1 ? url : url.slice(0, query)
-    const route = (request.routeOptions.config as RouteConfig)[kRoute] ?? engine.find(method, path)
-    takeBody(scope, route, { method, path, headers }, payload, (err, value) => {
+    const route = (request.routeOptions.config as RouteConfig)[kRoute]?.[method]
+    takeBody(scope, route, { method, path: pathOf(url), headers }, payload, (err, value) => {
       if (err !== null && err !== undefined) return done(err as Error)
-      done(null, value === noBody || value === unread ? undefined : value)
+      if (value === noBody || value === unread || value === undefined) {
+        parsed.add(request.raw)
+        return done(null, undefined)
+      }
+      done(null, value)
     })
   }
+}
+
+const unparsedHooks = new WeakSet<preValidationHookHandler>()
+
+/**
+ * The requests fastify hands no parser, taken as every other adapter takes them: a bodiless
+ * one (a route that requires a body or a signature refuses it), and a body fastify does not
+ * parse (GET and HEAD; DELETE and OPTIONS without a Content-Type), read and checked against
+ * the route's binding, or refused with 415 where it has none. Nothing sent is dropped unread.
+ */
+function unparsedBody(engine: BodyEngine, bindings: RouteBindings): preValidationHookHandler {
+  const { scope } = engine
+  const hook: preValidationHookHandler = (request, _reply, next) => {
+    if (request.body !== undefined || parsed.has(request.raw)) return next()
+    const { method, url, headers } = request
+    const route = bindings[method]
+    if (route === undefined && !hasBody(headers)) return next()
+    takeBody(scope, route, { method, path: pathOf(url), headers }, request.raw, (err, value) => {
+      if (err !== null && err !== undefined) return next(err as Error)
+      if (value !== noBody && value !== unread) request.body = value
+      next()
+    })
+  }
+  unparsedHooks.add(hook)
+  return hook
 }
 
 /**
@@ -141,18 +207,6 @@ function skipBody(
     const schema =
       definition.httpPart === 'headers' ? lowerCaseHeaders(definition.schema) : definition.schema
     return defaultCompiler(instance)({ ...definition, schema })
-  }
-}
-
-function requireBody(route: CompiledRoute): preValidationHookHandler {
-  return (request, _reply, next) => {
-    if (request.body !== undefined) return next()
-    try {
-      absentBody(route)
-      next()
-    } catch (err) {
-      next(err as Error)
-    }
   }
 }
 

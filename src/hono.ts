@@ -2,12 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Context, Env, MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { type BodyScope, noBody, takeBody, unread } from './core/body.js'
+import { type BodyScope, type BodySource, noBody, takeBody, unread } from './core/body.js'
 import { closeUnread } from './core/connection.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { IntegrityPolicy } from './core/integrity.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
+import { hasBody } from './core/read.js'
 import type { HeaderBag } from './core/request.js'
 import type { CompiledRoute } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
@@ -100,11 +101,17 @@ function handler(
     const headers = headerBag(raw.headers)
     const request = { method: c.req.method, path: c.req.path, headers }
     const value = await new Promise<unknown>((resolve, reject) => {
-      takeBody(scope, find(c), request, raw.body ?? new Uint8Array(0), (err, value, integrity) => {
-        if (err !== null && err !== undefined) return reject(refusal(c, err, typeBase))
-        if (value !== noBody && value !== unread) taken.set(raw, integrity ?? null)
-        resolve(value)
-      })
+      takeBody(
+        scope,
+        find(c),
+        request,
+        raw.body ?? bodyless(c, headers),
+        (err, value, integrity) => {
+          if (err !== null && err !== undefined) return reject(refusal(c, err, typeBase))
+          if (value !== noBody && value !== unread) taken.set(raw, integrity ?? null)
+          resolve(value)
+        },
+      )
     })
     if (value !== noBody && value !== unread) c.req.addValidatedData('json', value as object)
     await next()
@@ -123,6 +130,18 @@ function handler(
 export function validBody<Body = unknown>(c: Context): Body | undefined {
   return (c.req as unknown as { valid(target: 'json'): Body | undefined }).valid('json')
 }
+
+/**
+ * Where a request the Fetch API gives no body stream reads from: a GET or HEAD request may
+ * still carry one, which @hono/node-server leaves unread in Node's request; elsewhere, none
+ * (a declared body that never arrives is refused as a length mismatch).
+ */
+function bodyless(c: Context, headers: HeaderBag): BodySource {
+  const { incoming } = (c.env ?? {}) as NodeBindings
+  return incoming !== undefined && hasBody(headers) ? incoming : EMPTY
+}
+
+const EMPTY = new Uint8Array(0)
 
 /** The Web `Headers` as the core's header bag: lower-case names, repeated values joined. */
 function headerBag(headers: Headers): HeaderBag {

@@ -4,6 +4,7 @@ import { createEngine, type RouteSchemas } from './core/engine.js'
 import type { SafeBodyOptions } from './core/options.js'
 import type { ViolationStats } from './core/violations.js'
 import { closeUnread } from './core/connection.js'
+import { pathOf } from './core/request.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
 
 /**
@@ -38,9 +39,7 @@ export function createBodyReader<Body = unknown>(
   const read = ((req: IncomingMessage, res?: ServerResponse) =>
     new Promise((resolve, reject) => {
       const method = req.method ?? 'GET'
-      const url = req.url ?? '/'
-      const query = url.indexOf('?')
-      const path = query === -1 ? url : url.slice(0, query)
+      const path = pathOf(req.url ?? '/')
       const request = { method, path, headers: req.headers }
       takeBody(scope, engine.find(method, path), request, req, (err, value) => {
         if (err !== null && err !== undefined) {

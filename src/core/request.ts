@@ -9,3 +9,21 @@ export interface BodyRequest {
   /** Lower-case header names, as Node spells them. */
   readonly headers: HeaderBag
 }
+
+/**
+ * A request target's path, as Express's `req.path` and Koa's `ctx.path` read it: without the
+ * query or a fragment, and an absolute-form target (`http://host/users`, which a client may
+ * send and Node keeps in `req.url`) by its path.
+ */
+export function pathOf(url: string): string {
+  const query = url.indexOf('?')
+  let path = query === -1 ? url : url.slice(0, query)
+  const fragment = path.indexOf('#')
+  if (fragment !== -1) path = path.slice(0, fragment)
+  if (path.charCodeAt(0) === 0x2f) return path
+  // Absolute form: the path starts at the first slash after the authority ('*' stays).
+  const authority = path.indexOf('://')
+  if (authority === -1) return path
+  const slash = path.indexOf('/', authority + 3)
+  return slash === -1 ? '/' : path.slice(slash)
+}

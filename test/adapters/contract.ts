@@ -75,6 +75,8 @@ export interface ContractCase {
   readonly name: string
   /** One of `contractPaths`. */
   readonly path: (typeof contractPaths)[number]
+  /** The request-target sent, when it spells `path` another way (absolute form, a fragment). */
+  readonly target?: string
   /** Request headers; Content-Length is added from the body unless given. */
   readonly headers: Readonly<Record<string, string>>
   readonly body: Buffer
@@ -108,6 +110,15 @@ function githubSignature(body: Buffer, secret = contractSecret): string {
 }
 
 const hookBody = json({ action: 'opened', number: 7 })
+
+/** `body` in HTTP/1.1 chunked framing: one chunk, then the last. */
+function chunked(body: Buffer): Buffer {
+  return Buffer.concat([
+    Buffer.from(`${body.length.toString(16)}\r\n`),
+    body,
+    Buffer.from('\r\n0\r\n\r\n'),
+  ])
+}
 
 /** Every contract case, in a stable order. Adding a case is fine; renaming one is not. */
 export const contractCases: readonly ContractCase[] = [
@@ -249,6 +260,41 @@ export const contractCases: readonly ContractCase[] = [
     expectStatus: 401,
     expectType: 'entity.signature.invalid',
   },
+  {
+    name: 'no body and no signature on a signed route',
+    path: '/contract/hook',
+    headers: {},
+    body: Buffer.alloc(0),
+    expectStatus: 401,
+    expectType: 'entity.signature.missing',
+  },
+  {
+    // Node removes the chunking only: the body would arrive still gzip-coded.
+    name: 'Transfer-Encoding with a coding besides chunked',
+    path: '/contract/open',
+    headers: { ...jsonType, 'transfer-encoding': 'gzip, chunked' },
+    body: chunked(gzipSync(json({ a: 1 }))),
+    expectStatus: 415,
+    expectType: 'encoding.unsupported',
+  },
+  {
+    name: 'absolute-form request target',
+    path: '/contract/users',
+    target: 'http://localhost/contract/users',
+    headers: jsonType,
+    body: json({ name: '' }),
+    expectStatus: 422,
+    expectType: 'entity.validation.failed',
+  },
+  {
+    name: 'request target with a fragment',
+    path: '/contract/users',
+    target: '/contract/users#top',
+    headers: jsonType,
+    body: json({ name: '' }),
+    expectStatus: 422,
+    expectType: 'entity.validation.failed',
+  },
 ]
 
 /** What came back for one case. */
@@ -267,7 +313,11 @@ export function sendContractCase(baseUrl: string, entry: ContractCase): Promise<
   const { hostname, port } = new URL(baseUrl)
   const headers: Record<string, string> = { host: `${hostname}:${port}`, connection: 'close' }
   for (const [name, value] of Object.entries(entry.headers)) headers[name.toLowerCase()] = value
-  if (entry.body.length > 0 && headers['content-length'] === undefined) {
+  if (
+    entry.body.length > 0 &&
+    headers['content-length'] === undefined &&
+    headers['transfer-encoding'] === undefined
+  ) {
     headers['content-length'] = String(entry.body.length)
   }
   const head = Object.entries(headers)
@@ -275,7 +325,10 @@ export function sendContractCase(baseUrl: string, entry: ContractCase): Promise<
     .join('')
   const sent =
     entry.delivery === undefined ? entry.body : entry.body.subarray(0, entry.delivery.bytes)
-  const request = Buffer.concat([Buffer.from(`POST ${entry.path} HTTP/1.1\r\n${head}\r\n`), sent])
+  const request = Buffer.concat([
+    Buffer.from(`POST ${entry.target ?? entry.path} HTTP/1.1\r\n${head}\r\n`),
+    sent,
+  ])
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(port), hostname)
     const chunks: Buffer[] = []

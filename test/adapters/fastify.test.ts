@@ -1,7 +1,9 @@
 import Fastify, { type FastifyInstance, type FastifyTypeProvider } from 'fastify'
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
-import { describe, expect, expectTypeOf, it } from 'vitest'
-import type { RouteBinding } from '../../src/index.js'
+import express from 'express'
+import supertest from 'supertest'
+import { describe, expect, expectTypeOf, it, vi } from 'vitest'
+import { problemDetails as expressProblems, type RouteBinding, safeBody } from '../../src/index.js'
 import safebody, { problemDetails } from '../../src/fastify.js'
 import { expectPrototypesUntouched } from '../helpers/app.js'
 import { contractOptions, contractPaths, contractUser, describeContract } from './contract.js'
@@ -182,20 +184,158 @@ describe('safebody/fastify', () => {
   })
 
   it("honours fastify's bodyLimit as well as safebody's limit", async () => {
-    const instance = await app((a) => {
-      a.post('/big', { schema: { body: { type: 'string' } } }, async () => ({ ok: true }))
-      a.post('/bigger', { schema: { body: { type: 'string' } }, bodyLimit: 4000 }, async () => ({
+    const instance = Fastify({ bodyLimit: 1000 })
+    await instance.register(safebody, {
+      limit: '10mb',
+      routes: { 'POST /listed': { schema: { type: 'string' } } },
+    })
+    instance.setErrorHandler(problemDetails())
+    instance.post('/big', { schema: { body: { type: 'string' } } }, async () => ({ ok: true }))
+    instance.post(
+      '/bigger',
+      { schema: { body: { type: 'string' } }, bodyLimit: 4000 },
+      async () => ({
         ok: true,
-      }))
-    }, 1000)
+      }),
+    )
+    instance.post('/listed', async () => ({ ok: true }))
     const payload = JSON.stringify('a'.repeat(2000))
     const headers = { 'content-type': 'application/json' }
-    const refused = await instance.inject({ method: 'POST', url: '/big', payload, headers })
-    expect(refused.statusCode).toBe(413)
-    expect(refused.json()).toMatchObject({ type: 'entity.too.large' })
+    for (const url of ['/big', '/listed']) {
+      const refused = await instance.inject({ method: 'POST', url, payload, headers })
+      expect([url, refused.statusCode, refused.json().type]).toEqual([url, 413, 'entity.too.large'])
+    }
     const taken = await instance.inject({ method: 'POST', url: '/bigger', payload, headers })
     expect(taken.statusCode).toBe(200)
     await instance.close()
+  })
+
+  it('holds a request to the binding of the route fastify matched, however its URL is spelled', async () => {
+    const instance = Fastify({ routerOptions: { caseSensitive: false } })
+    await instance.register(safebody, { routes: { 'POST /users': point, 'POST /:page': true } })
+    instance.setErrorHandler(problemDetails())
+    instance.post('/users', async (request) => ({ users: request.body }))
+    instance.post('/:page', async (request) => ({ page: request.body }))
+    await instance.ready()
+    const post = (url: string) =>
+      instance.inject({
+        method: 'POST',
+        url,
+        payload: '{"x":"1","admin":true}',
+        headers: { 'content-type': 'application/json' },
+      })
+    // fastify's router decodes %75 and folds case before it matches: the URL as sent would
+    // have named the looser /:page binding, while the /users handler ran.
+    for (const url of ['/users', '/%75sers', '/user%73', '/USERS']) {
+      const res = await post(url)
+      expect([url, res.statusCode, res.json().type]).toEqual([url, 422, 'entity.validation.failed'])
+    }
+    expect((await post('/other')).json()).toEqual({ page: { x: '1', admin: true } })
+    await instance.close()
+  })
+
+  it('takes the requests fastify hands no parser as the Express middleware does', async () => {
+    const search = {
+      type: 'object',
+      properties: { q: { type: 'string' } },
+      required: ['q'],
+      additionalProperties: false,
+    } as const
+    const events: string[] = []
+    const options = () => ({
+      routes: {
+        'GET /search': search,
+        'DELETE /items/:id': search,
+        'POST /needs': { schema: search, required: true },
+        'POST /soft': { schema: search, required: true, mode: 'report' as const },
+      },
+      onViolation: (event: { type: string; action: string }) => {
+        events.push(`${event.action} ${event.type}`)
+      },
+    })
+    const echo = { body: (body: unknown) => ({ body: body ?? null }) }
+    const viaFastify = Fastify()
+    await viaFastify.register(safebody, options())
+    viaFastify.setErrorHandler(problemDetails())
+    for (const [method, url] of [
+      ['GET', '/search'],
+      ['GET', '/other'],
+      ['DELETE', '/items/:id'],
+      ['POST', '/needs'],
+      ['POST', '/soft'],
+    ] as const) {
+      viaFastify.route({ method, url, handler: async (request) => echo.body(request.body) })
+    }
+    await viaFastify.ready()
+    const viaExpress = express()
+    viaExpress.use(safeBody(options()))
+    viaExpress.all(['/search', '/other', '/items/:id', '/needs', '/soft'], (req, res) => {
+      res.json(echo.body(req.body))
+    })
+    viaExpress.use(expressProblems())
+    const json = { 'content-type': 'application/json' }
+    const cases: Array<[string, string, Record<string, string>, string, number, unknown]> = [
+      ['GET', '/search', json, '{"q":"a"}', 200, { body: { q: 'a' } }],
+      ['GET', '/search', json, '{"x":1}', 422, 'entity.validation.failed'],
+      ['GET', '/search', json, '{"__proto__":{"polluted":1}}', 400, 'entity.forbidden.key'],
+      ['GET', '/search', {}, '', 200, { body: null }],
+      ['GET', '/other', json, '{"q":"a"}', 415, 'route.schema.missing'],
+      ['GET', '/other', {}, '', 200, { body: null }],
+      ['DELETE', '/items/7', {}, '{"q":"a"}', 415, 'content.type.unsupported'],
+      ['DELETE', '/items/7', json, '{"q":"a"}', 200, { body: { q: 'a' } }],
+      ['POST', '/needs', {}, '', 400, 'entity.missing'],
+      ['POST', '/soft', {}, '', 200, { body: null }],
+    ]
+    for (const [method, url, headers, payload, status, expected] of cases) {
+      const name = `${method} ${url} ${payload}`
+      const fastified = await viaFastify.inject({ method, url, headers, payload })
+      const agent = supertest(viaExpress)
+      const verb =
+        method === 'GET'
+          ? agent.get(url)
+          : method === 'DELETE'
+            ? agent.delete(url)
+            : agent.post(url)
+      const expressed = await verb.set(headers).send(payload)
+      for (const [server, code, body] of [
+        ['fastify', fastified.statusCode, fastified.json()],
+        ['express', expressed.status, expressed.body],
+      ] as const) {
+        expect([name, server, code]).toEqual([name, server, status])
+        if (typeof expected === 'string') expect((body as { type: string }).type).toBe(expected)
+        else expect(body).toEqual(expected)
+      }
+    }
+    // Report mode reported the missing body (once per server) and refused nothing.
+    expect(events.filter((e) => e === 'reported entity.missing')).toHaveLength(2)
+    expectPrototypesUntouched()
+    await viaFastify.close()
+  })
+
+  it('warns about a binding in routes that no fastify route has', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
+    try {
+      const instance = Fastify()
+      await instance.register(safebody, {
+        routes: { 'POST /users/:id': point, 'POST /gone': point },
+      })
+      instance.post('/users/:userId', async (request) => request.body)
+      await instance.ready()
+      const messages = warn.mock.calls.map(([message]) => String(message))
+      expect(messages.filter((m) => m.startsWith('safebody:'))).toEqual([
+        expect.stringContaining('routes "POST /gone" binds no fastify route'),
+      ])
+      const res = await instance.inject({
+        method: 'POST',
+        url: '/users/7',
+        payload: '{"x":"1"}',
+        headers: { 'content-type': 'application/json' },
+      })
+      expect(res.statusCode).toBe(422)
+      await instance.close()
+    } finally {
+      warn.mockRestore()
+    }
   })
 
   it('answers problem+json for client errors and passes the rest on', async () => {

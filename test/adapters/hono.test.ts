@@ -101,6 +101,40 @@ describe('safebody/hono', () => {
     }
   })
 
+  it('reads the body of a GET request, which the Fetch API leaves out, from Node', async () => {
+    const search = { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] }
+    const app = new Hono()
+    app.use(safeBody({ routes: { 'GET /search': search } }))
+    app.get('/search', (c) => c.json({ body: validBody(c) ?? null }))
+    app.get('/other', (c) => c.json({}))
+    const { baseUrl, close } = await serve(app)
+    const port = Number(new URL(baseUrl).port)
+    const get = async (path: string, body: string) => {
+      const head = `GET ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n`
+      const typed =
+        body === '' ? '' : `content-type: application/json\r\ncontent-length: ${body.length}\r\n`
+      return untilClosed(port, `${head}${typed}\r\n${body}`)
+    }
+    try {
+      const ok = await get('/search', '{"q":"a"}')
+      expect(ok).toMatch(/^HTTP\/1\.1 200 /)
+      expect(ok).toContain('{"body":{"q":"a"}}')
+      const bad = await get('/search', '{"x":1}')
+      expect(bad).toMatch(/^HTTP\/1\.1 422 /)
+      expect(bad).toContain('"type":"entity.validation.failed"')
+      const polluted = await get('/search', '{"__proto__":{"polluted":1},"q":"a"}')
+      expect(polluted).toMatch(/^HTTP\/1\.1 400 /)
+      expect(polluted).toContain('"type":"entity.forbidden.key"')
+      const unbound = await get('/other', '{"q":"a"}')
+      expect(unbound).toMatch(/^HTTP\/1\.1 415 /)
+      expect(unbound).toContain('"type":"route.schema.missing"')
+      expect(await get('/search', '')).toContain('{"body":null}')
+      expectPrototypesUntouched()
+    } finally {
+      close()
+    }
+  })
+
   it('a per-route instance after a global one takes the body once', async () => {
     const app = new Hono()
     app.use(safeBody({ 'POST /users': contractUser }))
