@@ -1,7 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createError from 'http-errors'
 import { refuse } from './core/connection.js'
-import { type BodyCallback, type BodyScope, noBody, takeBody, unread } from './core/body.js'
+import {
+  type BodyCallback,
+  type BodyRequest,
+  type BodyScope,
+  noBody,
+  retakeBody,
+  takeBody,
+  unread,
+} from './core/body.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { IntegrityPolicy } from './core/integrity.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
@@ -97,20 +105,6 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
   return (incoming, res, next) => {
     const req = incoming as TakenRequest
     const prior = req._body
-    if (prior instanceof Taken) {
-      // Whoever took the body must have checked the signature this route requires.
-      const integrity = find(req)?.policy.integrity
-      if (!integrity || prior.integrity === integrity) return next()
-      return next(
-        createError(500, 'safebody read this body before the signature check', { expose: false }),
-      )
-    }
-    if (prior || req.readableEnded) {
-      // Another body parser consumed the stream: the body can no longer be checked here.
-      return next(
-        createError(500, 'safebody must run before any other body parser', { expose: false }),
-      )
-    }
     const done: BodyCallback = (err, value, integrity) => {
       if (err !== null && err !== undefined) return refuse(req, res, next, err)
       if (value !== noBody && value !== unread) {
@@ -118,6 +112,16 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
         req._body = takenMark(integrity ?? null)
       }
       next()
+    }
+    // Another instance took the body: it is held to this binding too, not read again.
+    if (prior instanceof Taken) {
+      return retakeBody(scope, find(req), req as BodyRequest, req.body, prior.integrity, done)
+    }
+    if (prior || req.readableEnded) {
+      // Another body parser consumed the stream: the body can no longer be checked here.
+      return next(
+        createError(500, 'safebody must run before any other body parser', { expose: false }),
+      )
     }
     // Express's req has method, path and headers: it is the request the core reads.
     takeBody(scope, find(req), req as TakenRequest & { method: string }, req, done)

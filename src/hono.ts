@@ -2,7 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Context, Env, MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { type BodyScope, type BodySource, noBody, takeBody, unread } from './core/body.js'
+import {
+  type BodyCallback,
+  type BodyScope,
+  type BodySource,
+  noBody,
+  retakeBody,
+  takeBody,
+  unread,
+} from './core/body.js'
 import { closeUnread } from './core/connection.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { IntegrityPolicy } from './core/integrity.js'
@@ -86,32 +94,22 @@ function handler(
 ): HonoBodyMiddleware {
   return async (c, next) => {
     const raw = c.req.raw
-    if (taken.has(raw)) {
-      // Whoever took the body must have checked the signature this route requires.
-      const integrity = find(c)?.policy.integrity
-      if (!integrity || taken.get(raw) === integrity) return next()
-      throw new HTTPException(500, {
-        message: 'safebody read this body before the signature check',
-      })
-    }
-    if (raw.bodyUsed) {
-      // Another reader consumed the stream: the body can no longer be checked here.
+    const checked = taken.get(raw)
+    if (checked === undefined && raw.bodyUsed) {
+      // Another body reader consumed the stream: the body can no longer be checked here.
       throw new HTTPException(500, { message: 'safebody must run before any other body reader' })
     }
     const headers = headerBag(raw.headers)
     const request = { method: c.req.method, path: c.req.path, headers }
     const value = await new Promise<unknown>((resolve, reject) => {
-      takeBody(
-        scope,
-        find(c),
-        request,
-        raw.body ?? bodyless(c, headers),
-        (err, value, integrity) => {
-          if (err !== null && err !== undefined) return reject(refusal(c, err, typeBase))
-          if (value !== noBody && value !== unread) taken.set(raw, integrity ?? null)
-          resolve(value)
-        },
-      )
+      const done: BodyCallback = (err, value, integrity) => {
+        if (err !== null && err !== undefined) return reject(refusal(c, err, typeBase))
+        if (value !== noBody && value !== unread) taken.set(raw, integrity ?? null)
+        resolve(value)
+      }
+      // Another instance took the body: it is held to this binding too, not read again.
+      if (checked !== undefined) retakeBody(scope, find(c), request, validBody(c), checked, done)
+      else takeBody(scope, find(c), request, raw.body ?? bodyless(c, headers), done)
     })
     if (value !== noBody && value !== unread) c.req.addValidatedData('json', value as object)
     await next()

@@ -1,6 +1,13 @@
 import type { DefaultContext, DefaultState, Middleware, ParameterizedContext } from 'koa'
 import createError from 'http-errors'
-import { type BodyScope, noBody, takeBody, unread } from './core/body.js'
+import {
+  type BodyCallback,
+  type BodyScope,
+  noBody,
+  retakeBody,
+  takeBody,
+  unread,
+} from './core/body.js'
 import { closeUnread } from './core/connection.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { IntegrityPolicy } from './core/integrity.js'
@@ -72,28 +79,25 @@ export function safeBody<Bodies extends object = Record<never, never>>(
 function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope): Middleware {
   return (ctx, next) => {
     const { req } = ctx
-    if (taken.has(req)) {
-      // Whoever took the body must have checked the signature this route requires.
-      const integrity = find(ctx)?.policy.integrity
-      if (!integrity || taken.get(req) === integrity) return next()
-      throw createError(500, 'safebody read this body before the signature check', {
-        expose: false,
-      })
-    }
-    if ((ctx.request as { body?: unknown }).body !== undefined || req.readableEnded) {
+    const body = ctx.request as { body?: unknown }
+    const checked = taken.get(req)
+    if (checked === undefined && (body.body !== undefined || req.readableEnded)) {
       // Another body parser consumed the stream: the body can no longer be checked here.
       throw createError(500, 'safebody must run before any other body parser', { expose: false })
     }
     const request = { method: ctx.method, path: ctx.path, headers: req.headers }
     return new Promise<void>((resolve, reject) => {
-      takeBody(scope, find(ctx), request, req, (err, value, integrity) => {
+      const done: BodyCallback = (err, value, integrity) => {
         if (err !== null && err !== undefined) return reject(refusal(ctx, err))
         if (value !== noBody && value !== unread) {
-          ;(ctx.request as { body?: unknown }).body = value
+          body.body = value
           taken.set(req, integrity ?? null)
         }
         resolve()
-      })
+      }
+      // Another instance took the body: it is held to this binding too, not read again.
+      if (checked !== undefined) retakeBody(scope, find(ctx), request, body.body, checked, done)
+      else takeBody(scope, find(ctx), request, req, done)
     }).then(next)
   }
 }

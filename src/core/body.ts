@@ -1,3 +1,4 @@
+import createError from 'http-errors'
 import { isBodyError, limitError } from '../errors.js'
 import type { DecodeContext, Format } from '../decoders/formats.js'
 import {
@@ -62,6 +63,27 @@ export function takeBody(
   new BodyTask(scope, route, request, done).start(source)
 }
 
+/**
+ * A body another safebody instance took first (a global one, then a `.route()` one, or two
+ * globals): held to this route's schema too, never read again. The route's signature must be
+ * the one the first checked (else a 500, not exposed: a misconfiguration, failing closed);
+ * its schema validates `value` (what the first handed on: validators stack, each seeing the
+ * last one's output), in its mode, and its output is handed on. The read, the content type,
+ * the limits and the guard were the first's. A route with no binding here passes the value on
+ * as it is.
+ */
+export function retakeBody(
+  scope: BodyScope,
+  route: CompiledRoute | undefined,
+  request: BodyRequest,
+  value: unknown,
+  checked: IntegrityPolicy | null,
+  done: BodyCallback,
+): void {
+  if (route === undefined) return done(null, value, checked)
+  new BodyTask(scope, route, request, done).retake(value, checked)
+}
+
 class BodyTask implements ReadSink {
   private readonly policy: RoutePolicy
   private readonly context: DecodeContext
@@ -111,6 +133,35 @@ class BodyTask implements ReadSink {
     if (format === unread) return this.done(null, unread)
     this.format = format
     readBody(source, headers, policy.read, this)
+  }
+
+  retake(value: unknown, checked: IntegrityPolicy | null): void {
+    const route = this.route as CompiledRoute
+    const required = route.policy.integrity
+    if (required !== null && required !== checked) {
+      return this.done(
+        createError(500, 'safebody read this body before the signature check', { expose: false }),
+      )
+    }
+    if (route.mayDefer) this.started = Date.now()
+    this.integrity = checked
+    // The format is named in events when this route has one for the type; never refused here.
+    try {
+      this.format = negotiate(
+        this.request.headers['content-type'] as string | undefined,
+        route.formats,
+      )
+    } catch {
+      this.format = null
+    }
+    let out: unknown
+    try {
+      out = this.validate(value, route)
+    } catch (err) {
+      return this.refuse(err)
+    }
+    if (isPromise(out)) this.awaitValidation(out)
+    else this.done(null, out, checked)
   }
 
   bodyRead(bytes: Buffer): void {

@@ -28,6 +28,12 @@ describeContract('hono', async () => {
   return serve(app)
 })
 
+/** contractUser with a name of three characters at least. */
+const stricter = {
+  ...contractUser,
+  properties: { ...contractUser.properties, name: { type: 'string', minLength: 3 } },
+} as const
+
 const post = (baseUrl: string, path: string, body: string, type = 'application/json') =>
   fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': type }, body })
 
@@ -135,15 +141,20 @@ describe('safebody/hono', () => {
     }
   })
 
-  it('a per-route instance after a global one takes the body once', async () => {
+  it('a per-route instance after a global one takes the body once, held to both', async () => {
     const app = new Hono()
     app.use(safeBody({ 'POST /users': contractUser }))
-    app.post('/users', safeBody().route(contractUser), (c) => c.json({ body: c.req.valid('json') }))
+    app.post('/users', safeBody().route(stricter), (c) => c.json({ body: c.req.valid('json') }))
     const { baseUrl, close } = await serve(app)
     try {
       const ok = await post(baseUrl, '/users', '{"name":"Ada","email":"ada@example.com"}')
       expect(ok.status).toBe(200)
       expect(await ok.json()).toEqual({ body: { name: 'Ada', email: 'ada@example.com' } })
+      // The global binding passes it, the per-route one does not: both hold.
+      const short = await post(baseUrl, '/users', '{"name":"Al","email":"al@example.com"}')
+      expect(short.status).toBe(422)
+      expect(await short.json()).toMatchObject({ type: 'entity.validation.failed' })
+      expectPrototypesUntouched()
     } finally {
       close()
     }

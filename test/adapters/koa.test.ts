@@ -33,6 +33,12 @@ describeContract('koa', async () => {
   return serve(app)
 })
 
+/** contractUser with a name of three characters at least. */
+const stricter = {
+  ...contractUser,
+  properties: { ...contractUser.properties, name: { type: 'string', minLength: 3 } },
+} as const
+
 const post = (baseUrl: string, path: string, body: string, type = 'application/json') =>
   fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': type }, body })
 
@@ -123,12 +129,12 @@ describe('safebody/koa', () => {
     }
   })
 
-  it('a per-route instance after a global one takes the body once', async () => {
+  it('a per-route instance after a global one takes the body once, held to both', async () => {
     const app = new Koa()
     app.use(problemDetails())
     app.use(safeBody({ 'POST /users': contractUser }))
     const router = new Router()
-    router.post('/users', safeBody().route(contractUser), (ctx) => {
+    router.post('/users', safeBody().route(stricter), (ctx) => {
       ctx.body = { body: ctx.request.body }
     })
     app.use(router.routes())
@@ -137,6 +143,11 @@ describe('safebody/koa', () => {
       const ok = await post(baseUrl, '/users', '{"name":"Ada","email":"ada@example.com"}')
       expect(ok.status).toBe(200)
       expect(await ok.json()).toEqual({ body: { name: 'Ada', email: 'ada@example.com' } })
+      // The global binding passes it, the per-route one does not: both hold.
+      const short = await post(baseUrl, '/users', '{"name":"Al","email":"al@example.com"}')
+      expect(short.status).toBe(422)
+      expect(await short.json()).toMatchObject({ type: 'entity.validation.failed' })
+      expectPrototypesUntouched()
     } finally {
       close()
     }

@@ -2,6 +2,7 @@ import express5 from 'express'
 import express4 from 'express4'
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { safeBody } from '../../src/index.js'
 import { address, anything, person, user } from '../fixtures/schemas.js'
 import { buildApp, expectPrototypesUntouched, expectRefusal, frameworks } from '../helpers/app.js'
@@ -53,6 +54,50 @@ describe.each(frameworks)('ways of binding schemas, through %s', (_name, express
     })
     expect((await request(app).post('/users').send({ name: 'a' })).body).toEqual({
       body: { name: 'a' },
+    })
+  })
+
+  it('holds a body a global instance took to a per-route binding too: validators stack', async () => {
+    const shout = z.object({ name: z.string().min(3).toUpperCase() })
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.use(
+        safeBody({
+          routes: {
+            'POST /users': { schema: person, formats: ['json', 'yaml'] },
+            'POST /soft': person,
+          },
+        }),
+      )
+      app.post('/users', safeBody().route({ schema: shout, formats: ['json'] }), echo)
+      app.post('/soft', safeBody().route({ schema: shout, mode: 'report' }), echo)
+    })
+    // The per-route schema's output is what the handler gets.
+    expect((await request(app).post('/users').send({ name: 'ada' })).body).toEqual({
+      body: { name: 'ADA' },
+    })
+    seen.bodies.length = 0
+    // The global binding passes it; the per-route one does not (it used to be skipped).
+    expectRefusal(
+      await request(app).post('/users').send({ name: 'al' }),
+      422,
+      'entity.validation.failed',
+      seen,
+    )
+    expectRefusal(await request(app).post('/users').send({}), 422, 'entity.validation.failed', seen)
+    // The reading was the global binding's: its content types, limits and guard.
+    const yaml = await request(app)
+      .post('/users')
+      .set('content-type', 'application/yaml')
+      .send('name: ada\n')
+    expect(yaml.body).toEqual({ body: { name: 'ADA' } })
+    const yamlShort = await request(app)
+      .post('/users')
+      .set('content-type', 'application/yaml')
+      .send('name: al\n')
+    expect(yamlShort.status).toBe(422)
+    // Report mode on the per-route binding reports and hands on what the global one took.
+    expect((await request(app).post('/soft').send({ name: 'al' })).body).toEqual({
+      body: { name: 'al' },
     })
   })
 
