@@ -58,7 +58,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
 }
 
 /**
- * Settings for a full run (under five minutes on 2 cores) and a quick one (about one). The
+ * Settings for a full run (about nine minutes on 2 cores) and a quick one (about one). The
  * HTTP suite runs the small and medium payloads, the two its targets name; the large one is
  * measured in-process (micro, middleware, scaling), where sockets add no noise.
  */

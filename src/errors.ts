@@ -88,7 +88,8 @@ export const catalogue = {
   'route.schema.missing': {
     status: 415,
     title: 'No body is accepted on this route',
-    detail: 'This route does not accept a request body (no schema is bound to it in `routes`).',
+    detail:
+      'This route does not accept a request body (no schema is bound to it: in `routes`, an OpenAPI requestBody or `.route()`).',
     setting: 'routes',
   },
   'entity.missing': {

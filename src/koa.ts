@@ -141,6 +141,20 @@ export function problemDetails(options: ProblemDetailsOptions = {}): Middleware 
   }
 }
 
+/**
+ * The body a global `safeBody()` validated, for middleware after it on the app: Koa's app
+ * context type cannot carry a middleware's `ctx.request.body` to later middleware, and
+ * @types/koa declares none. `undefined` when the request had none. `Body` is asserted, not
+ * checked: the per-route `route()` types `ctx.request.body` instead.
+ *
+ * @example
+ * app.use(safeBody(options))
+ * app.use((ctx) => { const user = validBody<User>(ctx) })
+ */
+export function validBody<Body = unknown>(ctx: { readonly request: object }): Body | undefined {
+  return (ctx.request as { body?: unknown }).body as Body | undefined
+}
+
 export type { ProblemDetailsOptions, ProblemDocument } from './problem.js'
 export type { BodiesOf, BodyOf } from './typed.js'
 export type { RouteSchemas, SafeBodyOptions }

@@ -73,7 +73,13 @@ export function parserMiddleware(spec: ParserSpec): ParserMiddleware {
         } catch (err) {
           const type = (err as { type?: unknown } | null)?.type || 'entity.parse.failed'
           const body = settings.errorBody && charset !== null ? decode(bytes, charset) : bytes
-          return next(createError(400, err as Error, withBody({ type }, body, settings)))
+          // A parser's own SyntaxError has no client-safe sentence: the catalogue's goes with it.
+          const detail =
+            (err as { detail?: unknown } | null)?.detail ??
+            (Object.hasOwn(catalogue, type as string)
+              ? catalogue[type as keyof typeof catalogue].detail
+              : undefined)
+          return next(createError(400, err as Error, withBody({ type, detail }, body, settings)))
         }
         req.body = value
         // Marks the body as taken for parsers that look (safeBody() refuses to run after us).

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import Router from '@koa/router'
 import Koa from 'koa'
 import { describe, expect, it, vi } from 'vitest'
-import { problemDetails, safeBody } from '../../src/koa.js'
+import { problemDetails, safeBody, validBody } from '../../src/koa.js'
 import { expectPrototypesUntouched, untilClosed } from '../helpers/app.js'
 import { contractOptions, contractPaths, contractUser, describeContract } from './contract.js'
 
@@ -26,7 +26,7 @@ describeContract('koa', async () => {
   const router = new Router()
   for (const path of contractPaths) {
     router.post(path, (ctx) => {
-      ctx.body = { body: (ctx.request as { body?: unknown }).body }
+      ctx.body = { body: validBody(ctx) }
     })
   }
   app.use(router.routes())

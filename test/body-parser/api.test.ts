@@ -174,6 +174,16 @@ describe.each(frameworks)('in an app (%s)', (_name, express) => {
       status: 400,
       result: { type: 'entity.forbidden.key', status: 400 },
     })
+    // A JSON.parse failure too, with the catalogue's client-safe detail, not the input.
+    const malformed = await send(await serve(app), {
+      headers: { 'Content-Type': 'application/json' },
+      body: '{bad secret',
+    })
+    expect(malformed).toMatchObject({
+      status: 400,
+      result: { type: 'entity.parse.failed', status: 400, detail: 'The body is malformed.' },
+    })
+    expect(JSON.stringify(malformed.result)).not.toContain('secret')
   })
 })
 

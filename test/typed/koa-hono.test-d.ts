@@ -3,7 +3,8 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import { describe, expectTypeOf, test } from 'vitest'
 import { safeBody as honoBody, validBody } from '../../src/hono.js'
-import { type BodiesOf, safeBody as koaBody } from '../../src/koa.js'
+import Koa from 'koa'
+import { type BodiesOf, safeBody as koaBody, validBody as koaValidBody } from '../../src/koa.js'
 
 const user = {
   type: 'object',
@@ -13,6 +14,19 @@ const user = {
 } as const
 
 const order = z.object({ sku: z.string(), quantity: z.coerce.number().default(1) })
+
+describe('safebody/koa validBody() after a global instance', () => {
+  test('is unknown, or the type asked for', () => {
+    const app = new Koa()
+    app.use(koaBody({ 'POST /users': user }))
+    app.use((ctx) => {
+      expectTypeOf(koaValidBody(ctx)).toEqualTypeOf<unknown>()
+      expectTypeOf(koaValidBody<{ name: string }>(ctx)).toEqualTypeOf<
+        { name: string } | undefined
+      >()
+    })
+  })
+})
 
 describe('safebody/koa route() types ctx.request.body', () => {
   test('from a const JSON Schema, through @koa/router', () => {
