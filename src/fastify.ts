@@ -67,49 +67,32 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
   // registered after this plugin for one of them (as @fastify/formbody does) still wins.
   fastify.addContentTypeParser(formatTypes, parse)
   fastify.addContentTypeParser('*', parse)
-  // The `routes` bindings some fastify route took: the others are reported when it is ready.
-  const used = new Set<CompiledRoute>()
   fastify.addHook('onRoute', function bindRoute(this: FastifyInstance, route: RouteOptions) {
     const methods = [route.method].flat()
     const schema = route.schema?.body
     // fastify's bodyLimit holds as well as safebody's limit: the smaller one applies.
     const bodyLimit = route.bodyLimit ?? this.initialConfig.bodyLimit ?? Infinity
-    const bindings: Record<string, CompiledRoute | undefined> = {}
+    const bindings: Record<string, CompiledRoute | undefined> = Object.create(null)
     if (schema !== undefined) {
       // Required unless the route says otherwise, as fastify's own validator has it.
       const settings = route.config?.safebody ?? {}
       const name = `${methods.join(',')} ${route.url}`
-      const compiled = capped(
-        engine.bind({ ...settings, schema: schema as BodySchema }, name),
-        bodyLimit,
-      )
+      const binding = { ...settings, schema: schema as BodySchema }
+      const compiled = capped(engine.bind(binding, name), bodyLimit)
       for (const method of methods) bindings[method] = compiled
       route.validatorCompiler = skipBody(this, route.validatorCompiler)
     } else {
       // A `routes` binding belongs to the route fastify matched, found by the route's own
-      // method and URL pattern, never by the request's URL: fastify's router decodes and may
-      // fold case and slashes, so the URL could name another binding than the handler's.
+      // method and URL pattern: fastify's router decodes the URL (and may fold case), so the
+      // URL as sent could name another binding than the handler's. A pattern no key matches
+      // (one route dispatching several bound paths) leaves the URL to decide, at request time.
       for (const method of methods) {
         const found = engine.find(method, route.url)
-        if (found !== undefined) used.add(found)
-        bindings[method] = found === undefined ? undefined : capped(found, bodyLimit)
+        if (found !== undefined) bindings[method] = capped(found, bodyLimit)
       }
     }
     route.config = { ...route.config, [kRoute]: bindings } as typeof route.config
-    // A route copied from another (fastify's HEAD for a GET) carries the other's hook.
-    const hooks = [route.preValidation ?? []].flat().filter((hook) => !unparsedHooks.has(hook))
-    route.preValidation = [unparsedBody(engine, bindings), ...hooks]
-  })
-  fastify.addHook('onReady', function unusedRoutes(ready) {
-    for (const [key, route] of engine.routes) {
-      if (route !== null && !used.has(route)) {
-        process.emitWarning(
-          `safebody: routes "${key}" binds no fastify route. On fastify a binding in routes applies to the route with its method and URL pattern (registered after the plugin); requests are never matched by their URL.`,
-          { code: 'SAFEBODY_UNUSED_ROUTE' },
-        )
-      }
-    }
-    ready()
+    route.preValidation = [unparsedBody(engine), route.preValidation ?? []].flat()
   })
   // A refusal before the whole body arrived: Connection: close, the socket cut after the
   // response, instead of Node draining the rest.
@@ -139,8 +122,9 @@ function bodyParser(engine: BodyEngine) {
     done: (err: Error | null, body?: unknown) => void,
   ): void => {
     const { method, url, headers } = request
-    const route = (request.routeOptions.config as RouteConfig)[kRoute]?.[method]
-    takeBody(scope, route, { method, path: pathOf(url), headers }, payload, (err, value) => {
+    const path = pathOf(url)
+    const route = bindingOf(engine, request, path)
+    takeBody(scope, route, { method, path, headers }, payload, (err, value) => {
       if (err !== null && err !== undefined) return done(err as Error)
       if (value === noBody || value === unread || value === undefined) {
         parsed.add(request.raw)
@@ -151,29 +135,45 @@ function bodyParser(engine: BodyEngine) {
   }
 }
 
-const unparsedHooks = new WeakSet<preValidationHookHandler>()
+/**
+ * The binding a request is held to: its route's, found when the route was added; for a route
+ * added before the plugin, or a pattern no key matches, the one its URL path finds.
+ */
+function bindingOf(
+  engine: BodyEngine,
+  request: FastifyRequest,
+  path: string,
+): CompiledRoute | undefined {
+  const { method } = request
+  return (request.routeOptions.config as RouteConfig)[kRoute]?.[method] ?? engine.find(method, path)
+}
+
+// The methods fastify never parses a body for: a body sent with one is left in the stream.
+const bodyless = new Set(['GET', 'HEAD', 'TRACE'])
 
 /**
  * The requests fastify hands no parser, taken as every other adapter takes them: a bodiless
- * one (a route that requires a body or a signature refuses it), and a body fastify does not
- * parse (GET and HEAD; DELETE and OPTIONS without a Content-Type), read and checked against
- * the route's binding, or refused with 415 where it has none. Nothing sent is dropped unread.
+ * one (a route that requires a body or a signature refuses it), and a body sent with a method
+ * fastify does not parse (GET, HEAD, TRACE), read and checked against the route's binding, or
+ * refused with 415 where it has none. Any other body went to a parser (safebody's, or one the
+ * app registered after it for its types), which decided.
  */
-function unparsedBody(engine: BodyEngine, bindings: RouteBindings): preValidationHookHandler {
+function unparsedBody(engine: BodyEngine): preValidationHookHandler {
   const { scope } = engine
-  const hook: preValidationHookHandler = (request, _reply, next) => {
+  return (request, _reply, next) => {
     if (request.body !== undefined || parsed.has(request.raw)) return next()
     const { method, url, headers } = request
-    const route = bindings[method]
-    if (route === undefined && !hasBody(headers)) return next()
-    takeBody(scope, route, { method, path: pathOf(url), headers }, request.raw, (err, value) => {
+    const present = hasBody(headers)
+    if (present && !bodyless.has(method)) return next()
+    const path = pathOf(url)
+    const route = bindingOf(engine, request, path)
+    if (route === undefined && !present) return next()
+    takeBody(scope, route, { method, path, headers }, request.raw, (err, value) => {
       if (err !== null && err !== undefined) return next(err as Error)
       if (value !== noBody && value !== unread) request.body = value
       next()
     })
   }
-  unparsedHooks.add(hook)
-  return hook
 }
 
 /**

@@ -59,6 +59,10 @@ describe.each(frameworks)('ways of binding schemas, through %s', (_name, express
 
   it('holds a body a global instance took to a per-route binding too: validators stack', async () => {
     const shout = z.object({ name: z.string().min(3).toUpperCase() })
+    const events: string[] = []
+    const onViolation = (event: { action: string; type: string }) => {
+      events.push(`${event.action} ${event.type}`)
+    }
     const { app, seen } = buildApp(express, (app, echo) => {
       app.use(
         safeBody({
@@ -69,7 +73,7 @@ describe.each(frameworks)('ways of binding schemas, through %s', (_name, express
         }),
       )
       app.post('/users', safeBody().route({ schema: shout, formats: ['json'] }), echo)
-      app.post('/soft', safeBody().route({ schema: shout, mode: 'report' }), echo)
+      app.post('/soft', safeBody({ onViolation }).route({ schema: shout, mode: 'report' }), echo)
     })
     // The per-route schema's output is what the handler gets.
     expect((await request(app).post('/users').send({ name: 'ada' })).body).toEqual({
@@ -99,6 +103,7 @@ describe.each(frameworks)('ways of binding schemas, through %s', (_name, express
     expect((await request(app).post('/soft').send({ name: 'al' })).body).toEqual({
       body: { name: 'al' },
     })
+    expect(events).toEqual(['reported entity.validation.failed'])
   })
 
   it('works mounted under a path, matching routes relative to the mount point', async () => {
