@@ -79,9 +79,9 @@ export function safeBody<Bodies extends object = Record<never, never>>(
 function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope): Middleware {
   return (ctx, next) => {
     const { req } = ctx
-    const body = ctx.request as { body?: unknown }
+    const target = ctx.request as { body?: unknown }
     const checked = taken.get(req)
-    if (checked === undefined && (body.body !== undefined || req.readableEnded)) {
+    if (checked === undefined && (target.body !== undefined || req.readableEnded)) {
       // Another body parser consumed the stream: the body can no longer be checked here.
       throw createError(500, 'safebody must run before any other body parser', { expose: false })
     }
@@ -90,13 +90,13 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
       const done: BodyCallback = (err, value, integrity) => {
         if (err !== null && err !== undefined) return reject(refusal(ctx, err))
         if (value !== noBody && value !== unread) {
-          body.body = value
+          target.body = value
           taken.set(req, integrity ?? null)
         }
         resolve()
       }
       // Another instance took the body: it is held to this binding too, not read again.
-      if (checked !== undefined) retakeBody(scope, find(ctx), request, body.body, checked, done)
+      if (checked !== undefined) retakeBody(scope, find(ctx), request, target.body, checked, done)
       else takeBody(scope, find(ctx), request, req, done)
     }).then(next)
   }

@@ -43,8 +43,6 @@ export interface BodyEngine {
   bind(binding: BindingSpec, name?: string, required?: boolean): CompiledRoute
   /** A snapshot of the refusal and report counters. */
   stats(): ViolationStats
-  /** The route table's entries, in order: each key and its binding (null: takes no body). */
-  readonly routes: ReadonlyArray<readonly [string, CompiledRoute | null]>
 }
 
 /**
@@ -67,14 +65,14 @@ export function createEngine(options: SafeBodyOptions | RouteSchemas = {}): Body
   const registry = createRegistry(opts.schemas, opts.ajv, document)
   const proto = opts.proto === undefined ? undefined : loadProto(opts.proto)
   // A null entry is a route that takes no body: it shadows any pattern that would take one.
-  const routes = mergeRoutes(document?.routes, opts.routes).map(([key, binding]) => {
-    parseRouteKey(key)
-    const route = binding === null ? null : bind(key, binding, opts, registry, proto, false)
-    return [key, route] as const
-  })
-  const table = routeTable(routes)
+  const table = routeTable(
+    mergeRoutes(document?.routes, opts.routes).map(([key, binding]) => {
+      parseRouteKey(key)
+      const route = binding === null ? null : bind(key, binding, opts, registry, proto, false)
+      return [key, route] as const
+    }),
+  )
   return {
-    routes,
     scope,
     find: (method, path) => table.find(method, path) ?? undefined,
     bind: (binding, name = bindingName(binding), required = true) =>
