@@ -67,6 +67,7 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
   // registered after this plugin for one of them (as @fastify/formbody does) still wins.
   fastify.addContentTypeParser(formatTypes, parse)
   fastify.addContentTypeParser('*', parse)
+  const unparsed = unparsedBody(engine)
   fastify.addHook('onRoute', function bindRoute(this: FastifyInstance, route: RouteOptions) {
     const methods = [route.method].flat()
     const schema = route.schema?.body
@@ -92,7 +93,7 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
       }
     }
     route.config = { ...route.config, [kRoute]: bindings } as typeof route.config
-    route.preValidation = [unparsedBody(engine), route.preValidation ?? []].flat()
+    route.preValidation = [unparsed, route.preValidation ?? []].flat()
   })
   // A refusal before the whole body arrived: Connection: close, the socket cut after the
   // response, instead of Node draining the rest.

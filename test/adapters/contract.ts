@@ -46,6 +46,12 @@ export const contractUser = {
   required: ['name', 'email'],
 } as const
 
+/** contractUser with a name of three characters at least: a second, stricter binding. */
+export const contractUserStrict = {
+  ...contractUser,
+  properties: { ...contractUser.properties, name: { type: 'string', minLength: 3 } },
+} as const
+
 /** The `.proto` folder (demo.User is the message type of `/contract/users`). */
 export const contractProto = fileURLToPath(new URL('../../proto/', import.meta.url))
 

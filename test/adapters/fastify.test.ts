@@ -232,6 +232,7 @@ describe('safebody/fastify', () => {
       expect([url, res.statusCode, res.json().type]).toEqual([url, 422, 'entity.validation.failed'])
     }
     expect((await post('/other')).json()).toEqual({ page: { x: '1', admin: true } })
+    expectPrototypesUntouched()
     await instance.close()
   })
 
