@@ -11,9 +11,9 @@ import type {
   RouteOptions,
 } from 'fastify'
 import fp from 'fastify-plugin'
-import { noBody, takeBody, unread } from './core/body.js'
+import { type BodyScope, noBody, takeBody, unread } from './core/body.js'
 import { type BodyEngine, createEngine } from './core/engine.js'
-import type { RouteBinding, SafeBodyOptions } from './core/options.js'
+import type { RouteBinding, RoutePolicy, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
 import { hasBody } from './core/read.js'
 import { pathOf } from './core/request.js'
@@ -59,7 +59,8 @@ type RouteConfig = { [kRoute]?: RouteBindings }
 const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, options, done) => {
   const engine = createEngine(options ?? {})
   fastify.removeAllContentTypeParsers()
-  const parse = bodyParser(engine)
+  const bindings = new CappedAtRequest(engine)
+  const parse = bodyParser(bindings)
   // One parser for every content type; negotiation decides (415 for the rest). It is also
   // registered under a pattern of the media types the formats name: fastify remembers the
   // parser it found for a Content-Type, except when only '*' matched, and then parses the
@@ -67,7 +68,7 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
   // registered after this plugin for one of them (as @fastify/formbody does) still wins.
   fastify.addContentTypeParser(formatTypes, parse)
   fastify.addContentTypeParser('*', parse)
-  const unparsed = unparsedBody(engine)
+  const unparsed = unparsedBody(bindings)
   fastify.addHook('onRoute', function bindRoute(this: FastifyInstance, route: RouteOptions) {
     const methods = [route.method].flat()
     const schema = route.schema?.body
@@ -108,15 +109,64 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
 function capped(route: CompiledRoute, bodyLimit: number): CompiledRoute {
   const { policy } = route
   if (policy.read.limit <= bodyLimit) return route
-  return { ...route, policy: { ...policy, read: { ...policy.read, limit: bodyLimit } } }
+  return { ...route, policy: cappedPolicy(policy, bodyLimit) }
+}
+
+function cappedPolicy(policy: RoutePolicy, bodyLimit: number): RoutePolicy {
+  return { ...policy, read: { ...policy.read, limit: bodyLimit } }
+}
+
+/**
+ * The bindings found at request time (by the URL) and report mode's fallback for unbound
+ * routes, capped to the matched route's `bodyLimit` as the bindings found when a route is
+ * added are: built on a route's first request, then looked up.
+ */
+class CappedAtRequest {
+  private readonly routes = new WeakMap<CompiledRoute, Map<number, CompiledRoute>>()
+  private readonly scopes = new Map<number, BodyScope>()
+
+  constructor(private readonly engine: BodyEngine) {}
+
+  /**
+   * The binding a request is held to: its route's, found when the route was added; for a
+   * route added before the plugin, or a pattern no key matches, the one its URL path finds.
+   */
+  binding(request: FastifyRequest, path: string): CompiledRoute | undefined {
+    const { method, routeOptions } = request
+    const own = (routeOptions.config as RouteConfig)[kRoute]?.[method]
+    if (own !== undefined) return own
+    const found = this.engine.find(method, path)
+    const { bodyLimit } = routeOptions
+    if (found === undefined || found.policy.read.limit <= bodyLimit) return found
+    let byLimit = this.routes.get(found)
+    if (byLimit === undefined) this.routes.set(found, (byLimit = new Map()))
+    let route = byLimit.get(bodyLimit)
+    if (route === undefined) byLimit.set(bodyLimit, (route = capped(found, bodyLimit)))
+    return route
+  }
+
+  /** The scope to take a request in: an unbound one's fallback is capped too. */
+  scope(request: FastifyRequest, route: CompiledRoute | undefined): BodyScope {
+    const { scope } = this.engine
+    if (route !== undefined) return scope
+    const { fallback } = scope
+    // fastify builds routeOptions anew on each read: read once, and not on the common path.
+    const { bodyLimit } = request.routeOptions
+    if (fallback.policy.read.limit <= bodyLimit) return scope
+    let limited = this.scopes.get(bodyLimit)
+    if (limited === undefined) {
+      const policy = cappedPolicy(fallback.policy, bodyLimit)
+      this.scopes.set(bodyLimit, (limited = { ...scope, fallback: { ...fallback, policy } }))
+    }
+    return limited
+  }
 }
 
 // Requests whose parser answered without a body (or a validator's output of undefined): the
 // route's hook must not take their body again.
 const parsed = new WeakSet<IncomingMessage>()
 
-function bodyParser(engine: BodyEngine) {
-  const { scope } = engine
+function bodyParser(bindings: CappedAtRequest) {
   return (
     request: FastifyRequest,
     payload: IncomingMessage,
@@ -124,7 +174,8 @@ function bodyParser(engine: BodyEngine) {
   ): void => {
     const { method, url, headers } = request
     const path = pathOf(url)
-    const route = bindingOf(engine, request, path)
+    const route = bindings.binding(request, path)
+    const scope = bindings.scope(request, route)
     takeBody(scope, route, { method, path, headers }, payload, (err, value) => {
       if (err !== null && err !== undefined) return done(err as Error)
       if (value === noBody || value === unread || value === undefined) {
@@ -134,19 +185,6 @@ function bodyParser(engine: BodyEngine) {
       done(null, value)
     })
   }
-}
-
-/**
- * The binding a request is held to: its route's, found when the route was added; for a route
- * added before the plugin, or a pattern no key matches, the one its URL path finds.
- */
-function bindingOf(
-  engine: BodyEngine,
-  request: FastifyRequest,
-  path: string,
-): CompiledRoute | undefined {
-  const { method } = request
-  return (request.routeOptions.config as RouteConfig)[kRoute]?.[method] ?? engine.find(method, path)
 }
 
 // The methods fastify never parses a body for: a body sent with one is left in the stream.
@@ -159,16 +197,16 @@ const bodyless = new Set(['GET', 'HEAD', 'TRACE'])
  * refused with 415 where it has none. Any other body went to a parser (safebody's, or one the
  * app registered after it for its types), which decided.
  */
-function unparsedBody(engine: BodyEngine): preValidationHookHandler {
-  const { scope } = engine
+function unparsedBody(bindings: CappedAtRequest): preValidationHookHandler {
   return (request, _reply, next) => {
     if (request.body !== undefined || parsed.has(request.raw)) return next()
     const { method, url, headers } = request
     const present = hasBody(headers)
     if (present && !bodyless.has(method)) return next()
     const path = pathOf(url)
-    const route = bindingOf(engine, request, path)
+    const route = bindings.binding(request, path)
     if (route === undefined && !present) return next()
+    const scope = bindings.scope(request, route)
     takeBody(scope, route, { method, path, headers }, request.raw, (err, value) => {
       if (err !== null && err !== undefined) return next(err as Error)
       if (value !== noBody && value !== unread) request.body = value

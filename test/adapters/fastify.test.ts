@@ -211,6 +211,50 @@ describe('safebody/fastify', () => {
     await instance.close()
   })
 
+  it("holds the bindings its URL finds, and report mode's unbound reads, to fastify's bodyLimit", async () => {
+    const instance = Fastify({ bodyLimit: 1000 })
+    const events: string[] = []
+    instance.setErrorHandler(problemDetails())
+    // Registered before the plugin: its binding is found by the URL, at request time.
+    instance.post('/early', async () => ({ ok: true }))
+    await instance.register(safebody, {
+      limit: '10mb',
+      mode: 'report',
+      routes: { 'POST /early': { type: 'string' }, 'POST /hooks/github': { type: 'string' } },
+      onViolation: (event) => {
+        events.push(`${event.action} ${event.type}`)
+      },
+    })
+    // One route dispatching several paths: its pattern names no key.
+    instance.post('/hooks/:provider', async () => ({ ok: true }))
+    instance.post('/roomy/:provider', { bodyLimit: 4000 }, async () => ({ ok: true }))
+    instance.get('/search', async () => ({ ok: true }))
+    const payload = JSON.stringify('a'.repeat(2000))
+    const headers = { 'content-type': 'application/json' }
+    const cases: [string, string][] = [
+      ['POST', '/early'],
+      ['POST', '/hooks/github'],
+      // Unbound: report mode reads the body to report it, within bodyLimit too.
+      ['POST', '/hooks/other'],
+      ['GET', '/search'],
+    ]
+    for (const [method, url] of cases) {
+      const res = await instance.inject({ method, url, payload, headers })
+      expect([url, res.statusCode, res.json().type]).toEqual([url, 413, 'entity.too.large'])
+    }
+    await new Promise((resolve) => setImmediate(resolve)) // events are delivered after the response
+    const tooLarge = 'refused entity.too.large'
+    const unbound = 'reported route.schema.missing'
+    expect(events).toEqual([tooLarge, tooLarge, unbound, tooLarge, unbound, tooLarge])
+    // A route's own, larger bodyLimit lets the same body through (reported: it is unbound).
+    const roomy = await instance.inject({ method: 'POST', url: '/roomy/x', payload, headers })
+    expect(roomy.statusCode).toBe(200)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(events.at(-1)).toBe('reported route.schema.missing')
+    expectPrototypesUntouched()
+    await instance.close()
+  })
+
   it('holds a request to the binding of the route fastify matched, however its URL is spelled', async () => {
     const instance = Fastify({ routerOptions: { caseSensitive: false } })
     await instance.register(safebody, { routes: { 'POST /users': point, 'POST /:page': true } })
