@@ -7,8 +7,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
-    // vitest leaves one core idle by default; the files mostly wait on sockets, so a worker
-    // per core runs the suite in about two thirds of the time on the 2-core CI machine.
+    // vitest leaves one core idle by default: a worker per core, as in the root suite.
     maxWorkers: availableParallelism(),
   },
 })
