@@ -145,12 +145,16 @@ class CappedAtRequest {
     return route
   }
 
-  /** The scope to take a request in: an unbound one's fallback is capped too. */
+  /**
+   * The scope to take a request in: report mode's fallback, which reads an unbound route's
+   * body (enforce mode refuses it unread), is capped too.
+   */
   scope(request: FastifyRequest, route: CompiledRoute | undefined): BodyScope {
     const { scope } = this.engine
-    if (route !== undefined) return scope
     const { fallback } = scope
-    // fastify builds routeOptions anew on each read: read once, and not on the common path.
+    if (route !== undefined || fallback.policy.mode !== 'report') return scope
+    // A second read of routeOptions (fastify builds it anew each time): report mode's
+    // unbound requests only.
     const { bodyLimit } = request.routeOptions
     if (fallback.policy.read.limit <= bodyLimit) return scope
     let limited = this.scopes.get(bodyLimit)
