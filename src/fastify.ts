@@ -68,7 +68,11 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
   // registered after this plugin for one of them (as @fastify/formbody does) still wins.
   fastify.addContentTypeParser(formatTypes, parse)
   fastify.addContentTypeParser('*', parse)
-  const unparsed = unparsedBody(bindings)
+  // The requests no parser took (bodiless, or GET, HEAD, TRACE): one hook on the instance, so
+  // that it also holds the routes added to it before the plugin, which onRoute never saw
+  // (fastify gives a route its instance's hooks when the server gets ready). It runs in
+  // registration order with the app's own instance hooks, before any route-level one.
+  fastify.addHook('preValidation', unparsedBody(bindings))
   fastify.addHook('onRoute', function bindRoute(this: FastifyInstance, route: RouteOptions) {
     const methods = [route.method].flat()
     const schema = route.schema?.body
@@ -94,7 +98,6 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
       }
     }
     route.config = { ...route.config, [kRoute]: bindings } as typeof route.config
-    route.preValidation = [unparsed, route.preValidation ?? []].flat()
   })
   // A refusal before the whole body arrived: Connection: close, the socket cut after the
   // response, instead of Node draining the rest.

@@ -280,83 +280,95 @@ describe('safebody/fastify', () => {
     await instance.close()
   })
 
-  it('takes the requests fastify hands no parser as the Express middleware does', async () => {
-    const search = {
-      type: 'object',
-      properties: { q: { type: 'string' } },
-      required: ['q'],
-      additionalProperties: false,
-    } as const
-    const events: string[] = []
-    const options = () => ({
-      routes: {
-        'GET /search': search,
-        'DELETE /items/:id': search,
-        'POST /needs': { schema: search, required: true },
-        'POST /soft': { schema: search, required: true, mode: 'report' as const },
-      },
-      onViolation: (event: { type: string; action: string }) => {
-        events.push(`${event.action} ${event.type}`)
-      },
-    })
-    const echo = { body: (body: unknown) => ({ body: body ?? null }) }
-    const viaFastify = Fastify()
-    await viaFastify.register(safebody, options())
-    viaFastify.setErrorHandler(problemDetails())
-    for (const [method, url] of [
-      ['GET', '/search'],
-      ['GET', '/other'],
-      ['DELETE', '/items/:id'],
-      ['POST', '/needs'],
-      ['POST', '/soft'],
-    ] as const) {
-      viaFastify.route({ method, url, handler: async (request) => echo.body(request.body) })
-    }
-    await viaFastify.ready()
-    const viaExpress = express()
-    viaExpress.use(safeBody(options()))
-    viaExpress.all(['/search', '/other', '/items/:id', '/needs', '/soft'], (req, res) => {
-      res.json(echo.body(req.body))
-    })
-    viaExpress.use(expressProblems())
-    const json = { 'content-type': 'application/json' }
-    const cases: Array<[string, string, Record<string, string>, string, number, unknown]> = [
-      ['GET', '/search', json, '{"q":"a"}', 200, { body: { q: 'a' } }],
-      ['GET', '/search', json, '{"x":1}', 422, 'entity.validation.failed'],
-      ['GET', '/search', json, '{"__proto__":{"polluted":1}}', 400, 'entity.forbidden.key'],
-      ['GET', '/search', {}, '', 200, { body: null }],
-      ['GET', '/other', json, '{"q":"a"}', 415, 'route.schema.missing'],
-      ['GET', '/other', {}, '', 200, { body: null }],
-      ['DELETE', '/items/7', {}, '{"q":"a"}', 415, 'content.type.unsupported'],
-      ['DELETE', '/items/7', json, '{"q":"a"}', 200, { body: { q: 'a' } }],
-      ['POST', '/needs', {}, '', 400, 'entity.missing'],
-      ['POST', '/soft', {}, '', 200, { body: null }],
-    ]
-    for (const [method, url, headers, payload, status, expected] of cases) {
-      const name = `${method} ${url} ${payload}`
-      const fastified = await viaFastify.inject({ method, url, headers, payload })
-      const agent = supertest(viaExpress)
-      const verb =
-        method === 'GET'
-          ? agent.get(url)
-          : method === 'DELETE'
-            ? agent.delete(url)
-            : agent.post(url)
-      const expressed = await verb.set(headers).send(payload)
-      for (const [server, code, body] of [
-        ['fastify', fastified.statusCode, fastified.json()],
-        ['express', expressed.status, expressed.body],
-      ] as const) {
-        expect([name, server, code]).toEqual([name, server, status])
-        if (typeof expected === 'string') expect((body as { type: string }).type).toBe(expected)
-        else expect(body).toEqual(expected)
+  // Routes added before the plugin get its hook too (fastify hands a route its instance's
+  // hooks when the server gets ready); onRoute never saw them.
+  it.each([
+    ['added after the plugin', false],
+    ['added before the plugin', true],
+  ])(
+    'takes the requests fastify hands no parser as the Express middleware does, routes %s',
+    async (_, early) => {
+      const search = {
+        type: 'object',
+        properties: { q: { type: 'string' } },
+        required: ['q'],
+        additionalProperties: false,
+      } as const
+      const events: string[] = []
+      const options = () => ({
+        routes: {
+          'GET /search': search,
+          'DELETE /items/:id': search,
+          'POST /needs': { schema: search, required: true },
+          'POST /soft': { schema: search, required: true, mode: 'report' as const },
+        },
+        onViolation: (event: { type: string; action: string }) => {
+          events.push(`${event.action} ${event.type}`)
+        },
+      })
+      const echo = { body: (body: unknown) => ({ body: body ?? null }) }
+      const viaFastify = Fastify()
+      viaFastify.setErrorHandler(problemDetails())
+      const addRoutes = () => {
+        for (const [method, url] of [
+          ['GET', '/search'],
+          ['GET', '/other'],
+          ['DELETE', '/items/:id'],
+          ['POST', '/needs'],
+          ['POST', '/soft'],
+        ] as const) {
+          viaFastify.route({ method, url, handler: async (request) => echo.body(request.body) })
+        }
       }
-    }
-    // Report mode reported the missing body (once per server) and refused nothing.
-    expect(events.filter((e) => e === 'reported entity.missing')).toHaveLength(2)
-    expectPrototypesUntouched()
-    await viaFastify.close()
-  })
+      if (early) addRoutes()
+      await viaFastify.register(safebody, options())
+      if (!early) addRoutes()
+      await viaFastify.ready()
+      const viaExpress = express()
+      viaExpress.use(safeBody(options()))
+      viaExpress.all(['/search', '/other', '/items/:id', '/needs', '/soft'], (req, res) => {
+        res.json(echo.body(req.body))
+      })
+      viaExpress.use(expressProblems())
+      const json = { 'content-type': 'application/json' }
+      const cases: Array<[string, string, Record<string, string>, string, number, unknown]> = [
+        ['GET', '/search', json, '{"q":"a"}', 200, { body: { q: 'a' } }],
+        ['GET', '/search', json, '{"x":1}', 422, 'entity.validation.failed'],
+        ['GET', '/search', json, '{"__proto__":{"polluted":1}}', 400, 'entity.forbidden.key'],
+        ['GET', '/search', {}, '', 200, { body: null }],
+        ['GET', '/other', json, '{"q":"a"}', 415, 'route.schema.missing'],
+        ['GET', '/other', {}, '', 200, { body: null }],
+        ['DELETE', '/items/7', {}, '{"q":"a"}', 415, 'content.type.unsupported'],
+        ['DELETE', '/items/7', json, '{"q":"a"}', 200, { body: { q: 'a' } }],
+        ['POST', '/needs', {}, '', 400, 'entity.missing'],
+        ['POST', '/soft', {}, '', 200, { body: null }],
+      ]
+      for (const [method, url, headers, payload, status, expected] of cases) {
+        const name = `${method} ${url} ${payload}`
+        const fastified = await viaFastify.inject({ method, url, headers, payload })
+        const agent = supertest(viaExpress)
+        const verb =
+          method === 'GET'
+            ? agent.get(url)
+            : method === 'DELETE'
+              ? agent.delete(url)
+              : agent.post(url)
+        const expressed = await verb.set(headers).send(payload)
+        for (const [server, code, body] of [
+          ['fastify', fastified.statusCode, fastified.json()],
+          ['express', expressed.status, expressed.body],
+        ] as const) {
+          expect([name, server, code]).toEqual([name, server, status])
+          if (typeof expected === 'string') expect((body as { type: string }).type).toBe(expected)
+          else expect(body).toEqual(expected)
+        }
+      }
+      // Report mode reported the missing body (once per server) and refused nothing.
+      expect(events.filter((e) => e === 'reported entity.missing')).toHaveLength(2)
+      expectPrototypesUntouched()
+      await viaFastify.close()
+    },
+  )
 
   it('finds a routes binding by the URL where no route pattern names it, or the route came first', async () => {
     const secret = 'hook-secret'
@@ -388,6 +400,28 @@ describe('safebody/fastify', () => {
       const ok = await send({ 'x-hub-signature-256': signature })
       expect([url, ok.statusCode, ok.json()]).toEqual([url, 200, { body: { x: 1 } }])
     }
+    await instance.close()
+  })
+
+  it("runs its hook for GET bodies in registration order with the app's own instance hooks", async () => {
+    const seen: string[] = []
+    const instance = Fastify()
+    instance.addHook('preValidation', async (request) => {
+      seen.push(`before ${JSON.stringify(request.body ?? null)}`)
+    })
+    await instance.register(safebody, { routes: { 'GET /search': point } })
+    instance.addHook('preValidation', async (request) => {
+      seen.push(`after ${JSON.stringify(request.body ?? null)}`)
+    })
+    instance.get('/search', async (request) => ({ body: request.body }))
+    const res = await instance.inject({
+      method: 'GET',
+      url: '/search',
+      payload: '{"x":1}',
+      headers: { 'content-type': 'application/json' },
+    })
+    expect([res.statusCode, res.json()]).toEqual([200, { body: { x: 1 } }])
+    expect(seen).toEqual(['before null', 'after {"x":1}'])
     await instance.close()
   })
 
