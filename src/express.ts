@@ -5,13 +5,13 @@ import {
   type BodyCallback,
   type BodyRequest,
   type BodyScope,
+  isTakenBody,
   noBody,
   retakeBody,
   takeBody,
   unread,
 } from './core/body.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
-import type { IntegrityPolicy } from './core/integrity.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
 import type { CompiledRoute } from './core/route.js'
@@ -54,21 +54,6 @@ export interface SafeBodyMiddleware<
 export type { RouteSchemas }
 
 /**
- * What safebody leaves in `req._body` (body-parser's "already parsed" flag, read for its
- * truthiness) when it hands a body on: which signature check the body passed, so that a
- * second instance (a global and a per-route one) neither reads it again nor skips a check it
- * requires. One property write, the only one besides `req.body`.
- */
-class Taken {
-  constructor(readonly integrity: IntegrityPolicy | null) {}
-}
-const takenMarks = new Map<IntegrityPolicy | null, Taken>()
-function takenMark(integrity: IntegrityPolicy | null): Taken {
-  let mark = takenMarks.get(integrity)
-  if (mark === undefined) takenMarks.set(integrity, (mark = new Taken(integrity)))
-  return mark
-}
-/**
  * Create the body middleware: read, negotiate, decode, guard and validate every request
  * body against the schema bound to its route, and refuse everything else with a catalogued
  * 4xx error passed to `next(err)`.
@@ -105,17 +90,20 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
   return (incoming, res, next) => {
     const req = incoming as TakenRequest
     const prior = req._body
-    const done: BodyCallback = (err, value, integrity) => {
+    const done: BodyCallback = (err, value, taken) => {
       if (err !== null && err !== undefined) return refuse(req, res, next, err)
       if (value !== noBody && value !== unread) {
         req.body = value
-        req._body = takenMark(integrity ?? null)
+        // body-parser's "already parsed" flag, read for its truthiness: how the body was
+        // taken, so that a second instance holds it to its own rules without reading it
+        // again. One property write, the only one besides `req.body`.
+        req._body = taken
       }
       next()
     }
-    // Another instance took the body: it is held to this binding too, not read again.
-    if (prior instanceof Taken) {
-      return retakeBody(scope, find(req), req as BodyRequest, req.body, prior.integrity, done)
+    // Another instance took the body: it is held to this instance's rules too, not read again.
+    if (isTakenBody(prior)) {
+      return retakeBody(scope, find(req), req as BodyRequest, req.body, prior, done)
     }
     if (prior || req.readableEnded) {
       // Another body parser consumed the stream: the body can no longer be checked here.

@@ -9,11 +9,11 @@ import {
   noBody,
   retakeBody,
   takeBody,
+  type TakenBody,
   unread,
 } from './core/body.js'
 import { closeUnread } from './core/connection.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
-import type { IntegrityPolicy } from './core/integrity.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
 import { hasBody } from './core/read.js'
@@ -53,9 +53,9 @@ export interface SafeBodyHonoMiddleware<
   stats(): ViolationStats
 }
 
-// Which signature check a body taken by safebody passed, so that a second instance (a global
-// and a per-route one) neither reads it again nor skips a check it requires.
-const taken = new WeakMap<Request, IntegrityPolicy | null>()
+// How safebody took a body, so that a second instance (a global and a per-route one) holds
+// it to its own rules without reading it again.
+const takenBodies = new WeakMap<Request, TakenBody>()
 
 /**
  * Create the Hono body middleware, with `safeBody()`'s options: routes are matched on the
@@ -94,21 +94,23 @@ function handler(
 ): HonoBodyMiddleware {
   return async (c, next) => {
     const raw = c.req.raw
-    const checked = taken.get(raw)
-    if (checked === undefined && raw.bodyUsed) {
+    const prior = takenBodies.get(raw)
+    if (prior === undefined && raw.bodyUsed) {
       // Another body reader consumed the stream: the body can no longer be checked here.
       throw new HTTPException(500, { message: 'safebody must run before any other body reader' })
     }
     const headers = headerBag(raw.headers)
     const request = { method: c.req.method, path: c.req.path, headers }
     const value = await new Promise<unknown>((resolve, reject) => {
-      const done: BodyCallback = (err, value, integrity) => {
+      const done: BodyCallback = (err, value, taken) => {
         if (err !== null && err !== undefined) return reject(refusal(c, err, typeBase))
-        if (value !== noBody && value !== unread) taken.set(raw, integrity ?? null)
+        if (value !== noBody && value !== unread && taken !== undefined) {
+          takenBodies.set(raw, taken)
+        }
         resolve(value)
       }
       // Another instance took the body: it is held to this binding too, not read again.
-      if (checked !== undefined) retakeBody(scope, find(c), request, validBody(c), checked, done)
+      if (prior !== undefined) retakeBody(scope, find(c), request, validBody(c), prior, done)
       else takeBody(scope, find(c), request, raw.body ?? bodyless(c, headers), done)
     })
     if (value !== noBody && value !== unread) c.req.addValidatedData('json', value as object)

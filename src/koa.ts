@@ -6,11 +6,11 @@ import {
   noBody,
   retakeBody,
   takeBody,
+  type TakenBody,
   unread,
 } from './core/body.js'
 import { closeUnread } from './core/connection.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
-import type { IntegrityPolicy } from './core/integrity.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
 import type { CompiledRoute } from './core/route.js'
@@ -46,9 +46,9 @@ export interface SafeBodyKoaMiddleware<
 
 type Ctx = ParameterizedContext<DefaultState, DefaultContext>
 
-// Which signature check a body taken by safebody passed, so that a second instance (a global
-// and a per-route one) neither reads it again nor skips a check it requires.
-const taken = new WeakMap<object, IntegrityPolicy | null>()
+// How safebody took a body, so that a second instance (a global and a per-route one) holds
+// it to its own rules without reading it again.
+const takenBodies = new WeakMap<object, TakenBody>()
 
 /**
  * Create the Koa body middleware, with `safeBody()`'s options: routes are matched on the
@@ -80,23 +80,23 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
   return (ctx, next) => {
     const { req } = ctx
     const target = ctx.request as { body?: unknown }
-    const checked = taken.get(req)
-    if (checked === undefined && (target.body !== undefined || req.readableEnded)) {
+    const prior = takenBodies.get(req)
+    if (prior === undefined && (target.body !== undefined || req.readableEnded)) {
       // Another body parser consumed the stream: the body can no longer be checked here.
       throw createError(500, 'safebody must run before any other body parser', { expose: false })
     }
     const request = { method: ctx.method, path: ctx.path, headers: req.headers }
     return new Promise<void>((resolve, reject) => {
-      const done: BodyCallback = (err, value, integrity) => {
+      const done: BodyCallback = (err, value, taken) => {
         if (err !== null && err !== undefined) return reject(refusal(ctx, err))
         if (value !== noBody && value !== unread) {
           target.body = value
-          taken.set(req, integrity ?? null)
+          if (taken !== undefined) takenBodies.set(req, taken)
         }
         resolve()
       }
       // Another instance took the body: it is held to this binding too, not read again.
-      if (checked !== undefined) retakeBody(scope, find(ctx), request, target.body, checked, done)
+      if (prior !== undefined) retakeBody(scope, find(ctx), request, target.body, prior, done)
       else takeBody(scope, find(ctx), request, req, done)
     }).then(next)
   }

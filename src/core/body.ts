@@ -1,6 +1,6 @@
 import createError from 'http-errors'
 import { isBodyError, limitError } from '../errors.js'
-import type { DecodeContext, Format } from '../decoders/formats.js'
+import { bindFormat, type DecodeContext, type Format, formats } from '../decoders/formats.js'
 import {
   type IntegrityPolicy,
   readSignature,
@@ -17,8 +17,8 @@ import {
   windowSeconds,
 } from './replay.js'
 import { negotiate } from './negotiate.js'
-import type { RoutePolicy } from './options.js'
-import { type BodySource, hasBody, type ReadSink, readBody } from './read.js'
+import type { OwnRules, RoutePolicy } from './options.js'
+import { type BodySource, checkRead, hasBody, type ReadSink, readBody } from './read.js'
 import type { BodyRequest } from './request.js'
 import { type Fallback, relaxed, reportFormat, unread } from './report.js'
 import { absentBody, type CompiledRoute, noBody, unboundRoute } from './route.js'
@@ -27,14 +27,25 @@ import type { RequestFacts, ViolationLog } from './violations.js'
 /**
  * How a body ended: `err` is a catalogued refusal (or, rarely, a server fault), else `value`
  * is the validated value, `noBody` (no body was sent) or `unread` (report mode met a
- * Content-Type no format decodes and left the body to the application), and `integrity` the
- * signature check the body passed, if the route has one.
+ * Content-Type no format decodes and left the body to the application), and, with a value,
+ * `taken`: how it was taken, for the adapter to keep for a later instance's `retakeBody`.
  */
-export type BodyCallback = (
-  err: unknown,
-  value?: unknown,
-  integrity?: IntegrityPolicy | null,
-) => void
+export type BodyCallback = (err: unknown, value?: unknown, taken?: TakenBody) => void
+
+/**
+ * A body one instance took: what a later instance that binds the same request holds it to,
+ * its own rules, without reading the stream again.
+ */
+export interface TakenBody {
+  /** The signature check the body passed, if its route had one. */
+  readonly integrity: IntegrityPolicy | null
+  /** The body as read (inflated), and how many bytes came off the wire. */
+  readonly bytes: Buffer | null
+  readonly wireLength: number
+  /** How it was decoded: the format, and the limits and options of the route that took it. */
+  readonly format: Format | null
+  readonly context: DecodeContext
+}
 
 /** What every request of one instance shares besides its route: the log and report mode's fallback. */
 export interface BodyScope {
@@ -65,32 +76,37 @@ export function takeBody(
 
 /**
  * A body another safebody instance took first (a global one, then a `.route()` one, or two
- * globals): held to this route's schema too, never read again. The route's signature must be
- * the one the first checked (else a 500, not exposed: a misconfiguration, failing closed);
- * its schema validates `value` (what the first handed on: validators stack, each seeing the
- * last one's output), in its mode, and its output is handed on. The read, the content type,
- * the limits and the guard were the first's. A route with no binding here passes the value on
- * as it is.
+ * globals): held to this instance's rules too, never read again. Its route's signature must
+ * be the one the first checked (else a 500, not exposed: a misconfiguration, failing
+ * closed); its content types, `inflate` and `limit` hold against the body as read; where it
+ * decodes with other limits or options, the bytes are decoded again with its own, as a check;
+ * then its schema validates `value` (what the first handed on: validators stack, each seeing
+ * the last one's output), and its output is handed on. Each refusal is decided as the route's
+ * mode says. An unbound route refuses the body as `takeBody` would (report mode reports it
+ * and hands `value` on).
  */
 export function retakeBody(
   scope: BodyScope,
   route: CompiledRoute | undefined,
   request: BodyRequest,
   value: unknown,
-  checked: IntegrityPolicy | null,
+  taken: TakenBody,
   done: BodyCallback,
 ): void {
-  if (route === undefined) return done(null, value, checked)
-  new BodyTask(scope, route, request, done).retake(value, checked)
+  new BodyTask(scope, route, request, done).retake(value, taken)
 }
 
-class BodyTask implements ReadSink {
+// A task is what it hands on as `taken`: its fields say how it took the body.
+class BodyTask implements ReadSink, TakenBody {
   private readonly policy: RoutePolicy
-  private readonly context: DecodeContext
-  private format: Format | null = null
+  readonly context: DecodeContext
+  format: Format | null = null
   private claim: SignatureClaim | null = null
-  private integrity: IntegrityPolicy | null = null
-  private bytes: Buffer | null = null
+  integrity: IntegrityPolicy | null = null
+  bytes: Buffer | null = null
+  wireLength = 0
+  /** How the body was taken, handed on with the value: this task's, or another's it retook. */
+  private taken: TakenBody = this
   /** When the body was first asked for: `timeout` bounds the read and the validation. */
   private started = 0
 
@@ -122,7 +138,7 @@ class BodyTask implements ReadSink {
       }
       if (!present) {
         // A signed empty body is verified (and replay-checked) like any other.
-        if (this.claim !== null) return this.bodyRead(EMPTY)
+        if (this.claim !== null) return this.bodyRead(EMPTY, 0)
         this.absent()
         return this.done(null, noBody)
       }
@@ -135,37 +151,60 @@ class BodyTask implements ReadSink {
     readBody(source, headers, policy.read, this)
   }
 
-  retake(value: unknown, checked: IntegrityPolicy | null): void {
-    const route = this.route as CompiledRoute
-    const required = route.policy.integrity
-    if (required !== null && required !== checked) {
+  retake(value: unknown, taken: TakenBody): void {
+    const { route } = this
+    const required = route?.policy.integrity ?? null
+    if (required !== null && required !== taken.integrity) {
       return this.done(
         createError(500, 'safebody read this body before the signature check', { expose: false }),
       )
     }
-    if (route.mayDefer) this.started = Date.now()
-    this.integrity = checked
-    // The format is named in events when this route has one for the type; never refused here.
+    if (route?.mayDefer) this.started = Date.now()
+    this.integrity = taken.integrity
+    this.bytes = taken.bytes
+    this.wireLength = taken.wireLength
+    this.taken = taken
+    let out: unknown = value
     try {
-      this.format = negotiate(
-        this.request.headers['content-type'] as string | undefined,
-        route.formats,
-      )
-    } catch {
-      this.format = null
-    }
-    let out: unknown
-    try {
-      out = this.validate(value, route)
+      this.heldTo(taken)
+      if (route !== undefined) out = this.validate(value, route)
     } catch (err) {
       return this.refuse(err)
     }
     if (isPromise(out)) this.awaitValidation(out)
-    else this.done(null, out, checked)
+    else this.done(null, out, taken)
   }
 
-  bodyRead(bytes: Buffer): void {
+  /**
+   * The rules this binding sets itself (`policy.own`), before its schema, for a body another
+   * instance took: its content types (or, unbound here, the refusal `takeBody` would make),
+   * `inflate` and `limit` against the body as read, and where its structure limits or
+   * decoding options differ from the taker's, the bytes decoded again with them, as a check.
+   */
+  private heldTo(taken: TakenBody): void {
+    const { route, request } = this
+    const header = request.headers['content-type'] as string | undefined
+    this.format = taken.format
+    if (route === undefined) {
+      this.negotiate(header)
+      return
+    }
+    const { own } = route.policy
+    if (own.formats) {
+      const format = this.negotiate(header)
+      if (format === unread) return
+      this.format = format
+    }
+    const { bytes, format } = taken
+    if (bytes === null || format === null) return
+    checkRead(own.read, request.headers, bytes.length, taken.wireLength)
+    const context = ownDecoding(taken.context, route.context, own)
+    if (context !== taken.context) bindFormat(formats[format.name], context).decode(bytes, context)
+  }
+
+  bodyRead(bytes: Buffer, wireLength: number): void {
     this.bytes = bytes
+    this.wireLength = wireLength
     if (this.claim !== null) {
       const integrity = this.integrity as IntegrityPolicy
       let digest: Buffer
@@ -198,7 +237,7 @@ class BodyTask implements ReadSink {
     // A validator may answer later (a Standard Schema with async refinements); the common,
     // synchronous case allocates nothing for it.
     if (isPromise(value)) this.awaitValidation(value)
-    else this.done(null, value, this.integrity)
+    else this.done(null, value, this.taken)
   }
 
   /**
@@ -218,7 +257,7 @@ class BodyTask implements ReadSink {
           timeout,
           route,
         ),
-      (checked) => this.done(null, checked, this.integrity),
+      (checked) => this.done(null, checked, this.taken),
       (err) => this.refuse(err),
     )
   }
@@ -352,6 +391,47 @@ class BodyTask implements ReadSink {
 }
 
 const EMPTY = Buffer.alloc(0)
+
+/** True when `value` is how a safebody instance took a body (see `retakeBody`). */
+export function isTakenBody(value: unknown): value is TakenBody {
+  return value instanceof BodyTask
+}
+
+/**
+ * The decoding a retaking binding holds a body to: the taker's, with the limits and options
+ * the binding sets itself in their place; the taker's own context when that changes nothing.
+ */
+function ownDecoding(taker: DecodeContext, mine: DecodeContext, own: OwnRules): DecodeContext {
+  const { limits } = own
+  const context: DecodeContext = {
+    limits: {
+      depth: limits.depth ?? taker.limits.depth,
+      keys: limits.keys ?? taker.limits.keys,
+      nodes: limits.nodes ?? taker.limits.nodes,
+      stringLength: limits.stringLength ?? taker.limits.stringLength,
+      route: mine.limits.route,
+    },
+    largeIntegers: own.largeIntegers ?? taker.largeIntegers,
+    duplicateKeys: own.duplicateKeys ?? taker.duplicateKeys,
+    message: mine.message ?? taker.message,
+  }
+  return sameDecoding(taker, context) ? taker : context
+}
+
+/** True when two routes decode a body alike: the same limits and options. */
+function sameDecoding(a: DecodeContext, b: DecodeContext): boolean {
+  if (a === b) return true
+  const [x, y] = [a.limits, b.limits]
+  return (
+    x.depth === y.depth &&
+    x.keys === y.keys &&
+    x.nodes === y.nodes &&
+    x.stringLength === y.stringLength &&
+    (a.largeIntegers ?? 'refuse') === (b.largeIntegers ?? 'refuse') &&
+    (a.duplicateKeys ?? 'last') === (b.duplicateKeys ?? 'last') &&
+    a.message === b.message
+  )
+}
 
 // Decoded bodies are data (no functions), so only a validator's promise has a callable then.
 function isPromise(value: unknown): value is PromiseLike<unknown> {

@@ -78,6 +78,24 @@ export interface RoutePolicy {
   readonly duplicateKeys: DuplicateKeys
   /** The protobuf message type's full name, if the route binds one. */
   readonly message?: string
+  /** The rules its binding or instance sets, not defaults: what a body another took meets. */
+  readonly own: OwnRules
+}
+
+/**
+ * The rules a binding sets itself (or its instance's options set), without the defaults
+ * filled in: a body another instance read is held to these (see `retakeBody`), so a binding
+ * written only to type `req.body` adds no default of its own to the one that read it.
+ */
+export interface OwnRules {
+  /** Whether the content types are the binding's own list (its `formats`, or a `message`). */
+  readonly formats: boolean
+  /** `limit` and `inflate` where set; else no limit, and inflation allowed. */
+  readonly read: ReadPolicy
+  /** The structure limits set (`maxNodes` and `maxStringLength` follow a set `limit`). */
+  readonly limits: Partial<Omit<StructureLimits, 'route'>>
+  readonly largeIntegers?: LargeIntegers
+  readonly duplicateKeys?: DuplicateKeys
 }
 
 const limitKeys = Object.keys(defaults) as ReadonlyArray<keyof LimitOptions>
@@ -200,20 +218,35 @@ export function routePolicy(
   // for its string lengths or value count alone (see sizeLimit).
   const sized = (key: 'maxNodes' | 'maxStringLength') =>
     positive(binding[key] ?? global[key] ?? sizeLimit(key, limit), `${where}: ${key}`)
-  return {
+  const read = { limit, timeout: positive(pick('timeout'), `${where}: timeout`), inflate, route }
+  const limits = {
+    depth: positive(pick('maxDepth'), `${where}: maxDepth`),
+    keys: positive(pick('maxKeys'), `${where}: maxKeys`),
+    nodes: sized('maxNodes'),
+    stringLength: sized('maxStringLength'),
+    route,
+  }
+  const set = (key: keyof LimitOptions | 'formats') =>
+    binding[key] !== undefined || global[key] !== undefined
+  const own: OwnRules = {
+    formats: set('formats') || message !== undefined,
     read: {
-      limit,
-      timeout: positive(pick('timeout'), `${where}: timeout`),
-      inflate,
-      route,
+      ...read,
+      limit: set('limit') ? limit : Infinity,
+      inflate: set('inflate') ? inflate : true,
     },
     limits: {
-      depth: positive(pick('maxDepth'), `${where}: maxDepth`),
-      keys: positive(pick('maxKeys'), `${where}: maxKeys`),
-      nodes: sized('maxNodes'),
-      stringLength: sized('maxStringLength'),
-      route,
+      ...(set('maxDepth') ? { depth: limits.depth } : {}),
+      ...(set('maxKeys') ? { keys: limits.keys } : {}),
+      ...(set('maxNodes') || set('limit') ? { nodes: limits.nodes } : {}),
+      ...(set('maxStringLength') || set('limit') ? { stringLength: limits.stringLength } : {}),
     },
+    ...(set('largeIntegers') ? { largeIntegers } : {}),
+    ...(set('duplicateKeys') ? { duplicateKeys } : {}),
+  }
+  return {
+    read,
+    limits,
     required,
     formats: routeFormats(binding.formats, global.formats, message, where),
     mode,
@@ -221,6 +254,7 @@ export function routePolicy(
     largeIntegers,
     duplicateKeys,
     ...(message === undefined ? {} : { message }),
+    own,
   }
 }
 

@@ -36,9 +36,12 @@ export interface NodeBodyStream {
 /** Where the body comes from: a Node stream, a Web stream, or bytes already read. */
 export type BodySource = NodeBodyStream | ReadableStream<Uint8Array> | Uint8Array
 
-/** Who is told how the read ended: with the bytes (inflated), or with a refusal. */
+/**
+ * Who is told how the read ended: with the bytes (inflated) and how many came off the wire,
+ * or with a refusal.
+ */
 export interface ReadSink {
-  bodyRead(bytes: Buffer): void
+  bodyRead(bytes: Buffer, wireLength: number): void
   readFailed(err: unknown): void
 }
 
@@ -85,14 +88,7 @@ export function readBody(
   const coding = codingOf(headers['content-encoding'])
   let inflater: Duplex | null = null
   if (coding !== 'identity') {
-    if (!policy.inflate) {
-      const note = settingNote('inflate', 'false', policy.route)
-      return sink.readFailed(
-        bodyError('encoding.unsupported', `Compressed bodies are not accepted (${note}).`, {
-          encoding: coding,
-        }),
-      )
-    }
+    if (!policy.inflate) return sink.readFailed(notInflated(policy, coding))
     inflater = createInflater(coding)
     if (inflater === null) return sink.readFailed(unsupportedEncoding(coding))
   }
@@ -232,7 +228,7 @@ class BodyReader extends Deadline {
     const { first, chunks } = this
     const body = chunks !== null ? Buffer.concat(chunks, received) : (first ?? EMPTY)
     this.settle()
-    this.sink.bodyRead(body)
+    this.sink.bodyRead(body, this.wireBytes)
   }
 
   aborted(): void {
@@ -301,6 +297,32 @@ async function pumpWeb(stream: ReadableStream<Uint8Array>, reader: BodyReader): 
   } catch {
     reader.aborted()
   }
+}
+
+/**
+ * Hold a body another read already took to `policy`, as if this read had taken it: a
+ * compressed body where `inflate` is false (415), or more than `limit` bytes on the wire or
+ * inflated (413). Throws the refusal this read would have made.
+ */
+export function checkRead(
+  policy: ReadPolicy,
+  headers: HeaderBag,
+  length: number,
+  wireLength: number,
+): void {
+  const coding = codingOf(headers['content-encoding'])
+  if (coding !== 'identity' && !policy.inflate) throw notInflated(policy, coding)
+  if (wireLength > policy.limit) throw tooLarge(policy, false, { received: wireLength })
+  if (length > policy.limit) {
+    throw tooLarge(policy, coding !== 'identity', { received: length })
+  }
+}
+
+function notInflated(policy: ReadPolicy, coding: string): BodyError {
+  const note = settingNote('inflate', 'false', policy.route)
+  return bodyError('encoding.unsupported', `Compressed bodies are not accepted (${note}).`, {
+    encoding: coding,
+  })
 }
 
 function codingOf(header: string | string[] | undefined): string {

@@ -143,10 +143,12 @@ describe('safebody/hono', () => {
 
   it('a per-route instance after a global one takes the body once, held to both', async () => {
     const app = new Hono()
-    app.use(safeBody({ 'POST /users': contractUser }))
+    app.use(safeBody({ 'POST /users': contractUser, 'POST /limited': { type: 'object' } }))
     app.post('/users', safeBody().route(contractUserStrict), (c) =>
       c.json({ body: c.req.valid('json') }),
     )
+    const limited = { schema: { type: 'object' }, limit: 64, duplicateKeys: 'refuse' } as const
+    app.post('/limited', safeBody().route(limited), (c) => c.json({ body: c.req.valid('json') }))
     const { baseUrl, close } = await serve(app)
     try {
       const ok = await post(baseUrl, '/users', '{"name":"Ada","email":"ada@example.com"}')
@@ -156,6 +158,13 @@ describe('safebody/hono', () => {
       const short = await post(baseUrl, '/users', '{"name":"Al","email":"al@example.com"}')
       expect(short.status).toBe(422)
       expect(await short.json()).toMatchObject({ type: 'entity.validation.failed' })
+      // The per-route binding's read and decoding rules hold too.
+      const long = await post(baseUrl, '/limited', `{"name":"${'a'.repeat(80)}"}`)
+      expect(long.status).toBe(413)
+      expect(await long.json()).toMatchObject({ type: 'entity.too.large' })
+      const twice = await post(baseUrl, '/limited', '{"name":"a","name":"b"}')
+      expect(twice.status).toBe(400)
+      expect(await twice.json()).toMatchObject({ type: 'entity.key.duplicate' })
       expectPrototypesUntouched()
     } finally {
       close()

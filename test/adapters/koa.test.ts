@@ -132,9 +132,13 @@ describe('safebody/koa', () => {
   it('a per-route instance after a global one takes the body once, held to both', async () => {
     const app = new Koa()
     app.use(problemDetails())
-    app.use(safeBody({ 'POST /users': contractUser }))
+    app.use(safeBody({ 'POST /users': contractUser, 'POST /limited': { type: 'object' } }))
     const router = new Router()
     router.post('/users', safeBody().route(contractUserStrict), (ctx) => {
+      ctx.body = { body: ctx.request.body }
+    })
+    const limited = { schema: { type: 'object' }, limit: 64, duplicateKeys: 'refuse' } as const
+    router.post('/limited', safeBody().route(limited), (ctx) => {
       ctx.body = { body: ctx.request.body }
     })
     app.use(router.routes())
@@ -147,6 +151,13 @@ describe('safebody/koa', () => {
       const short = await post(baseUrl, '/users', '{"name":"Al","email":"al@example.com"}')
       expect(short.status).toBe(422)
       expect(await short.json()).toMatchObject({ type: 'entity.validation.failed' })
+      // The per-route binding's read and decoding rules hold too.
+      const long = await post(baseUrl, '/limited', `{"name":"${'a'.repeat(80)}"}`)
+      expect(long.status).toBe(413)
+      expect(await long.json()).toMatchObject({ type: 'entity.too.large' })
+      const twice = await post(baseUrl, '/limited', '{"name":"a","name":"b"}')
+      expect(twice.status).toBe(400)
+      expect(await twice.json()).toMatchObject({ type: 'entity.key.duplicate' })
       expectPrototypesUntouched()
     } finally {
       close()

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib'
 import express5 from 'express'
 import express4 from 'express4'
 import request from 'supertest'
@@ -5,7 +6,13 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { safeBody } from '../../src/index.js'
 import { address, anything, person, user } from '../fixtures/schemas.js'
-import { buildApp, expectPrototypesUntouched, expectRefusal, frameworks } from '../helpers/app.js'
+import {
+  buildApp,
+  expectPrototypesUntouched,
+  expectRefusal,
+  frameworks,
+  sendBytes,
+} from '../helpers/app.js'
 
 describe.each(frameworks)('ways of binding schemas, through %s', (_name, express) => {
   it('takes the short form: route keys straight to schemas', async () => {
@@ -88,22 +95,96 @@ describe.each(frameworks)('ways of binding schemas, through %s', (_name, express
       seen,
     )
     expectRefusal(await request(app).post('/users').send({}), 422, 'entity.validation.failed', seen)
-    // The reading was the global binding's: its content types, limits and guard.
-    const yaml = await request(app)
-      .post('/users')
-      .set('content-type', 'application/yaml')
-      .send('name: ada\n')
-    expect(yaml.body).toEqual({ body: { name: 'ADA' } })
-    const yamlShort = await request(app)
-      .post('/users')
-      .set('content-type', 'application/yaml')
-      .send('name: al\n')
-    expect(yamlShort.status).toBe(422)
+    // The per-route binding's content types hold too: the global one took YAML, it does not.
+    expectRefusal(
+      await request(app).post('/users').set('content-type', 'application/yaml').send('name: ada\n'),
+      415,
+      'content.type.unsupported',
+      seen,
+    )
     // Report mode on the per-route binding reports and hands on what the global one took.
     expect((await request(app).post('/soft').send({ name: 'al' })).body).toEqual({
       body: { name: 'al' },
     })
     expect(events).toEqual(['reported entity.validation.failed'])
+  })
+
+  it("holds a body a global instance took to a per-route binding's own read and decoding rules", async () => {
+    const events: string[] = []
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.use(safeBody({ routes: { 'POST /strict': anything, 'POST /loose': anything } }))
+      const strict = safeBody({
+        onViolation: (event) => {
+          events.push(`${event.action} ${event.type}`)
+        },
+      })
+      const rules = { limit: 64, inflate: false, maxDepth: 2, duplicateKeys: 'refuse' } as const
+      app.post('/strict', strict.route({ schema: anything, ...rules }), echo)
+      // Report mode relaxes only what report mode relaxes: a limit still refuses.
+      app.post('/loose', strict.route({ schema: anything, ...rules, mode: 'report' }), echo)
+    })
+    const json = (path: string, body: string) =>
+      sendBytes(request(app).post(path).set('content-type', 'application/json'), body)
+    for (const path of ['/strict', '/loose']) {
+      expect((await json(path, '{"a":1}')).body).toEqual({ body: { a: 1 } })
+      seen.bodies.length = 0
+      expectRefusal(await json(path, `{"a":"${'x'.repeat(80)}"}`), 413, 'entity.too.large', seen)
+      expectRefusal(await json(path, '{"a":{"b":{"c":1}}}'), 400, 'entity.too.deep', seen)
+      expectRefusal(await json(path, '{"a":1,"a":2}'), 400, 'entity.key.duplicate', seen)
+      const gzipped = await sendBytes(
+        request(app)
+          .post(path)
+          .set('content-type', 'application/json')
+          .set('content-encoding', 'gzip'),
+        gzipSync('{"a":1}'),
+      )
+      expectRefusal(gzipped, 415, 'encoding.unsupported', seen)
+    }
+    // Nothing the per-route binding allows is refused: the same body within its rules passes.
+    expect((await json('/strict', '{"a":[1]}')).body).toEqual({ body: { a: [1] } })
+    // Each refusal was counted where it was decided: none of them is relaxed by report mode.
+    expect(events.filter((e) => e.startsWith('reported'))).toEqual([])
+  })
+
+  it('adds no default of its own to a body a global instance took: only what a binding sets', async () => {
+    const { app } = buildApp(express, (app, echo) => {
+      app.use(
+        safeBody({
+          routes: { 'POST /typed': { schema: anything, formats: ['json', 'yaml'] } },
+          limit: '1mb',
+        }),
+      )
+      // Written to type req.body: the defaults it would have alone (100kb, json, msgpack
+      // and yaml, depth 64) are not rules it sets.
+      app.post('/typed', safeBody({ formats: ['json'] }).route(anything), echo)
+    })
+    const big = { items: Array.from({ length: 20_000 }, (_, i) => i) }
+    expect((await request(app).post('/typed').send(big)).status).toBe(200)
+    // Its instance's `formats` is a rule it sets: YAML, which the global one took, is refused.
+    const yaml = await request(app)
+      .post('/typed')
+      .set('content-type', 'application/yaml')
+      .send('a: 1\n')
+    expectRefusal(yaml, 415, 'content.type.unsupported')
+  })
+
+  it('refuses, as a global instance does, a body another one took on a route it does not bind', async () => {
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.use(safeBody({ routes: { 'POST /users': person, 'POST /notes': anything } }))
+      app.use(safeBody({ routes: { 'POST /users': person } }))
+      app.post('/users', echo)
+      app.post('/notes', echo)
+    })
+    expect((await request(app).post('/users').send({ name: 'a' })).body).toEqual({
+      body: { name: 'a' },
+    })
+    seen.bodies.length = 0
+    expectRefusal(
+      await request(app).post('/notes').send({ x: 1 }),
+      415,
+      'route.schema.missing',
+      seen,
+    )
   })
 
   it('works mounted under a path, matching routes relative to the mount point', async () => {
