@@ -4,6 +4,7 @@ import { bindFormat, type DecodeContext, type Format, formats } from '../decoder
 import {
   type IntegrityPolicy,
   readSignature,
+  satisfies,
   type SignatureClaim,
   verifySignature,
 } from './integrity.js'
@@ -45,6 +46,8 @@ export interface TakenBody {
   /** How it was decoded: the format, and the limits and options of the route that took it. */
   readonly format: Format | null
   readonly context: DecodeContext
+  /** False when the taker's report mode let by a content type its own list refuses. */
+  readonly negotiated: boolean
 }
 
 /** What every request of one instance shares besides its route: the log and report mode's fallback. */
@@ -105,6 +108,8 @@ class BodyTask implements ReadSink, TakenBody {
   integrity: IntegrityPolicy | null = null
   bytes: Buffer | null = null
   wireLength = 0
+  /** False when report mode let by a content type the route's own list refuses. */
+  negotiated = true
   /** How the body was taken, handed on with the value: this task's, or another's it retook. */
   private taken: TakenBody = this
   /** When the body was first asked for: `timeout` bounds the read and the validation. */
@@ -152,9 +157,11 @@ class BodyTask implements ReadSink, TakenBody {
   }
 
   retake(value: unknown, taken: TakenBody): void {
-    const { route } = this
-    const required = route?.policy.integrity ?? null
-    if (required !== null && required !== taken.integrity) {
+    const { route, policy } = this
+    // The signature this binding requires (an unbound route's, in report mode, which reads
+    // such a body) must have been checked by the one that took the body.
+    const required = route !== undefined || this.reporting() ? policy.integrity : null
+    if (required !== null && !satisfies(taken.integrity, required)) {
       return this.done(
         createError(500, 'safebody read this body before the signature check', { expose: false }),
       )
@@ -163,6 +170,7 @@ class BodyTask implements ReadSink, TakenBody {
     this.integrity = taken.integrity
     this.bytes = taken.bytes
     this.wireLength = taken.wireLength
+    this.negotiated = taken.negotiated
     this.taken = taken
     let out: unknown = value
     try {
@@ -176,29 +184,25 @@ class BodyTask implements ReadSink, TakenBody {
   }
 
   /**
-   * The rules this binding sets itself (`policy.own`), before its schema, for a body another
-   * instance took: its content types (or, unbound here, the refusal `takeBody` would make),
-   * `inflate` and `limit` against the body as read, and where its structure limits or
-   * decoding options differ from the taker's, the bytes decoded again with them, as a check.
+   * The rules this binding sets itself (`policy.own`; an unbound route's are its instance's,
+   * the fallback's), before its schema, for a body another instance took: its content types
+   * (its own list, or any list where the taker's report mode let the type by; an unbound
+   * route refuses as `takeBody` would), `inflate` and `limit` against the body as read, and,
+   * where its structure limits or decoding options are stricter than the taker's, the bytes
+   * decoded again with them, as a check.
    */
   private heldTo(taken: TakenBody): void {
     const { route, request } = this
-    const header = request.headers['content-type'] as string | undefined
+    const { own } = this.policy
     this.format = taken.format
-    if (route === undefined) {
-      this.negotiate(header)
-      return
-    }
-    const { own } = route.policy
-    if (own.formats) {
-      const format = this.negotiate(header)
-      if (format === unread) return
-      this.format = format
+    if (route === undefined || own.formats || !taken.negotiated) {
+      const format = this.negotiate(request.headers['content-type'] as string | undefined)
+      if (format !== unread) this.format = format
     }
     const { bytes, format } = taken
     if (bytes === null || format === null) return
     checkRead(own.read, request.headers, bytes.length, taken.wireLength)
-    const context = ownDecoding(taken.context, route.context, own)
+    const context = stricterDecoding(format, taken.context, this.context, own)
     if (context !== taken.context) bindFormat(formats[format.name], context).decode(bytes, context)
   }
 
@@ -333,6 +337,7 @@ class BodyTask implements ReadSink, TakenBody {
       // A body left unread cannot be verified, so a signed route refuses it instead.
       if (format === unread && this.claim !== null) throw err
       this.report(err)
+      this.negotiated = false
       return format
     }
   }
@@ -398,39 +403,50 @@ export function isTakenBody(value: unknown): value is TakenBody {
 }
 
 /**
- * The decoding a retaking binding holds a body to: the taker's, with the limits and options
- * the binding sets itself in their place; the taker's own context when that changes nothing.
+ * The decoding a retaking binding holds a body to: the taker's, with each limit or option the
+ * binding sets itself that is stricter in its place; the taker's own context when none is (a
+ * looser setting cannot refuse what the taker took, so the bytes are not decoded again).
  */
-function ownDecoding(taker: DecodeContext, mine: DecodeContext, own: OwnRules): DecodeContext {
+function stricterDecoding(
+  format: Format,
+  taker: DecodeContext,
+  mine: DecodeContext,
+  own: OwnRules,
+): DecodeContext {
   const { limits } = own
-  const context: DecodeContext = {
-    limits: {
-      depth: limits.depth ?? taker.limits.depth,
-      keys: limits.keys ?? taker.limits.keys,
-      nodes: limits.nodes ?? taker.limits.nodes,
-      stringLength: limits.stringLength ?? taker.limits.stringLength,
-      route: mine.limits.route,
-    },
-    largeIntegers: own.largeIntegers ?? taker.largeIntegers,
-    duplicateKeys: own.duplicateKeys ?? taker.duplicateKeys,
-    message: mine.message ?? taker.message,
+  const was = taker.limits
+  const tighter = (set: number | undefined, current: number) =>
+    set !== undefined && set < current ? set : current
+  const depth = tighter(limits.depth, was.depth)
+  const keys = tighter(limits.keys, was.keys)
+  const nodes = tighter(limits.nodes, was.nodes)
+  const stringLength = tighter(limits.stringLength, was.stringLength)
+  const refuseLarge = own.largeIntegers === 'refuse' && taker.largeIntegers === 'string'
+  const refuseDuplicates = own.duplicateKeys === 'refuse' && taker.duplicateKeys !== 'refuse'
+  // Another message type (not another compilation of the same one) may refuse the bytes.
+  const message =
+    format.name === 'protobuf' &&
+    mine.message !== undefined &&
+    mine.message.fullName !== taker.message?.fullName
+      ? mine.message
+      : taker.message
+  if (
+    depth === was.depth &&
+    keys === was.keys &&
+    nodes === was.nodes &&
+    stringLength === was.stringLength &&
+    !refuseLarge &&
+    !refuseDuplicates &&
+    message === taker.message
+  ) {
+    return taker
   }
-  return sameDecoding(taker, context) ? taker : context
-}
-
-/** True when two routes decode a body alike: the same limits and options. */
-function sameDecoding(a: DecodeContext, b: DecodeContext): boolean {
-  if (a === b) return true
-  const [x, y] = [a.limits, b.limits]
-  return (
-    x.depth === y.depth &&
-    x.keys === y.keys &&
-    x.nodes === y.nodes &&
-    x.stringLength === y.stringLength &&
-    (a.largeIntegers ?? 'refuse') === (b.largeIntegers ?? 'refuse') &&
-    (a.duplicateKeys ?? 'last') === (b.duplicateKeys ?? 'last') &&
-    a.message === b.message
-  )
+  return {
+    limits: { depth, keys, nodes, stringLength, route: mine.limits.route },
+    largeIntegers: refuseLarge ? 'refuse' : taker.largeIntegers,
+    duplicateKeys: refuseDuplicates ? 'refuse' : taker.duplicateKeys,
+    ...(message === undefined ? {} : { message }),
+  }
 }
 
 // Decoded bodies are data (no functions), so only a validator's promise has a callable then.

@@ -238,6 +238,35 @@ function secretKeys(
 }
 
 /**
+ * True when a body that passed the check `checked` (another binding's, compiled from its own
+ * options) has passed `required` too: the same scheme and headers, every key that could have
+ * matched one `required` accepts, a window no wider, and the same replay store, if `required`
+ * has one. Each binding compiles its own policy, so equal options make equal checks.
+ */
+export function satisfies(checked: IntegrityPolicy | null, required: IntegrityPolicy): boolean {
+  if (checked === required) return true
+  if (checked === null) return false
+  const replayHeld =
+    required.replay === null ||
+    (checked.replay !== null &&
+      checked.replay.store === required.replay.store &&
+      checked.replay.header === required.replay.header &&
+      checked.replay.window === required.replay.window)
+  return (
+    checked.style === required.style &&
+    checked.header === required.header &&
+    checked.algorithm === required.algorithm &&
+    checked.encoding === required.encoding &&
+    checked.prefix === required.prefix &&
+    checked.timestampHeader === required.timestampHeader &&
+    checked.idHeader === required.idHeader &&
+    checked.tolerance <= required.tolerance &&
+    checked.keys.every((key) => required.keys.some((accepted) => accepted.equals(key))) &&
+    replayHeld
+  )
+}
+
+/**
  * Read the signature (and timestamp) from the headers, before the body: refuse 401 when it
  * is missing, malformed, or signed outside the tolerance window (a replay).
  */

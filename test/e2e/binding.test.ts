@@ -168,6 +168,47 @@ describe.each(frameworks)('ways of binding schemas, through %s', (_name, express
     expectRefusal(yaml, 415, 'content.type.unsupported')
   })
 
+  it('holds a body to the rules a report-mode binding sets, whatever it relaxes', async () => {
+    const events: string[] = []
+    const onViolation = (event: { action: string; type: string }) => {
+      events.push(`${event.action} ${event.type}`)
+    }
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.use(safeBody({ routes: { 'POST /soft': anything, 'POST /unbound': anything } }))
+      // A second global in report mode that binds neither route, and a per-route binding in
+      // report mode whose own formats refuse YAML: each reports what report mode relaxes,
+      // and still holds the body to its limit.
+      app.use(safeBody({ mode: 'report', limit: 64, maxDepth: 2, onViolation, routes: {} }))
+      app.post('/unbound', echo)
+      const soft = safeBody({ onViolation }).route({
+        schema: anything,
+        formats: ['json'],
+        limit: 64,
+        mode: 'report',
+      })
+      app.post('/soft', soft, echo)
+    })
+    const big = `a: "${'x'.repeat(80)}"\n`
+    const yaml = (path: string, body: string) =>
+      sendBytes(request(app).post(path).set('content-type', 'application/yaml'), body)
+    expectRefusal(await yaml('/unbound', big), 413, 'entity.too.large', seen)
+    expectRefusal(await yaml('/unbound', 'a: {b: {c: 1}}\n'), 400, 'entity.too.deep', seen)
+    expectRefusal(await yaml('/soft', big), 413, 'entity.too.large', seen)
+    expect((await yaml('/soft', 'a: 1\n')).body).toEqual({ body: { a: 1 } })
+    expect(events).toContain('reported route.schema.missing')
+    expect(events).toContain('reported content.type.unsupported')
+  })
+
+  it('refuses a content type a report-mode global let by where a per-route binding would', async () => {
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.use(safeBody({ mode: 'report', routes: {} }))
+      app.post('/notes', safeBody().route(anything), echo)
+    })
+    const text = await request(app).post('/notes').set('content-type', 'text/plain').send('hi')
+    expectRefusal(text, 415, 'content.type.unsupported', seen)
+    expect((await request(app).post('/notes').send({ a: 1 })).body).toEqual({ body: { a: 1 } })
+  })
+
   it('refuses, as a global instance does, a body another one took on a route it does not bind', async () => {
     const { app, seen } = buildApp(express, (app, echo) => {
       app.use(safeBody({ routes: { 'POST /users': person, 'POST /notes': anything } }))

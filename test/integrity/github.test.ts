@@ -295,4 +295,36 @@ describe.each(frameworks)('a body read before its signature check through %s', (
     expect(seen.bodies).toEqual([])
     expectPrototypesUntouched()
   })
+
+  it('passes a body whose signature a global binding checked with the same options', async () => {
+    const { app, seen } = buildApp(express, (app, echo) => {
+      const integrity = { preset: 'github', secret } as const
+      const bound = { schema: pushEvent, integrity }
+      app.use(safeBody({ routes: { 'POST /hooks': bound, 'POST /other': bound } }))
+      // Compiled apart, from options of its own: the same check, not the same object.
+      app.post('/hooks', safeBody().route({ schema: pushEvent, integrity: { ...integrity } }), echo)
+      // A check the global one did not make (another secret) still fails closed.
+      app.post(
+        '/other',
+        safeBody().route({ schema: pushEvent, integrity: { preset: 'github', secret: 'y' } }),
+        echo,
+      )
+    })
+    const payload = '{"ref":"x"}'
+    const signed = (path: string) =>
+      sendBytes(
+        request(app).post(path).type('json').set('X-Hub-Signature-256', sign(payload)),
+        payload,
+      )
+    expect((await signed('/hooks')).body).toEqual({ body: { ref: 'x' } })
+    seen.bodies.length = 0
+    expect((await signed('/other')).status).toBe(500)
+    expect(seen.bodies).toEqual([])
+    expectRefusal(
+      await sendBytes(request(app).post('/hooks').type('json'), payload),
+      401,
+      'entity.signature.missing',
+      seen,
+    )
+  })
 })
