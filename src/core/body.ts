@@ -170,7 +170,6 @@ class BodyTask implements ReadSink, TakenBody {
     this.integrity = taken.integrity
     this.bytes = taken.bytes
     this.wireLength = taken.wireLength
-    this.negotiated = taken.negotiated
     this.taken = taken
     let out: unknown = value
     try {
