@@ -79,14 +79,14 @@ export function takeBody(
 
 /**
  * A body another safebody instance took first (a global one, then a `.route()` one, or two
- * globals): held to this instance's rules too, never read again. Its route's signature must
- * be the one the first checked (else a 500, not exposed: a misconfiguration, failing
- * closed); its content types, `inflate` and `limit` hold against the body as read; where it
- * decodes with other limits or options, the bytes are decoded again with its own, as a check;
- * then its schema validates `value` (what the first handed on: validators stack, each seeing
- * the last one's output), and its output is handed on. Each refusal is decided as the route's
- * mode says. An unbound route refuses the body as `takeBody` would (report mode reports it
- * and hands `value` on).
+ * globals): held to this instance's rules too, never read again. A signature its route
+ * requires is checked on the bytes the first read (replay included), unless the first made
+ * the same check; the content types, `inflate` and `limit` the route sets hold against the
+ * body as read; where its limits or decoding options are stricter, the bytes are decoded
+ * again with them, as a check; then its schema validates `value` (what the first handed on:
+ * validators stack, each seeing the last one's output), and its output is handed on. Each
+ * refusal is decided as the route's mode says. An unbound route refuses the body as
+ * `takeBody` would (report mode reports it and hands `value` on).
  */
 export function retakeBody(
   scope: BodyScope,
@@ -112,6 +112,8 @@ class BodyTask implements ReadSink, TakenBody {
   negotiated = true
   /** How the body was taken, handed on with the value: this task's, or another's it retook. */
   private taken: TakenBody = this
+  /** The value another instance handed on, when this task retakes a body. */
+  private retaken: unknown = undefined
   /** When the body was first asked for: `timeout` bounds the read and the validation. */
   private started = 0
 
@@ -157,20 +159,45 @@ class BodyTask implements ReadSink, TakenBody {
   }
 
   retake(value: unknown, taken: TakenBody): void {
-    const { route, policy } = this
-    // The signature this binding requires (an unbound route's, in report mode, which reads
-    // such a body) must have been checked by the one that took the body.
-    const required = route !== undefined || this.reporting() ? policy.integrity : null
-    if (required !== null && !satisfies(taken.integrity, required)) {
-      return this.done(
-        createError(500, 'safebody read this body before the signature check', { expose: false }),
-      )
-    }
+    const { route, policy, request } = this
     if (route?.mayDefer) this.started = Date.now()
     this.integrity = taken.integrity
     this.bytes = taken.bytes
     this.wireLength = taken.wireLength
     this.taken = taken
+    this.retaken = value
+    // The signature this binding requires (an unbound route's too, in report mode, which
+    // reads such a body): unless the taker made the same check, it is checked here, on the
+    // bytes the taker read, as `bodyRead` checks it (replay included).
+    const required = route !== undefined || this.reporting() ? policy.integrity : null
+    if (required !== null && !satisfies(taken.integrity, required)) {
+      const { bytes } = taken
+      if (bytes === null) {
+        return this.done(
+          createError(500, 'safebody read this body before the signature check', {
+            expose: false,
+          }),
+        )
+      }
+      let digest: Buffer
+      try {
+        this.claim = readSignature(request.headers, required)
+        digest = verifySignature(this.claim, bytes, required)
+      } catch (err) {
+        return this.refuse(err)
+      }
+      this.integrity = required
+      if (required.replay !== null && !this.firstDelivery(required, required.replay, digest)) {
+        return
+      }
+    }
+    this.retakeChecked()
+  }
+
+  /** A retaken body whose signature (if this binding requires one) has been checked. */
+  private retakeChecked(): void {
+    const { route, taken } = this
+    const value = this.retaken
     let out: unknown = value
     try {
       this.heldTo(taken)
@@ -296,13 +323,19 @@ class BodyTask implements ReadSink, TakenBody {
       replay.storeTimeout,
       () => new Error(`the replay store did not answer within ${replay.storeTimeout} ms`),
       (first) => {
-        if (answered(first === true)) this.decode(this.bytes as Buffer)
+        if (answered(first === true)) this.delivered()
       },
       (cause) => {
-        if (this.storeFailed(replay, cause)) this.decode(this.bytes as Buffer)
+        if (this.storeFailed(replay, cause)) this.delivered()
       },
     )
     return false
+  }
+
+  /** Go on once the replay store has answered: decode the body, or (retaken) check it. */
+  private delivered(): void {
+    if (this.taken === this) this.decode(this.bytes as Buffer)
+    else this.retakeChecked()
   }
 
   /** The store failed: refuse with 503, or (`onStoreError: 'pass'`) report it and go on. */
