@@ -168,54 +168,43 @@ class BodyTask implements ReadSink, TakenBody {
     this.retaken = value
     // The signature this binding requires (an unbound route's too, in report mode, which
     // reads such a body): unless the taker made the same check, it is checked here, on the
-    // bytes the taker read, as `bodyRead` checks it (replay included).
+    // bytes the taker read, in the order a read checks it: its header, the content type and
+    // the read's rules, then the signature itself (replay included).
     const required = route !== undefined || this.reporting() ? policy.integrity : null
-    if (required !== null && !satisfies(taken.integrity, required)) {
-      const { bytes } = taken
-      if (bytes === null) {
-        return this.done(
-          createError(500, 'safebody read this body before the signature check', {
+    const check = required !== null && !satisfies(taken.integrity, required) ? required : null
+    const { bytes } = taken
+    try {
+      if (check !== null) {
+        if (bytes === null) {
+          throw createError(500, 'safebody read this body before the signature check', {
             expose: false,
-          }),
-        )
+          })
+        }
+        this.claim = readSignature(request.headers, check)
       }
+      this.heldTo(taken)
+    } catch (err) {
+      return this.refuse(err)
+    }
+    if (check !== null) {
       let digest: Buffer
       try {
-        this.claim = readSignature(request.headers, required)
-        digest = verifySignature(this.claim, bytes, required)
+        digest = verifySignature(this.claim as SignatureClaim, bytes as Buffer, check)
       } catch (err) {
         return this.refuse(err)
       }
-      this.integrity = required
-      if (required.replay !== null && !this.firstDelivery(required, required.replay, digest)) {
-        return
-      }
+      this.integrity = check
+      if (check.replay !== null && !this.firstDelivery(check, check.replay, digest)) return
     }
     this.retakeChecked()
   }
 
-  /** A retaken body whose signature (if this binding requires one) has been checked. */
-  private retakeChecked(): void {
-    const { route, taken } = this
-    const value = this.retaken
-    let out: unknown = value
-    try {
-      this.heldTo(taken)
-      if (route !== undefined) out = this.validate(value, route)
-    } catch (err) {
-      return this.refuse(err)
-    }
-    if (isPromise(out)) this.awaitValidation(out)
-    else this.done(null, out, taken)
-  }
-
   /**
    * The rules this binding sets itself (`policy.own`; an unbound route's are its instance's,
-   * the fallback's), before its schema, for a body another instance took: its content types
-   * (its own list, or any list where the taker's report mode let the type by; an unbound
-   * route refuses as `takeBody` would), `inflate` and `limit` against the body as read, and,
-   * where its structure limits or decoding options are stricter than the taker's, the bytes
-   * decoded again with them, as a check.
+   * the fallback's) that need no decoding, for a body another instance took: its content
+   * types (its own list, or any list where the taker's report mode let the type by; an
+   * unbound route refuses as `takeBody` would), and `inflate` and `limit` against the body as
+   * read.
    */
   private heldTo(taken: TakenBody): void {
     const { route, request } = this
@@ -225,11 +214,34 @@ class BodyTask implements ReadSink, TakenBody {
       const format = this.negotiate(request.headers['content-type'] as string | undefined)
       if (format !== unread) this.format = format
     }
+    if (taken.bytes !== null) {
+      checkRead(own.read, request.headers, taken.bytes.length, taken.wireLength)
+    }
+  }
+
+  /**
+   * A retaken body that met this binding's read rules and signature: where its structure
+   * limits or decoding options are stricter than the taker's, the bytes decoded again with
+   * them, as a check; then its schema.
+   */
+  private retakeChecked(): void {
+    const { route, taken } = this
+    const value = this.retaken
     const { bytes, format } = taken
-    if (bytes === null || format === null) return
-    checkRead(own.read, request.headers, bytes.length, taken.wireLength)
-    const context = stricterDecoding(format, taken.context, this.context, own)
-    if (context !== taken.context) bindFormat(formats[format.name], context).decode(bytes, context)
+    let out: unknown = value
+    try {
+      if (bytes !== null && format !== null) {
+        const context = stricterDecoding(format, taken.context, this.context, this.policy.own)
+        if (context !== taken.context) {
+          bindFormat(formats[format.name], context).decode(bytes, context)
+        }
+      }
+      if (route !== undefined) out = this.validate(value, route)
+    } catch (err) {
+      return this.refuse(err)
+    }
+    if (isPromise(out)) this.awaitValidation(out)
+    else this.done(null, out, taken)
   }
 
   bodyRead(bytes: Buffer, wireLength: number): void {

@@ -286,7 +286,7 @@ describe.each(frameworks)('a body read before its signature check through %s', (
       app.use(body)
       app.post(
         '/hooks',
-        body.route({ schema: 'push', integrity: { preset: 'github', secret } }),
+        body.route({ schema: 'push', formats: ['json'], integrity: { preset: 'github', secret } }),
         echo,
       )
     })
@@ -301,6 +301,17 @@ describe.each(frameworks)('a body read before its signature check through %s', (
     )
     const signed = await sendBytes(hook().set('X-Hub-Signature-256', sign(payload)), payload)
     expect(signed.body).toEqual({ body: { ref: 'x' } })
+    seen.bodies.length = 0
+    // This binding is in report mode (its instance's): the content type its formats refuse is
+    // reported, the signature still stands.
+    const yaml = await sendBytes(
+      request(app)
+        .post('/hooks')
+        .set('content-type', 'application/yaml')
+        .set('X-Hub-Signature-256', sign('ref: x\n', 'x')),
+      'ref: x\n',
+    )
+    expectRefusal(yaml, 401, 'entity.signature.invalid', seen)
   })
 
   it('claims the delivery in the replay store of the binding that checks it, sync or async', async () => {
@@ -352,7 +363,11 @@ describe.each(frameworks)('a body read before its signature check through %s', (
       // A check the global one did not make (another secret).
       app.post(
         '/other',
-        safeBody().route({ schema: pushEvent, integrity: { preset: 'github', secret: 'y' } }),
+        safeBody().route({
+          schema: pushEvent,
+          formats: ['json'],
+          integrity: { preset: 'github', secret: 'y' },
+        }),
         echo,
       )
     })
@@ -366,6 +381,15 @@ describe.each(frameworks)('a body read before its signature check through %s', (
     seen.bodies.length = 0
     // Another secret: checked here, on the bytes, and refused.
     expectRefusal(await signed('/other'), 401, 'entity.signature.invalid', seen)
+    // In the order a read checks: the header, the content type, then the signature.
+    const yaml = await sendBytes(
+      request(app)
+        .post('/other')
+        .set('content-type', 'application/yaml')
+        .set('X-Hub-Signature-256', sign('ref: x\n')),
+      'ref: x\n',
+    )
+    expectRefusal(yaml, 415, 'content.type.unsupported', seen)
     expectRefusal(
       await sendBytes(request(app).post('/hooks').type('json'), payload),
       401,
