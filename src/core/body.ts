@@ -38,16 +38,20 @@ export type BodyCallback = (err: unknown, value?: unknown, taken?: TakenBody) =>
  * its own rules, without reading the stream again.
  */
 export interface TakenBody {
-  /** The signature check the body passed, if its route had one. */
+  /** The signature check this instance made, if any. */
   readonly integrity: IntegrityPolicy | null
+  /** What the instance before it handed on, when this one retook the body; else null. */
+  readonly previous: TakenBody | null
   /** The body as read (inflated), and how many bytes came off the wire. */
   readonly bytes: Buffer | null
   readonly wireLength: number
-  /** How it was decoded: the format, and the limits and options of the route that took it. */
+  /** The format it was decoded as, and the strictest limits and options it has passed. */
   readonly format: Format | null
-  readonly context: DecodeContext
-  /** False when the taker's report mode let by a content type its own list refuses. */
+  readonly decoded: DecodeContext
+  /** False while no instance's own list took its content type (report mode let it by). */
   readonly negotiated: boolean
+  /** True when its replay store failed and `onStoreError: 'pass'` let the body on unclaimed. */
+  readonly unclaimed: boolean
 }
 
 /** What every request of one instance shares besides its route: the log and report mode's fallback. */
@@ -99,7 +103,7 @@ export function retakeBody(
   new BodyTask(scope, route, request, done).retake(value, taken)
 }
 
-// A task is what it hands on as `taken`: its fields say how it took the body.
+// A task is what it hands on as `taken`: its fields say how it took (or retook) the body.
 class BodyTask implements ReadSink, TakenBody {
   private readonly policy: RoutePolicy
   readonly context: DecodeContext
@@ -110,8 +114,9 @@ class BodyTask implements ReadSink, TakenBody {
   wireLength = 0
   /** False when report mode let by a content type the route's own list refuses. */
   negotiated = true
-  /** How the body was taken, handed on with the value: this task's, or another's it retook. */
-  private taken: TakenBody = this
+  previous: TakenBody | null = null
+  decoded: DecodeContext
+  unclaimed = false
   /** The value another instance handed on, when this task retakes a body. */
   private retaken: unknown = undefined
   /** When the body was first asked for: `timeout` bounds the read and the validation. */
@@ -125,6 +130,7 @@ class BodyTask implements ReadSink, TakenBody {
   ) {
     this.policy = route?.policy ?? scope.fallback.policy
     this.context = route?.context ?? scope.fallback.context
+    this.decoded = this.context
   }
 
   start(source: BodySource): void {
@@ -161,17 +167,17 @@ class BodyTask implements ReadSink, TakenBody {
   retake(value: unknown, taken: TakenBody): void {
     const { route, policy, request } = this
     if (route?.mayDefer) this.started = Date.now()
-    this.integrity = taken.integrity
+    this.previous = taken
     this.bytes = taken.bytes
     this.wireLength = taken.wireLength
-    this.taken = taken
+    this.decoded = taken.decoded
     this.retaken = value
     // The signature this binding requires (an unbound route's too, in report mode, which
-    // reads such a body): unless the taker made the same check, it is checked here, on the
-    // bytes the taker read, in the order a read checks it: its header, the content type and
-    // the read's rules, then the signature itself (replay included).
+    // reads such a body): unless an instance before made the same check, it is checked here,
+    // on the bytes the first read, in the order a read checks it: its header, the content
+    // type and the read's rules, then the signature itself (replay included).
     const required = route !== undefined || this.reporting() ? policy.integrity : null
-    const check = required !== null && !satisfies(taken.integrity, required) ? required : null
+    const check = required !== null && !checkedBefore(taken, required) ? required : null
     const { bytes } = taken
     try {
       if (check !== null) {
@@ -211,8 +217,12 @@ class BodyTask implements ReadSink, TakenBody {
     const { own } = this.policy
     this.format = taken.format
     if (route === undefined || own.formats || !taken.negotiated) {
+      // `negotiate` clears the flag where report mode lets the type by.
       const format = this.negotiate(request.headers['content-type'] as string | undefined)
       if (format !== unread) this.format = format
+      this.negotiated = taken.negotiated || (route !== undefined && this.negotiated)
+    } else {
+      this.negotiated = taken.negotiated
     }
     if (taken.bytes !== null) {
       checkRead(own.read, request.headers, taken.bytes.length, taken.wireLength)
@@ -225,15 +235,17 @@ class BodyTask implements ReadSink, TakenBody {
    * them, as a check; then its schema.
    */
   private retakeChecked(): void {
-    const { route, taken } = this
+    const { route, bytes } = this
+    const taken = this.previous as TakenBody
+    const { format } = taken
     const value = this.retaken
-    const { bytes, format } = taken
     let out: unknown = value
     try {
       if (bytes !== null && format !== null) {
-        const context = stricterDecoding(format, taken.context, this.context, this.policy.own)
-        if (context !== taken.context) {
+        const context = stricterDecoding(format, taken.decoded, this.context, this.policy.own)
+        if (context !== taken.decoded) {
           bindFormat(formats[format.name], context).decode(bytes, context)
+          this.decoded = context
         }
       }
       if (route !== undefined) out = this.validate(value, route)
@@ -241,7 +253,7 @@ class BodyTask implements ReadSink, TakenBody {
       return this.refuse(err)
     }
     if (isPromise(out)) this.awaitValidation(out)
-    else this.done(null, out, taken)
+    else this.done(null, out, this)
   }
 
   bodyRead(bytes: Buffer, wireLength: number): void {
@@ -279,7 +291,7 @@ class BodyTask implements ReadSink, TakenBody {
     // A validator may answer later (a Standard Schema with async refinements); the common,
     // synchronous case allocates nothing for it.
     if (isPromise(value)) this.awaitValidation(value)
-    else this.done(null, value, this.taken)
+    else this.done(null, value, this)
   }
 
   /**
@@ -299,7 +311,7 @@ class BodyTask implements ReadSink, TakenBody {
           timeout,
           route,
         ),
-      (checked) => this.done(null, checked, this.taken),
+      (checked) => this.done(null, checked, this),
       (err) => this.refuse(err),
     )
   }
@@ -346,7 +358,7 @@ class BodyTask implements ReadSink, TakenBody {
 
   /** Go on once the replay store has answered: decode the body, or (retaken) check it. */
   private delivered(): void {
-    if (this.taken === this) this.decode(this.bytes as Buffer)
+    if (this.previous === null) this.decode(this.bytes as Buffer)
     else this.retakeChecked()
   }
 
@@ -358,6 +370,7 @@ class BodyTask implements ReadSink, TakenBody {
       return false
     }
     this.scope.log.record(err, 'reported', this.facts())
+    this.unclaimed = true
     return true
   }
 
@@ -440,6 +453,18 @@ class BodyTask implements ReadSink, TakenBody {
 }
 
 const EMPTY = Buffer.alloc(0)
+
+/**
+ * True when an instance along `taken`'s chain made a check that covers `required`: one whose
+ * store failed and passed the body on unclaimed covers it only if `required` passes that too.
+ */
+function checkedBefore(taken: TakenBody, required: IntegrityPolicy): boolean {
+  const mustClaim = required.replay !== null && required.replay.onStoreError === 'refuse'
+  for (let at: TakenBody | null = taken; at !== null; at = at.previous) {
+    if (satisfies(at.integrity, required) && !(mustClaim && at.unclaimed)) return true
+  }
+  return false
+}
 
 /** True when `value` is how a safebody instance took a body (see `retakeBody`). */
 export function isTakenBody(value: unknown): value is TakenBody {

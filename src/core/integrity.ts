@@ -240,8 +240,10 @@ function secretKeys(
 /**
  * True when a body that passed the check `checked` (another binding's, compiled from its own
  * options) has passed `required` too: the same scheme and headers, every key that could have
- * matched one `required` accepts, a window no wider, and the same replay store, if `required`
- * has one. Each binding compiles its own policy, so equal options make equal checks.
+ * matched one `required` accepts, a timestamp tolerance no wider, and, if `required` has a
+ * replay store, the same store, delivery header and window. Each binding compiles its own
+ * policy, so equal options make equal checks. (Whether the store answered is the caller's to
+ * ask: a failure passed over with `onStoreError: 'pass'` claimed nothing.)
  */
 export function satisfies(checked: IntegrityPolicy | null, required: IntegrityPolicy): boolean {
   if (checked === required) return true

@@ -353,6 +353,61 @@ describe.each(frameworks)('a body read before its signature check through %s', (
     }
   })
 
+  it('counts a check any instance along the chain made, and claims a delivery once', async () => {
+    const { app, seen } = buildApp(express, (app, echo) => {
+      const integrity = { preset: 'github', secret, replay: true } as const
+      const signed = safeBody({
+        integrity,
+        schemas: { push: pushEvent },
+        routes: { 'POST /hook': 'push' },
+      })
+      // A first instance that checks no signature, then a signed global and its own route.
+      app.use(safeBody({ routes: { 'POST /hook': pushEvent } }))
+      app.use(signed)
+      app.post('/hook', signed.route('push'), echo)
+    })
+    const payload = `{"ref":"chain-${Date.now()}"}`
+    const send = () =>
+      sendBytes(
+        request(app).post('/hook').type('json').set('X-Hub-Signature-256', sign(payload)),
+        payload,
+      )
+    expect((await send()).status).toBe(200)
+    seen.bodies.length = 0
+    expectRefusal(await send(), 409, 'entity.signature.replayed', seen)
+  })
+
+  it('claims again where a store failure was passed over and the binding behind refuses one', async () => {
+    let up = true
+    const claimed = new Set<string>()
+    const store = {
+      claim: (key: string) => {
+        if (!up) throw new Error('store down')
+        const fresh = !claimed.has(key)
+        claimed.add(key)
+        return fresh
+      },
+    }
+    const github = { preset: 'github', secret } as const
+    const { app, seen } = buildApp(express, (app, echo) => {
+      const pass = { ...github, replay: { store, onStoreError: 'pass' } } as const
+      const refuse = { ...github, replay: { store, onStoreError: 'refuse' } } as const
+      app.use(safeBody({ routes: { 'POST /hook': { schema: pushEvent, integrity: pass } } }))
+      app.post('/hook', safeBody().route({ schema: pushEvent, integrity: refuse }), echo)
+    })
+    const send = (payload: string) =>
+      sendBytes(
+        request(app).post('/hook').type('json').set('X-Hub-Signature-256', sign(payload)),
+        payload,
+      )
+    // The store answered the first claim: the same claim is not made twice.
+    expect((await send('{"ref":"up"}')).status).toBe(200)
+    seen.bodies.length = 0
+    // The store is down: the first instance passed the body on unclaimed, the second refuses.
+    up = false
+    expectRefusal(await send('{"ref":"down"}'), 503, 'replay.store.unavailable', seen)
+  })
+
   it('passes a body whose signature a global binding checked with the same options', async () => {
     const { app, seen } = buildApp(express, (app, echo) => {
       const integrity = { preset: 'github', secret } as const
