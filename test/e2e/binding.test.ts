@@ -146,6 +146,34 @@ describe.each(frameworks)('ways of binding schemas, through %s', (_name, express
     expect(events.filter((e) => e.startsWith('reported'))).toEqual([])
   })
 
+  it('refuses past a per-route limit once inflated, and integers it refuses the global passed', async () => {
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.use(safeBody({ routes: { 'POST /n': anything }, largeIntegers: 'string' }))
+      app.post(
+        '/n',
+        safeBody().route({ schema: anything, limit: 64, largeIntegers: 'refuse' }),
+        echo,
+      )
+    })
+    // 40 bytes on the wire, 200 once inflated: the per-route limit holds after inflation too.
+    const inflating = await sendBytes(
+      request(app)
+        .post('/n')
+        .set('content-type', 'application/json')
+        .set('content-encoding', 'gzip'),
+      gzipSync(JSON.stringify({ a: 'x'.repeat(190) })),
+    )
+    expectRefusal(inflating, 413, 'entity.too.large', seen)
+    expect(inflating.body.detail).toContain('inflates past the 64B limit')
+    // The global instance hands the integer on as a string; this binding refuses it.
+    const big = await sendBytes(
+      request(app).post('/n').set('content-type', 'application/json'),
+      '{"a":9007199254740993}',
+    )
+    expectRefusal(big, 400, 'entity.type.unmapped', seen)
+    expect((await request(app).post('/n').send({ a: 1 })).body).toEqual({ body: { a: 1 } })
+  })
+
   it('adds no default of its own to a body a global instance took: only what a binding sets', async () => {
     const { app } = buildApp(express, (app, echo) => {
       app.use(
