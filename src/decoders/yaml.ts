@@ -78,7 +78,7 @@ function createYamlDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
       )
     }
     // Without an alias (`*name`) nothing is shared: only then is the extra walk needed.
-    if (text.includes('*')) unshareAliases(documents[0], limits)
+    if (text.includes('*')) unshareAliases(documents[0], limits, text.length)
     return guardValue(documents[0], limits, undefined, long)
   }
 }

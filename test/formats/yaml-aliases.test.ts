@@ -46,4 +46,41 @@ describe.each(frameworks)('YAML aliases through %s', (_name, express) => {
     const res = await post(app, '/small', media.yaml, `a: &a ${list}\nb: *a\nc: *a\n`)
     expectRefusal(res, 400, 'entity.too.many.nodes')
   })
+
+  // A long scalar repeated by aliases: every node and string limit holds, yet the value
+  // would take hundreds of megabytes to serialise. Repetition is counted as text instead.
+  describe('strings that aliases and merges repeat count against maxStringLength', () => {
+    const { app: small, seen: smallSeen } = formatApp(express, {
+      routes: { 'POST /text': { ...route, maxStringLength: 1000 } },
+    })
+    const long = 'x'.repeat(400)
+
+    it('passes repetition within maxStringLength beyond the body text', async () => {
+      smallSeen.bodies.length = 0
+      // 400 characters spelled once, repeated twice: 800 characters of repetition.
+      const res = await post(small, '/text', media.yaml, `s: &a "${long}"\nl: [*a, *a]\n`)
+      expect(res.status, JSON.stringify(res.body)).toBe(200)
+      expect(smallSeen.bodies).toEqual([{ s: long, l: [long, long] }])
+    })
+
+    it.each([
+      ['a scalar alias', `s: &a "${long}"\nl: [*a, *a, *a]\n`],
+      ['a merge', `a: &a {s: "${long}"}\nl: [{<<: *a}, {<<: *a}, {<<: *a}]\n`],
+      ['an aliased key', `k: &k "${long}"\nl: [{*k : 1}, {*k : 2}, {*k : 3}]\n`],
+      ['a container alias', `a: &a ["${long}"]\nl: [*a, *a, *a]\n`],
+    ])('refuses %s repeating more (400, naming maxStringLength)', async (_what, text) => {
+      smallSeen.bodies.length = 0
+      const res = await post(small, '/text', media.yaml, text)
+      expectRefusal(res, 400, 'entity.string.too.long', smallSeen)
+      expect(res.body.detail).toContain('`maxStringLength` is 1000')
+      expect(res.body.detail).not.toContain('xxx')
+    })
+
+    it('stops a small body that would expand to hundreds of megabytes, at default limits', async () => {
+      seen.bodies.length = 0
+      const text = `s: &a "${'x'.repeat(45_000)}"\nl: [${Array(13_000).fill('*a').join(',')}]\n`
+      const res = await post(app, '/any', media.yaml, text)
+      expectRefusal(res, 400, 'entity.string.too.long', seen)
+    })
+  })
 })
