@@ -44,16 +44,20 @@ export function fallbackFor(policy: RoutePolicy): Fallback {
 /**
  * The format report mode decodes a body with when the route's own list refused it: any
  * known format, bound to the route's limits (a detour, so binding per request is fine), or
- * `unread` when no format knows the type.
+ * `unread` when no format knows the type. A charset no format takes (`application/json;
+ * charset=latin1`) is refused as in enforce mode: it is danger in the body, not policy.
  */
 export function reportFormat(
   header: string | undefined,
   fallback: Fallback,
   context: DecodeContext,
 ): Format | typeof unread {
+  let format: Format
   try {
-    return bindFormat(negotiate(header, fallback.table), context)
-  } catch {
-    return unread
+    format = negotiate(header, fallback.table)
+  } catch (err) {
+    if (isBodyError(err) && err.type === 'content.type.unsupported') return unread
+    throw err
   }
+  return bindFormat(format, context)
 }

@@ -31,6 +31,7 @@ describe.each(frameworks)('report mode through %s', (_name, express) => {
           'POST /required': { schema: 'user', required: true },
           'POST /notes': 'user',
           'POST /tight': { schema: {}, maxDepth: 3, limit: 64 },
+          'POST /yaml': { schema: true, formats: ['yaml'] },
         },
         onViolation,
       }),
@@ -41,6 +42,7 @@ describe.each(frameworks)('report mode through %s', (_name, express) => {
     // A parser after safebody: report mode leaves a type no format decodes to it.
     app.post('/notes', express.text({ type: 'text/csv' }), echo)
     app.post('/tight', echo)
+    app.post('/yaml', echo)
     app.post('/unbound', echo)
     app.post('/upload', express.text({ type: 'text/csv' }), echo)
   })
@@ -179,6 +181,31 @@ describe.each(frameworks)('report mode through %s', (_name, express) => {
       '/watched',
       '{"name":"a"}',
       'application/json; charset=latin1',
+      415,
+      'charset.unsupported',
+    ],
+    // Where report mode lets a type the route's list refuses by, the charset still stands.
+    [
+      'a foreign charset on a type the route does not list',
+      '/yaml',
+      '{"name":"a"}',
+      'application/json; charset=latin1',
+      415,
+      'charset.unsupported',
+    ],
+    [
+      'a foreign charset on an unbound route',
+      '/unbound',
+      '{"name":"a"}',
+      'application/json; charset=latin1',
+      415,
+      'charset.unsupported',
+    ],
+    [
+      'UTF-16 text on an unbound route',
+      '/unbound',
+      'a',
+      'text/plain; charset=utf-16',
       415,
       'charset.unsupported',
     ],
