@@ -359,7 +359,21 @@ function signatureBytes(value: string, policy: IntegrityPolicy): Buffer {
   }
   const bytes = Buffer.from(text, policy.encoding)
   if (bytes.length !== policy.digestLength) throw invalid('The signature has the wrong length.')
+  // Node's decoders drop what does not fill a byte (an odd last hex digit, base64's spare
+  // bits): only the one spelling of the digest is a signature.
+  if (!spelledExactly(text, bytes, policy.encoding)) {
+    throw invalid('The signature header is malformed.')
+  }
   return bytes
+}
+
+function spelledExactly(text: string, bytes: Buffer, encoding: SignatureEncoding): boolean {
+  if (encoding === 'hex') return text.length === bytes.length * 2
+  const canonical = bytes.toString(encoding)
+  // Padding is optional: senders and libraries differ on it.
+  return encoding === 'base64'
+    ? text.replace(/=+$/, '') === canonical.replace(/=+$/, '')
+    : text === canonical
 }
 
 /** `t=<unix>,v1=<hex>[,v1=<hex>...]`; other schemes (v0) are ignored, as Stripe's own SDK does. */

@@ -38,6 +38,11 @@ function sign(id: string, t: number, body: string, secret = current): string {
   return `v1,${createHmac('sha256', key).update(`${id}.${t}.${body}`).digest('base64')}`
 }
 const now = () => Math.floor(Date.now() / 1000)
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+/** `v1,<base64 of 32 bytes>=` with the lowest of the last character's two spare bits set. */
+function spareBitSet(signature: string): string {
+  return signature.replace(/(.)=$/, (_m, c: string) => `${BASE64[BASE64.indexOf(c) + 1]}=`)
+}
 
 describe('the spec’s published vector', () => {
   const headers = {
@@ -184,6 +189,12 @@ describe.each(frameworks)('Standard Webhooks through %s', (_name, express) => {
       { ...signed('msg_6', t), 'webhook-signature': `v1a,${randomBytes(64).toString('base64')}` },
       { ...signed('msg_6', t), 'webhook-signature': 'v1,not*base64' },
       { ...signed('msg_6', t), 'webhook-signature': `v1,${randomBytes(16).toString('base64')}` },
+      // The right digest, spelled with a spare bit set in its last base64 character: Node's
+      // decoder ignores such bits, so only the one spelling of the digest is taken.
+      {
+        ...signed('msg_6', t),
+        'webhook-signature': spareBitSet(sign('msg_6', t, payload)),
+      },
       { ...signed('msg_6', t), 'webhook-timestamp': `${t}.5` },
       { ...signed('msg_6', t), 'webhook-id': 'msg 6' },
     ]) {

@@ -151,6 +151,13 @@ describe.each(frameworks)('Stripe-style signatures through %s', (_name, express)
     ['two timestamps', () => `t=${now()},t=${now()},v1=${v1(payload, now())}`],
     ['an item without =', () => `t=${now()},v1`],
     ['a signature that is not hex', () => `t=${now()},v1=${'g'.repeat(64)}`],
+    [
+      'a valid signature with one hex digit too many',
+      () => {
+        const t = now()
+        return `t=${t},v1=${v1(payload, t)}a`
+      },
+    ],
     ['too many signatures', () => `t=${now()}${`,v1=${'0'.repeat(64)}`.repeat(9)}`],
   ])('refuses a malformed header: %s', async (_what, header) => {
     reset()
