@@ -194,6 +194,9 @@ class ModelDecoder extends Base {
 
   /** Extensions read their payload as bytes; the codec maps the timestamp, refuses the rest. */
   decodeExtension(size: number, headerOffset: number): unknown {
+    // The timestamp maps to ISO text, which a key would then pass for: keys are strings or
+    // integers on the wire, nothing else.
+    if (this.stateIsMapKey()) throw unmapped('a map key that is not a string or an integer')
     if (size > this.maxExtLength) throw unmapped('a MessagePack extension type')
     const type = this.view.getInt8(this.pos + headerOffset)
     const data = super.decodeBinary(size, headerOffset + 1)
