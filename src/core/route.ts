@@ -5,7 +5,7 @@ import { type FormatTable, formatTable } from './negotiate.js'
 import type { RoutePolicy } from './options.js'
 import type { ProtoRegistry } from './proto.js'
 import type { BodySchema, JsonSchema, SchemaRegistry } from './registry.js'
-import { isStandardSchema, standardValidator } from './standard.js'
+import { capPointer, isStandardSchema, standardValidator } from './standard.js'
 import { checkRewrites, type RewriteCheck } from './coercion.js'
 
 /** A route's binding compiled for the hot path: its policy, formats and validator. */
@@ -116,7 +116,8 @@ function ajvValidator(validate: ValidateFunction, rewrites: RewriteCheck | null)
 
 function validationIssues(errors: ErrorObject[] | null | undefined): ValidationIssue[] {
   return (errors ?? []).map((e) => ({
-    instancePath: e.instancePath,
+    // A key the schema does not know came from the body: a long one is shortened.
+    instancePath: capPointer(e.instancePath),
     keyword: e.keyword,
     message: e.message ?? 'is invalid',
     params: e.params,

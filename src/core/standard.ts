@@ -128,9 +128,9 @@ function toIssue(issue: StandardSchemaIssue, input: unknown, keyword: IssueKeywo
     typeof segment === 'object' && segment !== null ? segment.key : segment,
   )
   return {
-    instancePath: jsonPointer(keys),
+    instancePath: capPointer(jsonPointer(keys)),
     keyword: keyword(issue),
-    message: clientMessage(String(issue.message), valueAt(input, keys)),
+    message: clientMessage(String(issue.message), issue, input, keys),
   } satisfies ValidationIssue
 }
 
@@ -144,6 +144,28 @@ export function jsonPointer(keys: readonly PropertyKey[]): string {
   return pointer
 }
 
+/** Longest key a client sees in a path or a message; the body chose it, not the schema. */
+export const maxKeyLength = 64
+
+/**
+ * A JSON Pointer (a validator's `instancePath`) with each key longer than `maxKeyLength`
+ * shortened (`…`): a key the schema does not know came from the body, and a 90 000-character
+ * one must not come back whole in a 422.
+ */
+export function capPointer(pointer: string): string {
+  if (pointer.length <= maxKeyLength) return pointer
+  return pointer
+    .split('/')
+    .map((segment) =>
+      segment.length > maxKeyLength ? shortKey(segment).replace(/~…$/, '…') : segment,
+    )
+    .join('/')
+}
+
+function shortKey(key: string): string {
+  return key.length > maxKeyLength ? `${key.slice(0, maxKeyLength - 1)}…` : key
+}
+
 /** The decoded value an issue's path leads to, by own properties only. */
 function valueAt(input: unknown, keys: readonly PropertyKey[]): unknown {
   let value = input
@@ -155,16 +177,56 @@ function valueAt(input: unknown, keys: readonly PropertyKey[]): unknown {
 }
 
 /**
- * The library's message, without a copy of the input: valibot and arktype quote the value
- * they refused (`Invalid email: Received "..."`), so the string the issue points at is cut
- * out wherever it is quoted, and the message is capped.
+ * The library's message, without a copy of the input. valibot and arktype quote the value
+ * they refused (`Invalid email: Received "..."`, `must be less than 5 (was 123456789)`): the
+ * value the issue points at is cut out (`…`) where it is quoted or follows `received` or
+ * `was`. Keys are names and stay, but one longer than `maxKeyLength` (zod's `Unrecognized
+ * key: "..."`, arktype's `... must be removed`) is shortened. Then the message is capped.
  */
-function clientMessage(message: string, value: unknown): string {
+function clientMessage(
+  message: string,
+  issue: StandardSchemaIssue,
+  input: unknown,
+  keys: readonly PropertyKey[],
+): string {
   let text = message
+  const value = valueAt(input, keys)
   if (typeof value === 'string' && value !== '') {
-    for (const quoted of [`"${value}"`, JSON.stringify(value)]) {
+    for (const quoted of [`"${value}"`, JSON.stringify(value)])
       text = text.split(quoted).join('"…"')
-    }
   }
+  if (isScalar(value) && String(value) !== '') {
+    const spelled = escapeRegExp(String(value))
+    text = text.replace(new RegExp(`(\\b[Rr]eceived |\\(was )${spelled}(?![\\w.])`, 'g'), '$1…')
+  }
+  for (const key of longKeys(issue, keys, value)) text = text.split(key).join(shortKey(key))
   return text.length > maxMessageLength ? `${text.slice(0, maxMessageLength - 1)}…` : text
+}
+
+function isScalar(value: unknown): value is string | number | bigint | boolean {
+  const type = typeof value
+  return type === 'string' || type === 'number' || type === 'bigint' || type === 'boolean'
+}
+
+/**
+ * Keys longer than `maxKeyLength` a message may name: the issue's path, the keys zod lists
+ * for `unrecognized_keys`, and the keys of the object the issue points at.
+ */
+function longKeys(
+  issue: StandardSchemaIssue,
+  keys: readonly PropertyKey[],
+  value: unknown,
+): string[] {
+  const named = (issue as { keys?: unknown }).keys
+  const candidates: unknown[] = [...keys, ...(Array.isArray(named) ? named : [])]
+  if (typeof value === 'object' && value !== null) candidates.push(...Object.keys(value))
+  const long = new Set<string>()
+  for (const key of candidates) {
+    if (typeof key === 'string' && key.length > maxKeyLength) long.add(key)
+  }
+  return [...long]
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }

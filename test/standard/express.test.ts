@@ -3,9 +3,12 @@
 // pipeline refuses (pollution, depth, bombs, wrong types) never reaches the schema.
 import { gzipSync } from 'node:zlib'
 import { encode } from '@msgpack/msgpack'
+import { type } from 'arktype'
 import type { Express } from 'express'
 import request from 'supertest'
+import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { type BodySchema, safeBody } from '../../src/index.js'
 import { buildApp, expectRefusal, frameworks, sendBytes } from '../helpers/app.js'
 import { eventRecorder, tick } from '../helpers/violations.js'
@@ -197,5 +200,38 @@ describe.each(frameworks)('Standard Schemas through %s', (_name, express) => {
         expect(elapsed).toBeLessThan(2000)
       },
     )
+  })
+})
+
+// What a hostile body can make a 422 say: valibot and arktype quote the value they refused,
+// zod, valibot and arktype name a key the schema does not know, and ajv's instancePath does
+// too. The value is cut; a key is a name and stays, shortened past 64 characters.
+describe.each(frameworks)('what a 422 echoes of the body, through %s', (_name, express) => {
+  const longKey = `SECRET_${'k'.repeat(90_000)}`
+  const secretNumber = 987654321123
+  const secretText = 'hunter2-hunter2-hunter2'
+  const schemas: Record<string, BodySchema> = {
+    'zod strict': z.strictObject({ age: z.number().max(5), name: z.number() }),
+    'valibot strict': v.strictObject({ age: v.pipe(v.number(), v.maxValue(5)), name: v.number() }),
+    'arktype strict': type({ '+': 'reject', age: 'number < 5', name: 'number' }),
+    'ajv additionalProperties': {
+      type: 'object',
+      properties: { age: { type: 'number', maximum: 5 }, name: { type: 'number' } },
+      additionalProperties: { type: 'string' },
+    },
+  }
+  it.each(Object.keys(schemas))('%s', async (which) => {
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.post('/x', safeBody({ limit: '1mb' }).route(schemas[which] as BodySchema), echo)
+    })
+    const res = await request(app)
+      .post('/x')
+      .send({ age: secretNumber, name: secretText, [longKey]: 1 })
+    expectRefusal(res, 422, 'entity.validation.failed', seen)
+    const text = JSON.stringify(res.body)
+    expect(text).not.toContain(String(secretNumber))
+    expect(text).not.toContain(secretText)
+    expect(text).not.toContain('k'.repeat(64))
+    expect(text.length).toBeLessThan(2000)
   })
 })

@@ -84,6 +84,35 @@ describe('standardValidator', () => {
     expect(err.errors?.map((e) => e.message)).toEqual(['was "…"', 'was "…"'])
   })
 
+  it('cuts a refused number where a library quotes it (received, was)', () => {
+    const issues = [
+      { message: 'age must be less than 5 (was 123456789)', path: ['age'] },
+      { message: 'Invalid type: Expected string but received 123456789', path: ['age'] },
+      // The bound the schema names stays: only the value the issue points at is cut.
+      { message: 'Too big: expected number to be <=5', path: ['age'] },
+    ]
+    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ age: 123456789 }))
+    expect(err.errors?.map((e) => e.message)).toEqual([
+      'age must be less than 5 (was …)',
+      'Invalid type: Expected string but received …',
+      'Too big: expected number to be <=5',
+    ])
+  })
+
+  it('shortens a key longer than 64 characters in paths and messages', () => {
+    const key = `k${'x'.repeat(90_000)}`
+    const issues = [
+      { message: `Unrecognized key: "${key}"`, path: [], keys: [key] },
+      { message: `${key} must be removed`, path: [key] },
+    ]
+    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ [key]: 1 }))
+    const short = `k${'x'.repeat(62)}…`
+    expect(err.errors?.map((e) => [e.instancePath, e.message])).toEqual([
+      ['', `Unrecognized key: "${short}"`],
+      [`/${short}`, `${short} must be removed`],
+    ])
+  })
+
   it('refuses at start-up a schema of another version, naming it', () => {
     expect(() => safeBody({ 'POST /x': handWritten(null, 2) })).toThrow(
       /schema "POST \/x" is a Standard Schema of version 2; safebody reads version 1/,
