@@ -20,7 +20,7 @@ import { pathOf } from './core/request.js'
 import type { CompiledRoute } from './core/route.js'
 import { closeUnread } from './core/connection.js'
 import { formats } from './decoders/formats.js'
-import { bodyError, type BodyErrorType } from './errors.js'
+import { bodyError, type BodyErrorType, isBodyError } from './errors.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
 
 /**
@@ -100,8 +100,14 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
     route.config = { ...route.config, [kRoute]: bindings } as typeof route.config
   })
   // A refusal before the whole body arrived: Connection: close, the socket cut after the
-  // response, instead of Node draining the rest.
-  fastify.addHook('onError', (request, reply, _error, next) => {
+  // response, instead of Node draining the rest. fastify closes the connection after any
+  // parser error, in case more of the body is to come; for one of ours whose body has fully
+  // arrived the connection stays open, as on every other server, so that requests pipelined
+  // behind it are answered.
+  fastify.addHook('onError', (request, reply, error, next) => {
+    if (request.raw.complete && isBodyError(error) && reply.getHeader('connection') === 'close') {
+      reply.removeHeader('connection')
+    }
     closeUnread(request.raw, reply.raw)
     next()
   })

@@ -8,6 +8,7 @@ import {
   type SignatureClaim,
   verifySignature,
 } from './integrity.js'
+import { afterParse } from './connection.js'
 import { settleBy } from './deadline.js'
 import {
   deliveryKey,
@@ -65,8 +66,9 @@ export interface BodyScope {
 /**
  * Take one request's body down the path, each stage once, in order: headers (signature
  * header, presence, negotiation) -> read -> verify -> decode and guard -> validate. Report
- * mode is consulted where a refusal is decided. Calls `done` exactly once, synchronously
- * when the headers alone decide. Returns the signature check the body is held to, if any.
+ * mode is consulted where a refusal is decided. Calls `done` exactly once: synchronously
+ * when the headers alone let a bodiless request by, and with a refusal only once the bytes
+ * already received are parsed (`afterParse`).
  *
  * @example
  * takeBody(scope, engine.find('POST', '/users'), request, req, (err, value) => ...)
@@ -434,7 +436,9 @@ class BodyTask implements ReadSink, TakenBody {
 
   private refuse(err: unknown): void {
     if (isBodyError(err)) this.scope.log.record(err, 'refused', this.facts())
-    this.done(err)
+    // Told once the bytes received are parsed, so that the adapter sees whether the body
+    // arrived in full (see `afterParse`).
+    afterParse(() => this.done(err))
   }
 
   /** Built only when something is recorded: a request without a problem allocates none. */

@@ -17,13 +17,35 @@ export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
   }
 }
 
-/** Connect-style: pass the refusal to `next`, closing the connection if the body is still arriving. */
+/**
+ * Run `answer` once the bytes already received have been parsed. Node's HTTP parser takes a
+ * whole read off the socket at once, and hands a request on when its headers are parsed,
+ * before the body that came in the same read: a refusal decided there (415, 401, 413 from
+ * Content-Length) would find the body unfinished, close the connection, and so drop the
+ * responses of requests pipelined behind it, whose handlers Node has already run. Microtasks
+ * run between the parser's steps; `setImmediate` runs after the whole read (where there is
+ * none, as on a Web runtime without Node's parser, a microtask does). When the body is still
+ * to come, waiting changes nothing.
+ */
+export const afterParse: (answer: () => void) => void =
+  typeof setImmediate === 'function'
+    ? (answer) => {
+        setImmediate(answer)
+      }
+    : queueMicrotask
+
+/**
+ * Connect-style: pass the refusal to `next` once the bytes received are parsed, closing the
+ * connection if the body is still arriving.
+ */
 export function refuse(
   req: IncomingMessage,
   res: ServerResponse,
   next: (err: unknown) => void,
   err: unknown,
 ): void {
-  closeUnread(req, res)
-  next(err)
+  afterParse(() => {
+    closeUnread(req, res)
+    next(err)
+  })
 }

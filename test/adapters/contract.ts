@@ -380,6 +380,98 @@ export function expectContractOutcome(entry: ContractCase, outcome: ContractOutc
   expect(({} as Record<string, unknown>).polluted).toBeUndefined()
 }
 
+/**
+ * Requests refused while their headers are handled, each sent with a valid request pipelined
+ * behind it in one write: Node parses both before either is answered, so closing the
+ * connection after the refusal would drop the second answer after its handler ran.
+ */
+const pipelinedCases: ReadonlyArray<readonly [string, ContractCase]> = [
+  [
+    'an unsupported content type (415)',
+    {
+      name: 'pipelined 415',
+      path: '/contract/users',
+      headers: { 'content-type': 'text/csv' },
+      body: Buffer.from('a,b\n1,2\n'),
+      expectStatus: 415,
+      expectType: 'content.type.unsupported',
+    },
+  ],
+  [
+    'an unsigned webhook (401)',
+    {
+      name: 'pipelined 401',
+      path: '/contract/hook',
+      headers: jsonType,
+      body: hookBody,
+      expectStatus: 401,
+      expectType: 'entity.signature.missing',
+    },
+  ],
+  [
+    'an invalid body (422)',
+    {
+      name: 'pipelined 422',
+      path: '/contract/users',
+      headers: jsonType,
+      body: json({ name: '' }),
+      expectStatus: 422,
+      expectType: 'entity.validation.failed',
+    },
+  ],
+]
+
+/** One HTTP/1.1 request as bytes; `close` asks the server to close after answering. */
+function requestBytes(baseUrl: string, entry: ContractCase, close: boolean): Buffer {
+  const { host } = new URL(baseUrl)
+  const head = Object.entries({
+    host,
+    ...entry.headers,
+    'content-length': String(entry.body.length),
+    ...(close ? { connection: 'close' } : {}),
+  })
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('')
+  return Buffer.concat([Buffer.from(`POST ${entry.path} HTTP/1.1\r\n${head}\r\n`), entry.body])
+}
+
+/** Write `bytes` on one connection and read until the server closes it (5 s at most). */
+function exchange(baseUrl: string, bytes: Buffer): Promise<Buffer> {
+  const { hostname, port } = new URL(baseUrl)
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname)
+    const chunks: Buffer[] = []
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`the connection was still open after ${DEADLINE_MS} ms`))
+    }, DEADLINE_MS)
+    socket.on('error', () => {})
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    socket.on('close', () => {
+      clearTimeout(timer)
+      resolve(Buffer.concat(chunks))
+    })
+    socket.write(bytes)
+  })
+}
+
+/** Split the answers a connection carried, each framed by Content-Length or chunked. */
+function answers(bytes: Buffer): ContractOutcome[] {
+  const out: ContractOutcome[] = []
+  let rest = bytes
+  while (rest.length > 0) {
+    const parsed = parseResponse(rest)
+    if (parsed === null) break
+    out.push(parsed)
+    const head = rest.indexOf('\r\n\r\n') + 4
+    const length = parsed.headers['content-length']
+    const end =
+      length !== undefined ? head + Number(length) : rest.indexOf('\r\n0\r\n\r\n', head) + 7
+    rest = rest.subarray(end)
+  }
+  return out
+}
+
 /** A running contract server. */
 export interface ContractServer {
   /** `http://127.0.0.1:<port>` */
@@ -406,5 +498,21 @@ export function describeContract(name: string, start: () => Promise<ContractServ
     it.each(contractCases.map((c) => [c.name, c] as const))('%s', async (_name, entry) => {
       expectContractOutcome(entry, await sendContractCase(server.baseUrl, entry))
     })
+    it.each(pipelinedCases)(
+      'answers a request pipelined behind %s, on the same connection',
+      async (_name, refused) => {
+        const valid = contractCases[0] as ContractCase
+        const bytes = Buffer.concat([
+          requestBytes(server.baseUrl, refused, false),
+          requestBytes(server.baseUrl, valid, true),
+        ])
+        const [first, second, ...more] = answers(await exchange(server.baseUrl, bytes))
+        expect(first?.headers.connection).not.toBe('close')
+        expectContractOutcome(refused, first as ContractOutcome)
+        expect(second, 'the pipelined request got no answer').toBeDefined()
+        expectContractOutcome(valid, second as ContractOutcome)
+        expect(more).toEqual([])
+      },
+    )
   })
 }

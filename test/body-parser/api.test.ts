@@ -6,7 +6,12 @@ import { formatParser } from '../../src/body-parser/format.js'
 import bodyParser, { json, raw, text, urlencoded } from '../../src/body-parser/index.js'
 import { formats } from '../../src/decoders/formats.js'
 import { problemDetails, safeBody } from '../../src/index.js'
-import { type ExpressFactory, expectPrototypesUntouched, frameworks } from '../helpers/app.js'
+import {
+  type ExpressFactory,
+  expectPrototypesUntouched,
+  frameworks,
+  untilClosed,
+} from '../helpers/app.js'
 import { describeError, parserApp, send, serve } from './harness.js'
 
 type Factory = (options?: Record<string, unknown>) => unknown
@@ -123,6 +128,23 @@ describe.each(frameworks)('in an app (%s)', (_name, express) => {
       expected: 100,
     })
     expect(actual).toEqual(expected)
+  })
+
+  it('answers a request pipelined behind a refusal, as body-parser does (415 charset)', async () => {
+    const refused =
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json; charset=koi8-r\r\n' +
+      'Content-Length: 7\r\n\r\n{"a":1}'
+    const valid =
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n' +
+      'Content-Length: 7\r\n\r\n{"a":2}'
+    const statuses = async (parser: unknown) => {
+      const port = await serve(parserApp(express, parser as never))
+      const answer = await untilClosed(port, refused + valid)
+      return [...answer.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))
+    }
+    expect(await statuses(bodyParserOriginal.json())).toEqual([415, 200])
+    expect(await statuses(json())).toEqual([415, 200])
+    expectPrototypesUntouched()
   })
 
   it("passes on raw-body's 500 when something set an encoding on the stream", async () => {
