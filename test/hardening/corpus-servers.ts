@@ -1,10 +1,20 @@
 import http, { type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { serve as serveHono } from '@hono/node-server'
 import Fastify from 'fastify'
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import Koa from 'koa'
 import safebody, {
   bodyRefusal,
   problemDetails as fastifyProblemDetails,
 } from '../../src/fastify.js'
+import { safeBody as honoSafeBody, validBody as honoBody } from '../../src/hono.js'
+import {
+  problemDetails as koaProblemDetails,
+  safeBody as koaSafeBody,
+  validBody as koaBody,
+} from '../../src/koa.js'
 import { createBodyReader, sendProblem } from '../../src/node.js'
 import { frameworks, listen } from '../helpers/app.js'
 import {
@@ -103,6 +113,63 @@ async function fastifyServer(): Promise<CorpusServer> {
   }
 }
 
+/** The corpus routes' paths, for the servers that route by hand. */
+function corpusPaths(): Set<string> {
+  return new Set(
+    availableFormats().flatMap((format) => corpusRoutes.map((route) => `/${route}/${format}`)),
+  )
+}
+
+/** The corpus app on Koa with safebody/koa, refusals answered by its problemDetails(). */
+async function koaServer(): Promise<CorpusServer> {
+  const seen = newSeen()
+  const paths = corpusPaths()
+  const app = new Koa()
+  app.silent = true
+  app.use(koaProblemDetails())
+  // Inside problemDetails(), which answers the refusals it knows and rethrows nothing else.
+  app.use(async (_ctx, next) => {
+    try {
+      await next()
+    } catch (err) {
+      seen.errors.push(err)
+      throw err
+    }
+  })
+  app.use(koaSafeBody(corpusOptions(availableFormats())))
+  app.use((ctx) => {
+    if (ctx.method !== 'POST' || !paths.has(ctx.path)) return
+    ctx.type = 'application/json'
+    ctx.body = accept(seen, koaBody(ctx))
+  })
+  const server = app.listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  return { port: (server.address() as AddressInfo).port, seen, close: () => stop(server) }
+}
+
+/** The corpus app on Hono (@hono/node-server) with safebody/hono. */
+async function honoServer(): Promise<CorpusServer> {
+  const seen = newSeen()
+  const app = new Hono()
+  app.use(honoSafeBody(corpusOptions(availableFormats())))
+  for (const path of corpusPaths()) {
+    app.post(path, (c) =>
+      c.body(accept(seen, honoBody(c)), 200, { 'content-type': 'application/json' }),
+    )
+  }
+  app.onError((err) => {
+    seen.errors.push(err instanceof HTTPException ? err.cause : err)
+    if (err instanceof HTTPException) return err.getResponse()
+    return new Response('server fault', { status: 500 })
+  })
+  const server = await new Promise<Server>((resolve) => {
+    const s = serveHono({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
+      resolve(s as unknown as Server),
+    )
+  })
+  return { port: (server.address() as AddressInfo).port, seen, close: () => stop(server) }
+}
+
 function stop(server: Server): void {
   server.closeAllConnections()
   server.close()
@@ -113,4 +180,6 @@ export const corpusServers: ReadonlyArray<readonly [string, () => Promise<Corpus
   ...frameworks.map(([name, express]) => [name, () => expressServer(express)] as const),
   ['node:http', nodeServer],
   ['fastify', fastifyServer],
+  ['koa', koaServer],
+  ['hono', honoServer],
 ]

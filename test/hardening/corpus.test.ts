@@ -7,7 +7,7 @@ import { availableFormats, bodyHash } from './corpus-app.js'
 import { type CorpusServer, corpusServers } from './corpus-servers.js'
 
 // Issue 9: every hostile body in test/fixtures/attacks gets its expected answer from a real
-// Express app (and, issue 15, from node:http and fastify with safebody's adapters), within a bound, with the built-in prototypes untouched and the process able
+// Express app (and, issue 15, from node:http, fastify, Koa and Hono with safebody's adapters), within a bound, with the built-in prototypes untouched and the process able
 // to serve a benign body intact straight after.
 
 /** Past this, a case is a hang. Generous: the slowest cases wait for a 300 ms timeout. */
