@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createError from 'http-errors'
-import { refuse } from './core/connection.js'
+import { closeUnread } from './core/connection.js'
 import {
   type BodyCallback,
   type BodyRequest,
@@ -91,7 +91,11 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
     const req = incoming as TakenRequest
     const prior = req._body
     const done: BodyCallback = (err, value, taken) => {
-      if (err !== null && err !== undefined) return refuse(req, res, next, err)
+      // The core hands a refusal on once the bytes received are parsed (afterParse).
+      if (err !== null && err !== undefined) {
+        closeUnread(req, res)
+        return next(err)
+      }
       if (value !== noBody && value !== unread) {
         req.body = value
         // body-parser's "already parsed" flag, read for its truthiness: how the body was

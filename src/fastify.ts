@@ -102,11 +102,17 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
   // A refusal before the whole body arrived: Connection: close, the socket cut after the
   // response, instead of Node draining the rest. fastify closes the connection after any
   // parser error, in case more of the body is to come; for one of ours whose body has fully
-  // arrived the connection stays open, as on every other server, so that requests pipelined
-  // behind it are answered.
+  // arrived the connection is kept as the request asked, as on every other server, so that
+  // requests pipelined behind it are answered. A close fastify set on the response itself
+  // (while it shuts down) stands.
   fastify.addHook('onError', (request, reply, error, next) => {
-    if (request.raw.complete && isBodyError(error) && reply.getHeader('connection') === 'close') {
-      reply.removeHeader('connection')
+    if (
+      request.raw.complete &&
+      isBodyError(error) &&
+      reply.getHeader('connection') === 'close' &&
+      reply.raw.getHeader('connection') === undefined
+    ) {
+      reply.header('connection', reply.raw.shouldKeepAlive ? 'keep-alive' : 'close')
     }
     closeUnread(request.raw, reply.raw)
     next()

@@ -12,7 +12,12 @@ export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
   if (!req.complete && !res.headersSent) {
     res.setHeader('Connection', 'close')
     res.once('finish', () => {
-      setTimeout(() => req.socket?.destroy(), LINGER_MS).unref()
+      // fastify's inject() (light-my-request) and other fakes give a socket without destroy.
+      const cut = () => {
+        const socket = req.socket as Partial<IncomingMessage['socket']> | null | undefined
+        if (typeof socket?.destroy === 'function') socket.destroy()
+      }
+      setTimeout(cut, LINGER_MS).unref()
     })
   }
 }
