@@ -185,6 +185,29 @@ export interface CatalogueEntry {
 /** A stable error type string from the catalogue. */
 export type BodyErrorType = keyof typeof catalogue
 
+/** Longest key a client sees in a path, a message or params: the body chose it, not the schema. */
+export const maxKeyLength = 64
+
+/** A key the body chose, as a client may see it: one longer than `maxKeyLength` shortened (`…`). */
+export function clientKey(key: string): string {
+  return key.length > maxKeyLength ? `${key.slice(0, maxKeyLength - 1)}…` : key
+}
+
+/**
+ * A JSON Pointer (a validator's `instancePath`) as a client may see it: each key longer than
+ * `maxKeyLength` shortened, so that a 90 000-character key does not come back whole in a 422.
+ */
+export function clientPointer(pointer: string): string {
+  if (pointer.length <= maxKeyLength) return pointer
+  return pointer
+    .split('/')
+    .map((segment) =>
+      // A cut escape (`~0`, `~1`) is dropped with the rest.
+      segment.length > maxKeyLength ? clientKey(segment).replace(/~…$/, '…') : segment,
+    )
+    .join('/')
+}
+
 /** One ajv error as handed to clients: where, which keyword, and what. */
 export interface ValidationIssue {
   instancePath: string

@@ -1,4 +1,4 @@
-import { bodyError } from '../errors.js'
+import { bodyError, clientPointer } from '../errors.js'
 import { decimalInteger, unmapped } from '../decoders/datamodel.js'
 import type { LargeIntegers } from '../decoders/types.js'
 import { guardValue, type StructureLimits } from './guard.js'
@@ -111,7 +111,7 @@ export function numberFromLiteral(
 
 function notANumber(instancePath: string, message = 'must be a decimal number') {
   return bodyError('entity.validation.failed', undefined, {
-    errors: [{ instancePath, keyword: 'type', message, params: {} }],
+    errors: [{ instancePath: clientPointer(instancePath), keyword: 'type', message, params: {} }],
   })
 }
 

@@ -1,11 +1,17 @@
 import type { ErrorObject, ValidateFunction } from 'ajv'
-import { bodyError, settingNote, type ValidationIssue } from '../errors.js'
+import {
+  bodyError,
+  clientKey,
+  clientPointer,
+  settingNote,
+  type ValidationIssue,
+} from '../errors.js'
 import { bindFormat, type DecodeContext, formats } from '../decoders/formats.js'
 import { type FormatTable, formatTable } from './negotiate.js'
 import type { RoutePolicy } from './options.js'
 import type { ProtoRegistry } from './proto.js'
 import type { BodySchema, JsonSchema, SchemaRegistry } from './registry.js'
-import { capPointer, isStandardSchema, standardValidator } from './standard.js'
+import { isStandardSchema, standardValidator } from './standard.js'
 import { checkRewrites, type RewriteCheck } from './coercion.js'
 
 /** A route's binding compiled for the hot path: its policy, formats and validator. */
@@ -116,10 +122,26 @@ function ajvValidator(validate: ValidateFunction, rewrites: RewriteCheck | null)
 
 function validationIssues(errors: ErrorObject[] | null | undefined): ValidationIssue[] {
   return (errors ?? []).map((e) => ({
-    // A key the schema does not know came from the body: a long one is shortened.
-    instancePath: capPointer(e.instancePath),
+    // A key the schema does not know came from the body: a long one is shortened, in the
+    // path and in the params that name it.
+    instancePath: clientPointer(e.instancePath),
     keyword: e.keyword,
     message: e.message ?? 'is invalid',
-    params: e.params,
+    params: clientParams(e.params),
   }))
+}
+
+// ajv's params that name a key of the body (additionalProperties, propertyNames,
+// unevaluatedProperties); the others name the schema's own values.
+const bodyKeyParams = ['additionalProperty', 'propertyName', 'unevaluatedProperty']
+
+function clientParams(params: Record<string, unknown>): Record<string, unknown> {
+  let out = params
+  for (const name of bodyKeyParams) {
+    const key = params[name]
+    if (typeof key === 'string' && clientKey(key) !== key) {
+      out = { ...out, [name]: clientKey(key) }
+    }
+  }
+  return out
 }

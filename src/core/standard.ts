@@ -1,4 +1,10 @@
-import { bodyError, type ValidationIssue } from '../errors.js'
+import {
+  bodyError,
+  clientKey,
+  clientPointer,
+  maxKeyLength,
+  type ValidationIssue,
+} from '../errors.js'
 import { prototypeClean } from './guard.js'
 
 /**
@@ -128,7 +134,7 @@ function toIssue(issue: StandardSchemaIssue, input: unknown, keyword: IssueKeywo
     typeof segment === 'object' && segment !== null ? segment.key : segment,
   )
   return {
-    instancePath: capPointer(jsonPointer(keys)),
+    instancePath: clientPointer(jsonPointer(keys)),
     keyword: keyword(issue),
     message: clientMessage(String(issue.message), issue, input, keys),
   } satisfies ValidationIssue
@@ -144,28 +150,6 @@ export function jsonPointer(keys: readonly PropertyKey[]): string {
   return pointer
 }
 
-/** Longest key a client sees in a path or a message; the body chose it, not the schema. */
-export const maxKeyLength = 64
-
-/**
- * A JSON Pointer (a validator's `instancePath`) with each key longer than `maxKeyLength`
- * shortened (`…`): a key the schema does not know came from the body, and a 90 000-character
- * one must not come back whole in a 422.
- */
-export function capPointer(pointer: string): string {
-  if (pointer.length <= maxKeyLength) return pointer
-  return pointer
-    .split('/')
-    .map((segment) =>
-      segment.length > maxKeyLength ? shortKey(segment).replace(/~…$/, '…') : segment,
-    )
-    .join('/')
-}
-
-function shortKey(key: string): string {
-  return key.length > maxKeyLength ? `${key.slice(0, maxKeyLength - 1)}…` : key
-}
-
 /** The decoded value an issue's path leads to, by own properties only. */
 function valueAt(input: unknown, keys: readonly PropertyKey[]): unknown {
   let value = input
@@ -179,9 +163,11 @@ function valueAt(input: unknown, keys: readonly PropertyKey[]): unknown {
 /**
  * The library's message, without a copy of the input. valibot and arktype quote the value
  * they refused (`Invalid email: Received "..."`, `must be less than 5 (was 123456789)`): the
- * value the issue points at is cut out (`…`) where it is quoted or follows `received` or
- * `was`. Keys are names and stay, but one longer than `maxKeyLength` (zod's `Unrecognized
- * key: "..."`, arktype's `... must be removed`) is shortened. Then the message is capped.
+ * value the issue points at is cut out (`…`) where it is quoted, and a number or boolean
+ * where it follows `received` or `was` (a string is always quoted; unquoted, its digits may
+ * be a length the library prints). Keys are names and stay, but one longer than
+ * `maxKeyLength` (zod's `Unrecognized key: "..."`, arktype's `... must be removed`) is
+ * shortened. Then the message is capped.
  */
 function clientMessage(
   message: string,
@@ -194,18 +180,46 @@ function clientMessage(
   if (typeof value === 'string' && value !== '') {
     for (const quoted of [`"${value}"`, JSON.stringify(value)])
       text = text.split(quoted).join('"…"')
-  }
-  if (isScalar(value) && String(value) !== '') {
+  } else if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') {
     const spelled = escapeRegExp(String(value))
     text = text.replace(new RegExp(`(\\b[Rr]eceived |\\(was )${spelled}(?![\\w.])`, 'g'), '$1…')
   }
-  for (const key of longKeys(issue, keys, value)) text = text.split(key).join(shortKey(key))
+  return capped(shortenKeys(text, longKeys(issue, keys, value)))
+}
+
+function capped(text: string): string {
   return text.length > maxMessageLength ? `${text.slice(0, maxMessageLength - 1)}…` : text
 }
 
-function isScalar(value: unknown): value is string | number | bigint | boolean {
-  const type = typeof value
-  return type === 'string' || type === 'number' || type === 'bigint' || type === 'boolean'
+/**
+ * `text` with each of `long` shortened, as far as a client sees it: one pass from the start
+ * that stops past `maxMessageLength`, so a message listing a thousand long keys (zod's) costs
+ * no more than its first 200 characters.
+ */
+function shortenKeys(text: string, long: readonly string[]): string {
+  if (long.length === 0) return text
+  // Longest first, so that a key that starts another is not taken for it.
+  const byStart = new Map<string, string[]>()
+  for (const key of [...long].sort((a, b) => b.length - a.length)) {
+    const start = key.slice(0, maxKeyLength)
+    const list = byStart.get(start)
+    if (list === undefined) byStart.set(start, [key])
+    else list.push(key)
+  }
+  let out = ''
+  let at = 0
+  while (at < text.length && out.length <= maxMessageLength) {
+    const key = byStart.get(text.slice(at, at + maxKeyLength))?.find((k) => text.startsWith(k, at))
+    if (key === undefined) {
+      out += text[at]
+      at++
+    } else {
+      out += clientKey(key)
+      at += key.length
+    }
+  }
+  // Stopped early, it is longer than a client sees: `capped` marks the cut.
+  return out
 }
 
 /**

@@ -148,3 +148,35 @@ describe.each(frameworks)('coercion through %s', (_name, express) => {
     }
   })
 })
+
+describe.each(frameworks)('a coerced key of the body in a 422, through %s', (_name, express) => {
+  it('is shortened past 64 characters, in the path and in ajv params', async () => {
+    const key = `k${'x'.repeat(90_000)}`
+    const { app, seen } = buildApp(express, (app, echo) => {
+      const bodies = safeBody({ ajv: { coerceTypes: true }, limit: '1mb' })
+      app.post(
+        '/coerced',
+        bodies.route({ type: 'object', additionalProperties: { type: 'number' } }),
+        echo,
+      )
+      app.post('/closed', bodies.route({ type: 'object', additionalProperties: false }), echo)
+    })
+    const short = `k${'x'.repeat(62)}…`
+    // Hex text is no decimal number: safebody's own coercion check refuses it.
+    const coerced = await request(app)
+      .post('/coerced')
+      .send({ [key]: '0x10' })
+    expectRefusal(coerced, 422, 'entity.validation.failed', seen)
+    expect(coerced.body.errors).toEqual([
+      { instancePath: `/${short}`, keyword: 'type', message: 'must be a decimal number' },
+    ])
+    const closed = await request(app)
+      .post('/closed')
+      .send({ [key]: 1 })
+    expectRefusal(closed, 422, 'entity.validation.failed', seen)
+    expect(JSON.stringify(closed.body)).not.toContain('x'.repeat(64))
+    expect(seen.errors.at(-1)).toMatchObject({
+      errors: [{ keyword: 'additionalProperties', params: { additionalProperty: short } }],
+    })
+  })
+})

@@ -113,6 +113,35 @@ describe('standardValidator', () => {
     ])
   })
 
+  it('keeps the numbers a library prints about a string: only a quoted string is cut', () => {
+    const issues = [
+      // valibot's minLength and arktype's `string >= 5` print the length, not the value.
+      { message: 'Invalid length: Expected >=5 but received 1', path: ['s'] },
+      { message: 's must be at least length 5 (was 1)', path: ['s'] },
+    ]
+    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ s: '1' }))
+    expect(err.errors?.map((e) => e.message)).toEqual([
+      'Invalid length: Expected >=5 but received 1',
+      's must be at least length 5 (was 1)',
+    ])
+  })
+
+  it('shortens every long key a message lists, as far as a client sees it', () => {
+    // zod's unrecognized_keys lists them all: each shortened, the whole capped at 200.
+    const keys = Array.from({ length: 300 }, (_, i) => `${i}`.padEnd(100, 'k'))
+    const message = `Unrecognized keys: "${keys.join('", "')}"`
+    const input = Object.fromEntries(keys.map((key) => [key, 1]))
+    const err = refusal(() =>
+      standardValidator(
+        handWritten([{ message, path: [], keys } as StandardSchemaIssue]),
+        'hand',
+      )(input),
+    )
+    let expected = message
+    for (const key of keys) expected = expected.split(key).join(`${key.slice(0, 63)}…`)
+    expect(err.errors?.[0]?.message).toBe(`${expected.slice(0, 199)}…`)
+  })
+
   it('refuses at start-up a schema of another version, naming it', () => {
     expect(() => safeBody({ 'POST /x': handWritten(null, 2) })).toThrow(
       /schema "POST \/x" is a Standard Schema of version 2; safebody reads version 1/,
