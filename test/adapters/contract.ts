@@ -472,6 +472,42 @@ function answers(bytes: Buffer): ContractOutcome[] {
   return out
 }
 
+/** The per-route binding of `/limited` behind a global one: its own limit and duplicate rule. */
+export const contractLimited = {
+  schema: { type: 'object' },
+  limit: 64,
+  duplicateKeys: 'refuse',
+} as const
+
+/**
+ * A server with a global instance binding `POST /users` (contractUser) and `POST /limited`
+ * (any object), and per-route instances behind it (contractUserStrict, contractLimited), both
+ * echoing `{ body }`: the body is taken once and held to both bindings' rules.
+ */
+export async function expectHeldToBoth(baseUrl: string): Promise<void> {
+  const post = (path: string, body: string) =>
+    fetch(`${baseUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    })
+  const ok = await post('/users', '{"name":"Ada","email":"ada@example.com"}')
+  expect(ok.status).toBe(200)
+  expect(await ok.json()).toEqual({ body: { name: 'Ada', email: 'ada@example.com' } })
+  // The global binding passes it, the per-route one does not: both hold.
+  const short = await post('/users', '{"name":"Al","email":"al@example.com"}')
+  expect(short.status).toBe(422)
+  expect(await short.json()).toMatchObject({ type: 'entity.validation.failed' })
+  // The per-route binding's read and decoding rules hold too.
+  const long = await post('/limited', `{"name":"${'a'.repeat(80)}"}`)
+  expect(long.status).toBe(413)
+  expect(await long.json()).toMatchObject({ type: 'entity.too.large' })
+  const twice = await post('/limited', '{"name":"a","name":"b"}')
+  expect(twice.status).toBe(400)
+  expect(await twice.json()).toMatchObject({ type: 'entity.key.duplicate' })
+  expectPrototypesUntouched()
+}
+
 /** A running contract server. */
 export interface ContractServer {
   /** `http://127.0.0.1:<port>` */
