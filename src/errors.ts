@@ -188,9 +188,14 @@ export type BodyErrorType = keyof typeof catalogue
 /** Longest key a client sees in a path, a message or params: the body chose it, not the schema. */
 export const maxKeyLength = 64
 
+/** `text` cut to `max` characters, the last one `…`, when it is longer. */
+export function shortened(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text
+}
+
 /** A key the body chose, as a client may see it: one longer than `maxKeyLength` shortened (`…`). */
 export function clientKey(key: string): string {
-  return key.length > maxKeyLength ? `${key.slice(0, maxKeyLength - 1)}…` : key
+  return shortened(key, maxKeyLength)
 }
 
 /**

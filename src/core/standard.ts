@@ -3,6 +3,7 @@ import {
   clientKey,
   clientPointer,
   maxKeyLength,
+  shortened,
   type ValidationIssue,
 } from '../errors.js'
 import { prototypeClean } from './guard.js'
@@ -184,11 +185,7 @@ function clientMessage(
     const spelled = escapeRegExp(String(value))
     text = text.replace(new RegExp(`(\\b[Rr]eceived |\\(was )${spelled}(?![\\w.])`, 'g'), '$1…')
   }
-  return capped(shortenKeys(text, longKeys(issue, keys, value)))
-}
-
-function capped(text: string): string {
-  return text.length > maxMessageLength ? `${text.slice(0, maxMessageLength - 1)}…` : text
+  return shortened(shortenKeys(text, longKeys(issue, keys, value)), maxMessageLength)
 }
 
 /**
@@ -218,7 +215,7 @@ function shortenKeys(text: string, long: readonly string[]): string {
       at += key.length
     }
   }
-  // Stopped early, it is longer than a client sees: `capped` marks the cut.
+  // Stopped early, it is longer than a client sees: `shortened` marks the cut.
   return out
 }
 
