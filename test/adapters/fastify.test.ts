@@ -490,6 +490,7 @@ describe('safebody/fastify', () => {
         connection: 'keep-alive',
         closed: false,
       })
+      expectPrototypesUntouched()
       instance.server.closeAllConnections()
       await instance.close()
     })
@@ -519,6 +520,8 @@ describe('safebody/fastify', () => {
       await Promise.all([closing, closedSocket])
       expect(text).toMatch(/^HTTP\/1\.1 200/)
       expect(text).toMatch(/HTTP\/1\.1 415 [^]*\r\nconnection: close\r\n/i)
+      expect(text).toContain('"type":"content.type.unsupported"')
+      expectPrototypesUntouched()
     })
   })
 
@@ -533,9 +536,11 @@ describe('safebody/fastify', () => {
         headers: { 'content-type': 'text/csv' },
       })
       expect(res.statusCode).toBe(415)
+      expect(res.json()).toMatchObject({ type: 'route.schema.missing' })
       // The connection of a refused request is cut a second after the answer: here there is
       // none (it threw an uncaught TypeError).
       expect(() => vi.advanceTimersByTime(2000)).not.toThrow()
+      expectPrototypesUntouched()
     } finally {
       vi.useRealTimers()
     }
