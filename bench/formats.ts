@@ -6,9 +6,9 @@
 import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack'
 import { CORE_SCHEMA, dump, load } from 'js-yaml'
 import secureJson from 'secure-json-parse'
-import type { FormatName } from '../src/decoders/formats.js'
-import type { LimitOptions, RouteBinding } from '../src/core/options.js'
-import type { JsonSchema } from '../src/core/registry.js'
+import type { FormatName } from '../dist/esm/decoders/formats.js'
+import type { LimitOptions, RouteBinding } from '../dist/esm/core/options.js'
+import type { JsonSchema } from '../dist/esm/core/registry.js'
 import { type Pipeline, safebodyPipeline } from './lib/safebody.js'
 
 /** One way to turn bytes into a value; the harness validates it with the baseline ajv. */

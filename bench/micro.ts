@@ -4,7 +4,7 @@
  * validated value, measured in one process, in alternating rounds.
  */
 import { measure } from 'mitata'
-import type { LimitOptions } from '../src/core/options.js'
+import type { LimitOptions } from '../dist/esm/core/options.js'
 import { type BenchFormat, benchFormats, pipelineFor } from './formats.js'
 import { baselineValidator } from './lib/ajv.js'
 import { bytesLabel, compact, duration, rotation, type Spread, spread, table } from './lib/stats.js'

@@ -8,7 +8,7 @@
 import { IncomingMessage, type ServerResponse } from 'node:http'
 import { Socket } from 'node:net'
 import express from 'express'
-import { safeBody } from '../src/index.js'
+import { safeBody } from '../dist/esm/index.js'
 import { baselineValidator } from './lib/ajv.js'
 import { orderZod, parseOrder } from './lib/zod.js'
 import { bytesLabel } from './lib/stats.js'

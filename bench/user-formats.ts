@@ -1,16 +1,16 @@
 /**
  * Each format's safebody path against its bare decoder plus the same compiled ajv validator.
- * Run: npx tsx bench/user-formats.ts (MessagePack, YAML and protobuf on the example user message). The target is "within 10%" per format.
+ * Run: npm run build && npx tsx bench/user-formats.ts (MessagePack, YAML and protobuf on the example user message). The target is "within 10%" per format.
  */
 import { fileURLToPath } from 'node:url'
 import { Decoder, encode } from '@msgpack/msgpack'
 import { dump, load } from 'js-yaml'
 import { bench, do_not_optimize, run, summary } from 'mitata'
 import protobuf from 'protobufjs'
-import { routePolicy } from '../src/core/options.js'
-import { compileRoute } from '../src/core/route.js'
-import { loadProto } from '../src/core/proto.js'
-import { createRegistry } from '../src/core/registry.js'
+import { routePolicy } from '../dist/esm/core/options.js'
+import { compileRoute } from '../dist/esm/core/route.js'
+import { loadProto } from '../dist/esm/core/proto.js'
+import { createRegistry } from '../dist/esm/core/registry.js'
 import { acceptBody } from './lib/safebody.js'
 
 const protoDir = fileURLToPath(new URL('../proto/', import.meta.url))

@@ -5,9 +5,9 @@
  * amplified (work growing faster than its bytes) would show as a ratio that grows with size.
  */
 import { CORE_SCHEMA, loadAll, mergeTag } from 'js-yaml'
-import { sizeLimit } from '../src/core/limits.js'
-import { bindFormat, formats } from '../src/decoders/formats.js'
-import type { StructureLimits } from '../src/core/guard.js'
+import { sizeLimit } from '../dist/esm/core/limits.js'
+import { bindFormat, formats } from '../dist/esm/decoders/formats.js'
+import type { StructureLimits } from '../dist/esm/core/guard.js'
 import { bytesLabel, table } from './lib/stats.js'
 import type { Target } from './targets.js'
 

@@ -1,10 +1,10 @@
 // The safebody pipeline from bytes to validated value, built from the internal stages the
 // middleware uses (negotiate, decode + guard, validate), without Express or a socket.
-import type { Format } from '../../src/decoders/formats.js'
-import { negotiate } from '../../src/core/negotiate.js'
-import { type LimitOptions, type RouteBinding, routePolicy } from '../../src/core/options.js'
-import { type CompiledRoute, compileRoute } from '../../src/core/route.js'
-import { createRegistry, type JsonSchema } from '../../src/core/registry.js'
+import type { Format } from '../../dist/esm/decoders/formats.js'
+import { negotiate } from '../../dist/esm/core/negotiate.js'
+import { type LimitOptions, type RouteBinding, routePolicy } from '../../dist/esm/core/options.js'
+import { type CompiledRoute, compileRoute } from '../../dist/esm/core/route.js'
+import { createRegistry, type JsonSchema } from '../../dist/esm/core/registry.js'
 
 /** After the read, in enforce mode: decode (the decoder guards), then validate. */
 export function acceptBody(bytes: Buffer, format: Format, route: CompiledRoute): unknown {
