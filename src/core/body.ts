@@ -434,7 +434,10 @@ class BodyTask implements ReadSink, TakenBody {
     this.scope.log.record(err, 'reported', this.facts())
   }
 
-  private refuse(err: unknown): void {
+  private refuse(thrown: unknown): void {
+    // Something thrown without a value (`throw undefined` in a validator, a promise rejected
+    // with nothing) still refuses: the adapters hand on a body when `err` is null.
+    const err = thrown ?? createError(500, 'a check failed without saying why', { expose: false })
     if (isBodyError(err)) this.scope.log.record(err, 'refused', this.facts())
     // Told once the bytes received are parsed, so that the adapter sees whether the body
     // arrived in full (see `afterParse`).

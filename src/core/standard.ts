@@ -6,6 +6,7 @@ import {
   shortened,
   type ValidationIssue,
 } from '../errors.js'
+import createError from 'http-errors'
 import { prototypeClean } from './guard.js'
 
 /**
@@ -84,9 +85,14 @@ export function standardValidator(
   }
   const keyword = keywordOf(props.vendor)
   const outcome = (result: StandardSchemaResult<unknown>, input: unknown): unknown => {
-    if (!result.issues) return result.value
+    // Anything but a result the spec describes is the validator's fault, never a pass: the
+    // request is refused with 500 (not exposed), as for a validator that throws.
+    if (typeof result !== 'object' || result === null) throw brokenResult(name, 'no result')
+    const { issues } = result
+    if (issues === undefined) return result.value
+    if (!Array.isArray(issues)) throw brokenResult(name, '`issues` that is not an array')
     throw bodyError('entity.validation.failed', undefined, {
-      errors: result.issues.slice(0, maxIssues).map((issue) => toIssue(issue, input, keyword)),
+      errors: issues.slice(0, maxIssues).map((issue) => toIssue(issue, input, keyword)),
     })
   }
   return (value) => {
@@ -102,7 +108,19 @@ export function standardValidator(
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown }).then === 'function'
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
+function brokenResult(name: string, what: string): Error {
+  return createError(
+    500,
+    `safebody: the Standard Schema validator of schema "${name}" returned ${what}`,
+    { expose: false },
+  )
 }
 
 /** A copy of a decoded value whose objects have a null prototype; arrays stay arrays. */

@@ -194,6 +194,95 @@ describe.each(frameworks)('a schema that throws, through %s', (_name, express) =
   })
 })
 
+/** A Standard Schema whose `validate` does what it is given: the contract broken in some way. */
+function breaking(validate: () => unknown): StandardSchemaV1<unknown, unknown> {
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'hand',
+      validate: validate as StandardSchemaV1['~standard']['validate'],
+    },
+  }
+}
+
+// Each a validator that broke the spec's contract: none may let the request through.
+const brokenValidators: Array<[string, () => unknown]> = [
+  [
+    'throws undefined',
+    () => {
+      throw undefined
+    },
+  ],
+  [
+    'throws null',
+    () => {
+      throw null
+    },
+  ],
+  ['rejects with nothing', () => Promise.reject(undefined)],
+  ['returns a number', () => 42],
+  ['returns null', () => null],
+  ['resolves to nothing', () => Promise.resolve(undefined)],
+  ['returns issues that are not an array', () => ({ issues: 'wrong' })],
+  ['returns issues shaped like an array', () => ({ issues: { length: 1e9 } })],
+]
+
+describe.each(frameworks)('a schema that breaks its contract, through %s', (_name, express) => {
+  it.each(brokenValidators)(
+    '%s: a server fault (500, not exposed), the handler never runs',
+    async (_what, validate) => {
+      const { app, seen } = buildApp(express, (app, echo) => {
+        app.post('/x', safeBody().route(breaking(validate)), echo)
+      })
+      const res = await request(app).post('/x').send({ name: 'a' })
+      expect(res.status).toBe(500)
+      expect(res.headers['content-type']).not.toMatch(/problem/)
+      expect(seen.bodies).toEqual([])
+      expect(seen.errors).toHaveLength(1)
+      expect(isBodyError(seen.errors[0])).toBe(false)
+      expect((seen.errors[0] as { expose?: unknown }).expose).toBe(false)
+      expectPrototypesUntouched()
+    },
+  )
+
+  it('in report mode too: the validator reported nothing it could be trusted with', async () => {
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.use(safeBody({ routes: { 'POST /x': breaking(() => 42) }, mode: 'report' }))
+      app.post('/x', echo)
+    })
+    const res = await request(app).post('/x').send({ name: 'a' })
+    expect(res.status).toBe(500)
+    expect(seen.bodies).toEqual([])
+  })
+})
+
+describe('a schema that breaks its contract, through safebody/node', () => {
+  it.each(brokenValidators)(
+    '%s: the read rejects with a 500, never resolves',
+    async (_what, validate) => {
+      const read = createBodyReader({ 'POST /x': breaking(validate) })
+      const { createServer } = await import('node:http')
+      const resolved: unknown[] = []
+      const server = createServer((req, res) => {
+        read(req, res).then(
+          (body) => {
+            resolved.push(body)
+            res.end('handed on')
+          },
+          (err: { status?: number; expose?: boolean }) => {
+            res.statusCode = err.status ?? 0
+            res.end(String(err.expose))
+          },
+        )
+      })
+      const res = await request(server).post('/x').send({ name: 'a' })
+      expect([res.status, res.text]).toEqual([500, 'false'])
+      expect(resolved).toEqual([])
+      expectPrototypesUntouched()
+    },
+  )
+})
+
 /** POST `body` in two halves, `pause` ms apart; resolves the status and the problem type. */
 function slowPost(port: number, body: string, pause: number) {
   return new Promise<{ status: number; type: string | undefined }>((resolve, reject) => {
