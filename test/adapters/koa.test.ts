@@ -45,6 +45,35 @@ const post = (baseUrl: string, path: string, body: string, type = 'application/j
   fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': type }, body })
 
 describe('safebody/koa', () => {
+  it('answers a schema that throws nothing with a 500; the handler never runs', async () => {
+    const silent = {
+      '~standard': {
+        version: 1 as const,
+        vendor: 'hand',
+        validate: (): never => {
+          throw undefined
+        },
+      },
+    }
+    const app = new Koa()
+    app.silent = true
+    const ran: unknown[] = []
+    app.use(safeBody({ 'POST /x': silent }))
+    app.use((ctx) => {
+      ran.push(validBody(ctx))
+      ctx.body = 'handed on'
+    })
+    const { baseUrl, close } = await serve(app)
+    try {
+      const res = await post(baseUrl, '/x', '{"a":1}')
+      expect(res.status).toBe(500)
+      expect(ran).toEqual([])
+      expectPrototypesUntouched()
+    } finally {
+      close()
+    }
+  })
+
   it('sets ctx.request.body on a per-route middleware with @koa/router', async () => {
     const bodies = safeBody()
     const router = new Router()

@@ -256,6 +256,23 @@ describe.each(frameworks)('a schema that breaks its contract, through %s', (_nam
   })
 })
 
+describe('a schema that breaks its contract, through safebody/fastify', () => {
+  it.each(brokenValidators)('%s: a 500, the handler never runs', async (_what, validate) => {
+    const app = Fastify()
+    await app.register(safebody, { routes: { 'POST /x': breaking(validate) } })
+    const ran: unknown[] = []
+    app.post('/x', async (req) => {
+      ran.push(req.body)
+      return 'handed on'
+    })
+    const res = await app.inject({ method: 'POST', url: '/x', payload: { name: 'a' } })
+    expect(res.statusCode).toBe(500)
+    expect(ran).toEqual([])
+    expectPrototypesUntouched()
+    await app.close()
+  })
+})
+
 describe('a schema that breaks its contract, through safebody/node', () => {
   it.each(brokenValidators)(
     '%s: the read rejects with a 500, never resolves',
