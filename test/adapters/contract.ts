@@ -552,3 +552,34 @@ export function describeContract(name: string, start: () => Promise<ContractServ
     )
   })
 }
+
+/** A Standard Schema that breaks the contract: it throws, with nothing. */
+export const throwsNothing = {
+  '~standard': {
+    version: 1 as const,
+    vendor: 'hand',
+    validate: (): never => {
+      throw undefined
+    },
+  },
+}
+
+/** POST a body to `/x` of a server bound to `throwsNothing`: a 500, and the handler never ran. */
+export async function expectServerFault(
+  baseUrl: string,
+  ran: unknown[],
+  close: () => void,
+): Promise<void> {
+  try {
+    const res = await fetch(`${baseUrl}/x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    })
+    expect(res.status).toBe(500)
+    expect(ran).toEqual([])
+    expectPrototypesUntouched()
+  } finally {
+    close()
+  }
+}
