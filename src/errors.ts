@@ -1,4 +1,4 @@
-import createError, { type HttpError } from 'http-errors'
+import createError from 'http-errors'
 
 /**
  * The error catalogue: every refusal safebody can make, declared once. A stage throws by
@@ -221,8 +221,20 @@ export interface ValidationIssue {
   params?: Record<string, unknown>
 }
 
-/** The error safebody passes to `next(err)`: an http-errors HttpError with a catalogued `type`. */
-export interface BodyError extends HttpError {
+/**
+ * The error safebody passes to `next(err)`: an http-errors HttpError with a catalogued `type`.
+ * Its HttpError fields are spelled out here, so that the published types need no
+ * `@types/http-errors` (http-errors ships none).
+ */
+export interface BodyError extends Error {
+  /** The HTTP status: a 4xx for a refusal, 503 when a replay store is unavailable. */
+  status: number
+  /** The same as `status`. */
+  statusCode: number
+  /** True below 500: the message and detail are safe to show the client. */
+  expose: boolean
+  /** Response headers the error asks for, if any. */
+  headers?: { [key: string]: string }
   type: BodyErrorType
   /** A client-safe explanation; never a copy of the input. */
   detail: string

@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,6 +20,8 @@ import { afterAll, describe, expect, it } from 'vitest'
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   exports: Record<string, unknown>
+  dependencies: Record<string, string>
+  peerDependencies: Record<string, string>
 }
 const entries = Object.keys(manifest.exports)
   .filter((key) => key !== './package.json')
@@ -46,4 +56,49 @@ describe('the entry points have types under every module resolution', () => {
       expect(existsSync(found?.resolvedFileName ?? '')).toBe(true)
     })
   }
+})
+
+/** The packages the published declarations import (node: builtins aside). */
+function importedByDeclarations(): Set<string> {
+  const found = new Set<string>()
+  const visit = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) visit(path)
+      else if (/\.d\.c?ts$/.test(entry.name)) {
+        const text = readFileSync(path, 'utf8')
+        for (const [, name] of text.matchAll(/^(?:import|export)[^'"\n]*from '([^'.][^']*)'/gm)) {
+          if (name !== undefined && !name.startsWith('node:')) {
+            found.add(
+              name.startsWith('@') ? name.split('/').slice(0, 2).join('/') : name.split('/')[0]!,
+            )
+          }
+        }
+      }
+    }
+  }
+  visit(join(root, 'dist'))
+  return found
+}
+
+describe('the published declarations need nothing a user does not install', () => {
+  it('import only dependencies that ship their own types, or peers the user brings', () => {
+    const needs = [...importedByDeclarations()]
+    expect(needs.length).toBeGreaterThan(0)
+    for (const name of needs) {
+      if (name in manifest.peerDependencies) continue
+      // A dependency: installed with safebody, so its own types must come with it (a
+      // devDependency's @types package never reaches a user).
+      expect(name in manifest.dependencies, `${name} is a dependency`).toBe(true)
+      const pkg = JSON.parse(
+        readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8'),
+      ) as { types?: string; typings?: string; exports?: unknown }
+      const typed =
+        pkg.types !== undefined ||
+        pkg.typings !== undefined ||
+        JSON.stringify(pkg.exports ?? {}).includes('"types"') ||
+        existsSync(join(root, 'node_modules', name, 'index.d.ts'))
+      expect(typed, `${name} ships its own types`).toBe(true)
+    }
+  })
 })
