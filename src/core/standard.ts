@@ -89,8 +89,14 @@ export function standardValidator(
     // request is refused with 500 (not exposed), as for a validator that throws.
     if (typeof result !== 'object' || result === null) throw brokenResult(name, 'no result')
     const { issues } = result
-    if (issues === undefined) return result.value
+    if (issues === undefined) {
+      if (!('value' in result) || Array.isArray(result)) throw brokenResult(name, 'no value')
+      return result.value
+    }
     if (!Array.isArray(issues)) throw brokenResult(name, '`issues` that is not an array')
+    if (!issues.every((issue) => typeof issue === 'object' && issue !== null)) {
+      throw brokenResult(name, 'an issue that is not an object')
+    }
     throw bodyError('entity.validation.failed', undefined, {
       errors: issues.slice(0, maxIssues).map((issue) => toIssue(issue, input, keyword)),
     })
@@ -149,7 +155,9 @@ function keywordOf(vendor: string): IssueKeyword {
 }
 
 function toIssue(issue: StandardSchemaIssue, input: unknown, keyword: IssueKeyword) {
-  const keys = (issue.path ?? []).map((segment) =>
+  // Array.from, not path.map: arktype's path is an Array subclass whose constructor takes
+  // the segments, so its map would build `[0]` for an empty path.
+  const keys = Array.from(issue.path ?? [], (segment) =>
     typeof segment === 'object' && segment !== null ? segment.key : segment,
   )
   return {

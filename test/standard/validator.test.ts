@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
+import { type } from 'arktype'
 import { z } from 'zod'
 import {
   isBodyError,
@@ -21,6 +22,7 @@ import {
   expectRefusal,
   frameworks,
   listen,
+  sendBytes,
 } from '../helpers/app.js'
 import { libraries } from './libraries.js'
 
@@ -176,6 +178,18 @@ describe('standardValidator', () => {
   )
 })
 
+describe.each(frameworks)('an issue at the root of the body, through %s', (_name, express) => {
+  it('points at it with the empty JSON Pointer (arktype: its path is an Array subclass)', async () => {
+    const { app } = buildApp(express, (app, echo) => {
+      app.post('/x', safeBody().route(type('string')), echo)
+    })
+    const res = await sendBytes(request(app).post('/x').type('json'), '42')
+    expect(res.status).toBe(422)
+    expect(res.body.errors).toEqual([expect.objectContaining({ instancePath: '' })])
+    expectPrototypesUntouched()
+  })
+})
+
 describe.each(frameworks)('a schema that throws, through %s', (_name, express) => {
   it('is a server fault (500, not exposed), not a 422', async () => {
     const broken = z.object({ name: z.string() }).refine(() => {
@@ -225,6 +239,9 @@ const brokenValidators: Array<[string, () => unknown]> = [
   ['resolves to nothing', () => Promise.resolve(undefined)],
   ['returns issues that are not an array', () => ({ issues: 'wrong' })],
   ['returns issues shaped like an array', () => ({ issues: { length: 1e9 } })],
+  ['returns an empty object (no value)', () => ({})],
+  ['returns an array', () => []],
+  ['returns an issue that is not an object', () => ({ issues: [5] })],
 ]
 
 describe.each(frameworks)('a schema that breaks its contract, through %s', (_name, express) => {
