@@ -198,19 +198,27 @@ export function clientKey(key: string): string {
   return shortened(key, maxKeyLength)
 }
 
+/** A client sees at most this many issues: a body of many bad items must not fan out. */
+export const maxIssues = 100
+
+/** Longest JSON Pointer a client sees: 100 issues deep in a body stay a small 422. */
+export const maxPointerLength = 256
+
 /**
  * A JSON Pointer (a validator's `instancePath`) as a client may see it: each key longer than
- * `maxKeyLength` shortened, so that a 90 000-character key does not come back whole in a 422.
+ * `maxKeyLength` shortened, so that a 90 000-character key does not come back whole in a 422,
+ * and the whole cut to `maxPointerLength` (`…`), so that a deep path does not either.
  */
 export function clientPointer(pointer: string): string {
   if (pointer.length <= maxKeyLength) return pointer
-  return pointer
+  const short = pointer
     .split('/')
     .map((segment) =>
       // A cut escape (`~0`, `~1`) is dropped with the rest.
       segment.length > maxKeyLength ? clientKey(segment).replace(/~…$/, '…') : segment,
     )
     .join('/')
+  return shortened(short, maxPointerLength).replace(/~…$/, '…')
 }
 
 /** One ajv error as handed to clients: where, which keyword, and what. */

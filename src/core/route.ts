@@ -3,6 +3,7 @@ import {
   bodyError,
   clientKey,
   clientPointer,
+  maxIssues,
   settingNote,
   type ValidationIssue,
 } from '../errors.js'
@@ -121,7 +122,8 @@ function ajvValidator(validate: ValidateFunction, rewrites: RewriteCheck | null)
 }
 
 function validationIssues(errors: ErrorObject[] | null | undefined): ValidationIssue[] {
-  return (errors ?? []).map((e) => ({
+  // With `allErrors`, ajv lists every bad item of a large body.
+  return (errors ?? []).slice(0, maxIssues).map((e) => ({
     // A key the schema does not know came from the body: a long one is shortened, in the
     // path and in the params that name it.
     instancePath: clientPointer(e.instancePath),

@@ -2,6 +2,7 @@ import {
   bodyError,
   clientKey,
   clientPointer,
+  maxIssues,
   maxKeyLength,
   shortened,
   type ValidationIssue,
@@ -59,8 +60,6 @@ export function isStandardSchema(value: unknown): value is StandardSchemaV1 {
   )
 }
 
-/** A client sees at most this many issues: a body of many bad items must not fan out. */
-export const maxIssues = 100
 /** Longest message a client sees from a library (custom messages may quote anything). */
 export const maxMessageLength = 200
 
@@ -150,7 +149,8 @@ function keywordOf(vendor: string): IssueKeyword {
   const field = vendor === 'valibot' ? 'type' : 'code'
   return (issue) => {
     const code = (issue as unknown as Record<string, unknown>)[field]
-    return typeof code === 'string' && code !== '' ? code : 'standard'
+    // A library's codes are short names; a validator's own may be anything.
+    return typeof code === 'string' && code !== '' ? shortened(code, maxKeyLength) : 'standard'
   }
 }
 
@@ -188,13 +188,15 @@ function valueAt(input: unknown, keys: readonly PropertyKey[]): unknown {
 }
 
 /**
- * The library's message, without a copy of the input. valibot and arktype quote the value
- * they refused (`Invalid email: Received "..."`, `must be less than 5 (was 123456789)`): the
- * value the issue points at is cut out (`…`) where it is quoted, and a number or boolean
- * where it follows `received` or `was` (a string is always quoted; unquoted, its digits may
- * be a length the library prints). Keys are names and stay, but one longer than
- * `maxKeyLength` (zod's `Unrecognized key: "..."`, arktype's `... must be removed`) is
- * shortened. Then the message is capped.
+ * The library's message, without a copy of the input. valibot, zod and arktype quote the value
+ * they refused after `received` or `(was`: that tail is masked (`…`) whatever it holds, since
+ * after the schema's own transforms (valibot's `trim`, arktype's `parse`) it need not be the
+ * value as sent. It stays when it is a type name (`received number`, `was a string`), a count
+ * of the value's items or characters (`Expected >=5 but received 3`, `(was 3)`), or a key the
+ * issue's path names (valibot's `Invalid key: ... received "extra"`). The value the issue
+ * points at is also cut out wherever else the message quotes it. Keys are names and stay, but
+ * one longer than `maxKeyLength` (zod's `Unrecognized key: "..."`, arktype's `... must be
+ * removed`) is shortened. Then the message is capped.
  */
 function clientMessage(
   message: string,
@@ -202,16 +204,66 @@ function clientMessage(
   input: unknown,
   keys: readonly PropertyKey[],
 ): string {
-  let text = message
   const value = valueAt(input, keys)
+  let text = maskQuotedValue(message, issue, value, keys)
   if (typeof value === 'string' && value !== '') {
     for (const quoted of [`"${value}"`, JSON.stringify(value)])
       text = text.split(quoted).join('"…"')
-  } else if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') {
-    const spelled = escapeRegExp(String(value))
-    text = text.replace(new RegExp(`(\\b[Rr]eceived |\\(was )${spelled}(?![\\w.])`, 'g'), '$1…')
   }
   return shortened(shortenKeys(text, longKeys(issue, keys, value)), maxMessageLength)
+}
+
+// Where a library starts to quote the value it refused: valibot `Received "…"`, `but received
+// 3`; zod `received number`; arktype `(was 3)`, `(was a string)`.
+const quoteStart = /\b[Rr]eceived |\(was /g
+// What may follow it and stay: a type name (with arktype's article), a count, a quoted key.
+const typeName =
+  /^(?:an? )?(?:string|number|bigint|boolean|symbol|object|function|undefined|null|array|Object|Array|Date|Map|Set|RegExp|Function|Uint8Array)(?=$|[\s,;.)])/
+const count = /^(\d{1,16})(?=$|[\s,;)]|\.(?!\d))/
+const quotedName = /^"([^"]*)"(?=$|[\s,;.)])/
+
+function maskQuotedValue(
+  message: string,
+  issue: StandardSchemaIssue,
+  value: unknown,
+  keys: readonly PropertyKey[],
+): string {
+  for (const match of message.matchAll(quoteStart)) {
+    const at = match.index + match[0].length
+    const tail = message.slice(at)
+    if (typeName.test(tail)) continue
+    const counted = count.exec(tail)
+    if (counted !== null && countsOf(issue, value).has(Number(counted[1]))) continue
+    const named = quotedName.exec(tail)
+    if (named !== null && keys.length > 0 && named[1] === String(keys[keys.length - 1])) continue
+    // The rest of the message, up to arktype's closing parenthesis: a quoted value may hold
+    // anything, quotes and parentheses included.
+    const close = match[0] === '(was ' ? message.lastIndexOf(')') : -1
+    return `${message.slice(0, at)}…${close < at ? '' : message.slice(close)}`
+  }
+  return message
+}
+
+/**
+ * The counts a library may print about the value an issue points at: its length in characters
+ * and in UTF-8 bytes, its items, its keys. The value is the one as decoded, and the one the
+ * library checked (valibot's `input`, arktype's `data`), which its transforms may have changed.
+ */
+function countsOf(issue: StandardSchemaIssue, value: unknown): Set<number> {
+  const counts = new Set<number>()
+  const { input, data } = issue as { input?: unknown; data?: unknown }
+  for (const checked of [value, input, data]) {
+    if (typeof checked === 'string') {
+      counts.add(checked.length).add(Buffer.byteLength(checked))
+    } else if (Array.isArray(checked)) {
+      counts.add(checked.length)
+    } else if (checked instanceof Map || checked instanceof Set) {
+      counts.add(checked.size)
+    } else if (typeof checked === 'object' && checked !== null) {
+      counts.add(Object.keys(checked).length)
+    }
+  }
+  return counts
 }
 
 /**
@@ -262,8 +314,4 @@ function longKeys(
     if (typeof key === 'string' && key.length > maxKeyLength) long.add(key)
   }
   return [...long]
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }

@@ -149,6 +149,40 @@ describe.each(frameworks)('coercion through %s', (_name, express) => {
   })
 })
 
+describe.each(frameworks)('a deep path in a 422, through %s', (_name, express) => {
+  it('is cut to 256 characters, and an allErrors list to 100: the 422 stays small', async () => {
+    // 60 levels of 64-character keys, 100 bad items at the bottom: each of their paths is 3.9 KB.
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.post(
+        '/deep',
+        safeBody({ ajv: { allErrors: true } }).route({
+          $id: 'node',
+          anyOf: [
+            { type: 'object', additionalProperties: { $ref: 'node' } },
+            { type: 'array', items: { type: 'string' } },
+          ],
+        }),
+        echo,
+      )
+    })
+    let body: unknown = Array.from({ length: 100 }, (_, i) => i)
+    for (let level = 0; level < 60; level++) body = { [`${level}`.padEnd(64, 'k')]: body }
+    const res = await request(app)
+      .post('/deep')
+      .send(body as object)
+    expectRefusal(res, 422, 'entity.validation.failed', seen)
+    const paths: string[] = res.body.errors.map((e: { instancePath: string }) => e.instancePath)
+    // 643 KB before both caps, for a 4.4 KB body.
+    expect(JSON.stringify(res.body).length).toBeLessThan(40_000)
+    expect(paths).toHaveLength(100)
+    for (const path of paths) expect(path.length).toBeLessThanOrEqual(256)
+    // The deepest are cut, from the root down: the first keys stay.
+    const cut = paths.filter((path) => path.endsWith('…'))
+    expect(cut.length).toBeGreaterThan(50)
+    for (const path of cut) expect(path.startsWith(`/${'59'.padEnd(64, 'k')}/58`)).toBe(true)
+  })
+})
+
 describe.each(frameworks)('a coerced key of the body in a 422, through %s', (_name, express) => {
   it('is shortened past 64 characters, in the path and in ajv params', async () => {
     const key = `k${'x'.repeat(90_000)}`

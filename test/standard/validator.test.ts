@@ -6,6 +6,7 @@ import Fastify from 'fastify'
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
 import { type } from 'arktype'
+import * as v from 'valibot'
 import { z } from 'zod'
 import {
   isBodyError,
@@ -101,6 +102,42 @@ describe('standardValidator', () => {
     ])
   })
 
+  it('masks what follows received / (was whatever it holds, not only the value as sent', () => {
+    // After the schema's own transforms the library quotes a value the body never held.
+    const issues = [
+      { message: 'Invalid email: Received "hunter2-secret"', path: ['s'] },
+      { message: 'must be less than 5 (was 4111111111111111)', path: ['s'] },
+      { message: 'must be valid (was {"a":"x (y) \\"z"})', path: ['s'] },
+      { message: "Invalid enum value. Expected 'a' | 'b', received 'c'", path: ['s'] },
+      { message: 'Invalid type: Expected true but received false', path: ['s'] },
+      { message: 'Invalid value: Expected >=5 but received -3.5', path: ['s'] },
+    ]
+    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ s: ' hunter2 ' }))
+    expect(err.errors?.map((e) => e.message)).toEqual([
+      'Invalid email: Received …',
+      'must be less than 5 (was …)',
+      'must be valid (was …)',
+      "Invalid enum value. Expected 'a' | 'b', received …",
+      'Invalid type: Expected true but received …',
+      'Invalid value: Expected >=5 but received …',
+    ])
+  })
+
+  it('keeps a type name, a count and a key named by the path after received / (was', () => {
+    const issues = [
+      { message: 'Invalid input: expected string, received number', path: ['s'] },
+      { message: 'Invalid type: Expected string but received Object', path: ['s'] },
+      { message: 'must be a string (was a number)', path: ['s'] },
+      { message: 'must be an object (was an array)', path: ['s'] },
+      // Counts: characters, UTF-8 bytes, items.
+      { message: 'Invalid length: Expected >=9 but received 3', path: ['s'] },
+      { message: 'Invalid bytes: Expected >=9 but received 5', path: ['s'] },
+      { message: 'Invalid key: Expected never but received "s"', path: ['s'] },
+    ]
+    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ s: 'héé' }))
+    expect(err.errors?.map((e) => e.message)).toEqual(issues.map((issue) => issue.message))
+  })
+
   it('shortens a key longer than 64 characters in paths and messages', () => {
     const key = `k${'x'.repeat(90_000)}`
     const issues = [
@@ -113,6 +150,17 @@ describe('standardValidator', () => {
       ['', `Unrecognized key: "${short}"`],
       [`/${short}`, `${short} must be removed`],
     ])
+  })
+
+  it('caps what the validator makes itself: its code, a deep path', () => {
+    const issues = [
+      { message: 'm', code: 'c'.repeat(10_000), path: Array.from({ length: 5000 }, () => 'key') },
+    ]
+    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({}))
+    const [issue] = err.errors ?? []
+    expect(issue?.keyword).toBe(`${'c'.repeat(63)}…`)
+    expect(issue?.instancePath).toHaveLength(256)
+    expect(issue?.instancePath.startsWith('/key/key/')).toBe(true)
   })
 
   it('keeps the numbers a library prints about a string: only a quoted string is cut', () => {
@@ -176,6 +224,72 @@ describe('standardValidator', () => {
       expectPrototypesUntouched()
     },
   )
+})
+
+describe.each(frameworks)('a 422 after a transform, through %s', (_name, express) => {
+  // Each schema changes the value before the check that refuses it, so the value the library
+  // quotes is not the one the client sent.
+  const transformed: [string, StandardSchemaV1, unknown][] = [
+    [
+      'valibot trim, then email',
+      v.object({ s: v.pipe(v.string(), v.trim(), v.email()) }),
+      ' hunter2-secret ',
+    ],
+    [
+      'arktype parse, then a bound',
+      type({ s: type('string.numeric.parse').to('number < 5') }),
+      '4111111111111111',
+    ],
+    [
+      'arktype narrow on an object',
+      type({ s: type({ a: 'string' }).narrow(() => false) }),
+      { a: 'hunter2-secret' },
+    ],
+    [
+      'valibot transform, then a bound',
+      v.object({ s: v.pipe(v.string(), v.transform(Number), v.maxValue(5)) }),
+      '4111111111111111',
+    ],
+  ]
+  it.each(transformed)('%s: the value is not quoted back', async (_what, schema, s) => {
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.post('/x', safeBody().route(schema), echo)
+    })
+    const res = await request(app).post('/x').send({ s })
+    expectRefusal(res, 422, 'entity.validation.failed')
+    expect(seen.bodies).toHaveLength(0)
+    const sent = JSON.stringify(res.body)
+    expect(sent).not.toContain('hunter2')
+    expect(sent).not.toContain('4111')
+    expect(res.body.errors[0].instancePath).toBe('/s')
+    expect(res.body.errors[0].message).toMatch(/(Received|received|\(was) …\)?$/)
+    expectPrototypesUntouched()
+  })
+
+  it('keeps what tells the client what to change: a count, a type, the key to remove', async () => {
+    const { app } = buildApp(express, (app, echo) => {
+      app.post(
+        '/x',
+        safeBody().route(v.strictObject({ s: v.pipe(v.string(), v.trim(), v.minLength(5)) })),
+        echo,
+      )
+      app.post('/y', safeBody().route(type({ s: type('string.trim').to('string >= 5') })), echo)
+      app.post('/z', safeBody().route(v.object({ s: v.string() })), echo)
+    })
+    const x = await request(app).post('/x').send({ s: '  ab   ', extra: 1 })
+    expectRefusal(x, 422, 'entity.validation.failed')
+    expect(x.body.errors.map((e: { message: string }) => e.message)).toEqual([
+      'Invalid length: Expected >=5 but received 2',
+      'Invalid key: Expected never but received "extra"',
+    ])
+    const y = await request(app).post('/y').send({ s: ' ab ' })
+    expect(y.body.errors[0].message).toBe('s must be at least length 5 (was 2)')
+    const z = await request(app).post('/z').send({ s: 4111 })
+    expect(z.body.errors[0].message).toBe(
+      'Invalid type: Expected string but received 4111'.replace('4111', '…'),
+    )
+    expectPrototypesUntouched()
+  })
 })
 
 describe.each(frameworks)('an issue at the root of the body, through %s', (_name, express) => {
