@@ -13,7 +13,7 @@ import {
 } from './patterns.js'
 import { inheritsAny, presenceNames } from './presence.js'
 import { readSchemaFolder } from './schema-files.js'
-import { isStandardSchema, type StandardSchemaV1 } from './standard.js'
+import { isStandardSchema, standardProps, type StandardSchemaV1 } from './standard.js'
 
 /** A JSON Schema: an object, or `true`/`false`. */
 export type JsonSchema = boolean | { readonly [keyword: string]: unknown }
@@ -94,7 +94,11 @@ export function createRegistry(
   const entries: JsonSchemaEntry[] = []
   for (const entry of schemaEntries(source)) {
     if (!isStandardSchema(entry.schema)) entries.push(entry as JsonSchemaEntry)
-    else for (const name of entry.names) standard.set(name, entry.schema)
+    else {
+      // Checked now, like a JSON Schema, even if no route names it yet.
+      standardProps(entry.schema, entry.names[0] ?? entry.key)
+      for (const name of entry.names) standard.set(name, entry.schema)
+    }
   }
   for (const schema of extras.schemas ?? []) entries.push({ names: [], key: '', schema })
   // Two compilations of the same schemas. `own` checks own properties only, so an inherited

@@ -74,14 +74,7 @@ export function standardValidator(
   schema: StandardSchemaV1,
   name: string,
 ): (value: unknown) => unknown {
-  // Read once: valibot's `~standard` is a getter that builds the object on every access.
-  const props = schema['~standard']
-  const version = (props as { version?: unknown } | null)?.version
-  if (version !== 1 || typeof props.validate !== 'function') {
-    throw new Error(
-      `safebody: schema "${name}" is a Standard Schema of version ${String(version)}; safebody reads version 1`,
-    )
-  }
+  const props = standardProps(schema, name)
   const keyword = keywordOf(props.vendor)
   const outcome = (result: StandardSchemaResult<unknown>, input: unknown): unknown => {
     // Anything but a result the spec describes is the validator's fault, never a pass: the
@@ -110,6 +103,27 @@ export function standardValidator(
       ? Promise.resolve(result).then((settled) => outcome(settled, value))
       : outcome(result, value)
   }
+}
+
+/**
+ * A Standard Schema's props, read once (valibot's `~standard` is a getter that builds the
+ * object on every access), after checking at start-up that safebody can call it: version 1,
+ * with a `validate` function. Throws naming the schema.
+ */
+export function standardProps(schema: StandardSchemaV1, name: string): StandardSchemaProps {
+  const props: unknown = schema['~standard']
+  const { version, validate } = (props ?? {}) as { version?: unknown; validate?: unknown }
+  if (version !== 1) {
+    throw new Error(
+      `safebody: schema "${name}" is a Standard Schema of version ${String(version)}; safebody reads version 1`,
+    )
+  }
+  if (typeof validate !== 'function') {
+    throw new Error(
+      `safebody: schema "${name}" is a Standard Schema without a validate function (its ~standard.validate is ${typeof validate})`,
+    )
+  }
+  return props as StandardSchemaProps
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {

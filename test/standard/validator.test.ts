@@ -199,6 +199,17 @@ describe('standardValidator', () => {
     expect(() => safeBody().route(handWritten(null, 2))).toThrow(/version 2/)
   })
 
+  it('refuses at start-up a registered schema no route names yet, and one without validate', () => {
+    expect(() => safeBody({ schemas: { user: handWritten(null, 2) } })).toThrow(
+      /schema "user" is a Standard Schema of version 2/,
+    )
+    const noValidate = { '~standard': { version: 1, vendor: 'hand' } } as never
+    expect(() => safeBody({ schemas: { user: noValidate } })).toThrow(
+      /schema "user" is a Standard Schema without a validate function/,
+    )
+    expect(() => safeBody().route(noValidate)).toThrow(/without a validate function/)
+  })
+
   it('refuses at start-up a Standard Schema in a schemas array, and a clashing id', () => {
     const user = z.object({ name: z.string() })
     expect(() => safeBody({ schemas: [user as never] })).toThrow(/schemas\[0\] is a Standard/)
