@@ -101,13 +101,17 @@ function handler(
     }
     const headers = headerBag(raw.headers)
     const request = { method: c.req.method, path: c.req.path, headers }
-    const value = await new Promise<unknown>((resolve, reject) => {
-      const done: BodyCallback = (err, value, taken) => {
+    // Kept beside the promise, not resolved through it: a body that is a thenable (a
+    // schema's output) would be awaited.
+    let value: unknown
+    await new Promise<void>((resolve, reject) => {
+      const done: BodyCallback = (err, body, taken) => {
         if (err !== null && err !== undefined) return reject(refusal(c, err, typeBase))
-        if (value !== noBody && value !== unread && taken !== undefined) {
+        if (body !== noBody && body !== unread && taken !== undefined) {
           takenBodies.set(raw, taken)
         }
-        resolve(value)
+        value = body
+        resolve()
       }
       // Another instance took the body: it is held to this binding too, not read again.
       if (prior !== undefined) retakeBody(scope, find(c), request, validBody(c), prior, done)

@@ -10,7 +10,9 @@ import { type ProblemDetailsOptions, toProblem } from './problem.js'
 /**
  * The reader `createBodyReader()` returns. `read(req)` resolves the validated body (typed
  * `Body`), or `undefined` when the request has none; it rejects with the catalogued refusal
- * (`status`, `statusCode`, `type`, `expose`).
+ * (`status`, `statusCode`, `type`, `expose`). A promise adopts what it resolves with, so a
+ * schema whose output is itself a thenable has it awaited here, as `await` would; the other
+ * adapters hand such an output on as it is.
  */
 export interface BodyReader<Body = unknown> {
   (req: IncomingMessage, res?: ServerResponse): Promise<Body | undefined>

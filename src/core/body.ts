@@ -10,6 +10,7 @@ import {
 } from './integrity.js'
 import { afterParse } from './connection.js'
 import { settleBy } from './deadline.js'
+import { Later } from './later.js'
 import {
   deliveryKey,
   deliveryTtl,
@@ -254,7 +255,7 @@ class BodyTask implements ReadSink, TakenBody {
     } catch (err) {
       return this.refuse(err)
     }
-    if (isPromise(out)) this.awaitValidation(out)
+    if (out instanceof Later) this.awaitValidation(out)
     else this.done(null, out, this)
   }
 
@@ -292,7 +293,7 @@ class BodyTask implements ReadSink, TakenBody {
     }
     // A validator may answer later (a Standard Schema with async refinements); the common,
     // synchronous case allocates nothing for it.
-    if (isPromise(value)) this.awaitValidation(value)
+    if (value instanceof Later) this.awaitValidation(value)
     else this.done(null, value, this)
   }
 
@@ -300,10 +301,10 @@ class BodyTask implements ReadSink, TakenBody {
    * An async validator's answer, within what the read left of the route's timeout: one that
    * never settles is refused with 408 like a slow body, and its late answer is dropped.
    */
-  private awaitValidation(pending: PromiseLike<unknown>): void {
+  private awaitValidation(pending: Later): void {
     const { timeout, route } = this.policy.read
     settleBy(
-      pending,
+      pending.answer,
       (this.started || Date.now()) + timeout,
       timeout,
       () =>
@@ -313,7 +314,7 @@ class BodyTask implements ReadSink, TakenBody {
           timeout,
           route,
         ),
-      (checked) => this.done(null, checked, this),
+      (checked) => this.done(null, checked.value, this),
       (err) => this.refuse(err),
     )
   }
@@ -411,7 +412,7 @@ class BodyTask implements ReadSink, TakenBody {
     }
   }
 
-  /** The value to hand on (or a promise of it); in report mode a refusal is reported instead. */
+  /** The value to hand on (or a Later of it); in report mode a refusal is reported instead. */
   private validate(value: unknown, route: CompiledRoute): unknown {
     let checked: unknown
     try {
@@ -419,8 +420,12 @@ class BodyTask implements ReadSink, TakenBody {
     } catch (err) {
       return this.relaxValidation(err, value)
     }
-    if (!isPromise(checked)) return checked
-    return checked.then(undefined, (err: unknown) => this.relaxValidation(err, value))
+    if (!(checked instanceof Later)) return checked
+    return new Later(
+      checked.answer.then(undefined, (err: unknown) => ({
+        value: this.relaxValidation(err, value),
+      })),
+    )
   }
 
   /** Report mode hands on the decoded value; enforce mode refuses. */
@@ -525,7 +530,7 @@ function stricterDecoding(
   }
 }
 
-// Decoded bodies are data (no functions), so only a validator's promise has a callable then.
+// A replay store's answer: a boolean, or a promise of one.
 function isPromise(value: unknown): value is PromiseLike<unknown> {
   return (
     typeof value === 'object' &&

@@ -35,7 +35,7 @@ export interface CompiledRoute {
 
 /**
  * A route's validator: takes the decoded value and returns the value to hand on (a validator
- * may transform it), or a promise of it; refuses by throwing or rejecting a catalogued error.
+ * may transform it), or a `Later` of it; refuses by throwing, or rejecting, a catalogued error.
  */
 export type BodyValidator = (value: unknown) => unknown
 

@@ -9,6 +9,7 @@ import {
 } from '../errors.js'
 import createError from 'http-errors'
 import { prototypeClean } from './guard.js'
+import { Later } from './later.js'
 
 /**
  * A Standard Schema (https://standardschema.dev), version 1: what zod 4, valibot, arktype and
@@ -68,7 +69,7 @@ export const maxMessageLength = 200
  * applied), or a promise of it for an async schema; issues become a 422 like ajv's errors.
  * Throws at start-up for a schema of another version.
  */
-// Returns route.ts's BodyValidator (the value to hand on, or a promise of it), written out so
+// Returns route.ts's BodyValidator (the value to hand on, or a Later of it), written out so
 // that this module does not import the one that imports it.
 export function standardValidator(
   schema: StandardSchemaV1,
@@ -99,8 +100,9 @@ export function standardValidator(
     const input = prototypeClean() ? value : inheritingNothing(value)
     // Called as a method: `this` is the props object, as the library expects.
     const result = props.validate(input)
+    // The spec's async form is a promise of the result: awaited, the output boxed (Later).
     return isThenable(result)
-      ? Promise.resolve(result).then((settled) => outcome(settled, value))
+      ? new Later(Promise.resolve(result).then((settled) => ({ value: outcome(settled, value) })))
       : outcome(result, value)
   }
 }

@@ -583,3 +583,26 @@ export async function expectServerFault(
     close()
   }
 }
+
+/**
+ * A Standard Schema whose output is a thenable (as a query builder is), answering at once or
+ * through a promise: the output is handed on as it is, its `then` never called.
+ */
+export function thenableOutput(async: boolean) {
+  const calls = { then: 0 }
+  const output = {
+    kind: 'query',
+    then: () => {
+      calls.then++
+    },
+  }
+  const result = { value: output }
+  const schema = {
+    '~standard': {
+      version: 1 as const,
+      vendor: 'hand',
+      validate: () => (async ? Promise.resolve(result) : result),
+    },
+  }
+  return { schema, output, calls }
+}

@@ -12,6 +12,7 @@ import {
   contractUser,
   contractUserStrict,
   throwsNothing,
+  thenableOutput,
   describeContract,
   expectServerFault,
   expectHeldToBoth,
@@ -55,6 +56,30 @@ describe('safebody/hono', () => {
     const { baseUrl, close } = await serve(app)
     await expectServerFault(baseUrl, ran, close)
   })
+
+  it.each([false, true])(
+    'hands on an output that is a thenable as it is (async: %s)',
+    async (async) => {
+      const { schema, output, calls } = thenableOutput(async)
+      const seen: unknown[] = []
+      const app = new Hono()
+      app.use(safeBody({ 'POST /x': schema }))
+      app.post('/x', (c) => {
+        seen.push(validBody(c))
+        return c.text('handed on')
+      })
+      const { baseUrl, close } = await serve(app)
+      try {
+        const res = await post(baseUrl, '/x', '{"a":1}')
+        expect(res.status).toBe(200)
+        expect(seen).toHaveLength(1)
+        expect(seen[0]).toBe(output)
+        expect(calls.then).toBe(0)
+      } finally {
+        close()
+      }
+    },
+  )
 
   it('types c.req.valid("json") on a per-route middleware', async () => {
     const bodies = safeBody()

@@ -12,6 +12,7 @@ import {
   contractUser,
   contractUserStrict,
   throwsNothing,
+  thenableOutput,
   describeContract,
   expectServerFault,
   expectHeldToBoth,
@@ -59,6 +60,30 @@ describe('safebody/koa', () => {
     const { baseUrl, close } = await serve(app)
     await expectServerFault(baseUrl, ran, close)
   })
+
+  it.each([false, true])(
+    'hands on an output that is a thenable as it is (async: %s)',
+    async (async) => {
+      const { schema, output, calls } = thenableOutput(async)
+      const seen: unknown[] = []
+      const app = new Koa()
+      app.use(safeBody({ 'POST /x': schema }))
+      app.use((ctx) => {
+        seen.push(validBody(ctx))
+        ctx.body = 'handed on'
+      })
+      const { baseUrl, close } = await serve(app)
+      try {
+        const res = await post(baseUrl, '/x', '{"a":1}')
+        expect(res.status).toBe(200)
+        expect(seen).toHaveLength(1)
+        expect(seen[0]).toBe(output)
+        expect(calls.then).toBe(0)
+      } finally {
+        close()
+      }
+    },
+  )
 
   it('sets ctx.request.body on a per-route middleware with @koa/router', async () => {
     const bodies = safeBody()

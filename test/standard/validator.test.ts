@@ -26,6 +26,7 @@ import {
   sendBytes,
 } from '../helpers/app.js'
 import { libraries } from './libraries.js'
+import { thenableOutput } from '../adapters/contract.js'
 
 /** A Standard Schema written by hand, answering with the given issues (or the value). */
 function handWritten(
@@ -300,6 +301,40 @@ describe.each(frameworks)('a 422 after a transform, through %s', (_name, express
       'Invalid type: Expected string but received 4111'.replace('4111', '…'),
     )
     expectPrototypesUntouched()
+  })
+})
+
+describe.each(frameworks)('an output that is a thenable, through %s', (_name, express) => {
+  it.each([false, true])('is handed on as it is, never awaited (async: %s)', async (async) => {
+    const { schema, output, calls } = thenableOutput(async)
+    let seen: unknown
+    const app = express()
+    app.post('/x', safeBody().route(schema), (req, res) => {
+      seen = req.body
+      res.status(200).end()
+    })
+    const res = await request(app).post('/x').send({ a: 1 })
+    expect(res.status).toBe(200)
+    expect(seen).toBe(output)
+    expect(calls.then).toBe(0)
+  })
+})
+
+describe('an output that is a thenable, through fastify', () => {
+  it.each([false, true])('is handed on as it is, never awaited (async: %s)', async (async) => {
+    const { schema, output, calls } = thenableOutput(async)
+    let seen: unknown
+    const app = Fastify()
+    await app.register(safebody)
+    app.post('/x', { schema: { body: schema } }, (req, reply) => {
+      seen = req.body
+      return reply.send('handed on')
+    })
+    const res = await app.inject({ method: 'POST', url: '/x', payload: { a: 1 } })
+    await app.close()
+    expect(res.statusCode).toBe(200)
+    expect(seen).toBe(output)
+    expect(calls.then).toBe(0)
   })
 })
 
