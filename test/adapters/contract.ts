@@ -586,7 +586,8 @@ export async function expectServerFault(
 
 /**
  * A Standard Schema whose output is a thenable (as a query builder is), answering at once or
- * through a promise: the output is handed on as it is, its `then` never called.
+ * through a promise: the output is handed on as it is, its `then` never called. `seen` is
+ * where the handler puts the body it was given.
  */
 export function thenableOutput(async: boolean) {
   const calls = { then: 0 }
@@ -604,5 +605,22 @@ export function thenableOutput(async: boolean) {
       validate: () => (async ? Promise.resolve(result) : result),
     },
   }
-  return { schema, output, calls }
+  const seen: unknown[] = []
+  /** POST a body to `/x` of a server bound to `schema`: the handler got `output` itself. */
+  const expectHandedOn = async (baseUrl: string, close: () => void) => {
+    try {
+      const res = await fetch(`${baseUrl}/x`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+      })
+      expect(res.status).toBe(200)
+      expect(seen).toHaveLength(1)
+      expect(seen[0]).toBe(output)
+      expect(calls.then).toBe(0)
+    } finally {
+      close()
+    }
+  }
+  return { schema, output, calls, seen, expectHandedOn }
 }
