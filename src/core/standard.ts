@@ -244,18 +244,31 @@ function maskQuotedValue(
   value: unknown,
   keys: readonly PropertyKey[],
 ): string {
-  for (const match of message.matchAll(quoteStart)) {
-    const at = match.index + match[0].length
+  const lastKey = keys.length > 0 ? String(keys[keys.length - 1]) : null
+  let counts: Set<number> | null = null
+  quoteStart.lastIndex = 0
+  for (let found = quoteStart.exec(message); found !== null; found = quoteStart.exec(message)) {
+    const at = quoteStart.lastIndex
     const tail = message.slice(at)
-    if (typeName.test(tail)) continue
-    const counted = count.exec(tail)
-    if (counted !== null && countsOf(issue, value).has(Number(counted[1]))) continue
-    const named = quotedName.exec(tail)
-    if (named !== null && keys.length > 0 && named[1] === String(keys[keys.length - 1])) continue
+    let kept = typeName.exec(tail)
+    if (kept === null) {
+      const counted = count.exec(tail)
+      counts ??= counted === null ? null : countsOf(issue, value)
+      if (counted !== null && counts?.has(Number(counted[1]))) kept = counted
+    }
+    if (kept === null) {
+      const named = quotedName.exec(tail)
+      if (named !== null && named[1] === lastKey) kept = named
+    }
+    // Kept: the search goes on after it, never inside it (a key may spell "received").
+    if (kept !== null) {
+      quoteStart.lastIndex = at + kept[0].length
+      continue
+    }
     // The rest of the message, up to arktype's closing parenthesis: a quoted value may hold
     // anything, quotes and parentheses included.
-    const close = match[0] === '(was ' ? message.lastIndexOf(')') : -1
-    return `${message.slice(0, at)}…${close < at ? '' : message.slice(close)}`
+    const end = found[0] === '(was ' ? message.lastIndexOf(')') : -1
+    return `${message.slice(0, at)}…${end < at ? '' : message.slice(end)}`
   }
   return message
 }

@@ -153,6 +153,19 @@ describe('standardValidator', () => {
     ])
   })
 
+  it('keeps a key that spells received whole, and masks what follows it', () => {
+    const key = 'received 1 (was 2)'
+    const issues = [
+      { message: `Invalid key: Expected never but received "${key}"`, path: [key] },
+      { message: `Invalid key: received "${key}" but received "hunter2"`, path: [key] },
+    ]
+    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ [key]: 'x' }))
+    expect(err.errors?.map((e) => e.message)).toEqual([
+      `Invalid key: Expected never but received "${key}"`,
+      `Invalid key: received "${key}" but received …`,
+    ])
+  })
+
   it('caps what the validator makes itself: its code, a deep path', () => {
     const issues = [
       { message: 'm', code: 'c'.repeat(10_000), path: Array.from({ length: 5000 }, () => 'key') },
