@@ -207,12 +207,12 @@ function valueAt(input: unknown, keys: readonly PropertyKey[]): unknown {
  * The library's message, without a copy of the input. valibot, zod and arktype quote the value
  * they refused after `received` or `(was`: that tail is masked (`…`) whatever it holds, since
  * after the schema's own transforms (valibot's `trim`, arktype's `parse`) it need not be the
- * value as sent. It stays when it is a type name (`received number`, `was a string`), a count
- * of the value's items or characters (`Expected >=5 but received 3`, `(was 3)`), or a key the
- * issue's path names (valibot's `Invalid key: ... received "extra"`). The value the issue
- * points at is also cut out wherever else the message quotes it. Keys are names and stay, but
- * one longer than `maxKeyLength` (zod's `Unrecognized key: "..."`, arktype's `... must be
- * removed`) is shortened. Then the message is capped.
+ * value as sent. It stays when it is a type name (`received number`, `was a string`, arktype's
+ * `was missing`), a count of the value's items or characters (`Expected >=5 but received 3`,
+ * `(was 3)`), or a key the issue's path names (valibot's `Invalid key: ... received "extra"`).
+ * The value the issue points at is also cut out wherever else the message quotes it. Keys are
+ * names and stay, but one longer than `maxKeyLength` (zod's `Unrecognized key: "..."`,
+ * arktype's `... must be removed`) is shortened. Then the message is capped.
  */
 function clientMessage(
   message: string,
@@ -232,9 +232,10 @@ function clientMessage(
 // Where a library starts to quote the value it refused: valibot `Received "…"`, `but received
 // 3`; zod `received number`; arktype `(was 3)`, `(was a string)`.
 const quoteStart = /\b[Rr]eceived |\(was /g
-// What may follow it and stay: a type name (with arktype's article), a count, a quoted key.
+// What may follow it and stay: a type name (with arktype's article) or arktype's `missing`,
+// a count, a quoted key.
 const typeName =
-  /^(?:an? )?(?:string|number|bigint|boolean|symbol|object|function|undefined|null|array|Object|Array|Date|Map|Set|RegExp|Function|Uint8Array)(?=$|[\s,;.)])/
+  /^(?:an? )?(?:string|number|bigint|boolean|symbol|object|function|undefined|null|array|Object|Array|Date|Map|Set|RegExp|Function|Uint8Array|missing)(?=$|[\s,;.)])/
 const count = /^(\d{1,16})(?=$|[\s,;)]|\.(?!\d))/
 const quotedName = /^"([^"]*)"(?=$|[\s,;.)])/
 

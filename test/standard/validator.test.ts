@@ -130,6 +130,7 @@ describe('standardValidator', () => {
       { message: 'Invalid type: Expected string but received Object', path: ['s'] },
       { message: 'must be a string (was a number)', path: ['s'] },
       { message: 'must be an object (was an array)', path: ['s'] },
+      { message: 'name must be a string (was missing)', path: ['name'] },
       // Counts: characters, UTF-8 bytes, items.
       { message: 'Invalid length: Expected >=9 but received 3', path: ['s'] },
       { message: 'Invalid bytes: Expected >=9 but received 5', path: ['s'] },
