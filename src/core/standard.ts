@@ -176,11 +176,39 @@ function toIssue(issue: StandardSchemaIssue, input: unknown, keyword: IssueKeywo
   const keys = Array.from(issue.path ?? [], (segment) =>
     typeof segment === 'object' && segment !== null ? segment.key : segment,
   )
+  const at = inBody(input, keys)
   return {
-    instancePath: clientPointer(jsonPointer(keys)),
+    // Only as deep as the body goes: keys inside a value the schema parsed are the client's.
+    instancePath: clientPointer(jsonPointer(keys.slice(0, at.depth))),
     keyword: keyword(issue),
-    message: clientMessage(String(issue.message), issue, input, keys),
+    message: clientMessage(String(issue.message), issue, keys, at),
   } satisfies ValidationIssue
+}
+
+/** Where an issue's path leads in the body as decoded. */
+interface PathInBody {
+  /** How many of the path's keys name something in the body, or a key it left out. */
+  readonly depth: number
+  /** The value the whole path leads to, when the body has it. */
+  readonly value: unknown
+}
+
+/**
+ * How far an issue's path lies in the body, by own properties only. A key the body left out
+ * is the schema's name (a required key) and counts, but nothing past it; nor anything past a
+ * value that is not an object: those keys are inside a value the schema's own transforms
+ * built (a JSON string it parsed), so they are the client's data, not names.
+ */
+function inBody(input: unknown, keys: readonly PropertyKey[]): PathInBody {
+  let value = input
+  let depth = 0
+  for (const key of keys) {
+    if (typeof value !== 'object' || value === null) return { depth, value: undefined }
+    if (!Object.hasOwn(value, key)) return { depth: depth + 1, value: undefined }
+    value = (value as Record<PropertyKey, unknown>)[key]
+    depth++
+  }
+  return { depth: keys.length, value }
 }
 
 /** RFC 6901: `/items/0/sku`, with `~` and `/` in a key escaped. */
@@ -193,51 +221,49 @@ export function jsonPointer(keys: readonly PropertyKey[]): string {
   return pointer
 }
 
-/** The decoded value an issue's path leads to, by own properties only. */
-function valueAt(input: unknown, keys: readonly PropertyKey[]): unknown {
-  let value = input
-  for (const key of keys) {
-    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined
-    value = (value as Record<PropertyKey, unknown>)[key]
-  }
-  return value
-}
-
 /**
  * The library's message, without a copy of the input. valibot, zod and arktype quote the value
- * they refused after `received` or `(was`: that tail is masked (`…`) whatever it holds, since
- * after the schema's own transforms (valibot's `trim`, arktype's `parse`) it need not be the
- * value as sent. It stays when it is a type name (`received number`, `was a string`, arktype's
- * `was missing`), a count of the value's items or characters (`Expected >=5 but received 3`,
- * `(was 3)`), or a key the issue's path names (valibot's `Invalid key: ... received "extra"`).
- * The value the issue points at is also cut out wherever else the message quotes it. Keys are
- * names and stay, but one longer than `maxKeyLength` (zod's `Unrecognized key: "..."`,
- * arktype's `... must be removed`) is shortened. Then the message is capped.
+ * they refused after `received` or `(was`, and a JavaScript error's text may quote it too
+ * (arktype's `string.json.parse`: `(SyntaxError: Unexpected token … is not valid JSON)`):
+ * that tail is masked (`…`) whatever it holds, since after the schema's own transforms
+ * (valibot's `trim`, arktype's `parse`) it need not be the value as sent. It stays when the
+ * whole tail is a type name (`received number`, `(was a string)`, arktype's `(was missing)`),
+ * a count of the value's items or characters (`Expected >=5 but received 3`, `(was 3)`), or a
+ * key the issue's path names (valibot's `Invalid key: ... received "extra"`), and is not the
+ * value itself. The value the issue points at is also cut out wherever else the message
+ * quotes it. Keys are names and stay, but one longer than `maxKeyLength` (zod's
+ * `Unrecognized key: "..."`, arktype's `... must be removed`) is shortened, and a key the body
+ * does not have where the issue says (inside a JSON string the schema parsed) is masked. Then
+ * the message is capped.
  */
 function clientMessage(
   message: string,
   issue: StandardSchemaIssue,
-  input: unknown,
   keys: readonly PropertyKey[],
+  at: PathInBody,
 ): string {
-  const value = valueAt(input, keys)
-  let text = maskQuotedValue(message, issue, value, keys)
+  const { value } = at
+  let text = maskQuotedValue(message, issue, value, at.depth === keys.length ? keys : [])
   if (typeof value === 'string' && value !== '') {
     for (const quoted of [`"${value}"`, JSON.stringify(value)])
       text = text.split(quoted).join('"…"')
   }
-  return shortened(shortenKeys(text, longKeys(issue, keys, value)), maxMessageLength)
+  const notInBody = keysNotInBody(issue, keys, at)
+  text = shortenKeys(text, longKeys(issue, keys, value))
+  return shortened(maskKeys(text, notInBody), maxMessageLength)
 }
 
-// Where a library starts to quote the value it refused: valibot `Received "…"`, `but received
-// 3`; zod `received number`; arktype `(was 3)`, `(was a string)`.
-const quoteStart = /\b[Rr]eceived |\(was /g
-// What may follow it and stay: a type name (with arktype's article) or arktype's `missing`,
-// a count, a quoted key.
+// Where a library starts to quote the value it refused: valibot `but received 3`, zod
+// `, received number`, `Received "…"` after its `Invalid …: `;
+// arktype `(was 3)`; an error's own text (`SyntaxError: …`). Only as the libraries print it, so
+// that a key that spells `received` (arktype starts its message with the path) is not taken.
+const quoteStart = /(?:\bbut |, |: )[Rr]eceived |\(was |\b[A-Za-z]*Error: /g
+// What may follow it and stay, when it is the whole tail: a type name (with arktype's article,
+// zod's NaN and Infinity) or arktype's `missing`, a count, a quoted key.
 const typeName =
-  /^(?:an? )?(?:string|number|bigint|boolean|symbol|object|function|undefined|null|array|Object|Array|Date|Map|Set|RegExp|Function|Uint8Array|missing)(?=$|[\s,;.)])/
-const count = /^(\d{1,16})(?=$|[\s,;)]|\.(?!\d))/
-const quotedName = /^"([^"]*)"(?=$|[\s,;.)])/
+  /^(?:an? )?(?:string|number|bigint|boolean|symbol|object|function|undefined|null|array|Object|Array|Date|Map|Set|RegExp|Function|Uint8Array|NaN|-?Infinity|missing)/
+const count = /^\d{1,16}/
+const quotedName = /^"([^"]*)"/
 
 function maskQuotedValue(
   message: string,
@@ -246,45 +272,80 @@ function maskQuotedValue(
   keys: readonly PropertyKey[],
 ): string {
   const lastKey = keys.length > 0 ? String(keys[keys.length - 1]) : null
-  let counts: Set<number> | null = null
+  let facts: ValueFacts | null = null
   quoteStart.lastIndex = 0
   for (let found = quoteStart.exec(message); found !== null; found = quoteStart.exec(message)) {
     const at = quoteStart.lastIndex
-    const tail = message.slice(at)
-    let kept = typeName.exec(tail)
-    if (kept === null) {
-      const counted = count.exec(tail)
-      counts ??= counted === null ? null : countsOf(issue, value)
-      if (counted !== null && counts?.has(Number(counted[1]))) kept = counted
+    const was = found[0] === '(was '
+    if (was || !found[0].endsWith('Error: ')) {
+      const tail = message.slice(at)
+      const kept = keptAfter(tail, value, lastKey, () => (facts ??= factsOf(issue, value)))
+      // Kept only as the whole tail: a value may start like a type name, a count or a key
+      // (`"email" and the rest`).
+      const rest = tail.slice(kept)
+      if (kept > 0 && (was ? rest.startsWith(')') : /^\.?$/.test(rest))) {
+        // The search goes on after it, never inside it (a key may spell "received").
+        quoteStart.lastIndex = at + kept
+        continue
+      }
     }
-    if (kept === null) {
-      const named = quotedName.exec(tail)
-      if (named !== null && named[1] === lastKey) kept = named
-    }
-    // Kept: the search goes on after it, never inside it (a key may spell "received").
-    if (kept !== null) {
-      quoteStart.lastIndex = at + kept[0].length
-      continue
-    }
-    // The rest of the message, up to arktype's closing parenthesis: a quoted value may hold
-    // anything, quotes and parentheses included.
-    const end = found[0] === '(was ' ? message.lastIndexOf(')') : -1
+    // The rest of the message, up to the closing parenthesis of arktype's `(was …)` or
+    // `(SyntaxError: …)`: a quoted value may hold anything, quotes and parentheses included.
+    const end = was || message[found.index - 1] === '(' ? message.lastIndexOf(')') : -1
     return `${message.slice(0, at)}…${end < at ? '' : message.slice(end)}`
   }
   return message
 }
 
 /**
- * The counts a library may print about the value an issue points at: its length in characters
- * and in UTF-8 bytes, its items, its keys. The value is the one as decoded, and the one the
- * library checked (valibot's `input`, arktype's `data`), which its transforms may have changed.
+ * How long the start of `tail` is that may stay: a type name, a count of the value, or the
+ * last key of the issue's path quoted; 0 for none. A count or a key that also spells the value
+ * itself (a length of 1 and the value "1", a value equal to its key) does not stay. Type names
+ * are never a value's spelling: the libraries print a string value quoted.
  */
-function countsOf(issue: StandardSchemaIssue, value: unknown): Set<number> {
+function keptAfter(
+  tail: string,
+  value: unknown,
+  lastKey: string | null,
+  facts: () => ValueFacts,
+): number {
+  const type = typeName.exec(tail)
+  if (type !== null) return type[0].length
+  const counted = count.exec(tail)?.[0]
+  if (counted !== undefined) {
+    const { counts, spellings } = facts()
+    return counts.has(Number(counted)) && !spellings.has(counted) ? counted.length : 0
+  }
+  const named = quotedName.exec(tail)
+  // The decoded value only: valibot's `input` for an unknown key's issue is the key itself.
+  if (named !== null && named[1] === lastKey && value !== lastKey) {
+    return named[0].length
+  }
+  return 0
+}
+
+/** What a library may print about the value an issue points at without printing the value. */
+interface ValueFacts {
+  /** Its length in characters and in UTF-8 bytes, its items, its keys. */
+  readonly counts: ReadonlySet<number>
+  /** The value itself as a message would spell it, when it is a string or a number. */
+  readonly spellings: ReadonlySet<string>
+}
+
+/**
+ * The facts about the value an issue points at: the value as decoded, and the one the library
+ * checked (valibot's `input`, arktype's `data`), which its transforms may have changed.
+ */
+function factsOf(issue: StandardSchemaIssue, value: unknown): ValueFacts {
   const counts = new Set<number>()
+  const spellings = new Set<string>()
   const { input, data } = issue as { input?: unknown; data?: unknown }
   for (const checked of [value, input, data]) {
     if (typeof checked === 'string') {
       counts.add(checked.length).add(Buffer.byteLength(checked))
+      spellings.add(checked)
+    } else if (typeof checked === 'number' || typeof checked === 'bigint') {
+      spellings.add(String(checked))
     } else if (Array.isArray(checked)) {
       counts.add(checked.length)
     } else if (checked instanceof Map || checked instanceof Set) {
@@ -293,7 +354,51 @@ function countsOf(issue: StandardSchemaIssue, value: unknown): Set<number> {
       counts.add(Object.keys(checked).length)
     }
   }
-  return counts
+  return { counts, spellings }
+}
+
+/**
+ * Keys a message may name that the body does not have where the issue says: the path's keys
+ * past `inBody`'s depth, and those zod lists for `unrecognized_keys` that the value at the
+ * path does not have. At most as many as could show in `maxMessageLength`.
+ */
+function keysNotInBody(
+  issue: StandardSchemaIssue,
+  keys: readonly PropertyKey[],
+  at: PathInBody,
+): string[] {
+  const listed = (issue as { keys?: unknown }).keys
+  const { value } = at
+  const found = keys.slice(at.depth)
+  if (Array.isArray(listed)) {
+    for (const key of listed.slice(0, maxMessageLength)) {
+      if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) found.push(key)
+    }
+  }
+  return found
+    .slice(0, maxMessageLength)
+    .filter((key): key is string => typeof key === 'string' && key !== '')
+}
+
+/**
+ * `text` with each of `names` masked where a library prints a key: quoted (zod, valibot) or
+ * after a dot in a path (arktype's `d.name must be removed`); a long one as `shortenKeys`
+ * left it.
+ */
+function maskKeys(text: string, names: readonly string[]): string {
+  for (const name of names) {
+    const shown = clientKey(name)
+    for (const quoted of [`"${shown}"`, JSON.stringify(shown)])
+      text = text.split(quoted).join('"…"')
+    const dotted = `.${shown}`
+    let at = text.indexOf(dotted)
+    while (at !== -1) {
+      const after = at + dotted.length
+      if (!/[\w$]/.test(text.charAt(after))) text = `${text.slice(0, at)}.…${text.slice(after)}`
+      at = text.indexOf(dotted, at + 2)
+    }
+  }
+  return text
 }
 
 /**

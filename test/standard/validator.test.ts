@@ -64,10 +64,51 @@ describe('standardValidator', () => {
       ]),
       'hand',
     )
-    expect(refusal(() => validate({})).errors).toEqual([
+    expect(refusal(() => validate({ items: [0, 1, { x: 1 }] })).errors).toEqual([
       { instancePath: '/items/2/x', keyword: 'standard', message: 'bad' },
       { instancePath: '', keyword: 'standard', message: 'm' },
     ])
+  })
+
+  it('points only as deep as the body goes: a key it left out, nothing past it', () => {
+    const issues = [
+      { message: 'required', path: ['name'] },
+      { message: 'made by a default', path: ['a', 'b'] },
+      { message: 'inside a parsed string', path: ['d', 'hunter2secret', 0] },
+    ]
+    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ d: '{}' }))
+    expect(err.errors?.map((e) => e.instancePath)).toEqual(['/name', '/a', '/d'])
+  })
+
+  it('masks the keys of a JSON string the schema parsed, where a message names them', () => {
+    // The body holds a string; the schema parsed it and refused keys inside: those are the
+    // client's data, not names. Keys the body does have stay.
+    const d = '{"a":"x","hunter2secret":1}'
+    const issues = [
+      { message: 'Unrecognized key: "hunter2secret"', path: ['d'], keys: ['hunter2secret'] },
+      { message: 'd.hunter2secret must be removed', path: ['d', 'hunter2secret'] },
+      { message: 'd.hunter2secretive is fine', path: ['d', 'hunter2secret'] },
+      { message: 'value at ["hunter2secret"] must be removed', path: ['d', 'hunter2secret'] },
+      {
+        message: 'Invalid key: Expected never but received "hunter2secret"',
+        path: ['d', 'hunter2secret'],
+      },
+      {
+        message: 'Unrecognized keys: "extra", "hunter2secret"',
+        path: [],
+        keys: ['extra', 'hunter2secret'],
+      },
+    ]
+    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ d, extra: 1 }))
+    expect(err.errors?.map((e) => e.message)).toEqual([
+      'Unrecognized key: "…"',
+      'd.… must be removed',
+      'd.hunter2secretive is fine',
+      'value at ["…"] must be removed',
+      'Invalid key: Expected never but received …',
+      'Unrecognized keys: "extra", "…"',
+    ])
+    expect(err.errors?.map((e) => e.instancePath)).toEqual(['/d', '/d', '/d', '/d', '/d', ''])
   })
 
   it('hands a client at most 100 issues and 200 characters of a message', () => {
@@ -112,6 +153,11 @@ describe('standardValidator', () => {
       { message: "Invalid enum value. Expected 'a' | 'b', received 'c'", path: ['s'] },
       { message: 'Invalid type: Expected true but received false', path: ['s'] },
       { message: 'Invalid value: Expected >=5 but received -3.5', path: ['s'] },
+      // What looks like a type name, a count or the key is kept only as the whole tail.
+      { message: 'Invalid email: Received "s" hunter2-secret"', path: ['s'] },
+      { message: 'Invalid input: expected string, received number 4111111111111111', path: ['s'] },
+      { message: 'must be a string (was a string hunter2-secret)', path: ['s'] },
+      { message: 'Invalid length: Expected >=9 but received 9 hunter2', path: ['s'] },
     ]
     const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ s: ' hunter2 ' }))
     expect(err.errors?.map((e) => e.message)).toEqual([
@@ -121,6 +167,30 @@ describe('standardValidator', () => {
       "Invalid enum value. Expected 'a' | 'b', received …",
       'Invalid type: Expected true but received …',
       'Invalid value: Expected >=5 but received …',
+      'Invalid email: Received …',
+      'Invalid input: expected string, received …',
+      'must be a string (was …)',
+      'Invalid length: Expected >=9 but received …',
+    ])
+  })
+
+  it("masks an error's own text, which may quote the value (arktype's string.json.parse)", () => {
+    const issues = [
+      {
+        message: `s must be a JSON string (SyntaxError: Unexpected token 'h', "hunter2" is not valid JSON)`,
+        path: ['s'],
+      },
+      {
+        message: 's SyntaxError: Invalid regular expression: /hunter2(/: Unterminated group',
+        path: ['s'],
+      },
+      { message: 'TypeError: Cannot convert hunter2 to a BigInt', path: ['s'] },
+    ]
+    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ s: 'x' }))
+    expect(err.errors?.map((e) => e.message)).toEqual([
+      's must be a JSON string (SyntaxError: …)',
+      's SyntaxError: …',
+      'TypeError: …',
     ])
   })
 
@@ -135,6 +205,10 @@ describe('standardValidator', () => {
       { message: 'Invalid length: Expected >=9 but received 3', path: ['s'] },
       { message: 'Invalid bytes: Expected >=9 but received 5', path: ['s'] },
       { message: 'Invalid key: Expected never but received "s"', path: ['s'] },
+      // zod's names for a number that is not finite.
+      { message: 'Invalid input: expected number, received NaN', path: ['s'] },
+      // arktype starts its message with the path: a key may spell received.
+      { message: 'received must be a string (was a number)', path: ['received'] },
     ]
     const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ s: 'héé' }))
     expect(err.errors?.map((e) => e.message)).toEqual(issues.map((issue) => issue.message))
@@ -160,10 +234,10 @@ describe('standardValidator', () => {
       { message: `Invalid key: Expected never but received "${key}"`, path: [key] },
       { message: `Invalid key: received "${key}" but received "hunter2"`, path: [key] },
     ]
-    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ [key]: 'x' }))
+    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ [key]: 1 }))
     expect(err.errors?.map((e) => e.message)).toEqual([
       `Invalid key: Expected never but received "${key}"`,
-      `Invalid key: received "${key}" but received …`,
+      'Invalid key: received …',
     ])
   })
 
@@ -171,23 +245,30 @@ describe('standardValidator', () => {
     const issues = [
       { message: 'm', code: 'c'.repeat(10_000), path: Array.from({ length: 5000 }, () => 'key') },
     ]
-    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({}))
+    let deep: unknown = 'x'
+    for (let i = 0; i < 5000; i++) deep = { key: deep }
+    const err = refusal(() => standardValidator(handWritten(issues), 'hand')(deep))
     const [issue] = err.errors ?? []
     expect(issue?.keyword).toBe(`${'c'.repeat(63)}…`)
     expect(issue?.instancePath).toHaveLength(256)
     expect(issue?.instancePath.startsWith('/key/key/')).toBe(true)
   })
 
-  it('keeps the numbers a library prints about a string: only a quoted string is cut', () => {
+  it('keeps the numbers a library prints about a string, unless one spells the value', () => {
     const issues = [
       // valibot's minLength and arktype's `string >= 5` print the length, not the value.
       { message: 'Invalid length: Expected >=5 but received 1', path: ['s'] },
       { message: 's must be at least length 5 (was 1)', path: ['s'] },
     ]
-    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ s: '1' }))
-    expect(err.errors?.map((e) => e.message)).toEqual([
+    const validate = standardValidator(handWritten(issues), 'hand')
+    expect(refusal(() => validate({ s: 'x' })).errors?.map((e) => e.message)).toEqual([
       'Invalid length: Expected >=5 but received 1',
       's must be at least length 5 (was 1)',
+    ])
+    // The value "1" is also one character long: its count would be the value itself.
+    expect(refusal(() => validate({ s: '1' })).errors?.map((e) => e.message)).toEqual([
+      'Invalid length: Expected >=5 but received …',
+      's must be at least length 5 (was …)',
     ])
   })
 
@@ -291,6 +372,67 @@ describe.each(frameworks)('a 422 after a transform, through %s', (_name, express
     expect(res.body.errors[0].message).toMatch(/(Received|received|\(was) …\)?$/)
     expectPrototypesUntouched()
   })
+
+  // The body holds a string; the schema parses it as JSON and refuses what is inside.
+  const parsed: [string, StandardSchemaV1, string, string][] = [
+    [
+      'arktype string.json.parse, a syntax error',
+      type({ s: 'string.json.parse' }),
+      '{"password": hunter2secret}',
+      's must be a JSON string (SyntaxError: …)',
+    ],
+    [
+      'arktype, a key to remove',
+      type({ s: type('string.json.parse').to({ '+': 'reject', a: 'string' }) }),
+      '{"a":"x","hunter2secret":1}',
+      's.… must be removed',
+    ],
+    [
+      'zod, an unrecognized key',
+      z.object({
+        s: z
+          .string()
+          .transform((text) => JSON.parse(text) as unknown)
+          .pipe(z.strictObject({ a: z.string() })),
+      }),
+      '{"a":"x","hunter2secret":1}',
+      'Unrecognized key: "…"',
+    ],
+    [
+      'valibot parseJson, an unknown key',
+      v.object({ s: v.pipe(v.string(), v.parseJson(), v.strictObject({ a: v.string() })) }),
+      '{"a":"x","hunter2secret":1}',
+      'Invalid key: Expected never but received …',
+    ],
+    [
+      'valibot parseJson, a value',
+      v.object({
+        s: v.pipe(
+          v.string(),
+          v.parseJson(),
+          v.object({ pw: v.pipe(v.string(), v.regex(/^[a-z]+$/)) }),
+        ),
+      }),
+      '{"pw":"pw\\" Hunter2secret"}',
+      'Invalid format: Expected /^[a-z]+$/ but received …',
+    ],
+  ]
+  it.each(parsed)(
+    '%s: neither its text nor its keys come back',
+    async (_what, schema, s, message) => {
+      const { app, seen } = buildApp(express, (app, echo) => {
+        app.post('/x', safeBody().route(schema), echo)
+      })
+      const res = await request(app).post('/x').send({ s })
+      expectRefusal(res, 422, 'entity.validation.failed')
+      expect(seen.bodies).toHaveLength(0)
+      expect(JSON.stringify(res.body).toLowerCase()).not.toContain('hunter2')
+      expect(res.body.errors).toEqual([
+        { instancePath: '/s', keyword: expect.any(String), message },
+      ])
+      expectPrototypesUntouched()
+    },
+  )
 
   it('keeps what tells the client what to change: a count, a type, the key to remove', async () => {
     const { app } = buildApp(express, (app, echo) => {
