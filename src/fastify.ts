@@ -195,7 +195,8 @@ function bodyParser(bindings: CappedAtRequest) {
     const path = pathOf(url)
     const route = bindings.binding(request, path)
     const scope = bindings.scope(request, route)
-    takeBody(scope, route, { method, path, headers }, payload, (err, value) => {
+    const { rawHeaders } = payload
+    takeBody(scope, route, { method, path, headers, rawHeaders }, payload, (err, value) => {
       if (err !== null && err !== undefined) return done(err as Error)
       if (value === noBody || value === unread || value === undefined) {
         parsed.add(request.raw)
@@ -226,7 +227,8 @@ function unparsedBody(bindings: CappedAtRequest): preValidationHookHandler {
     const route = bindings.binding(request, path)
     if (route === undefined && !present) return next()
     const scope = bindings.scope(request, route)
-    takeBody(scope, route, { method, path, headers }, request.raw, (err, value) => {
+    const { rawHeaders } = request.raw
+    takeBody(scope, route, { method, path, headers, rawHeaders }, request.raw, (err, value) => {
       if (err !== null && err !== undefined) return next(err as Error)
       if (value !== noBody && value !== unread) request.body = value
       next()

@@ -85,7 +85,12 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
       // Another body parser consumed the stream: the body can no longer be checked here.
       throw createError(500, 'safebody must run before any other body parser', { expose: false })
     }
-    const request = { method: ctx.method, path: ctx.path, headers: req.headers }
+    const request = {
+      method: ctx.method,
+      path: ctx.path,
+      headers: req.headers,
+      rawHeaders: req.rawHeaders,
+    }
     return new Promise<void>((resolve, reject) => {
       const done: BodyCallback = (err, value, taken) => {
         if (err !== null && err !== undefined) return reject(refusal(ctx, err))

@@ -42,7 +42,7 @@ export function createBodyReader<Body = unknown>(
     new Promise((resolve, reject) => {
       const method = req.method ?? 'GET'
       const path = pathOf(req.url ?? '/')
-      const request = { method, path, headers: req.headers }
+      const request = { method, path, headers: req.headers, rawHeaders: req.rawHeaders }
       takeBody(scope, engine.find(method, path), request, req, (err, value) => {
         if (err !== null && err !== undefined) {
           if (res !== undefined) closeUnread(req, res)

@@ -19,10 +19,10 @@ import {
   storeUnavailable,
   windowSeconds,
 } from './replay.js'
-import { negotiate } from './negotiate.js'
+import { negotiate, repeatedContentType } from './negotiate.js'
 import type { OwnRules, RoutePolicy } from './options.js'
 import { type BodySource, checkRead, hasBody, type ReadSink, readBody } from './read.js'
-import type { BodyRequest } from './request.js'
+import { type BodyRequest, repeatsContentType } from './request.js'
 import { type Fallback, relaxed, reportFormat, unread } from './report.js'
 import { absentBody, type CompiledRoute, noBody, unboundRoute } from './route.js'
 import type { RequestFacts, ViolationLog } from './violations.js'
@@ -390,6 +390,10 @@ class BodyTask implements ReadSink, TakenBody {
     const { route } = this
     try {
       if (route === undefined) throw unboundRoute()
+      const { rawHeaders } = this.request
+      if (rawHeaders !== undefined && repeatsContentType(rawHeaders)) {
+        throw repeatedContentType(route.formats)
+      }
       return negotiate(header, route.formats)
     } catch (err) {
       if (!relaxed(err, this.policy)) throw err

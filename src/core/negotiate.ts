@@ -1,5 +1,5 @@
 import { parse as parseContentType } from 'content-type'
-import { bodyError, settingNote } from '../errors.js'
+import { type BodyError, bodyError, settingNote } from '../errors.js'
 import type { Format } from '../decoders/formats.js'
 
 /** The formats one route allows, indexed for a lookup per request. */
@@ -76,6 +76,14 @@ export function negotiate(header: string | undefined, table: FormatTable): Forma
     })
   }
   return format
+}
+
+/** 415 for a request with more than one Content-Type line (`repeatsContentType`). */
+export function repeatedContentType(table: FormatTable): BodyError {
+  return bodyError(
+    'content.type.unsupported',
+    `The request has more than one Content-Type header: send one (${formatsNote(table)}).`,
+  )
 }
 
 function formatsNote(table: FormatTable): string {

@@ -8,6 +8,29 @@ export interface BodyRequest {
   readonly path: string
   /** Lower-case header names, as Node spells them. */
   readonly headers: HeaderBag
+  /** Node's header lines as sent (name, value, name, value ...), where the server has them. */
+  readonly rawHeaders?: readonly string[]
+}
+
+/**
+ * True when a Node request carries more than one Content-Type line. Node keeps the first in
+ * `headers`, where fetch's Headers joins them (`a, b`: no format's type) and a proxy may read
+ * the last, so the format a body is decoded as would depend on who reads it.
+ */
+export function repeatsContentType(rawHeaders: readonly string[]): boolean {
+  let seen = false
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string
+    if (name.length === 12 && isContentType(name)) {
+      if (seen) return true
+      seen = true
+    }
+  }
+  return false
+}
+
+function isContentType(name: string): boolean {
+  return name === 'Content-Type' || name === 'content-type' || name.toLowerCase() === 'content-type'
 }
 
 /**
