@@ -7,7 +7,9 @@ import {
   expectPrototypesUntouched,
   expectRefusal,
   frameworks,
+  listen,
   sendBytes,
+  untilClosed,
 } from '../helpers/app.js'
 
 describe.each(frameworks)('JSON bodies through %s', (_name, express) => {
@@ -105,6 +107,32 @@ describe.each(frameworks)('JSON bodies through %s', (_name, express) => {
   ])('refuses Content-Type %s with 415', async (type, errorType) => {
     reset()
     expectRefusal(await post('/users', '{"name":"a"}', type), 415, errorType, seen)
+  })
+
+  it('refuses a body sent with two Content-Type lines with 415, whichever comes first', async () => {
+    const { server, port } = await listen(app)
+    try {
+      for (const [first, second] of [
+        ['application/json', 'text/plain'],
+        ['application/json', 'Application/JSON'],
+      ]) {
+        reset()
+        const body = '{"name":"a"}'
+        const answer = await untilClosed(
+          port,
+          `POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: ${first}\r\nContent-Type: ${second}\r\n` +
+            `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+        )
+        expect(answer).toMatch(/^HTTP\/1\.1 415 /)
+        expect(answer).toMatch(/application\/problem\+json/)
+        expect(answer).toContain('"type":"content.type.unsupported"')
+        expect(answer).toContain('more than one Content-Type')
+        expect(seen.bodies).toEqual([])
+        expectPrototypesUntouched()
+      }
+    } finally {
+      server.close()
+    }
   })
 
   it('refuses a body without Content-Type with 415', async () => {
