@@ -4,6 +4,7 @@ import createError from 'http-errors'
 import typeis from 'type-is'
 import { refuse } from '../core/connection.js'
 import { readBytes } from '../core/read.js'
+import { repeatsContentType } from '../core/request.js'
 import { hasZstd } from '../core/zstd.js'
 import { charsetDecoder } from './charset.js'
 import { catalogue, settingNote } from '../errors.js'
@@ -37,6 +38,8 @@ export function parserMiddleware(spec: ParserSpec): ParserMiddleware {
     if (isFinished(req)) return next()
     if (!('body' in req)) req.body = undefined
     if (!typeis.hasBody(req) || !settings.shouldParse(req)) return next()
+    // Which Content-Type decides is for no parser to guess (safeBody refuses it alike).
+    if (repeatsContentType(req.rawHeaders)) return refuse(req, res, next, repeatedContentType())
 
     let charset: string | null = null
     if (spec.acceptCharset !== null) {
@@ -122,6 +125,14 @@ function requestCharset(req: IncomingMessage): string | undefined {
   } catch {
     return undefined
   }
+}
+
+function repeatedContentType() {
+  return parserError(
+    'content.type.unsupported',
+    'more than one content-type header',
+    'The request has more than one Content-Type header: send one.',
+  )
 }
 
 function unsupportedCharset(charset: string, prop: string) {

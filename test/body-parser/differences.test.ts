@@ -167,6 +167,24 @@ describe.each(frameworks)('deliberate differences from body-parser (%s)', (_name
     },
   )
 
+  it.each([
+    ['json', 'application/json', 'text/plain'],
+    ['json', 'application/json', 'application/json'],
+    ['text', 'text/plain', 'application/json'],
+    ['raw', 'application/octet-stream', 'application/json'],
+  ] as const)(
+    '%s: two Content-Type lines (%s first) are 415 (body-parser: the first decides)',
+    async (parser, first, second) => {
+      const body = '{"a":1}'
+      const headers = { 'Content-Type': first, 'content-type': second }
+      const { theirs, ours: mine } = await both(express, parser, undefined, { headers, body })
+      expect(theirs.status).toBe(200)
+      expect(mine.status).toBe(415)
+      expect(mine.result).toMatchObject({ type: 'content.type.unsupported', status: 415 })
+      expectPrototypesUntouched()
+    },
+  )
+
   it("a body that does not inflate is 400 with a type (body-parser: zlib's error, no type)", async () => {
     const { theirs, ours: mine } = await both(express, 'json', undefined, {
       headers: { ...json, 'Content-Encoding': 'gzip' },
