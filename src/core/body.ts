@@ -390,10 +390,7 @@ class BodyTask implements ReadSink, TakenBody {
     const { route } = this
     try {
       if (route === undefined) throw unboundRoute()
-      const { rawHeaders } = this.request
-      if (rawHeaders !== undefined && repeatsContentType(rawHeaders)) {
-        throw repeatedContentType(route.formats)
-      }
+      if (repeatsContentType(this.request.rawHeaders)) throw repeatedContentType(route.formats)
       return negotiate(header, route.formats)
     } catch (err) {
       if (!relaxed(err, this.policy)) throw err

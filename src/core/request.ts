@@ -15,9 +15,11 @@ export interface BodyRequest {
 /**
  * True when a Node request carries more than one Content-Type line. Node keeps the first in
  * `headers`, where fetch's Headers joins them (`a, b`: no format's type) and a proxy may read
- * the last, so the format a body is decoded as would depend on who reads it.
+ * the last, so the format a body is decoded as would depend on who reads it. False without
+ * header lines (a Web request, a mock without them).
  */
-export function repeatsContentType(rawHeaders: readonly string[]): boolean {
+export function repeatsContentType(rawHeaders: readonly string[] | undefined): boolean {
+  if (!Array.isArray(rawHeaders)) return false
   let seen = false
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string

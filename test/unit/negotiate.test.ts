@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { formats } from '../../src/decoders/formats.js'
 import { formatTable, negotiate } from '../../src/core/negotiate.js'
+import { repeatsContentType } from '../../src/core/request.js'
 
 const json = formatTable([formats.json])
 
@@ -45,5 +46,20 @@ describe('negotiate', () => {
     for (let i = 0; i < 1000; i++) expect(outcome(`application/x-${i}`)).toMatch(/^415/)
     expect(outcome('application/json')).toBe('json')
     expect(outcome('application/json; charset=latin1')).toBe('415 charset.unsupported')
+  })
+})
+
+describe('repeatsContentType', () => {
+  it.each([
+    [undefined, false],
+    [[], false],
+    [['Content-Type', 'application/json'], false],
+    [['Content-Type', 'application/json', 'X-Request-Id', 'abc', 'Content-Length', '2'], false],
+    [['Content-Type', 'application/json', 'content-type', 'text/plain'], true],
+    [['cOnTeNt-TyPe', 'a/b', 'X-Other', 'c', 'CONTENT-TYPE', 'a/b'], true],
+    // A header's value is never taken for a name.
+    [['X-Note', 'content-type', 'Content-Type', 'application/json'], false],
+  ] as const)('%j: %s', (rawHeaders, repeated) => {
+    expect(repeatsContentType(rawHeaders)).toBe(repeated)
   })
 })
