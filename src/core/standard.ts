@@ -128,6 +128,10 @@ export function standardProps(schema: StandardSchemaV1, name: string): StandardS
   return props as StandardSchemaProps
 }
 
+function isPropertyKey(key: unknown): key is PropertyKey {
+  return typeof key === 'string' || typeof key === 'number' || typeof key === 'symbol'
+}
+
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return (
     typeof value === 'object' &&
@@ -176,7 +180,7 @@ function toIssue(issue: StandardSchemaIssue, input: unknown, keyword: IssueKeywo
   const keys = Array.from(issue.path ?? [], (segment) =>
     typeof segment === 'object' && segment !== null ? segment.key : segment,
   )
-  const at = inBody(input, keys)
+  const at = { ...inBody(input, keys, missingReported(issue)), root: input }
   return {
     // Only as deep as the body goes: keys inside a value the schema parsed are the client's.
     instancePath: clientPointer(jsonPointer(keys.slice(0, at.depth))),
@@ -191,6 +195,8 @@ interface PathInBody {
   readonly depth: number
   /** The value the whole path leads to, when the body has it. */
   readonly value: unknown
+  /** The decoded body. */
+  readonly root?: unknown
 }
 
 /**
@@ -199,16 +205,32 @@ interface PathInBody {
  * value that is not an object: those keys are inside a value the schema's own transforms
  * built (a JSON string it parsed), so they are the client's data, not names.
  */
-function inBody(input: unknown, keys: readonly PropertyKey[]): PathInBody {
+function inBody(input: unknown, keys: readonly PropertyKey[], missing = true): PathInBody {
   let value = input
   let depth = 0
   for (const key of keys) {
     if (typeof value !== 'object' || value === null) return { depth, value: undefined }
-    if (!Object.hasOwn(value, key)) return { depth: depth + 1, value: undefined }
+    if (!Object.hasOwn(value, key)) {
+      // The schema's own name only as the last key, of an object (not an array), for an issue
+      // about a value that is not there: a transform may key a record by the client's values.
+      const named = missing && depth === keys.length - 1 && !Array.isArray(value)
+      return { depth: named ? depth + 1 : depth, value: undefined }
+    }
     value = (value as Record<PropertyKey, unknown>)[key]
     depth++
   }
   return { depth: keys.length, value }
+}
+
+/**
+ * False when the library says it checked a value at the path (valibot's `input`, arktype's
+ * `data`), so the key held something there; arktype's `data` for a missing key is the object
+ * it is missing from.
+ */
+function missingReported(issue: StandardSchemaIssue): boolean {
+  const { input, data } = issue as { input?: unknown; data?: unknown }
+  const absent = (checked: unknown) => checked === undefined || typeof checked === 'object'
+  return absent(input) && absent(data)
 }
 
 /** RFC 6901: `/items/0/sku`, with `~` and `/` in a key escaped. */
@@ -248,9 +270,8 @@ function clientMessage(
     for (const quoted of [`"${value}"`, JSON.stringify(value)])
       text = text.split(quoted).join('"…"')
   }
-  const notInBody = keysNotInBody(issue, keys, at)
-  text = shortenKeys(text, longKeys(issue, keys, value))
-  return shortened(maskKeys(text, notInBody), maxMessageLength)
+  text = maskKeys(text, keysNotInBody(issue, keys, at))
+  return shortened(shortenKeys(text, longKeys(issue, keys, value)), maxMessageLength)
 }
 
 // Where a library starts to quote the value it refused: valibot `but received 3`, zod
@@ -367,9 +388,18 @@ function keysNotInBody(
   keys: readonly PropertyKey[],
   at: PathInBody,
 ): string[] {
-  const listed = (issue as { keys?: unknown }).keys
+  const { keys: listed, errors } = issue as { keys?: unknown; errors?: unknown }
   const { value } = at
-  const found = keys.slice(at.depth)
+  const found: unknown[] = keys.slice(at.depth)
+  // arktype's union names each branch's deeper path in its message.
+  if (Array.isArray(errors)) {
+    for (const nested of errors.slice(0, maxIssues)) {
+      const path = (nested as { path?: unknown } | null)?.path
+      if (!Array.isArray(path)) continue
+      const nestedKeys = path.filter(isPropertyKey)
+      found.push(...nestedKeys.slice(inBody(at.root, nestedKeys).depth))
+    }
+  }
   if (Array.isArray(listed)) {
     for (const key of listed.slice(0, maxMessageLength)) {
       if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) found.push(key)
@@ -381,24 +411,55 @@ function keysNotInBody(
 }
 
 /**
- * `text` with each of `names` masked where a library prints a key: quoted (zod, valibot) or
- * after a dot in a path (arktype's `d.name must be removed`); a long one as `shortenKeys`
- * left it.
+ * `text` with each of `names` masked where a library prints a key: quoted (zod, valibot,
+ * arktype's `["name"]`), after a dot in a path (arktype's `d.name must be removed`), or as the
+ * path the message starts with (arktype's `name must be removed`). One pass from the start
+ * that stops past `maxMessageLength`: a message listing 60 000 keys costs its first 200
+ * characters, and a key is never cut before it is masked.
  */
 function maskKeys(text: string, names: readonly string[]): string {
-  for (const name of names) {
-    const shown = clientKey(name)
-    for (const quoted of [`"${shown}"`, JSON.stringify(shown)])
-      text = text.split(quoted).join('"…"')
-    const dotted = `.${shown}`
-    let at = text.indexOf(dotted)
-    while (at !== -1) {
-      const after = at + dotted.length
-      if (!/[\w$]/.test(text.charAt(after))) text = `${text.slice(0, at)}.…${text.slice(after)}`
-      at = text.indexOf(dotted, at + 2)
-    }
+  if (names.length === 0) return text
+  const masked = new Set<string>()
+  for (const name of names) masked.add(name).add(JSON.stringify(name).slice(1, -1))
+  let out = ''
+  let at = 0
+  const word = /^[^\s.[]+/
+  const start = word.exec(text)?.[0]
+  if (start !== undefined && masked.has(start)) {
+    out = '…'
+    at = start.length
   }
-  return text
+  while (at < text.length && out.length <= maxMessageLength) {
+    const c = text[at]
+    if (c === '"') {
+      const close = closingQuote(text, at + 1)
+      if (close !== -1 && masked.has(text.slice(at + 1, close))) {
+        out += '"…"'
+        at = close + 1
+        continue
+      }
+    } else if (c === '.') {
+      const name = /^[\w$]+/.exec(text.slice(at + 1, at + 1 + maxKeyLength * 4))?.[0]
+      if (name !== undefined && masked.has(name)) {
+        out += '.…'
+        at += 1 + name.length
+        continue
+      }
+    }
+    out += c
+    at++
+  }
+  return out.length > maxMessageLength ? out : out + text.slice(at)
+}
+
+/** Where the quoted text starting at `from` ends: the next quote not escaped, or -1. */
+function closingQuote(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x5c) i++
+    else if (c === 0x22) return i
+  }
+  return -1
 }
 
 /**

@@ -70,14 +70,31 @@ describe('standardValidator', () => {
     ])
   })
 
-  it('points only as deep as the body goes: a key it left out, nothing past it', () => {
+  it('points only as deep as the body goes: the last key if the body left it out, nothing past it', () => {
     const issues = [
       { message: 'required', path: ['name'] },
       { message: 'made by a default', path: ['a', 'b'] },
       { message: 'inside a parsed string', path: ['d', 'hunter2secret', 0] },
     ]
     const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ d: '{}' }))
-    expect(err.errors?.map((e) => e.instancePath)).toEqual(['/name', '/a', '/d'])
+    expect(err.errors?.map((e) => e.instancePath)).toEqual(['/name', '', '/d'])
+  })
+
+  it('masks a parsed key that starts the message, and a long one wherever the cap falls', () => {
+    const pad = 'x'.repeat(60)
+    const long = ['a' + pad, 'b' + pad, `hunter2secret-4111111111111111-${pad}`]
+    const root = refusal(() =>
+      standardValidator(
+        handWritten([{ message: 'hunter2secret must be removed', path: ['hunter2secret'] }]),
+        'hand',
+      )('{}'),
+    )
+    expect(root.errors?.[0]?.message).toBe('… must be removed')
+    const issues = [
+      { message: `Unrecognized keys: "${long.join('", "')}"`, path: ['d'], keys: long },
+    ]
+    const d = refusal(() => standardValidator(handWritten(issues), 'hand')({ d: '{}' }))
+    expect(d.errors?.[0]?.message).toBe('Unrecognized keys: "…", "…", "…"')
   })
 
   it('masks the keys of a JSON string the schema parsed, where a message names them', () => {
@@ -417,6 +434,52 @@ describe.each(frameworks)('a 422 after a transform, through %s', (_name, express
       'Invalid format: Expected /^[a-z]+$/ but received …',
     ],
   ]
+  it('a record the schema keys by values from the body: the pointer stops at the array', async () => {
+    const { app } = buildApp(express, (app, echo) => {
+      const byId = z.object({
+        items: z
+          .array(z.object({ id: z.string(), qty: z.number() }))
+          .transform((items) => Object.fromEntries(items.map((item) => [item.id, item.qty])))
+          .pipe(z.record(z.string(), z.number().max(10))),
+      })
+      app.post('/z', safeBody().route(byId), echo)
+      app.post(
+        '/v',
+        safeBody().route(
+          v.object({
+            items: v.pipe(
+              v.array(v.object({ id: v.string(), qty: v.number() })),
+              v.transform((items) => Object.fromEntries(items.map((item) => [item.id, item.qty]))),
+              v.record(v.string(), v.pipe(v.number(), v.maxValue(10))),
+            ),
+          }),
+        ),
+        echo,
+      )
+    })
+    for (const path of ['/z', '/v']) {
+      const res = await request(app)
+        .post(path)
+        .send({ items: [{ id: 'hunter2secret', qty: 99 }] })
+      expectRefusal(res, 422, 'entity.validation.failed')
+      expect(JSON.stringify(res.body)).not.toContain('hunter2')
+      expect(res.body.errors[0].instancePath).toBe('/items')
+    }
+  })
+
+  it('an arktype union over a parsed JSON string: no branch names its keys', async () => {
+    const { app } = buildApp(express, (app, echo) => {
+      const schema = type({
+        s: type('string.json.parse').to(type({ '[string]': 'number' }).or('number[]')),
+      })
+      app.post('/x', safeBody().route(schema), echo)
+    })
+    const res = await request(app).post('/x').send({ s: '{"hunter2secret":"x","k":1}' })
+    expectRefusal(res, 422, 'entity.validation.failed')
+    expect(JSON.stringify(res.body)).not.toContain('hunter2')
+    expect(res.body.errors[0].instancePath).toBe('/s')
+  })
+
   it.each(parsed)(
     '%s: neither its text nor its keys come back',
     async (_what, schema, s, message) => {
