@@ -180,12 +180,12 @@ function toIssue(issue: StandardSchemaIssue, input: unknown, keyword: IssueKeywo
   const keys = Array.from(issue.path ?? [], (segment) =>
     typeof segment === 'object' && segment !== null ? segment.key : segment,
   )
-  const at = { ...inBody(input, keys, missingReported(issue)), root: input }
+  const at = inBody(input, keys, missingReported(issue))
   return {
     // Only as deep as the body goes: keys inside a value the schema parsed are the client's.
     instancePath: clientPointer(jsonPointer(keys.slice(0, at.depth))),
     keyword: keyword(issue),
-    message: clientMessage(String(issue.message), issue, keys, at),
+    message: clientMessage(String(issue.message), issue, input, keys, at),
   } satisfies ValidationIssue
 }
 
@@ -195,8 +195,6 @@ interface PathInBody {
   readonly depth: number
   /** The value the whole path leads to, when the body has it. */
   readonly value: unknown
-  /** The decoded body. */
-  readonly root?: unknown
 }
 
 /**
@@ -261,6 +259,7 @@ export function jsonPointer(keys: readonly PropertyKey[]): string {
 function clientMessage(
   message: string,
   issue: StandardSchemaIssue,
+  input: unknown,
   keys: readonly PropertyKey[],
   at: PathInBody,
 ): string {
@@ -270,7 +269,7 @@ function clientMessage(
     for (const quoted of [`"${value}"`, JSON.stringify(value)])
       text = text.split(quoted).join('"…"')
   }
-  text = maskKeys(text, keysNotInBody(issue, keys, at))
+  text = maskKeys(text, keysNotInBody(issue, input, keys, at))
   return shortened(shortenKeys(text, longKeys(issue, keys, value)), maxMessageLength)
 }
 
@@ -385,6 +384,7 @@ function factsOf(issue: StandardSchemaIssue, value: unknown): ValueFacts {
  */
 function keysNotInBody(
   issue: StandardSchemaIssue,
+  input: unknown,
   keys: readonly PropertyKey[],
   at: PathInBody,
 ): string[] {
@@ -397,7 +397,7 @@ function keysNotInBody(
       const path = (nested as { path?: unknown } | null)?.path
       if (!Array.isArray(path)) continue
       const nestedKeys = path.filter(isPropertyKey)
-      found.push(...nestedKeys.slice(inBody(at.root, nestedKeys).depth))
+      found.push(...nestedKeys.slice(inBody(input, nestedKeys).depth))
     }
   }
   if (Array.isArray(listed)) {
@@ -417,14 +417,16 @@ function keysNotInBody(
  * that stops past `maxMessageLength`: a message listing 60 000 keys costs its first 200
  * characters, and a key is never cut before it is masked.
  */
+// The path arktype starts a message with, up to its first space, dot or bracket.
+const leadingName = /^[^\s.[]+/
+
 function maskKeys(text: string, names: readonly string[]): string {
   if (names.length === 0) return text
   const masked = new Set<string>()
   for (const name of names) masked.add(name).add(JSON.stringify(name).slice(1, -1))
   let out = ''
   let at = 0
-  const word = /^[^\s.[]+/
-  const start = word.exec(text)?.[0]
+  const start = leadingName.exec(text)?.[0]
   if (start !== undefined && masked.has(start)) {
     out = '…'
     at = start.length
