@@ -7,7 +7,9 @@ import {
   expectPrototypesUntouched,
   expectRefusal,
   frameworks,
+  listen,
   sendBytes,
+  untilClosed,
 } from '../helpers/app.js'
 import { eventRecorder, tick } from '../helpers/violations.js'
 
@@ -137,6 +139,38 @@ describe.each(frameworks)('report mode through %s', (_name, express) => {
       { action: 'reported', type: 'content.type.unsupported', route: 'POST /notes', format: null },
       { action: 'reported', type: 'route.schema.missing', route: null, format: null },
     ])
+  })
+
+  it('reports two Content-Type lines and hands on the body as Node reads it (the first line)', async () => {
+    const { server, port } = await listen(app)
+    const send = (path: string) =>
+      untilClosed(
+        port,
+        `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+          `Content-Type: text/plain\r\nContent-Length: 12\r\nConnection: close\r\n\r\n{"name":"a"}`,
+      )
+    try {
+      reset()
+      const watched = await send('/watched')
+      expect(watched).toMatch(/^HTTP\/1\.1 200 /)
+      expect(watched).toContain('{"body":{"name":"a"}}')
+      const enforced = await send('/enforced')
+      expect(enforced).toMatch(/^HTTP\/1\.1 415 /)
+      expect(enforced).toContain('"type":"content.type.unsupported"')
+      await tick()
+      expect(events).toMatchObject([
+        {
+          action: 'reported',
+          type: 'content.type.unsupported',
+          route: 'POST /watched',
+        },
+        { action: 'refused', type: 'content.type.unsupported', route: 'POST /enforced' },
+      ])
+      expect(seen.bodies).toEqual([{ name: 'a' }])
+      expectPrototypesUntouched()
+    } finally {
+      server.close()
+    }
   })
 
   it('lets a missing required body through and reports the 400', async () => {
