@@ -585,6 +585,43 @@ describe.each(frameworks)('a schema that throws, through %s', (_name, express) =
     expect(isBodyError(seen.errors[0])).toBe(false)
     expect(seen.bodies).toEqual([])
   })
+
+  it("parsing in a transform: JSON.parse throws (500); each library's own parse step is a 422", async () => {
+    const parses = {
+      '/throws': z.object({ s: z.string().transform((text) => JSON.parse(text) as unknown) }),
+      '/zod': z.object({
+        s: z.string().transform((text, ctx) => {
+          try {
+            return JSON.parse(text) as unknown
+          } catch {
+            ctx.addIssue({ code: 'custom', message: 'must be JSON text' })
+            return z.NEVER
+          }
+        }),
+      }),
+      '/valibot': v.object({ s: v.pipe(v.string(), v.parseJson()) }),
+      '/arktype': type({ s: 'string.json.parse' }),
+    }
+    const { app, seen } = buildApp(express, (app, echo) => {
+      for (const [path, schema] of Object.entries(parses)) {
+        app.post(path, safeBody().route(schema), echo)
+      }
+    })
+    const bad = { s: '{"password": hunter2secret' }
+    const thrown = await request(app).post('/throws').send(bad)
+    expect(thrown.status).toBe(500)
+    expect(isBodyError(seen.errors[0])).toBe(false)
+    for (const path of ['/zod', '/valibot', '/arktype']) {
+      const res = await request(app).post(path).send(bad)
+      expectRefusal(res, 422, 'entity.validation.failed')
+      expect(res.body.errors[0].instancePath).toBe('/s')
+      expect(JSON.stringify(res.body)).not.toContain('hunter2')
+      const good = await request(app).post(path).send({ s: '{"a":1}' })
+      expect(good.status).toBe(200)
+      expect(good.body).toEqual({ body: { s: { a: 1 } } })
+    }
+    expectPrototypesUntouched()
+  })
 })
 
 /** A Standard Schema whose `validate` does what it is given: the contract broken in some way. */
