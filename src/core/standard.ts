@@ -292,6 +292,9 @@ function maskQuotedValue(
   keys: readonly PropertyKey[],
 ): string {
   const lastKey = keys.length > 0 ? String(keys[keys.length - 1]) : null
+  // An arktype union prints each branch's value (`b must be more than 5 (was 1)`), not the
+  // issue's: a count or key of the issue's value says nothing about it, so only a type stays.
+  const branches = Array.isArray((issue as { errors?: unknown }).errors)
   let facts: ValueFacts | null = null
   quoteStart.lastIndex = 0
   for (let found = quoteStart.exec(message); found !== null; found = quoteStart.exec(message)) {
@@ -299,7 +302,9 @@ function maskQuotedValue(
     const was = found[0] === '(was '
     if (was || !found[0].endsWith('Error: ')) {
       const tail = message.slice(at)
-      const kept = keptAfter(tail, value, lastKey, () => (facts ??= factsOf(issue, value)))
+      const kept = keptAfter(tail, value, branches ? null : lastKey, () =>
+        branches ? noFacts : (facts ??= factsOf(issue, value)),
+      )
       // Kept only as the whole tail: a value may start like a type name, a count or a key
       // (`"email" and the rest`).
       const rest = tail.slice(kept)
@@ -343,6 +348,9 @@ function keptAfter(
   }
   return 0
 }
+
+/** Nothing known: no count stays. */
+const noFacts: ValueFacts = { counts: new Set(), spellings: new Set() }
 
 /** What a library may print about the value an issue points at without printing the value. */
 interface ValueFacts {

@@ -480,6 +480,25 @@ describe.each(frameworks)('a 422 after a transform, through %s', (_name, express
     expect(res.body.errors[0].instancePath).toBe('/s')
   })
 
+  it("an arktype union: a branch's value is masked even when it equals a count of the body's", async () => {
+    const { app } = buildApp(express, (app, echo) => {
+      app.post('/x', safeBody().route(type({ a: 'string' }).or({ b: 'number > 5' })), echo)
+    })
+    // The body has one key and b is 1: `(was 1)` is b's value, not the object's size.
+    for (const b of [1, 3]) {
+      const res = await request(app).post('/x').send({ b })
+      expectRefusal(res, 422, 'entity.validation.failed')
+      expect(res.body.errors).toEqual([
+        {
+          instancePath: '',
+          keyword: 'union',
+          message: 'a must be a string (was missing) or b must be more than 5 (was …)',
+        },
+      ])
+    }
+    expectPrototypesUntouched()
+  })
+
   it.each(parsed)(
     '%s: neither its text nor its keys come back',
     async (_what, schema, s, message) => {
