@@ -27,14 +27,17 @@ export function parseRouteKey(key: string): { method: string; path: string } {
 
 /** Build the table once; static paths are a map lookup, patterns are tried in order. */
 export function routeTable<T>(entries: ReadonlyArray<readonly [string, T]>): RouteTable<T> {
-  const statics = new Map<string, T>()
+  // By method, then by normalized path: a lookup hashes the path alone (the method is one of
+  // the parser's own strings), never a "METHOD path" string built per request.
+  const statics = new Map<string, Map<string, T>>()
   const patterns = new Map<string, PatternRoute<T>[]>()
   for (const [key, value] of entries) {
     const { method, path } = parseRouteKey(key)
     if (!/[:*{(]/.test(path)) {
-      const at = `${method} ${normalize(path)}`
-      if (statics.has(at)) throw new Error(`safebody: route "${key}" is bound twice`)
-      statics.set(at, value)
+      const paths = statics.get(method) ?? new Map<string, T>()
+      const at = normalize(path)
+      if (paths.has(at)) throw new Error(`safebody: route "${key}" is bound twice`)
+      statics.set(method, paths.set(at, value))
       continue
     }
     let matches: (path: string) => unknown
@@ -49,7 +52,7 @@ export function routeTable<T>(entries: ReadonlyArray<readonly [string, T]>): Rou
   }
   return {
     find(method, path) {
-      const hit = statics.get(`${method} ${normalize(path)}`)
+      const hit = statics.get(method)?.get(normalize(path))
       if (hit !== undefined) return hit
       const list = patterns.get(method)
       if (list === undefined) return undefined
