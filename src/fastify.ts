@@ -221,7 +221,7 @@ function unparsedBody(bindings: CappedAtRequest): preValidationHookHandler {
   return (request, _reply, next) => {
     if (request.body !== undefined || parsed.has(request.raw)) return next()
     const { method, url, headers } = request
-    const present = hasBody(headers)
+    const present = hasBody(headers, request.raw)
     if (present && !bodyless.has(method)) return next()
     const path = pathOf(url)
     const route = bindings.binding(request, path)

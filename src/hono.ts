@@ -115,7 +115,7 @@ function handler(
       }
       // Another instance took the body: it is held to this binding too, not read again.
       if (prior !== undefined) retakeBody(scope, find(c), request, validBody(c), prior, done)
-      else takeBody(scope, find(c), request, raw.body ?? bodyless(c, headers), done)
+      else takeBody(scope, find(c), request, bodySource(c, raw, headers), done)
     })
     if (value !== noBody && value !== unread) c.req.addValidatedData('json', value as object)
     await next()
@@ -136,13 +136,16 @@ export function validBody<Body = unknown>(c: Context): Body | undefined {
 }
 
 /**
- * Where a request the Fetch API gives no body stream reads from: a GET or HEAD request may
- * still carry one, which @hono/node-server leaves unread in Node's request; elsewhere, none
- * (a declared body that never arrives is refused as a length mismatch).
+ * Where the body is read from. On @hono/node-server, Node's request decides whether there is
+ * one (HTTP/1.1 by its headers, HTTP/2 by its stream), and a GET or HEAD body, which the Fetch
+ * API drops, is read from it. Elsewhere the `Request`'s body stream, which is null when there
+ * is none; a body sent without Content-Length (HTTP/2, chunked, `app.request()`) is read all
+ * the same. With none, nothing (a declared body that never arrives is a length mismatch).
  */
-function bodyless(c: Context, headers: HeaderBag): BodySource {
+function bodySource(c: Context, raw: Request, headers: HeaderBag): BodySource {
   const { incoming } = (c.env ?? {}) as NodeBindings
-  return incoming !== undefined && hasBody(headers) ? incoming : EMPTY
+  if (incoming === undefined) return raw.body ?? EMPTY
+  return hasBody(headers, incoming) ? (raw.body ?? incoming) : EMPTY
 }
 
 const EMPTY = new Uint8Array(0)

@@ -141,7 +141,7 @@ class BodyTask implements ReadSink, TakenBody {
     if (this.route?.mayDefer) this.started = Date.now()
     const { headers } = this.request
     const { policy } = this
-    const present = hasBody(headers)
+    const present = hasBody(headers, source)
     let format: Format | typeof unread
     try {
       // An unbound route's body is refused unread in enforce mode; only report mode reads it.

@@ -47,12 +47,26 @@ export interface ReadSink {
 
 /**
  * True when the request carries a body: chunked, or a Content-Length above zero. A
- * `Content-Length: 0` is no body, so a bodiless POST passes through like a GET.
+ * `Content-Length: 0` is no body, so a bodiless POST passes through like a GET. Without
+ * either header an HTTP/1.1 request has no body, but HTTP/2 and the Fetch API may send one
+ * all the same, so `source` decides: an HTTP/2 request whose stream did not end with its
+ * headers, or a Web stream (a `Request`'s body is null when it has none), is a body.
  */
-export function hasBody(headers: HeaderBag): boolean {
+export function hasBody(headers: HeaderBag, source?: BodySource): boolean {
   if (headers['transfer-encoding'] !== undefined) return true
   const length = headers['content-length']
-  return length !== undefined && length !== '0'
+  if (length !== undefined) return length !== '0'
+  return source !== undefined && undeclaredBody(source)
+}
+
+function undeclaredBody(source: BodySource): boolean {
+  if (source instanceof Uint8Array) return source.byteLength > 0
+  if (source instanceof Readable) {
+    // node:http2's compatibility request (Express, Koa, fastify and node:http2 servers).
+    const { stream } = source as { stream?: { endAfterHeaders?: unknown } }
+    return typeof stream === 'object' && stream !== null && stream.endAfterHeaders === false
+  }
+  return isWebStream(source)
 }
 
 /**

@@ -1,10 +1,11 @@
+import { createServer as createHttp2Server } from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { serve as serveNode } from '@hono/node-server'
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { describe, expect, it } from 'vitest'
 import { safeBody, validBody } from '../../src/hono.js'
-import { expectPrototypesUntouched, untilClosed } from '../helpers/app.js'
+import { expectPrototypesUntouched, http2Post, untilClosed } from '../helpers/app.js'
 import {
   contractLimited,
   contractOptions,
@@ -172,6 +173,87 @@ describe('safebody/hono', () => {
       expectPrototypesUntouched()
     } finally {
       close()
+    }
+  })
+
+  it('reads a body sent without Content-Length (app.request, a stream, HTTP/2) as any other', async () => {
+    const role = {
+      type: 'object',
+      properties: { role: { const: 'user' } },
+      required: ['role'],
+    } as const
+    const app = new Hono()
+    const lengths = new Set<string | undefined>()
+    app.use(async (c, next) => {
+      lengths.add(c.req.header('content-length'))
+      await next()
+    })
+    // A global binding does not require a body: one it did not see would reach the handler.
+    app.use('/global', safeBody({ routes: { 'POST /global': role } }))
+    app.post('/global', (c) => c.json({ body: validBody(c) ?? null }))
+    app.post('/route', safeBody().route(role), (c) => c.json({ body: c.req.valid('json') }))
+    const send = (path: string, body: BodyInit | null, type = 'application/json') =>
+      app.request(path, {
+        method: 'POST',
+        headers: type === '' ? {} : { 'content-type': type },
+        body,
+        ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+      })
+    const stream = (text: string) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(text))
+          controller.close()
+        },
+      })
+    for (const path of ['/global', '/route']) {
+      for (const body of [(t: string) => t, stream]) {
+        const ok = await send(path, body('{"role":"user"}'))
+        expect(ok.status).toBe(200)
+        expect(await ok.json()).toEqual({ body: { role: 'user' } })
+        const admin = await send(path, body('{"role":"admin"}'))
+        expect(admin.status).toBe(422)
+        expect((await admin.json()).type).toBe('entity.validation.failed')
+        const polluted = await send(path, body('{"__proto__":{"polluted":1},"role":"user"}'))
+        expect(polluted.status).toBe(400)
+        expect((await polluted.json()).type).toBe('entity.forbidden.key')
+      }
+    }
+    expect([...lengths]).toEqual([undefined])
+    // No body at all: the global binding lets it by; the per-route one requires one.
+    expect(await (await send('/global', null, '')).json()).toEqual({ body: null })
+    const missing = await send('/route', null, '')
+    expect(missing.status).toBe(400)
+    expect((await missing.json()).type).toBe('entity.missing')
+    expectPrototypesUntouched()
+  })
+
+  it('reads an HTTP/2 body without Content-Length on @hono/node-server', async () => {
+    const app = new Hono()
+    app.use(safeBody({ routes: { 'POST /users': contractUser } }))
+    app.post('/users', (c) => c.json({ body: validBody(c) ?? null }))
+    const server = await new Promise<ReturnType<typeof serveNode>>((resolve) => {
+      const s = serveNode(
+        { fetch: app.fetch, port: 0, hostname: '127.0.0.1', createServer: createHttp2Server },
+        () => resolve(s),
+      )
+    })
+    const port = (server.address() as AddressInfo).port
+    try {
+      const ok = await http2Post(port, '/users', '{"name":"a","email":"a@b"}')
+      expect(ok.status).toBe(200)
+      expect(JSON.parse(ok.body)).toEqual({ body: { name: 'a', email: 'a@b' } })
+      const invalid = await http2Post(port, '/users', '{"name":"a"}')
+      expect(invalid.status).toBe(422)
+      expect(JSON.parse(invalid.body).type).toBe('entity.validation.failed')
+      const polluted = await http2Post(port, '/users', '{"__proto__":{"polluted":1},"name":"a"}')
+      expect(polluted.status).toBe(400)
+      expect(JSON.parse(polluted.body).type).toBe('entity.forbidden.key')
+      const none = await http2Post(port, '/users', null)
+      expect(JSON.parse(none.body)).toEqual({ body: null })
+      expectPrototypesUntouched()
+    } finally {
+      server.close()
     }
   })
 

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http'
+import { connect as http2Connect } from 'node:http2'
 import { type AddressInfo, connect } from 'node:net'
 import express5, { type Express, type RequestHandler } from 'express'
 import express4 from 'express4'
@@ -126,5 +127,34 @@ export function untilClosed(port: number, request: string): Promise<string> {
       socket.destroy()
       reject(new Error('the server left the connection open'))
     })
+  })
+}
+
+/**
+ * POST `body` over HTTP/2 (prior knowledge, no TLS) to 127.0.0.1:`port` with a JSON content
+ * type and no content-length, as HTTP/2 allows; `null` ends the stream with the headers.
+ */
+export function http2Post(
+  port: number,
+  path: string,
+  body: string | null,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const session = http2Connect(`http://127.0.0.1:${port}`)
+    session.on('error', reject)
+    const headers = { ':method': 'POST', ':path': path, 'content-type': 'application/json' }
+    const stream = session.request(headers, { endStream: body === null })
+    let status = 0
+    const chunks: Buffer[] = []
+    stream.on('response', (answer) => {
+      status = Number(answer[':status'])
+    })
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+    stream.on('end', () => {
+      session.close()
+      resolve({ status, body: Buffer.concat(chunks).toString('utf8') })
+    })
+    stream.on('error', reject)
+    if (body !== null) stream.end(body)
   })
 }
