@@ -16,7 +16,14 @@ import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
 import type { CompiledRoute } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
-import type { BindingBody, BodyOf, IdBody, TypedBinding, TypedBodyHandler } from './typed.js'
+import type {
+  BindingBody,
+  BodyOf,
+  IdBody,
+  OnlyBinding,
+  TypedBinding,
+  TypedBodyHandler,
+} from './typed.js'
 /** The slice of Express's request the adapter needs; Express 4 and 5 both provide it. */
 interface Request extends IncomingMessage {
   path: string
@@ -44,7 +51,9 @@ export interface SafeBodyMiddleware<
    * app.post('/users', bodies.route(user), (req, res) => res.json(req.body.name))
    */
   route<const Id extends string>(id: Id): TypedBodyHandler<IdBody<Bodies, Id>>
-  route<const B extends TypedBinding>(binding: B): TypedBodyHandler<BindingBody<Bodies, B>>
+  route<const B extends TypedBinding>(
+    binding: OnlyBinding<B>,
+  ): TypedBodyHandler<BindingBody<Bodies, B>>
   route<const S extends BodySchema>(schema: S): TypedBodyHandler<BodyOf<S>>
   route(binding: string | RouteBinding | BodySchema): TypedBodyHandler<unknown>
   /** A snapshot of the refusal and report counters, by route, format, type and action. */

@@ -3,7 +3,6 @@ import type {
   FastifyError,
   FastifyInstance,
   FastifyPluginCallback,
-  FastifyReply,
   FastifyRequest,
   FastifySchema,
   FastifySchemaCompiler,
@@ -328,6 +327,13 @@ export function bodyRefusal(error: unknown): unknown {
   return type === undefined ? error : bodyError(type, undefined, { cause: error })
 }
 
+/** What the error handler uses of fastify's reply, on any server (HTTP/1.1, HTTP/2, HTTPS). */
+interface ProblemReply {
+  code(statusCode: number): ProblemReply
+  type(contentType: string): ProblemReply
+  send(payload: string): unknown
+}
+
 /**
  * A fastify error handler that answers client errors as RFC 9457
  * `application/problem+json`: safebody's refusals with their type, title, detail and
@@ -340,7 +346,7 @@ export function bodyRefusal(error: unknown): unknown {
 export function problemDetails(options: ProblemDetailsOptions = {}) {
   const typeBase = options.typeBase ?? ''
   if (typeof typeBase !== 'string') throw new TypeError('safebody: typeBase must be a string')
-  return (error: FastifyError | Error, _request: FastifyRequest, reply: FastifyReply) => {
+  return (error: FastifyError | Error, _request: unknown, reply: ProblemReply) => {
     const problem = toProblem(bodyRefusal(error), typeBase)
     if (problem === undefined) throw error
     return reply

@@ -21,7 +21,7 @@ import type { HeaderBag } from './core/request.js'
 import type { CompiledRoute } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
-import type { BindingBody, BodyOf, IdBody, TypedBinding } from './typed.js'
+import type { BindingBody, BodyOf, IdBody, OnlyBinding, TypedBinding } from './typed.js'
 
 /**
  * Hono middleware whose handlers read the validated body with `c.req.valid('json')`, typed
@@ -46,7 +46,9 @@ export interface SafeBodyHonoMiddleware<
    * app.post('/users', bodies.route(user), (c) => c.json(c.req.valid('json').name))
    */
   route<const Id extends string>(id: Id): HonoBodyMiddleware<IdBody<Bodies, Id>>
-  route<const B extends TypedBinding>(binding: B): HonoBodyMiddleware<BindingBody<Bodies, B>>
+  route<const B extends TypedBinding>(
+    binding: OnlyBinding<B>,
+  ): HonoBodyMiddleware<BindingBody<Bodies, B>>
   route<const S extends BodySchema>(schema: S): HonoBodyMiddleware<BodyOf<S>>
   route(binding: string | RouteBinding | BodySchema): HonoBodyMiddleware
   /** A snapshot of the refusal and report counters, by route, format, type and action. */

@@ -16,7 +16,7 @@ import type { BodySchema } from './core/registry.js'
 import type { CompiledRoute } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
-import type { BindingBody, BodyOf, IdBody, TypedBinding } from './typed.js'
+import type { BindingBody, BodyOf, IdBody, OnlyBinding, TypedBinding } from './typed.js'
 
 /** Koa middleware whose later middleware see `ctx.request.body` typed as `Body`. */
 export type KoaBodyMiddleware<Body = unknown> = Middleware<
@@ -37,7 +37,9 @@ export interface SafeBodyKoaMiddleware<
    * router.post('/users', bodies.route(user), (ctx) => { ctx.body = ctx.request.body.name })
    */
   route<const Id extends string>(id: Id): KoaBodyMiddleware<IdBody<Bodies, Id>>
-  route<const B extends TypedBinding>(binding: B): KoaBodyMiddleware<BindingBody<Bodies, B>>
+  route<const B extends TypedBinding>(
+    binding: OnlyBinding<B>,
+  ): KoaBodyMiddleware<BindingBody<Bodies, B>>
   route<const S extends BodySchema>(schema: S): KoaBodyMiddleware<BodyOf<S>>
   route(binding: string | RouteBinding | BodySchema): KoaBodyMiddleware
   /** A snapshot of the refusal and report counters, by route, format, type and action. */

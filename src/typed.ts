@@ -50,6 +50,12 @@ export type TypedBodyHandler<Body> = (
 /** A binding whose schema may be a Standard Schema, a TypeBox or a `const` schema object. */
 export type TypedBinding = Omit<RouteBinding, 'schema'> & { readonly schema: string | BodySchema }
 
+/**
+ * A binding `route()` takes: `B` with no key a binding does not have, so that a misspelt
+ * setting (`maxDept`) is a type error, as it is inside `routes`, not only at start-up.
+ */
+export type OnlyBinding<B> = B & { readonly [K in Exclude<keyof B, keyof TypedBinding>]: never }
+
 /** The body a schema id stands for: its declared type, else `unknown`. */
 export type IdBody<Bodies, Id extends string> = Id extends keyof Bodies ? Bodies[Id] : unknown
 

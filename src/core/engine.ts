@@ -16,8 +16,11 @@ import { isStandardSchema } from './standard.js'
 import type { BodyScope } from './body.js'
 import { violationLog, type ViolationStats } from './violations.js'
 
-/** The short form: route keys (`'POST /users'`) straight to their schemas. */
-export type RouteSchemas = { readonly [route: string]: BodySchema }
+/**
+ * The short form: route keys (`'POST /users'`) straight to their schemas. Keys are typed as
+ * route keys, so that options (`{ routes, limit }`) are never taken for the short form.
+ */
+export type RouteSchemas = { readonly [route: `${string} /${string}`]: BodySchema }
 
 /**
  * What a binding may be: a schema id, a schema (JSON Schema or Standard Schema), or

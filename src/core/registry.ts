@@ -15,8 +15,12 @@ import { inheritsAny, presenceNames } from './presence.js'
 import { readSchemaFolder } from './schema-files.js'
 import { isStandardSchema, standardProps, type StandardSchemaV1 } from './standard.js'
 
-/** A JSON Schema: an object, or `true`/`false`. */
-export type JsonSchema = boolean | { readonly [keyword: string]: unknown }
+/**
+ * A JSON Schema: an object, or `true`/`false`. An object with a `schema` key is a binding
+ * (`{ schema, ...settings }`), never a schema, so that a misspelt setting in a binding is a
+ * type error rather than a schema keyword.
+ */
+export type JsonSchema = boolean | { readonly [keyword: string]: unknown; readonly schema?: never }
 
 /** What a binding may validate with: a JSON Schema, or a Standard Schema (zod, valibot, arktype). */
 export type BodySchema = JsonSchema | StandardSchemaV1

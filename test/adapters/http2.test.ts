@@ -4,7 +4,11 @@ import Fastify from 'fastify'
 import Koa from 'koa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fastifyPlugin, { problemDetails as fastifyProblems } from '../../src/fastify.js'
-import { problemDetails as koaProblems, safeBody as koaBody } from '../../src/koa.js'
+import {
+  problemDetails as koaProblems,
+  safeBody as koaBody,
+  validBody as koaValid,
+} from '../../src/koa.js'
 import { createBodyReader, sendProblem } from '../../src/node.js'
 import { expectPrototypesUntouched, http2Post } from '../helpers/app.js'
 import { contractUser } from './contract.js'
@@ -50,7 +54,7 @@ const servers: Array<[string, () => Promise<Started>]> = [
       app.use(koaProblems())
       app.use(koaBody({ routes: { 'POST /users': contractUser } }))
       app.use((ctx) => {
-        ctx.body = { body: ctx.request.body ?? null }
+        ctx.body = { body: koaValid(ctx) ?? null }
       })
       return listen(createServer(app.callback()))
     },

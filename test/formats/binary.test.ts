@@ -26,7 +26,11 @@ const types: Record<keyof typeof bodies, string> = {
 const formats = Object.keys(bodies) as Array<keyof typeof bodies>
 
 describe.each(frameworks)('binary values through %s', (_name, express) => {
-  const route = { schema: {}, formats: ['msgpack', 'protobuf', 'yaml'], message: 'test.Kitchen' }
+  const route = {
+    schema: {},
+    formats: ['msgpack', 'protobuf', 'yaml'],
+    message: 'test.Kitchen',
+  } as const
   const { app, seen } = formatApp(express, {
     routes: {
       'POST /small': { ...route, maxStringLength: 1000 },

@@ -9,7 +9,7 @@ type Tree = { a: Node; b: Node; c: Node[] }
 // JSON), and the copies are counted against maxNodes as they are made.
 
 describe.each(frameworks)('YAML aliases through %s', (_name, express) => {
-  const route = { schema: {}, formats: ['yaml'] }
+  const route = { schema: {}, formats: ['yaml'] } as const
   const { app, seen } = formatApp(express, {
     routes: { 'POST /any': route, 'POST /small': { ...route, maxNodes: 100 } },
   })

@@ -1,7 +1,9 @@
 import Router from '@koa/router'
+import Fastify from 'fastify'
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { describe, expectTypeOf, test } from 'vitest'
+import { problemDetails as fastifyProblems } from '../../src/fastify.js'
 import { safeBody as honoBody, validBody } from '../../src/hono.js'
 import Koa from 'koa'
 import { type BodiesOf, safeBody as koaBody, validBody as koaValidBody } from '../../src/koa.js'
@@ -85,5 +87,12 @@ describe("safebody/hono types c.req.valid('json')", () => {
       expectTypeOf(validBody<{ name: string }>(c)).toEqualTypeOf<{ name: string } | undefined>()
       return c.json(null)
     })
+  })
+})
+
+describe('safebody/fastify problemDetails', () => {
+  test('is an error handler on any fastify server, HTTP/2 included', () => {
+    Fastify().setErrorHandler(fastifyProblems())
+    Fastify({ http2: true }).setErrorHandler(fastifyProblems())
   })
 })

@@ -117,3 +117,21 @@ describe('BodyOf', () => {
     expectTypeOf<BodyOf<typeof tags>>().toEqualTypeOf<(string | null)[]>()
   })
 })
+
+describe('a binding is checked as a binding', () => {
+  test('a misspelt setting is a type error, not a schema keyword', () => {
+    safeBody({
+      schemas: { user },
+      routes: {
+        // @ts-expect-error `limt` is no setting (an object with `schema` is a binding)
+        'POST /a': { schema: 'user', limt: 5 },
+        'POST /b': { schema: 'user', limit: 5 },
+        'POST /c': user,
+      },
+    })
+    const bodies = safeBody()
+    // @ts-expect-error `maxDept` is no setting
+    bodies.route({ schema: user, maxDept: 3 })
+    bodies.route({ schema: user, maxDepth: 3 })
+  })
+})
