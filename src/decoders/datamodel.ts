@@ -63,7 +63,10 @@ export function largeInteger(value: bigint, mode: LargeIntegers | undefined): nu
   if (mode === 'string') return value.toString()
   const n = Number(value)
   if (BigInt(n) === value) return n
-  throw unmapped('an integer that a number cannot hold exactly')
+  throw bodyError(
+    'entity.type.unmapped',
+    "The body holds an integer that a number cannot hold exactly (`largeIntegers` is 'refuse'; 'string' hands such integers on as decimal text).",
+  )
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)

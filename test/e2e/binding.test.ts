@@ -171,6 +171,9 @@ describe.each(frameworks)('ways of binding schemas, through %s', (_name, express
       '{"a":9007199254740993}',
     )
     expectRefusal(big, 400, 'entity.type.unmapped', seen)
+    // It names the setting that decided, never the number.
+    expect(big.body.detail).toContain("`largeIntegers` is 'refuse'")
+    expect(big.body.detail).not.toContain('9007199254740993')
     expect((await request(app).post('/n').send({ a: 1 })).body).toEqual({ body: { a: 1 } })
   })
 

@@ -67,6 +67,7 @@ describe.each(frameworks)('MessagePack on %s', (_name, express) => {
       Buffer.from(encode({ id: 2n ** 53n + 1n }, { useBigInt64: true })),
     )
     expectRefusal(res, 400, 'entity.type.unmapped', seen)
+    expect(res.body.detail).toContain("`largeIntegers` is 'refuse'")
     const neg = await post(app, '/any', mp, hex('d3 8000000000000001'))
     expectRefusal(neg, 400, 'entity.type.unmapped', seen)
   })
