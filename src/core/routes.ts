@@ -3,7 +3,7 @@ import { match } from 'path-to-regexp'
 /**
  * A route table keyed like `'POST /users/:id'`: a method, a space, and an Express 5 style
  * path (path-to-regexp 8 syntax). Matching follows Express's defaults: case-insensitive,
- * an optional trailing slash.
+ * an optional trailing slash, and a HEAD that no key names is held to the GET one.
  */
 export interface RouteTable<T> {
   find(method: string, path: string): T | undefined
@@ -50,15 +50,20 @@ export function routeTable<T>(entries: ReadonlyArray<readonly [string, T]>): Rou
     list.push({ matches, value })
     patterns.set(method, list)
   }
+  const lookup = (method: string, path: string): T | undefined => {
+    const hit = statics.get(method)?.get(normalize(path))
+    if (hit !== undefined) return hit
+    const list = patterns.get(method)
+    if (list === undefined) return undefined
+    for (const route of list) if (route.matches(path)) return route.value
+    return undefined
+  }
   return {
-    find(method, path) {
-      const hit = statics.get(method)?.get(normalize(path))
-      if (hit !== undefined) return hit
-      const list = patterns.get(method)
-      if (list === undefined) return undefined
-      for (const route of list) if (route.matches(path)) return route.value
-      return undefined
-    },
+    // HEAD is GET without the response body (RFC 9110, 9.3.2), and every server safebody runs
+    // under hands a HEAD to the GET route's handler: a HEAD no key names is held to the GET
+    // binding of its path, or the handler would run on a request its binding refuses.
+    find: (method, path) =>
+      lookup(method, path) ?? (method === 'HEAD' ? lookup('GET', path) : undefined),
   }
 }
 

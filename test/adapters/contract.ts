@@ -16,8 +16,9 @@ import { parseResponse } from '../hardening/client.js'
 // `describeContract`. The cases travel over raw TCP, so slow and half-sent bodies are real.
 //
 // What the server must do, whatever the framework:
-// - POST on each of `contractPaths` answers 200 with JSON `{ body }`: the value the adapter
-//   handed the route (`body` left out when there was none);
+// - POST on each of `contractPaths`, and GET on `contractGetPath` (HEAD too, as the framework
+//   routes it), answers 200 with JSON `{ body }`: the value the adapter handed the route
+//   (`body` left out when there was none);
 // - a refusal answers its `status` with a JSON body holding safebody's `type`;
 // - `/contract/unbound` is a route the application has, with no binding in the options.
 
@@ -30,7 +31,14 @@ export const contractPaths = [
   '/contract/unbound',
 ] as const
 
-/** The GitHub-preset secret of `/contract/hook`. */
+/**
+ * The route every contract server mounts for GET (echoing the body as the POST routes do). It
+ * has no HEAD route of its own: the framework hands a HEAD to the GET handler, and safebody
+ * holds it to the GET binding.
+ */
+export const contractGetPath = '/contract/feed'
+
+/** The GitHub-preset secret of `/contract/hook` and `/contract/feed`. */
 export const contractSecret = 'contract-secret'
 
 /** The user schema the typed routes use. */
@@ -71,6 +79,11 @@ export function contractOptions(): SafeBodyOptions {
         schema: { type: 'object', required: ['action'] },
         integrity: { preset: 'github', secret: contractSecret },
       },
+      [`GET ${contractGetPath}`]: {
+        schema: { type: 'object', required: ['since'] },
+        required: true,
+        integrity: { preset: 'github', secret: contractSecret },
+      },
     },
   }
 }
@@ -80,7 +93,9 @@ export interface ContractCase {
   /** Names the test. */
   readonly name: string
   /** One of `contractPaths`. */
-  readonly path: (typeof contractPaths)[number]
+  readonly path: (typeof contractPaths)[number] | typeof contractGetPath
+  /** POST unless given. */
+  readonly method?: 'GET' | 'HEAD'
   /** The request-target sent, when it spells `path` another way (absolute form, a fragment). */
   readonly target?: string
   /** Request headers; Content-Length is added from the body unless given. */
@@ -94,7 +109,7 @@ export interface ContractCase {
    */
   readonly delivery?: { readonly kind: 'partial'; readonly bytes: number }
   readonly expectStatus: number
-  /** safebody's `type` in the JSON error body; refusals only. */
+  /** safebody's `type` in the JSON error body; refusals only (a HEAD answer has no body). */
   readonly expectType?: string
   /** For 2xx: what the echoed `body` must match (toMatchObject), or `undefined` for none. */
   readonly expectBody?: unknown
@@ -118,6 +133,8 @@ function githubSignature(body: Buffer, secret = contractSecret): string {
 }
 
 const hookBody = json({ action: 'opened', number: 7 })
+const feedBody = json({ since: 7 })
+const noBody = Buffer.alloc(0)
 
 /** `body` in HTTP/1.1 chunked framing: one chunk, then the last. */
 function chunked(body: Buffer): Buffer {
@@ -296,6 +313,66 @@ export const contractCases: readonly ContractCase[] = [
     expectType: 'entity.signature.missing',
   },
   {
+    name: 'GET: a signed body on a GET route',
+    method: 'GET',
+    path: contractGetPath,
+    headers: { ...jsonType, 'x-hub-signature-256': githubSignature(feedBody) },
+    body: feedBody,
+    expectStatus: 200,
+    expectBody: { since: 7 },
+  },
+  {
+    name: 'GET: no signature on a signed GET route',
+    method: 'GET',
+    path: contractGetPath,
+    headers: jsonType,
+    body: feedBody,
+    expectStatus: 401,
+    expectType: 'entity.signature.missing',
+  },
+  {
+    name: 'GET: no body on a GET route that requires one',
+    method: 'GET',
+    path: contractGetPath,
+    headers: { 'x-hub-signature-256': githubSignature(noBody) },
+    body: noBody,
+    expectStatus: 400,
+    expectType: 'entity.missing',
+  },
+  // The framework runs the GET handler for a HEAD: it is held to the GET binding.
+  {
+    name: 'HEAD: no signature, held to the GET binding',
+    method: 'HEAD',
+    path: contractGetPath,
+    headers: {},
+    body: noBody,
+    expectStatus: 401,
+  },
+  {
+    name: 'HEAD: signed, no body, on a GET binding that requires one',
+    method: 'HEAD',
+    path: contractGetPath,
+    headers: { 'x-hub-signature-256': githubSignature(noBody) },
+    body: noBody,
+    expectStatus: 400,
+  },
+  {
+    name: "HEAD: a signed body the GET binding's schema refuses",
+    method: 'HEAD',
+    path: contractGetPath,
+    headers: { ...jsonType, 'x-hub-signature-256': githubSignature(hookBody) },
+    body: hookBody,
+    expectStatus: 422,
+  },
+  {
+    name: 'HEAD: a signed body the GET binding accepts',
+    method: 'HEAD',
+    path: contractGetPath,
+    headers: { ...jsonType, 'x-hub-signature-256': githubSignature(feedBody) },
+    body: feedBody,
+    expectStatus: 200,
+  },
+  {
     // Node removes the chunking only: the body would arrive still gzip-coded.
     name: 'Transfer-Encoding with a coding besides chunked',
     path: '/contract/open',
@@ -356,7 +433,7 @@ export function sendContractCase(baseUrl: string, entry: ContractCase): Promise<
   const sent =
     entry.delivery === undefined ? entry.body : entry.body.subarray(0, entry.delivery.bytes)
   const request = Buffer.concat([
-    Buffer.from(`POST ${entry.target ?? entry.path} HTTP/1.1\r\n${head}\r\n`),
+    Buffer.from(`${entry.method ?? 'POST'} ${entry.target ?? entry.path} HTTP/1.1\r\n${head}\r\n`),
     sent,
   ])
   return new Promise((resolve, reject) => {
@@ -395,8 +472,13 @@ export function expectContractOutcome(entry: ContractCase, outcome: ContractOutc
   const body = outcome.body as { type?: unknown; status?: unknown; body?: unknown } | undefined
   expect(outcome.status, `${entry.name}: ${JSON.stringify(outcome.body)}`).toBe(entry.expectStatus)
   expect(outcome.headers['content-type']).toMatch(/^application\/(problem\+)?json/)
-  if (entry.expectType !== undefined) expect(body?.type).toBe(entry.expectType)
-  if (entry.expectStatus < 300) {
+  if (entry.method === 'HEAD') {
+    // The status and the headers are all a HEAD answer carries.
+    expect(outcome.body).toBe('')
+  } else if (entry.expectType !== undefined) {
+    expect(body?.type).toBe(entry.expectType)
+  }
+  if (entry.expectStatus < 300 && entry.method !== 'HEAD') {
     if (entry.expectBody === undefined) expect(body?.body).toBeUndefined()
     else expect(body?.body).toMatchObject(entry.expectBody as object)
   }

@@ -9,6 +9,7 @@ import { expectPrototypesUntouched, http2Post, untilClosed } from '../helpers/ap
 import {
   contractLimited,
   contractOptions,
+  contractGetPath,
   contractPaths,
   contractUser,
   contractUserStrict,
@@ -37,6 +38,7 @@ describeContract('hono', async () => {
   const bodies = safeBody(contractOptions())
   app.use(bodies)
   for (const path of contractPaths) app.post(path, (c) => c.json({ body: validBody(c) }))
+  app.get(contractGetPath, (c) => c.json({ body: validBody(c) }))
   return serve(app)
 })
 

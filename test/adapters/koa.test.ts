@@ -8,6 +8,7 @@ import { expectPrototypesUntouched, untilClosed } from '../helpers/app.js'
 import {
   contractLimited,
   contractOptions,
+  contractGetPath,
   contractPaths,
   contractUser,
   contractUserStrict,
@@ -40,6 +41,9 @@ describeContract('koa', async () => {
       ctx.body = { body: validBody(ctx) }
     })
   }
+  router.get(contractGetPath, (ctx) => {
+    ctx.body = { body: validBody(ctx) }
+  })
   app.use(router.routes())
   return serve(app)
 })

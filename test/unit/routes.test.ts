@@ -27,6 +27,25 @@ describe('routeTable', () => {
     expect(table.find('POST', '/us%65rs')).toBeUndefined()
   })
 
+  it('holds a HEAD to the GET binding of its path, unless a HEAD key names it', () => {
+    const gets = routeTable([
+      ['GET /feed', 'feed'],
+      ['GET /items/:id', 'item'],
+      ['HEAD /items/:id', 'item head'],
+      ['HEAD /own', 'own head'],
+      ['GET /own', 'own get'],
+    ])
+    expect(gets.find('HEAD', '/feed')).toBe('feed')
+    expect(gets.find('HEAD', '/Feed/')).toBe('feed')
+    expect(gets.find('HEAD', '/items/1')).toBe('item head')
+    expect(gets.find('HEAD', '/own')).toBe('own head')
+    expect(gets.find('HEAD', '/other')).toBeUndefined()
+    // Only HEAD falls back, and only to GET.
+    expect(table.find('HEAD', '/users')).toBeUndefined()
+    expect(gets.find('POST', '/feed')).toBeUndefined()
+    expect(gets.find('OPTIONS', '/feed')).toBeUndefined()
+  })
+
   it('throws at start-up on a malformed key, a bad path or a duplicate', () => {
     expect(() => routeTable([['/users', 1]])).toThrow(/route "\/users" must be a method and a path/)
     expect(() => routeTable([['POST users', 1]])).toThrow(/must be a method and a path/)
