@@ -101,8 +101,17 @@ function handler(
       // Another body reader consumed the stream: the body can no longer be checked here.
       throw new HTTPException(500, { message: 'safebody must run before any other body reader' })
     }
-    const headers = headerBag(raw.headers)
-    const request = { method: c.req.method, path: c.req.path, headers }
+    // On @hono/node-server, Node's own request: its header lines show a repeated Content-Type,
+    // which fetch's Headers joins into one value, and its headers keep the first line, as
+    // every other adapter reads them (report mode decodes the body by it).
+    const { incoming } = (c.env ?? {}) as NodeBindings
+    const headers = incoming?.headers ?? headerBag(raw.headers)
+    const request = {
+      method: c.req.method,
+      path: c.req.path,
+      headers,
+      rawHeaders: incoming?.rawHeaders,
+    }
     // Kept beside the promise, not resolved through it: a body that is a thenable (a
     // schema's output) would be awaited.
     let value: unknown
@@ -117,7 +126,7 @@ function handler(
       }
       // Another instance took the body: it is held to this binding too, not read again.
       if (prior !== undefined) retakeBody(scope, find(c), request, validBody(c), prior, done)
-      else takeBody(scope, find(c), request, bodySource(c, raw, headers), done)
+      else takeBody(scope, find(c), request, bodySource(incoming, raw, headers), done)
     })
     if (value !== noBody && value !== unread) c.req.addValidatedData('json', value as object)
     await next()
@@ -144,8 +153,11 @@ export function validBody<Body = unknown>(c: Context): Body | undefined {
  * is none; a body sent without Content-Length (HTTP/2, chunked, `app.request()`) is read all
  * the same. With none, nothing (a declared body that never arrives is a length mismatch).
  */
-function bodySource(c: Context, raw: Request, headers: HeaderBag): BodySource {
-  const { incoming } = (c.env ?? {}) as NodeBindings
+function bodySource(
+  incoming: IncomingMessage | undefined,
+  raw: Request,
+  headers: HeaderBag,
+): BodySource {
   if (incoming === undefined) return raw.body ?? EMPTY
   return hasBody(headers, incoming) ? (raw.body ?? incoming) : EMPTY
 }

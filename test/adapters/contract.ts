@@ -239,6 +239,16 @@ export const contractCases: readonly ContractCase[] = [
     expectType: 'content.type.unsupported',
   },
   {
+    // Reported, and the body decoded by the first line, as the application behind reads it.
+    name: 'two Content-Type lines on a report-mode route',
+    path: '/contract/report',
+    headers: jsonType,
+    moreLines: ['Content-Type: text/plain'],
+    body: json(ada),
+    expectStatus: 200,
+    expectBody: ada,
+  },
+  {
     name: 'body on a route with no binding',
     path: '/contract/unbound',
     headers: jsonType,

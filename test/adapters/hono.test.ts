@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto'
 import { createServer as createHttp2Server } from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { serve as serveNode } from '@hono/node-server'
@@ -6,6 +7,7 @@ import { HTTPException } from 'hono/http-exception'
 import { describe, expect, it } from 'vitest'
 import { safeBody, validBody } from '../../src/hono.js'
 import { expectPrototypesUntouched, http2Post, untilClosed } from '../helpers/app.js'
+import { eventRecorder, tick } from '../helpers/violations.js'
 import {
   contractLimited,
   contractOptions,
@@ -235,6 +237,100 @@ describe('safebody/hono', () => {
     expect(missing.status).toBe(400)
     expect(await typeOf(missing)).toBe('entity.missing')
     expectPrototypesUntouched()
+  })
+
+  describe('two Content-Type lines', () => {
+    const secret = 'two-lines'
+    const body = '{"name":"a"}'
+    const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
+    function build() {
+      const { events, onViolation } = eventRecorder()
+      const app = new Hono()
+      app.use(
+        safeBody({
+          routes: {
+            'POST /watched': { schema: { type: 'object' }, mode: 'report' },
+            'POST /signed': {
+              schema: { type: 'object' },
+              mode: 'report',
+              integrity: { preset: 'github', secret },
+            },
+            'POST /enforced': { type: 'object' },
+          },
+          onViolation,
+        }),
+      )
+      for (const path of ['/watched', '/signed', '/enforced']) {
+        app.post(path, async (c) => {
+          const value = validBody(c)
+          // Left unread, the body is still the handler's to read.
+          return c.json(value === undefined ? { unread: await c.req.text() } : { body: value })
+        })
+      }
+      return { app, events }
+    }
+
+    it('on @hono/node-server: reported, the body decoded by the first line', async () => {
+      const { app, events } = build()
+      const { baseUrl, close } = await serve(app)
+      const port = Number(new URL(baseUrl).port)
+      const send = (path: string, more = '') =>
+        untilClosed(
+          port,
+          `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+            `Content-Type: text/plain\r\n${more}Content-Length: ${body.length}\r\n` +
+            `Connection: close\r\n\r\n${body}`,
+        )
+      try {
+        const watched = await send('/watched')
+        expect(watched).toMatch(/^HTTP\/1\.1 200 /)
+        expect(watched).toContain('{"body":{"name":"a"}}')
+        const signed = await send('/signed', `X-Hub-Signature-256: ${signature}\r\n`)
+        expect(signed).toMatch(/^HTTP\/1\.1 200 /)
+        expect(signed).toContain('{"body":{"name":"a"}}')
+        const enforced = await send('/enforced')
+        expect(enforced).toMatch(/^HTTP\/1\.1 415 /)
+        expect(enforced).toContain('"type":"content.type.unsupported"')
+        await tick()
+        expect(events).toMatchObject([
+          { action: 'reported', type: 'content.type.unsupported', route: 'POST /watched' },
+          { action: 'reported', type: 'content.type.unsupported', route: 'POST /signed' },
+          { action: 'refused', type: 'content.type.unsupported', route: 'POST /enforced' },
+        ])
+        expectPrototypesUntouched()
+      } finally {
+        close()
+      }
+    })
+
+    // Without Node's request (app.request, Workers, Bun, Deno), fetch's Headers join the two
+    // lines into one value that names no format: the first line cannot be told apart.
+    it('on a Web Request (joined by Headers): reported and left unread, or refused', async () => {
+      const { app, events } = build()
+      const send = (path: string, extra: Record<string, string> = {}) => {
+        const headers = new Headers(extra)
+        headers.append('content-type', 'application/json')
+        headers.append('content-type', 'text/plain')
+        return app.request(path, { method: 'POST', headers, body })
+      }
+      const watched = await send('/watched')
+      expect(watched.status).toBe(200)
+      expect(await watched.json()).toEqual({ unread: body })
+      // A signed route cannot verify a body it leaves unread: refused even in report mode.
+      const signed = await send('/signed', { 'x-hub-signature-256': signature })
+      expect(signed.status).toBe(415)
+      expect(await typeOf(signed)).toBe('content.type.unsupported')
+      const enforced = await send('/enforced')
+      expect(enforced.status).toBe(415)
+      expect(await typeOf(enforced)).toBe('content.type.unsupported')
+      await tick()
+      expect(events).toMatchObject([
+        { action: 'reported', type: 'content.type.unsupported', route: 'POST /watched' },
+        { action: 'refused', type: 'content.type.unsupported', route: 'POST /signed' },
+        { action: 'refused', type: 'content.type.unsupported', route: 'POST /enforced' },
+      ])
+      expectPrototypesUntouched()
+    })
   })
 
   it('reads an HTTP/2 body without Content-Length on @hono/node-server', async () => {
