@@ -239,6 +239,35 @@ describe('safebody/hono', () => {
     expectPrototypesUntouched()
   })
 
+  it('holds a request to the binding of the handler Hono routes it to, however the path is spelt', async () => {
+    const app = new Hono()
+    app.use(safeBody({ routes: { 'POST /users': contractUser } }))
+    app.post('/users', (c) => c.json({ body: validBody(c) ?? null }))
+    const { baseUrl, close } = await serve(app)
+    const port = Number(new URL(baseUrl).port)
+    const send = (target: string, body: string) =>
+      untilClosed(
+        port,
+        `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      )
+    try {
+      for (const target of ['/%75sers', '/./users', '/x/../users', '/x/../%75sers']) {
+        const ok = await send(target, '{"name":"a","email":"a@b"}')
+        expect(ok, target).toMatch(/^HTTP\/1\.1 200 /)
+        const invalid = await send(target, '{"name":"a"}')
+        expect(invalid, target).toMatch(/^HTTP\/1\.1 422 /)
+        expect(invalid, target).toContain('"type":"entity.validation.failed"')
+        const polluted = await send(target, '{"__proto__":{"polluted":1},"name":"a"}')
+        expect(polluted, target).toMatch(/^HTTP\/1\.1 400 /)
+        expect(polluted, target).toContain('"type":"entity.forbidden.key"')
+      }
+      expectPrototypesUntouched()
+    } finally {
+      close()
+    }
+  })
+
   describe('two Content-Type lines', () => {
     const secret = 'two-lines'
     const body = '{"name":"a"}'
