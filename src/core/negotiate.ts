@@ -26,7 +26,13 @@ export function formatTable(allowed: readonly Format[], route?: string): FormatT
 interface MediaType {
   readonly essence: string
   readonly charset: string | undefined
+  /** The charset parameter appears more than once (RFC 6838, 4.3: an error). */
+  readonly charsets: boolean
 }
+
+// A charset parameter: after a ';', a name that is 'charset' in any case. Quoted values are
+// matched whole, so a ';charset=' inside one is not taken for a parameter.
+const CHARSET_PARAMETER = /"(?:[^"\\]|\\.)*"|;[ \t]*(charset)[ \t]*=/gi
 
 // Clients send the same few Content-Type strings over and over: parse each once. The cache
 // is bounded so that a client sending endless distinct headers cannot grow it.
@@ -38,12 +44,19 @@ function parseMediaType(header: string): MediaType | null {
   if (parsed !== undefined) return parsed
   try {
     const { type, parameters } = parseContentType(header)
-    parsed = { essence: type, charset: parameters.charset?.toLowerCase() }
+    const charset = parameters.charset?.toLowerCase()
+    parsed = { essence: type, charset, charsets: charset !== undefined && charsetsIn(header) > 1 }
   } catch {
     parsed = null
   }
   if (parsedHeaders.size < PARSED_HEADERS_MAX) parsedHeaders.set(header, parsed)
   return parsed
+}
+
+function charsetsIn(header: string): number {
+  let count = 0
+  for (const match of header.matchAll(CHARSET_PARAMETER)) if (match[1] !== undefined) count++
+  return count
 }
 
 /**
@@ -68,6 +81,14 @@ export function negotiate(header: string | undefined, table: FormatTable): Forma
     throw bodyError(
       'content.type.unsupported',
       `This route accepts ${table.names.join(', ')} bodies only (${formatsNote(table)}).`,
+    )
+  }
+  // content-type keeps the first, another reader may take the last: which charset the body
+  // is in would depend on who reads the header.
+  if (media.charsets) {
+    throw bodyError(
+      'charset.unsupported',
+      'The Content-Type names its charset more than once: send one, UTF-8.',
     )
   }
   if (format.textual && media.charset !== undefined && !isUtf8Label(media.charset)) {

@@ -19,6 +19,8 @@ describe('negotiate', () => {
     ['application/json', 'json'],
     ['Application/JSON', 'json'],
     ['application/json; charset=utf-8', 'json'],
+    // A ';charset=' inside a quoted value is not a second charset.
+    ['application/json; note="a; charset=b"; charset=utf-8', 'json'],
     ['application/json; charset="UTF-8"', 'json'],
     ['application/json;charset=utf8', 'json'],
     ['application/merge-patch+json', 'json'],
@@ -38,6 +40,10 @@ describe('negotiate', () => {
     ['application/json; charset=latin1', '415 charset.unsupported'],
     ['application/json; charset=utf-16', '415 charset.unsupported'],
     ['application/json; charset=utf-16le', '415 charset.unsupported'],
+    // Named twice: content-type keeps the first, another reader may take the last.
+    ['application/json; charset=utf-8; charset=utf-16', '415 charset.unsupported'],
+    ['application/json; charset=utf-16; charset=utf-8', '415 charset.unsupported'],
+    ['application/json;CHARSET=utf-8;charset=utf-8', '415 charset.unsupported'],
   ])('refuses %j', (header, expected) => {
     expect(outcome(header)).toBe(expected)
   })
