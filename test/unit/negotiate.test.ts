@@ -19,8 +19,6 @@ describe('negotiate', () => {
     ['application/json', 'json'],
     ['Application/JSON', 'json'],
     ['application/json; charset=utf-8', 'json'],
-    // A ';charset=' inside a quoted value is not a second charset.
-    ['application/json; note="a; charset=b"; charset=utf-8', 'json'],
     ['application/json; charset="UTF-8"', 'json'],
     ['application/json;charset=utf8', 'json'],
     ['application/merge-patch+json', 'json'],
@@ -44,6 +42,11 @@ describe('negotiate', () => {
     ['application/json; charset=utf-8; charset=utf-16', '415 charset.unsupported'],
     ['application/json; charset=utf-16; charset=utf-8', '415 charset.unsupported'],
     ['application/json;CHARSET=utf-8;charset=utf-8', '415 charset.unsupported'],
+    ['application/json; charset = utf-8; charset\t=utf-16', '415 charset.unsupported'],
+    // Readers disagree on where a quoted value starts: every `charset=` counts.
+    ['application/json; charset=utf-8; a=b"; charset=utf-16; c="', '415 charset.unsupported'],
+    ['application/json; note="a; charset=b"; charset=utf-8', '415 charset.unsupported'],
+    ['application/json; x="; charset=utf-16"', '415 charset.unsupported'],
   ])('refuses %j', (header, expected) => {
     expect(outcome(header)).toBe(expected)
   })
