@@ -3,7 +3,7 @@ import { match } from 'path-to-regexp'
 /**
  * A route table keyed like `'POST /users/:id'`: a method, a space, and an Express 5 style
  * path (path-to-regexp 8 syntax). Matching follows Express's defaults: case-insensitive,
- * an optional trailing slash, and a HEAD that no key names is held to the GET one.
+ * an optional trailing slash; methods in any case, and a HEAD held to its path's GET binding.
  */
 export interface RouteTable<T> {
   find(method: string, path: string): T | undefined
@@ -58,12 +58,26 @@ export function routeTable<T>(entries: ReadonlyArray<readonly [string, T]>): Rou
     for (const route of list) if (route.matches(path)) return route.value
     return undefined
   }
+  // HEAD is GET without the response body (RFC 9110, 9.3.2): Hono and fastify always hand a
+  // HEAD to the GET handler, Express and Koa do when the GET route comes first. So a path's
+  // GET binding holds a HEAD, whatever a HEAD key says; a HEAD key binds a path with no GET
+  // binding.
+  const head = (path: string): T | undefined => {
+    const get = lookup('GET', path)
+    return get !== undefined ? get : lookup('HEAD', path)
+  }
   return {
-    // HEAD is GET without the response body (RFC 9110, 9.3.2), and every server safebody runs
-    // under hands a HEAD to the GET route's handler: a HEAD no key names is held to the GET
-    // binding of its path, or the handler would run on a request its binding refuses.
-    find: (method, path) =>
-      lookup(method, path) ?? (method === 'HEAD' ? lookup('GET', path) : undefined),
+    find(method, path) {
+      if (method === 'HEAD') return head(path)
+      const hit = lookup(method, path)
+      if (hit !== undefined || statics.has(method) || patterns.has(method)) return hit
+      // A method no key names as sent is matched in upper case, as the routers safebody runs
+      // under match it (@koa/router and Hono fold it; Node's HTTP/1.1 parser refuses a
+      // lower-case method, but HTTP/2 hands `:method` on as sent).
+      const upper = method.toUpperCase()
+      if (upper === method) return undefined
+      return upper === 'HEAD' ? head(path) : lookup(upper, path)
+    },
   }
 }
 

@@ -84,6 +84,9 @@ export function contractOptions(): SafeBodyOptions {
         required: true,
         integrity: { preset: 'github', secret: contractSecret },
       },
+      // Never consulted: the GET binding holds a HEAD (Hono and fastify always run the GET
+      // handler for one).
+      [`HEAD ${contractGetPath}`]: { schema: true },
     },
   }
 }

@@ -44,11 +44,9 @@ describeContract('fastify (route schema.body)', async () => {
   const { routes = {}, ...settings } = contractOptions()
   const app = Fastify()
   // fastify refuses schema.body on a GET route: its binding stays in the plugin's routes.
-  const getKey = `GET ${contractGetPath}` as const
-  await app.register(safebody, {
-    ...settings,
-    routes: { [getKey]: routes[getKey] as RouteBinding },
-  })
+  const getKeys = [`GET ${contractGetPath}`, `HEAD ${contractGetPath}`] as const
+  const getRoutes = Object.fromEntries(getKeys.map((key) => [key, routes[key] as RouteBinding]))
+  await app.register(safebody, { ...settings, routes: getRoutes })
   app.setErrorHandler((error: Error & { statusCode?: number; type?: string }, _request, reply) =>
     reply
       .code(error.statusCode ?? 500)

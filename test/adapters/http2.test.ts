@@ -1,5 +1,6 @@
 import { createServer, type Http2Server } from 'node:http2'
 import type { AddressInfo } from 'node:net'
+import Router from '@koa/router'
 import Fastify from 'fastify'
 import Koa from 'koa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -113,6 +114,69 @@ describe.each(servers)('an HTTP/2 body without Content-Length, through %s', (nam
     } else {
       expect(none.status).toBe(200)
       expect(JSON.parse(none.body)).toEqual({ body: null })
+    }
+  })
+})
+
+// HTTP/2 hands `:method` on as sent; @koa/router upper-cases it before matching, so a `post`
+// runs the POST handler, and must be held to the POST binding.
+describe('a lower-case :method over HTTP/2', () => {
+  const routes = {
+    'POST /orders': { schema: contractUser, required: true },
+    'GET /search': { schema: { type: 'object' }, required: true },
+  } as const
+  const koaServer = () => {
+    const app = new Koa()
+    app.use(koaProblems())
+    app.use(koaBody({ routes }))
+    const router = new Router()
+    const echo = (ctx: Koa.Context) => {
+      ctx.body = { body: koaValid(ctx) ?? null }
+    }
+    router.post('/orders', echo)
+    router.get('/search', echo)
+    app.use(router.routes())
+    return listen(createServer(app.callback()))
+  }
+  const nodeServer = () => {
+    const read = createBodyReader({ routes })
+    return listen(
+      createServer((req, res) => {
+        read(req as unknown as Parameters<typeof read>[0]).then(
+          (body) => res.end(JSON.stringify({ body: body ?? null })),
+          (err: unknown) => {
+            if (!sendProblem(res as unknown as Parameters<typeof sendProblem>[0], err)) {
+              res.writeHead(500).end()
+            }
+          },
+        )
+      }),
+    )
+  }
+
+  it.each([
+    ['koa with @koa/router', koaServer],
+    ['safebody/node', nodeServer],
+  ])('is held to the upper-case binding on %s', async (_name, start) => {
+    const server = await start()
+    try {
+      for (const method of ['post', 'Post']) {
+        const none = await http2Post(server.port, '/orders', null, method)
+        expect(none.status, method).toBe(400)
+        expect(JSON.parse(none.body).type).toBe('entity.missing')
+        const invalid = await http2Post(server.port, '/orders', '{"name":"a"}', method)
+        expect(invalid.status, method).toBe(422)
+        expect(JSON.parse(invalid.body).type).toBe('entity.validation.failed')
+        const ok = await http2Post(server.port, '/orders', '{"name":"a","email":"a@b"}', method)
+        expect(ok.status, method).toBe(200)
+        expect(JSON.parse(ok.body)).toEqual({ body: { name: 'a', email: 'a@b' } })
+      }
+      // A lower-case HEAD is held to the GET binding too.
+      const head = await http2Post(server.port, '/search', null, 'head')
+      expect(head.status).toBe(400)
+      expectPrototypesUntouched()
+    } finally {
+      await server.close()
     }
   })
 })
