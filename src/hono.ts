@@ -104,7 +104,7 @@ function handler(
     // On @hono/node-server, Node's own request: its header lines show a repeated Content-Type,
     // which fetch's Headers joins into one value, and its headers keep the first line, as
     // every other adapter reads them (report mode decodes the body by it).
-    const { incoming } = (c.env ?? {}) as NodeBindings
+    const incoming = nodeRequestOf(raw, c)
     const headers = incoming?.headers ?? headerBag(raw.headers)
     const request = {
       method: c.req.method,
@@ -172,6 +172,29 @@ function headerBag(headers: Headers): HeaderBag {
   })
   return bag
 }
+
+/**
+ * Node's request, when `raw` is the Request @hono/node-server made of it. A middleware that
+ * dispatches a Request of its own (Hono's methodOverride: another method, another body) keeps
+ * `c.env`, but its Request is read as any Web Request: its method, headers and body belong
+ * together, Node's do not.
+ */
+function nodeRequestOf(raw: Request, c: Context): IncomingMessage | undefined {
+  const { incoming } = (c.env ?? {}) as NodeBindings
+  if (incoming === undefined) return undefined
+  // node-server keeps its IncomingMessage under a symbol of its own (not exported): found
+  // once, by its description and its value, then read directly.
+  const own = raw as unknown as Record<symbol, unknown>
+  if (incomingKey === undefined) {
+    incomingKey = Object.getOwnPropertySymbols(raw).find(
+      (key) => key.description === 'incomingKey' && own[key] === incoming,
+    )
+    if (incomingKey === undefined) return undefined
+  }
+  return own[incomingKey] === incoming ? incoming : undefined
+}
+
+let incomingKey: symbol | undefined
 
 /** Node's request and response, where the server gives them (@hono/node-server's bindings). */
 interface NodeBindings {

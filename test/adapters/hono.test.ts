@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { serve as serveNode } from '@hono/node-server'
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
+import { methodOverride } from 'hono/method-override'
 import { describe, expect, it } from 'vitest'
 import { safeBody, validBody } from '../../src/hono.js'
 import { expectPrototypesUntouched, http2Post, untilClosed } from '../helpers/app.js'
@@ -262,6 +263,45 @@ describe('safebody/hono', () => {
         expect(polluted, target).toMatch(/^HTTP\/1\.1 400 /)
         expect(polluted, target).toContain('"type":"entity.forbidden.key"')
       }
+      expectPrototypesUntouched()
+    } finally {
+      close()
+    }
+  })
+
+  it("reads the Request a middleware dispatches (Hono's methodOverride), not Node's", async () => {
+    const app = new Hono()
+    app.use(methodOverride({ app }))
+    app.use(
+      safeBody({
+        routes: {
+          'PUT /posts': {
+            schema: { type: 'object', required: ['title'] },
+            formats: ['urlencoded'],
+          },
+        },
+      }),
+    )
+    app.put('/posts', (c) => c.json({ body: validBody(c) ?? null }))
+    const { baseUrl, close } = await serve(app)
+    const form = (body: string) =>
+      fetch(`${baseUrl}/posts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      })
+    try {
+      // methodOverride drops `_method` from the body it hands on: shorter than Node's
+      // Content-Length, which belongs to the request as sent.
+      const ok = await form('title=hi&_method=PUT')
+      expect(ok.status).toBe(200)
+      expect(await ok.json()).toEqual({ body: { title: 'hi' } })
+      const invalid = await form('name=hi&_method=PUT')
+      expect(invalid.status).toBe(422)
+      expect(await typeOf(invalid)).toBe('entity.validation.failed')
+      const polluted = await form('__proto__[polluted]=1&title=hi&_method=PUT')
+      expect(polluted.status).toBe(400)
+      expect(await typeOf(polluted)).toBe('entity.forbidden.key')
       expectPrototypesUntouched()
     } finally {
       close()
