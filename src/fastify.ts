@@ -149,6 +149,9 @@ class CappedAtRequest {
     const { method, routeOptions } = request
     const own = (routeOptions.config as RouteConfig)[kRoute]?.[method]
     if (own !== undefined) return own
+    // No route of fastify's: no handler runs, so no binding holds (a HEAD with
+    // exposeHeadRoutes false stays fastify's 404, not its path's GET binding).
+    if (request.is404) return undefined
     const found = this.engine.find(method, path)
     const { bodyLimit } = routeOptions
     if (found === undefined || found.policy.read.limit <= bodyLimit) return found

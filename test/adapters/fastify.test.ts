@@ -415,6 +415,40 @@ describe('safebody/fastify', () => {
     await instance.close()
   })
 
+  it.each([true, false])(
+    "holds a HEAD to its path's GET binding where fastify runs the GET handler (exposeHeadRoutes: %s)",
+    async (exposeHeadRoutes) => {
+      const secret = 'head-secret'
+      const instance = Fastify({ exposeHeadRoutes })
+      await instance.register(safebody, {
+        routes: {
+          'GET /search': { schema: point, required: true },
+          'GET /hook': { schema: point, integrity: { preset: 'github', secret } },
+        },
+      })
+      instance.setErrorHandler(problemDetails())
+      const ran: string[] = []
+      instance.get('/search', async () => ran.push('search'))
+      instance.get('/hook', async () => ran.push('hook'))
+      const head = (url: string) => instance.inject({ method: 'HEAD', url })
+      const search = await head('/search')
+      const hook = await head('/hook')
+      if (exposeHeadRoutes) {
+        // The HEAD route fastify adds runs the GET handler: held to the GET binding.
+        expect(search.statusCode).toBe(400)
+        expect(search.headers['content-type']).toMatch(/^application\/problem\+json/)
+        expect(hook.statusCode).toBe(401)
+      } else {
+        // No HEAD route, no handler: fastify's 404 stands.
+        expect(search.statusCode).toBe(404)
+        expect(hook.statusCode).toBe(404)
+      }
+      expect(ran).toEqual([])
+      expectPrototypesUntouched()
+      await instance.close()
+    },
+  )
+
   it("runs its hook for GET bodies in registration order with the app's own instance hooks", async () => {
     const seen: string[] = []
     const instance = Fastify()
