@@ -22,7 +22,7 @@ import {
 import { negotiate, repeatedContentType } from './negotiate.js'
 import type { OwnRules, RoutePolicy } from './options.js'
 import { type BodySource, checkRead, hasBody, type ReadSink, readBody } from './read.js'
-import { type BodyRequest, repeatsContentType } from './request.js'
+import { type BodyRequest, type HeaderBag, repeatsContentType } from './request.js'
 import { type Fallback, relaxed, reportFormat, unread } from './report.js'
 import { absentBody, type CompiledRoute, noBody, unboundRoute } from './route.js'
 import type { RequestFacts, ViolationLog } from './violations.js'
@@ -124,6 +124,8 @@ class BodyTask implements ReadSink, TakenBody {
   private retaken: unknown = undefined
   /** When the body was first asked for: `timeout` bounds the read and the validation. */
   private started = 0
+  /** Read to see whether a body with no Content-Type and no length is empty (`start`). */
+  private untyped = false
 
   constructor(
     private readonly scope: BodyScope,
@@ -157,6 +159,13 @@ class BodyTask implements ReadSink, TakenBody {
         if (this.claim !== null) return this.bodyRead(EMPTY, 0)
         this.absent()
         return this.done(null, noBody)
+      }
+      if (untypedStream(headers) && !this.reporting()) {
+        // No Content-Type and no length (chunked, HTTP/2): an empty body is no body, as a
+        // Content-Length of 0 is; the first byte of any other is refused as negotiation
+        // would refuse it (415).
+        this.untyped = true
+        return readBody(source, headers, { ...policy.read, limit: 0 }, this)
       }
       format = this.negotiate(headers['content-type'] as string | undefined)
     } catch (err) {
@@ -378,6 +387,13 @@ class BodyTask implements ReadSink, TakenBody {
   }
 
   readFailed(err: unknown): void {
+    if (this.untyped && isBodyError(err) && err.type === 'entity.too.large') {
+      try {
+        this.negotiate(undefined)
+      } catch (unsupported) {
+        return this.refuse(unsupported)
+      }
+    }
     this.refuse(err)
   }
 
@@ -466,6 +482,11 @@ class BodyTask implements ReadSink, TakenBody {
 }
 
 const EMPTY = Buffer.alloc(0)
+
+/** A body of undeclared length (chunked, or HTTP/2 and Web streams) with no Content-Type. */
+function untypedStream(headers: HeaderBag): boolean {
+  return headers['content-type'] === undefined && headers['content-length'] === undefined
+}
 
 /**
  * True when an instance along `taken`'s chain made a check that covers `required`: one whose

@@ -386,6 +386,39 @@ export const contractCases: readonly ContractCase[] = [
     expectStatus: 200,
   },
   {
+    // No Content-Type and no length: an empty body is no body, as Content-Length: 0 is.
+    name: 'an empty chunked body with no Content-Type',
+    path: '/contract/users',
+    headers: { 'transfer-encoding': 'chunked' },
+    body: Buffer.from('0\r\n\r\n'),
+    expectStatus: 200,
+  },
+  {
+    name: 'a chunked body with no Content-Type',
+    path: '/contract/users',
+    headers: { 'transfer-encoding': 'chunked' },
+    body: chunked(json(ada)),
+    expectStatus: 415,
+    expectType: 'content.type.unsupported',
+  },
+  {
+    name: 'a chunked body with no Content-Type on a route with no binding',
+    path: '/contract/unbound',
+    headers: { 'transfer-encoding': 'chunked' },
+    body: chunked(json(ada)),
+    expectStatus: 415,
+    expectType: 'route.schema.missing',
+  },
+  {
+    // Required: the GET binding holds it, and an empty chunked body is none.
+    name: 'HEAD: a signed empty chunked body with no Content-Type',
+    method: 'HEAD',
+    path: contractGetPath,
+    headers: { 'transfer-encoding': 'chunked', 'x-hub-signature-256': githubSignature(noBody) },
+    body: Buffer.from('0\r\n\r\n'),
+    expectStatus: 400,
+  },
+  {
     // Node removes the chunking only: the body would arrive still gzip-coded.
     name: 'Transfer-Encoding with a coding besides chunked',
     path: '/contract/open',
