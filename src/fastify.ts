@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type {
   FastifyError,
   FastifyInstance,
@@ -71,7 +71,7 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
   // that it also holds the routes added to it before the plugin, which onRoute never saw
   // (fastify gives a route its instance's hooks when the server gets ready). It runs in
   // registration order with the app's own instance hooks, before any route-level one.
-  fastify.addHook('preValidation', unparsedBody(bindings))
+  fastify.addHook('preValidation', unparsedBody(bindings, parsedMethods(fastify)))
   fastify.addHook('onRoute', function bindRoute(this: FastifyInstance, route: RouteOptions) {
     const methods = [route.method].flat()
     const schema = route.schema?.body
@@ -209,22 +209,60 @@ function bodyParser(bindings: CappedAtRequest) {
   }
 }
 
-// The methods fastify never parses a body for: a body sent with one is left in the stream.
-const bodyless = new Set(['GET', 'HEAD', 'TRACE'])
+/**
+ * The methods fastify hands a body to a content-type parser for: its own set, which
+ * `addHttpMethod(method, { hasBody: true })` extends (read through fastify's symbol, as its
+ * plugins do; the standard methods where a fastify has none).
+ */
+function parsedMethods(fastify: FastifyInstance): ReadonlySet<string> {
+  // On the root instance; an encapsulated one inherits it.
+  let key: symbol | undefined
+  for (let at: object | null = fastify; at !== null && key === undefined;) {
+    key = Object.getOwnPropertySymbols(at).find(
+      (symbol) => symbol.description === 'fastify.acceptedHTTPMethods',
+    )
+    at = Object.getPrototypeOf(at) as object | null
+  }
+  const methods =
+    key === undefined ? undefined : (fastify as unknown as Record<symbol, unknown>)[key]
+  const bodywith = (methods as { bodywith?: unknown } | undefined)?.bodywith
+  return bodywith instanceof Set
+    ? (bodywith as Set<string>)
+    : new Set(['DELETE', 'OPTIONS', 'PATCH', 'PUT', 'POST', 'QUERY'])
+}
+
+/**
+ * True when fastify ran a content-type parser for the request: a method it parses, with a
+ * Content-Type, a Transfer-Encoding or a Content-Length above zero. Without any of the three
+ * fastify takes the request for bodiless, which an HTTP/2 stream need not be.
+ */
+function parserRan(method: string, headers: IncomingHttpHeaders, parsed: ReadonlySet<string>) {
+  if (!parsed.has(method)) return false
+  const length = headers['content-length']
+  return (
+    headers['content-type'] !== undefined ||
+    headers['transfer-encoding'] !== undefined ||
+    (length !== undefined && length !== '0')
+  )
+}
 
 /**
  * The requests fastify hands no parser, taken as every other adapter takes them: a bodiless
- * one (a route that requires a body or a signature refuses it), and a body sent with a method
- * fastify does not parse (GET, HEAD, TRACE), read and checked against the route's binding, or
- * refused with 415 where it has none. Any other body went to a parser (safebody's, or one the
- * app registered after it for its types), which decided.
+ * one (a route that requires a body or a signature refuses it), and a body fastify does not
+ * parse (GET, HEAD, TRACE and the methods added without `hasBody`, and an HTTP/2 body with
+ * none of Content-Type, Transfer-Encoding and Content-Length), read and checked against the
+ * route's binding, or refused with 415 where it has none. Any other body went to a parser
+ * (safebody's, or one the app registered after it for its types), which decided.
  */
-function unparsedBody(bindings: CappedAtRequest): preValidationHookHandler {
+function unparsedBody(
+  bindings: CappedAtRequest,
+  parsedMethods: ReadonlySet<string>,
+): preValidationHookHandler {
   return (request, _reply, next) => {
     if (request.body !== undefined || parsed.has(request.raw)) return next()
     const { method, url, headers } = request
     const present = hasBody(headers, request.raw)
-    if (present && !bodyless.has(method)) return next()
+    if (present && parserRan(method, headers, parsedMethods)) return next()
     const path = pathOf(url)
     const route = bindings.binding(request, path)
     if (route === undefined && !present) return next()

@@ -449,6 +449,43 @@ describe('safebody/fastify', () => {
     },
   )
 
+  it.each([false, true])(
+    'checks a body sent with a method added by addHttpMethod (hasBody: %s)',
+    async (hasBody) => {
+      const instance = Fastify()
+      instance.addHttpMethod('MKCOL', { hasBody })
+      await instance.register(safebody, { routes: { 'MKCOL /dav': point } })
+      instance.setErrorHandler(problemDetails())
+      const ran: unknown[] = []
+      instance.route({
+        method: 'MKCOL',
+        url: '/dav',
+        handler: async (request) => {
+          ran.push(request.body)
+          return { body: request.body ?? null }
+        },
+      })
+      const send = (payload: string) =>
+        instance.inject({
+          method: 'MKCOL',
+          url: '/dav',
+          payload,
+          headers: { 'content-type': 'application/json' },
+        })
+      const ok = await send('{"x":1}')
+      expect([ok.statusCode, ok.json()]).toEqual([200, { body: { x: 1 } }])
+      const invalid = await send('{"x":"a"}')
+      expect(invalid.statusCode).toBe(422)
+      expect(invalid.json().type).toBe('entity.validation.failed')
+      const polluted = await send('{"__proto__":{"polluted":1},"x":1}')
+      expect(polluted.statusCode).toBe(400)
+      expect(polluted.json().type).toBe('entity.forbidden.key')
+      expect(ran).toEqual([{ x: 1 }])
+      expectPrototypesUntouched()
+      await instance.close()
+    },
+  )
+
   it("runs its hook for GET bodies in registration order with the app's own instance hooks", async () => {
     const seen: string[] = []
     const instance = Fastify()

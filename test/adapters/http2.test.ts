@@ -105,6 +105,22 @@ describe.each(servers)('an HTTP/2 body without Content-Length, through %s', (nam
     expectPrototypesUntouched()
   })
 
+  it('is refused with no Content-Type (no header says there is a body), or none when empty', async () => {
+    const body = '{"name":"a","email":"a@b"}'
+    const untyped = await http2Post(server.port, '/users', body, 'POST', null)
+    expect(untyped.status).toBe(415)
+    expect(JSON.parse(untyped.body).type).toBe('content.type.unsupported')
+    const empty = await http2Post(server.port, '/users', '', 'POST', null)
+    if (name === 'safebody/fastify') {
+      expect(empty.status).toBe(400)
+      expect(JSON.parse(empty.body).type).toBe('entity.missing')
+    } else {
+      expect(empty.status).toBe(200)
+      expect(JSON.parse(empty.body)).toEqual({ body: null })
+    }
+    expectPrototypesUntouched()
+  })
+
   it('is none when the stream ends with its headers', async () => {
     const none = await http2Post(server.port, '/users', null)
     // safeBody's global binding lets a bodiless request by; fastify's route schema requires one.

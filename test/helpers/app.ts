@@ -139,11 +139,16 @@ export function http2Post(
   path: string,
   body: string | null,
   method = 'POST',
+  type: string | null = 'application/json',
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const session = http2Connect(`http://127.0.0.1:${port}`)
     session.on('error', reject)
-    const headers = { ':method': method, ':path': path, 'content-type': 'application/json' }
+    const headers = {
+      ':method': method,
+      ':path': path,
+      ...(type === null ? {} : { 'content-type': type }),
+    }
     const stream = session.request(headers, { endStream: body === null })
     let status = 0
     const chunks: Buffer[] = []
