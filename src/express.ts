@@ -105,8 +105,9 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
         closeUnread(req, res)
         return next(err)
       }
-      if (value !== noBody && value !== unread) {
-        req.body = value
+      if (taken !== undefined && value !== unread) {
+        // An empty body read from the stream is none, but taken all the same.
+        if (value !== noBody) req.body = value
         // body-parser's "already parsed" flag, read for its truthiness: how the body was
         // taken, so that a second instance holds it to its own rules without reading it
         // again. One property write, the only one besides `req.body`.

@@ -118,9 +118,8 @@ function handler(
     await new Promise<void>((resolve, reject) => {
       const done: BodyCallback = (err, body, taken) => {
         if (err !== null && err !== undefined) return reject(refusal(c, err, typeBase))
-        if (body !== noBody && body !== unread && taken !== undefined) {
-          takenBodies.set(raw, taken)
-        }
+        // An empty body read from the stream is none, but taken all the same.
+        if (body !== unread && taken !== undefined) takenBodies.set(raw, taken)
         value = body
         resolve()
       }

@@ -96,10 +96,9 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
     return new Promise<void>((resolve, reject) => {
       const done: BodyCallback = (err, value, taken) => {
         if (err !== null && err !== undefined) return reject(refusal(ctx, err))
-        if (value !== noBody && value !== unread) {
-          target.body = value
-          if (taken !== undefined) takenBodies.set(req, taken)
-        }
+        if (value !== noBody && value !== unread) target.body = value
+        // An empty body read from the stream is none, but taken all the same.
+        if (taken !== undefined && value !== unread) takenBodies.set(req, taken)
         resolve()
       }
       // Another instance took the body: it is held to this binding too, not read again.

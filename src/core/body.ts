@@ -30,8 +30,9 @@ import type { RequestFacts, ViolationLog } from './violations.js'
 /**
  * How a body ended: `err` is a catalogued refusal (or, rarely, a server fault), else `value`
  * is the validated value, `noBody` (no body was sent) or `unread` (report mode met a
- * Content-Type no format decodes and left the body to the application), and, with a value,
- * `taken`: how it was taken, for the adapter to keep for a later instance's `retakeBody`.
+ * Content-Type no format decodes and left the body to the application), and, with a value
+ * or with `noBody` for an empty body read from the stream, `taken`: how it was taken, for the
+ * adapter to keep for a later instance's `retakeBody`.
  */
 export type BodyCallback = (err: unknown, value?: unknown, taken?: TakenBody) => void
 
@@ -200,7 +201,8 @@ class BodyTask implements ReadSink, TakenBody {
         }
         this.claim = readSignature(request.headers, check)
       }
-      this.heldTo(taken)
+      // An empty body is no body: no content type or read rule applies to it.
+      if (bytes === null || bytes.length > 0) this.heldTo(taken)
     } catch (err) {
       return this.refuse(err)
     }
@@ -253,6 +255,11 @@ class BodyTask implements ReadSink, TakenBody {
     const value = this.retaken
     let out: unknown = value
     try {
+      if (bytes !== null && bytes.length === 0) {
+        // The taker read an empty body: none, here too (unless this binding requires one).
+        this.absent()
+        return this.done(null, noBody, this)
+      }
       if (bytes !== null && format !== null) {
         const context = stricterDecoding(format, taken.decoded, this.context, this.policy.own)
         if (context !== taken.decoded) {
@@ -293,7 +300,9 @@ class BodyTask implements ReadSink, TakenBody {
     try {
       if (bytes.length === 0) {
         this.absent()
-        return this.done(null, noBody)
+        // The stream was read (and is spent): handed on as taken, so that a later instance
+        // holds the request to its own rules instead of finding the stream consumed.
+        return this.done(null, noBody, this)
       }
       value = (this.format as Format).decode(bytes, this.context)
       if (this.route !== undefined) value = this.validate(value, this.route)

@@ -1,8 +1,18 @@
 import type { AddressInfo } from 'node:net'
-import express5 from 'express'
+import express5, { type Request, type Response } from 'express'
 import express4 from 'express4'
+import { describe, it } from 'vitest'
 import { problemDetails, safeBody } from '../../src/index.js'
-import { contractGetPath, contractOptions, contractPaths, describeContract } from './contract.js'
+import {
+  contractGetPath,
+  contractLimited,
+  contractOptions,
+  contractPaths,
+  contractUser,
+  contractUserStrict,
+  describeContract,
+  expectHeldToBoth,
+} from './contract.js'
 
 // The reference adapter answers the contract: the statuses and types every other adapter
 // matches. On Express 5 and Express 4 alike.
@@ -27,3 +37,25 @@ for (const [name, express] of [
     }
   })
 }
+
+describe.each([
+  ['express 5', express5],
+  ['express 4', express4],
+] as const)('safeBody on %s', (_name, express) => {
+  it('a per-route instance after a global one takes the body once, held to both', async () => {
+    const app = express()
+    app.use(safeBody({ 'POST /users': contractUser, 'POST /limited': { type: 'object' } }))
+    const echo = (req: Request, res: Response) => res.json({ body: req.body })
+    app.post('/users', safeBody().route(contractUserStrict), echo)
+    app.post('/limited', safeBody().route(contractLimited), echo)
+    app.use(problemDetails())
+    const server = app.listen(0, '127.0.0.1')
+    await new Promise((resolve) => server.once('listening', resolve))
+    try {
+      await expectHeldToBoth(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+})
