@@ -173,10 +173,10 @@ function headerBag(headers: Headers): HeaderBag {
 }
 
 /**
- * Node's request, when `raw` is the Request @hono/node-server made of it. A middleware that
- * dispatches a Request of its own (Hono's methodOverride: another method, another body) keeps
- * `c.env`, but its Request is read as any Web Request: its method, headers and body belong
- * together, Node's do not.
+ * Node's request, when `raw` is the Request @hono/node-server made of it, or a GET or HEAD
+ * made anew from it. A middleware that dispatches a Request of its own (Hono's
+ * methodOverride: another method, another body) keeps `c.env`, but its Request is read as any
+ * Web Request: its method, headers and body belong together, Node's do not.
  */
 function nodeRequestOf(raw: Request, c: Context): IncomingMessage | undefined {
   const { incoming } = (c.env ?? {}) as NodeBindings
@@ -188,9 +188,15 @@ function nodeRequestOf(raw: Request, c: Context): IncomingMessage | undefined {
     incomingKey = Object.getOwnPropertySymbols(raw).find(
       (key) => key.description === 'incomingKey' && own[key] === incoming,
     )
-    if (incomingKey === undefined) return undefined
   }
-  return own[incomingKey] === incoming ? incoming : undefined
+  if (incomingKey !== undefined && own[incomingKey] === incoming) return incoming
+  // A GET or HEAD Request made anew (app.mount(), `new Request(c.req.raw)`) cannot carry a
+  // body: if one was sent, it is still in Node's request, which its headers describe.
+  const { method } = raw
+  if ((method === 'GET' || method === 'HEAD') && incoming.method?.toUpperCase() === method) {
+    return incoming
+  }
+  return undefined
 }
 
 let incomingKey: symbol | undefined

@@ -308,6 +308,37 @@ describe('safebody/hono', () => {
     }
   })
 
+  it('reads a GET body from Node when the Request was made anew (app.mount())', async () => {
+    const inner = new Hono()
+    inner.use(safeBody({ routes: { 'GET /g': { schema: { type: 'object', required: ['a'] } } } }))
+    inner.get('/g', (c) => c.json({ body: validBody(c) ?? null }))
+    const app = new Hono()
+    app.mount('/inner', inner.fetch)
+    const { baseUrl, close } = await serve(app)
+    const port = Number(new URL(baseUrl).port)
+    // The Fetch API gives a GET Request no body: the one sent is still in Node's request.
+    const get = (body: string) =>
+      untilClosed(
+        port,
+        `GET /inner/g HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      )
+    try {
+      const ok = await get('{"a":1}')
+      expect(ok).toMatch(/^HTTP\/1\.1 200 /)
+      expect(ok).toContain('{"body":{"a":1}}')
+      const invalid = await get('{"b":1}')
+      expect(invalid).toMatch(/^HTTP\/1\.1 422 /)
+      expect(invalid).toContain('"type":"entity.validation.failed"')
+      const polluted = await get('{"__proto__":{"polluted":1},"a":1}')
+      expect(polluted).toMatch(/^HTTP\/1\.1 400 /)
+      expect(polluted).toContain('"type":"entity.forbidden.key"')
+      expectPrototypesUntouched()
+    } finally {
+      close()
+    }
+  })
+
   describe('two Content-Type lines', () => {
     const secret = 'two-lines'
     const body = '{"name":"a"}'
