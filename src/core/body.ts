@@ -161,10 +161,11 @@ class BodyTask implements ReadSink, TakenBody {
         this.absent()
         return this.done(null, noBody)
       }
-      if (untypedStream(headers) && !this.reporting()) {
+      if (untypedStream(headers) && (!this.reporting() || this.claim !== null)) {
         // No Content-Type and no length (chunked, HTTP/2): an empty body is no body, as a
         // Content-Length of 0 is; the first byte of any other is refused as negotiation
-        // would refuse it (415).
+        // would refuse it (415). Report mode leaves such a body unread, unless the route is
+        // signed: an unread body cannot be verified, so it is refused there too.
         this.untyped = true
         return readBody(source, headers, { ...policy.read, limit: 0 }, this)
       }

@@ -28,6 +28,7 @@ export const contractPaths = [
   '/contract/open',
   '/contract/report',
   '/contract/hook',
+  '/contract/report-hook',
   '/contract/unbound',
 ] as const
 
@@ -77,6 +78,11 @@ export function contractOptions(): SafeBodyOptions {
       'POST /contract/report': { schema: contractUser, mode: 'report' },
       'POST /contract/hook': {
         schema: { type: 'object', required: ['action'] },
+        integrity: { preset: 'github', secret: contractSecret },
+      },
+      'POST /contract/report-hook': {
+        schema: { type: 'object' },
+        mode: 'report',
         integrity: { preset: 'github', secret: contractSecret },
       },
       [`GET ${contractGetPath}`]: {
@@ -408,6 +414,22 @@ export const contractCases: readonly ContractCase[] = [
     body: chunked(json(ada)),
     expectStatus: 415,
     expectType: 'route.schema.missing',
+  },
+  {
+    // Report mode leaves a body of no type unread, but a signed route must read it to verify.
+    name: 'report mode, signed: an empty chunked body with no Content-Type',
+    path: '/contract/report-hook',
+    headers: { 'transfer-encoding': 'chunked', 'x-hub-signature-256': githubSignature(noBody) },
+    body: Buffer.from('0\r\n\r\n'),
+    expectStatus: 200,
+  },
+  {
+    name: 'report mode, signed: a chunked body with no Content-Type',
+    path: '/contract/report-hook',
+    headers: { 'transfer-encoding': 'chunked', 'x-hub-signature-256': githubSignature(hookBody) },
+    body: chunked(hookBody),
+    expectStatus: 415,
+    expectType: 'content.type.unsupported',
   },
   {
     // Required: the GET binding holds it, and an empty chunked body is none.
