@@ -58,20 +58,41 @@ function parseMediaType(header: string): MediaType | null {
 }
 
 /**
- * How many times the header says `charset=` (any case, spaces before the `=`), wherever it
- * does: in a parameter, a quoted value or a name. Parsers disagree on where a quoted string
- * starts (content-type opens one only after `=`), so counting every spelling is the one count
- * they all agree is at least theirs. Linear: one indexOf cursor over the lower-cased text.
+ * How many times the header says `charset=` (any case, spaces before the `=`, or RFC 2231's
+ * `charset*=`), wherever it does after a character that ends a token: in a parameter or in a
+ * quoted value. Parsers disagree on where a quoted string starts (content-type opens one only
+ * after `=`), so counting every such spelling is the one count they all agree is at least
+ * theirs. Linear: one indexOf cursor over the lower-cased text.
  */
 function charsetsIn(header: string): number {
   const text = header.toLowerCase()
   let count = 0
   for (let at = text.indexOf('charset'); at !== -1; at = text.indexOf('charset', at + 7)) {
+    // `xcharset=` is another parameter's name.
+    if (at > 0 && isTokenChar(text.charCodeAt(at - 1))) continue
     let next = at + 7
+    if (text.charCodeAt(next) === 0x2a) next++
     while (text.charCodeAt(next) === 0x20 || text.charCodeAt(next) === 0x09) next++
     if (text.charCodeAt(next) === 0x3d) count++
   }
   return count
+}
+
+/** RFC 9110's tchar, lower case: `!#$%&'*+-.^_\`|~`, digits and letters. */
+function isTokenChar(c: number): boolean {
+  return (
+    (c >= 0x61 && c <= 0x7a) ||
+    (c >= 0x30 && c <= 0x39) ||
+    (c >= 0x23 && c <= 0x27) ||
+    c === 0x21 ||
+    c === 0x2a ||
+    c === 0x2b ||
+    c === 0x2d ||
+    c === 0x2e ||
+    (c >= 0x5e && c <= 0x60) ||
+    c === 0x7c ||
+    c === 0x7e
+  )
 }
 
 /**

@@ -19,6 +19,9 @@ describe('negotiate', () => {
     ['application/json', 'json'],
     ['Application/JSON', 'json'],
     ['application/json; charset=utf-8', 'json'],
+    // Another parameter whose name ends in charset, and a type that says charset.
+    ['application/json; xcharset=latin1; charset=utf-8', 'json'],
+    ['application/charset+json; charset=utf-8', 'json'],
     ['application/json; charset="UTF-8"', 'json'],
     ['application/json;charset=utf8', 'json'],
     ['application/merge-patch+json', 'json'],
@@ -47,6 +50,9 @@ describe('negotiate', () => {
     ['application/json; charset=utf-8; a=b"; charset=utf-16; c="', '415 charset.unsupported'],
     ['application/json; note="a; charset=b"; charset=utf-8', '415 charset.unsupported'],
     ['application/json; x="; charset=utf-16"', '415 charset.unsupported'],
+    // RFC 2231's extended form, which some readers take for the charset.
+    ["application/json; charset*=utf-8''latin1", '415 charset.unsupported'],
+    ["application/json; charset=utf-8; charset*=utf-8''utf-16", '415 charset.unsupported'],
   ])('refuses %j', (header, expected) => {
     expect(outcome(header)).toBe(expected)
   })
