@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto'
-import net from 'node:net'
+import type { Server } from 'node:http'
+import net, { type AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { encode as encodeMsgpack } from '@msgpack/msgpack'
@@ -699,6 +700,18 @@ export interface ContractServer {
   /** `http://127.0.0.1:<port>` */
   baseUrl: string
   close(): Promise<void> | void
+}
+
+/** A server listening on 127.0.0.1 as a ContractServer; close drops its connections. */
+export async function served(server: Server): Promise<ContractServer> {
+  if (!server.listening) await new Promise((resolve) => server.once('listening', resolve))
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections()
+      server.close()
+    },
+  }
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net'
 import express5, { type Request, type Response } from 'express'
 import express4 from 'express4'
 import { describe, it } from 'vitest'
@@ -12,6 +11,7 @@ import {
   contractUserStrict,
   describeContract,
   expectHeldToBoth,
+  served,
 } from './contract.js'
 
 // The reference adapter answers the contract: the statuses and types every other adapter
@@ -26,15 +26,7 @@ for (const [name, express] of [
     for (const path of contractPaths) app.post(path, (req, res) => res.json({ body: req.body }))
     app.get(contractGetPath, (req, res) => res.json({ body: req.body }))
     app.use(problemDetails())
-    const server = app.listen(0, '127.0.0.1')
-    await new Promise((resolve) => server.once('listening', resolve))
-    return {
-      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      close: () => {
-        server.closeAllConnections()
-        server.close()
-      },
-    }
+    return served(app.listen(0, '127.0.0.1'))
   })
 }
 
@@ -49,13 +41,11 @@ describe.each([
     app.post('/users', safeBody().route(contractUserStrict), echo)
     app.post('/limited', safeBody().route(contractLimited), echo)
     app.use(problemDetails())
-    const server = app.listen(0, '127.0.0.1')
-    await new Promise((resolve) => server.once('listening', resolve))
+    const { baseUrl, close } = await served(app.listen(0, '127.0.0.1'))
     try {
-      await expectHeldToBoth(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+      await expectHeldToBoth(baseUrl)
     } finally {
-      server.closeAllConnections()
-      server.close()
+      close()
     }
   })
 })

@@ -1,5 +1,3 @@
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import Router from '@koa/router'
 import Koa from 'koa'
 import { describe, expect, it, vi } from 'vitest'
@@ -17,19 +15,10 @@ import {
   describeContract,
   expectServerFault,
   expectHeldToBoth,
+  served,
 } from './contract.js'
 
-async function serve(app: Koa) {
-  const server: Server = app.listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => {
-      server.closeAllConnections()
-      server.close()
-    },
-  }
-}
+const serve = (app: Koa) => served(app.listen(0, '127.0.0.1'))
 
 describeContract('koa', async () => {
   const app = new Koa()

@@ -1,20 +1,12 @@
 import http, { type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { createBodyReader, sendProblem } from '../../src/node.js'
 import { expectPrototypesUntouched } from '../helpers/app.js'
-import { contractOptions, describeContract } from './contract.js'
+import { contractOptions, describeContract, served } from './contract.js'
 
-async function serve(server: Server) {
+function serve(server: Server) {
   server.listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => {
-      server.closeAllConnections()
-      server.close()
-    },
-  }
+  return served(server)
 }
 
 /**
