@@ -173,10 +173,11 @@ function headerBag(headers: Headers): HeaderBag {
 }
 
 /**
- * Node's request, when `raw` is the Request @hono/node-server made of it, or a GET or HEAD
- * made anew from it. A middleware that dispatches a Request of its own (Hono's
- * methodOverride: another method, another body) keeps `c.env`, but its Request is read as any
- * Web Request: its method, headers and body belong together, Node's do not.
+ * Node's request, when `raw` is the Request @hono/node-server made of it. A Request made
+ * anew keeps `c.env` (Hono's methodOverride and `app.mount()`, an internal `app.fetch()`),
+ * but it is read as any Web Request: its method, headers and body belong together, Node's do
+ * not. (A GET or HEAD made anew has no body in the Fetch API: one its Content-Length still
+ * declares is refused with 400 `request.size.invalid`.)
  */
 function nodeRequestOf(raw: Request, c: Context): IncomingMessage | undefined {
   const { incoming } = (c.env ?? {}) as NodeBindings
@@ -189,14 +190,7 @@ function nodeRequestOf(raw: Request, c: Context): IncomingMessage | undefined {
       (key) => key.description === 'incomingKey' && own[key] === incoming,
     )
   }
-  if (incomingKey !== undefined && own[incomingKey] === incoming) return incoming
-  // A GET or HEAD Request made anew (app.mount(), `new Request(c.req.raw)`) cannot carry a
-  // body: if one was sent, it is still in Node's request, which its headers describe.
-  const { method } = raw
-  if ((method === 'GET' || method === 'HEAD') && incoming.method?.toUpperCase() === method) {
-    return incoming
-  }
-  return undefined
+  return incomingKey !== undefined && own[incomingKey] === incoming ? incoming : undefined
 }
 
 let incomingKey: symbol | undefined
