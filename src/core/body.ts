@@ -127,6 +127,8 @@ class BodyTask implements ReadSink, TakenBody {
   private started = 0
   /** Read to see whether a body with no Content-Type and no length is empty (`start`). */
   private untyped = false
+  /** The body was read from the request's stream, which is spent (`start`). */
+  private streamRead = false
 
   constructor(
     private readonly scope: BodyScope,
@@ -166,7 +168,7 @@ class BodyTask implements ReadSink, TakenBody {
         // Content-Length of 0 is; the first byte of any other is refused as negotiation
         // would refuse it (415). Report mode leaves such a body unread, unless the route is
         // signed: an unread body cannot be verified, so it is refused there too.
-        this.untyped = true
+        this.untyped = this.streamRead = true
         return readBody(source, headers, { ...policy.read, limit: 0 }, this)
       }
       format = this.negotiate(headers['content-type'] as string | undefined)
@@ -175,6 +177,7 @@ class BodyTask implements ReadSink, TakenBody {
     }
     if (format === unread) return this.done(null, unread)
     this.format = format
+    this.streamRead = true
     readBody(source, headers, policy.read, this)
   }
 
@@ -202,8 +205,13 @@ class BodyTask implements ReadSink, TakenBody {
         }
         this.claim = readSignature(request.headers, check)
       }
-      // An empty body is no body: no content type or read rule applies to it.
-      if (bytes === null || bytes.length > 0) this.heldTo(taken)
+      // An empty body of no type and no length is none, as `start` takes it: nothing to
+      // negotiate, and the first byte on the wire would have been refused as its type.
+      if (bytes !== null && bytes.length === 0 && untypedStream(request.headers)) {
+        if (taken.wireLength > 0) this.negotiate(undefined)
+      } else {
+        this.heldTo(taken)
+      }
     } catch (err) {
       return this.refuse(err)
     }
@@ -301,9 +309,9 @@ class BodyTask implements ReadSink, TakenBody {
     try {
       if (bytes.length === 0) {
         this.absent()
-        // The stream was read (and is spent): handed on as taken, so that a later instance
+        // Read from the stream, which is spent: handed on as taken, so that a later instance
         // holds the request to its own rules instead of finding the stream consumed.
-        return this.done(null, noBody, this)
+        return this.done(null, noBody, this.streamRead ? this : undefined)
       }
       value = (this.format as Format).decode(bytes, this.context)
       if (this.route !== undefined) value = this.validate(value, this.route)

@@ -1,7 +1,9 @@
+import { createHmac } from 'node:crypto'
 import express5, { type Request, type Response } from 'express'
 import express4 from 'express4'
-import { describe, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { problemDetails, safeBody } from '../../src/index.js'
+import { expectPrototypesUntouched, untilClosed } from '../helpers/app.js'
 import {
   contractGetPath,
   contractLimited,
@@ -44,6 +46,63 @@ describe.each([
     const { baseUrl, close } = await served(app.listen(0, '127.0.0.1'))
     try {
       await expectHeldToBoth(baseUrl)
+    } finally {
+      close()
+    }
+  })
+
+  it('holds an empty body the global instance read to the per-route binding too', async () => {
+    const secret = 'empty-secret'
+    const signed = { preset: 'github', secret } as const
+    const app = express()
+    app.use(
+      safeBody({
+        routes: {
+          'POST /typed': { schema: true, formats: ['json', 'text'] },
+          'POST /signed': { schema: true, integrity: signed },
+        },
+      }),
+    )
+    const echo = (req: Request, res: Response) => res.json({ body: req.body ?? null })
+    const typed = { schema: true, formats: ['json'], required: false } as const
+    app.post('/typed', safeBody().route(typed), echo)
+    app.post(
+      '/signed',
+      safeBody().route({ schema: true, integrity: signed, required: false }),
+      echo,
+    )
+    app.use(problemDetails())
+    const { baseUrl, close } = await served(app.listen(0, '127.0.0.1'))
+    const { port } = new URL(baseUrl)
+    const send = (path: string, head: string, body = '') =>
+      untilClosed(
+        Number(port),
+        `POST ${path} HTTP/1.1\r\nHost: x\r\n${head}Connection: close\r\n\r\n${body}`,
+      )
+    const chunkedEmpty = ['Transfer-Encoding: chunked\r\n', '0\r\n\r\n'] as const
+    const emptySignature = `sha256=${createHmac('sha256', secret).update('').digest('hex')}`
+    try {
+      // text/plain is the global binding's, not the per-route one's: 415 as on its own.
+      const text = await send(
+        '/typed',
+        `Content-Type: text/plain\r\n${chunkedEmpty[0]}`,
+        chunkedEmpty[1],
+      )
+      expect(text).toMatch(/^HTTP\/1\.1 415 /)
+      expect(text).toContain('"type":"content.type.unsupported"')
+      const untyped = await send('/typed', chunkedEmpty[0], chunkedEmpty[1])
+      expect(untyped).toMatch(/^HTTP\/1\.1 200 /)
+      expect(untyped).toContain('{"body":null}')
+      // No body at all, signed over nothing: nothing was read, each instance checks it.
+      const none = await send(
+        '/signed',
+        `X-Hub-Signature-256: ${emptySignature}\r\nContent-Length: 0\r\n`,
+      )
+      expect(none).toMatch(/^HTTP\/1\.1 200 /)
+      const unsigned = await send('/signed', 'Content-Length: 0\r\n')
+      expect(unsigned).toMatch(/^HTTP\/1\.1 401 /)
+      expect(unsigned).toContain('"type":"entity.signature.missing"')
+      expectPrototypesUntouched()
     } finally {
       close()
     }
