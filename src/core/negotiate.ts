@@ -59,7 +59,7 @@ function parseMediaType(header: string): MediaType | null {
 
 /**
  * How many times the header says `charset=` (any case, spaces before the `=`, or RFC 2231's
- * `charset*=`), wherever it does after a character that ends a token: in a parameter or in a
+ * `charset*=` and its continuations), wherever it does after a character that ends a token: in a parameter or in a
  * quoted value. Parsers disagree on where a quoted string starts (content-type opens one only
  * after `=`), so counting every such spelling is the one count they all agree is at least
  * theirs. Linear: one indexOf cursor over the lower-cased text.
@@ -71,7 +71,12 @@ function charsetsIn(header: string): number {
     // `xcharset=` is another parameter's name.
     if (at > 0 && isTokenChar(text.charCodeAt(at - 1))) continue
     let next = at + 7
-    if (text.charCodeAt(next) === 0x2a) next++
+    // RFC 2231: `charset*=`, and the continuations `charset*0=`, `charset*0*=`.
+    if (text.charCodeAt(next) === 0x2a) {
+      next++
+      while (text.charCodeAt(next) >= 0x30 && text.charCodeAt(next) <= 0x39) next++
+      if (text.charCodeAt(next) === 0x2a) next++
+    }
     while (text.charCodeAt(next) === 0x20 || text.charCodeAt(next) === 0x09) next++
     if (text.charCodeAt(next) === 0x3d) count++
   }

@@ -52,6 +52,8 @@ describe('negotiate', () => {
     ['application/json; x="; charset=utf-16"', '415 charset.unsupported'],
     // RFC 2231's extended form, which some readers take for the charset.
     ["application/json; charset*=utf-8''latin1", '415 charset.unsupported'],
+    ['application/json; charset*0=latin1', '415 charset.unsupported'],
+    ["application/json; charset*0*=utf-8''latin1", '415 charset.unsupported'],
     ["application/json; charset=utf-8; charset*=utf-8''utf-16", '415 charset.unsupported'],
   ])('refuses %j', (header, expected) => {
     expect(outcome(header)).toBe(expected)
