@@ -55,6 +55,8 @@ export interface TakenBody {
   readonly negotiated: boolean
   /** True when its replay store failed and `onStoreError: 'pass'` let the body on unclaimed. */
   readonly unclaimed: boolean
+  /** False for a request with no body that was taken for its signature alone (nothing read). */
+  readonly streamRead: boolean
 }
 
 /** What every request of one instance shares besides its route: the log and report mode's fallback. */
@@ -128,7 +130,7 @@ class BodyTask implements ReadSink, TakenBody {
   /** Read to see whether a body with no Content-Type and no length is empty (`start`). */
   private untyped = false
   /** The body was read from the request's stream, which is spent (`start`). */
-  private streamRead = false
+  streamRead = false
 
   constructor(
     private readonly scope: BodyScope,
@@ -205,9 +207,11 @@ class BodyTask implements ReadSink, TakenBody {
         }
         this.claim = readSignature(request.headers, check)
       }
-      // An empty body of no type and no length is none, as `start` takes it: nothing to
-      // negotiate, and the first byte on the wire would have been refused as its type.
-      if (bytes !== null && bytes.length === 0 && untypedStream(request.headers)) {
+      // No body (taken for its signature alone), or an empty one of no type and no length,
+      // is none, as `start` takes it: nothing to negotiate, and the first byte on the wire
+      // would have been refused as its type.
+      const empty = bytes !== null && bytes.length === 0
+      if (empty && (!taken.streamRead || untypedStream(request.headers))) {
         if (taken.wireLength > 0) this.negotiate(undefined)
       } else {
         this.heldTo(taken)
@@ -309,9 +313,10 @@ class BodyTask implements ReadSink, TakenBody {
     try {
       if (bytes.length === 0) {
         this.absent()
-        // Read from the stream, which is spent: handed on as taken, so that a later instance
-        // holds the request to its own rules instead of finding the stream consumed.
-        return this.done(null, noBody, this.streamRead ? this : undefined)
+        // Read from the stream, which is spent, or checked for its signature (replay
+        // included): handed on as taken, so that a later instance holds the request to its
+        // own rules, neither finding the stream consumed nor claiming the delivery again.
+        return this.done(null, noBody, this)
       }
       value = (this.format as Format).decode(bytes, this.context)
       if (this.route !== undefined) value = this.validate(value, this.route)

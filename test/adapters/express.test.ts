@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto'
 import express5, { type Request, type Response } from 'express'
 import express4 from 'express4'
 import { describe, expect, it } from 'vitest'
-import { problemDetails, safeBody } from '../../src/index.js'
+import { memoryReplayStore, problemDetails, safeBody } from '../../src/index.js'
 import { expectPrototypesUntouched, untilClosed } from '../helpers/app.js'
 import {
   contractGetPath,
@@ -53,7 +53,8 @@ describe.each([
 
   it('holds an empty body the global instance read to the per-route binding too', async () => {
     const secret = 'empty-secret'
-    const signed = { preset: 'github', secret } as const
+    // One replay store for both instances: the global one's claim is the per-route one's.
+    const signed = { preset: 'github', secret, replay: { store: memoryReplayStore() } } as const
     const app = express()
     app.use(
       safeBody({
@@ -93,12 +94,15 @@ describe.each([
       const untyped = await send('/typed', chunkedEmpty[0], chunkedEmpty[1])
       expect(untyped).toMatch(/^HTTP\/1\.1 200 /)
       expect(untyped).toContain('{"body":null}')
-      // No body at all, signed over nothing: nothing was read, each instance checks it.
-      const none = await send(
-        '/signed',
-        `X-Hub-Signature-256: ${emptySignature}\r\nContent-Length: 0\r\n`,
-      )
+      // No body at all, signed over nothing: the global instance checked the signature and
+      // claimed the delivery, which the per-route one does not claim again.
+      const delivery = (id: string) =>
+        `X-Hub-Signature-256: ${emptySignature}\r\nX-GitHub-Delivery: ${id}\r\nContent-Length: 0\r\n`
+      const none = await send('/signed', delivery('d1'))
       expect(none).toMatch(/^HTTP\/1\.1 200 /)
+      const again = await send('/signed', delivery('d1'))
+      expect(again).toMatch(/^HTTP\/1\.1 409 /)
+      expect(again).toContain('"type":"entity.signature.replayed"')
       const unsigned = await send('/signed', 'Content-Length: 0\r\n')
       expect(unsigned).toMatch(/^HTTP\/1\.1 401 /)
       expect(unsigned).toContain('"type":"entity.signature.missing"')
