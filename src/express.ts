@@ -9,7 +9,6 @@ import {
   noBody,
   retakeBody,
   takeBody,
-  unread,
 } from './core/body.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
@@ -105,7 +104,7 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
         closeUnread(req, res)
         return next(err)
       }
-      if (taken !== undefined && value !== unread) {
+      if (taken !== undefined) {
         // An empty body read from the stream is none, but taken all the same.
         if (value !== noBody) req.body = value
         // body-parser's "already parsed" flag, read for its truthiness: how the body was

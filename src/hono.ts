@@ -119,7 +119,7 @@ function handler(
       const done: BodyCallback = (err, body, taken) => {
         if (err !== null && err !== undefined) return reject(refusal(c, err, typeBase))
         // An empty body read from the stream is none, but taken all the same.
-        if (body !== unread && taken !== undefined) takenBodies.set(raw, taken)
+        if (taken !== undefined) takenBodies.set(raw, taken)
         value = body
         resolve()
       }

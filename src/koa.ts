@@ -98,7 +98,7 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
         if (err !== null && err !== undefined) return reject(refusal(ctx, err))
         if (value !== noBody && value !== unread) target.body = value
         // An empty body read from the stream is none, but taken all the same.
-        if (taken !== undefined && value !== unread) takenBodies.set(req, taken)
+        if (taken !== undefined) takenBodies.set(req, taken)
         resolve()
       }
       // Another instance took the body: it is held to this binding too, not read again.
