@@ -15,6 +15,7 @@ import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
 import type { CompiledRoute } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
+import type { HeaderBag } from './core/request.js'
 import type {
   BindingBody,
   BodyOf,
@@ -74,7 +75,12 @@ export function safeBody<Bodies extends object = Record<never, never>>(
 ): SafeBodyMiddleware<Bodies> {
   const engine = createEngine(options)
   const middleware = handler(
-    (req) => engine.find(req.method ?? 'GET', req.path),
+    // Read with Reflect.get, as ExpressRequest says.
+    (req) =>
+      engine.find(
+        (Reflect.get(req, 'method') as string | undefined) ?? 'GET',
+        Reflect.get(req, 'path') as string,
+      ),
     engine.scope,
   ) as SafeBodyMiddleware<Bodies>
   // A per-route handler is named by its Express route (`'POST /hooks'`) when there is one.
@@ -87,17 +93,47 @@ export function safeBody<Bodies extends object = Record<never, never>>(
   return middleware
 }
 
-function expressRouteName(request: { method: string }, route: CompiledRoute): string {
-  const path = (request as { route?: { path?: unknown } }).route?.path
+function expressRouteName(request: BodyRequest, route: CompiledRoute): string {
+  const path = (request as ExpressRequest).req.route?.path
   return typeof path === 'string' ? `${request.method} ${path}` : route.route
 }
 
-type TakenRequest = Request & { _body?: unknown }
+type TakenRequest = Request & { _body?: unknown; route?: { path?: unknown } }
+
+/**
+ * Express's request as the core reads it: the headers read once, the method and path only
+ * if a refusal is recorded (a global instance's route lookup reads them itself).
+ *
+ * Why not `req` itself: on Node 20 and 22, every Express request has a hidden class of its
+ * own (Express replaces its prototype, then adds properties, and V8 shares no transition
+ * made after a prototype change), so each property load at a fixed site misses its inline
+ * cache on every request: 0.45-0.5 us a load on Node 20. `Reflect.get` makes one generic
+ * lookup instead (0.07-0.2 us), and the core then reads this object's fields from its cache.
+ * With the reads in read.ts, this took the small yardstick body from 399k to 378k
+ * instructions a request (valgrind; the reference middleware takes 338k).
+ */
+class ExpressRequest implements BodyRequest {
+  readonly headers: HeaderBag
+  readonly rawHeaders: readonly string[] | undefined
+  constructor(readonly req: TakenRequest) {
+    this.headers = Reflect.get(req, 'headers') as HeaderBag
+    this.rawHeaders = Reflect.get(req, 'rawHeaders') as readonly string[] | undefined
+  }
+  get method(): string {
+    return this.req.method ?? 'GET'
+  }
+  get path(): string {
+    return this.req.path
+  }
+}
 
 function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyScope): BodyHandler {
   return (incoming, res, next) => {
     const req = incoming as TakenRequest
-    const prior = req._body
+    // Read as ExpressRequest says, past the inline caches this request misses: the flag is
+    // an own property wherever it is set (body-parser, safebody), so only req's own are looked
+    // up, not its six prototypes.
+    const prior: unknown = Object.hasOwn(req, '_body') ? req._body : undefined
     const done: BodyCallback = (err, value, taken) => {
       // The core hands a refusal on once the bytes received are parsed (afterParse).
       if (err !== null && err !== undefined) {
@@ -116,15 +152,14 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
     }
     // Another instance took the body: it is held to this instance's rules too, not read again.
     if (isTakenBody(prior)) {
-      return retakeBody(scope, find(req), req as BodyRequest, req.body, prior, done)
+      return retakeBody(scope, find(req), new ExpressRequest(req), req.body, prior, done)
     }
-    if (prior || req.readableEnded) {
+    if (prior || Reflect.get(req, 'readableEnded') === true) {
       // Another body parser consumed the stream: the body can no longer be checked here.
       return next(
         createError(500, 'safebody must run before any other body parser', { expose: false }),
       )
     }
-    // Express's req has method, path and headers: it is the request the core reads.
-    takeBody(scope, find(req), req as TakenRequest & { method: string }, req, done)
+    takeBody(scope, find(req), new ExpressRequest(req), req, done)
   }
 }

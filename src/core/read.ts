@@ -116,7 +116,8 @@ export function readBody(
   if (!(source instanceof Readable) && isWebStream(source)) return void pumpWeb(source, reader)
   // A stream already read cannot give us its bytes (nor can one decoding to strings: see
   // `listen`): a server fault, reported with raw-body's error so body-parser users see the same.
-  if (source.readable === false) {
+  // Read with Reflect.get: Express's requests miss the inline cache (see ExpressRequest).
+  if (Reflect.get(source, 'readable') === false) {
     return sink.readFailed(
       createError(500, 'stream is not readable', { type: 'stream.not.readable' }),
     )
@@ -164,7 +165,7 @@ class BodyReader extends Deadline {
       typeof chunk === 'string' ? this.fail(encodingSet()) : this.wire(chunk),
     )
     stream.on('end', () => this.wireEnd())
-    const { complete } = stream
+    const complete: unknown = Reflect.get(stream, 'complete')
     // An http.IncomingMessage (it has `complete`) emits 'error' only to listeners, and
     // 'close' in every case, so 'close' alone sees a client that went away. Any other stream
     // would throw an unheard error, so it gets a listener.
