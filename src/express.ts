@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createError from 'http-errors'
 import { closeUnread } from './core/connection.js'
+import { hasBody } from './core/read.js'
 import {
   type BodyCallback,
   type BodyRequest,
@@ -150,16 +151,17 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
       }
       next()
     }
+    const request = new ExpressRequest(req)
     // Another instance took the body: it is held to this instance's rules too, not read again.
-    if (isTakenBody(prior)) {
-      return retakeBody(scope, find(req), new ExpressRequest(req), req.body, prior, done)
-    }
-    if (prior || Reflect.get(req, 'readableEnded') === true) {
-      // Another body parser consumed the stream: the body can no longer be checked here.
+    if (isTakenBody(prior)) return retakeBody(scope, find(req), request, req.body, prior, done)
+    // Another body parser consumed the stream: a body can no longer be checked here. A
+    // request without one lost nothing (a parser behind a global instance reads a
+    // `Content-Length: 0` body too), so it goes on as bodiless.
+    if ((prior || Reflect.get(req, 'readableEnded') === true) && hasBody(request.headers, req)) {
       return next(
         createError(500, 'safebody must run before any other body parser', { expose: false }),
       )
     }
-    takeBody(scope, find(req), new ExpressRequest(req), req, done)
+    takeBody(scope, find(req), request, req, done)
   }
 }

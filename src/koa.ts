@@ -10,6 +10,7 @@ import {
   unread,
 } from './core/body.js'
 import { closeUnread } from './core/connection.js'
+import { hasBody } from './core/read.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
@@ -83,8 +84,14 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
     const { req } = ctx
     const target = ctx.request as { body?: unknown }
     const prior = takenBodies.get(req)
-    if (prior === undefined && (target.body !== undefined || req.readableEnded)) {
-      // Another body parser consumed the stream: the body can no longer be checked here.
+    if (
+      prior === undefined &&
+      (target.body !== undefined || req.readableEnded) &&
+      hasBody(req.headers, req)
+    ) {
+      // Another body parser consumed the stream: a body can no longer be checked here. A
+      // request without one lost nothing (@koa/bodyparser sets `{}` for it), so it goes on
+      // as bodiless.
       throw createError(500, 'safebody must run before any other body parser', { expose: false })
     }
     const request = {

@@ -51,6 +51,54 @@ describe.each([
     }
   })
 
+  // Express's own express.json() (body-parser 1 on Express 4, 2 on Express 5) behind a global
+  // instance reads what the global one left: a bodiless request's empty stream. A per-route
+  // instance after it lost nothing to check.
+  it('a per-route instance after express.json() takes a bodiless request as bodiless, not a 500', async () => {
+    const echo = (req: Request, res: Response) => res.json({ body: req.body ?? null })
+    const behindGlobal = express()
+    behindGlobal.use(safeBody({ 'POST /users': contractUser, 'POST /required': contractUser }))
+    behindGlobal.use(express.json())
+    behindGlobal.post(
+      '/users',
+      safeBody().route({ schema: contractUserStrict, required: false }),
+      echo,
+    )
+    behindGlobal.post('/required', safeBody().route(contractUserStrict), echo)
+    behindGlobal.use(problemDetails())
+    // Without a global instance, express.json() reads a body first: that one is lost.
+    const alone = express()
+    alone.use(express.json())
+    alone.post('/users', safeBody().route({ schema: contractUserStrict, required: false }), echo)
+    alone.use(problemDetails())
+    const servers = [
+      await served(behindGlobal.listen(0, '127.0.0.1')),
+      await served(alone.listen(0, '127.0.0.1')),
+    ]
+    const [first, second] = servers.map(({ baseUrl }) => baseUrl)
+    const post = (url: string, body: string) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    try {
+      const none = await post(`${first}/users`, '')
+      expect([none.status, await none.json()]).toEqual([200, { body: {} }])
+      const missing = await post(`${first}/required`, '')
+      expect(missing.status).toBe(400)
+      expect(await missing.json()).toMatchObject({
+        type: expect.stringMatching(/entity\.missing$/),
+      })
+      // A body is still held to both: this one passes the global binding, not the per-route one.
+      const strict = await post(`${first}/users`, JSON.stringify({ name: 'ab', email: 'a@b.c' }))
+      expect(strict.status).toBe(422)
+      const lost = await post(`${second}/users`, JSON.stringify({ name: 'abc', email: 'a@b.c' }))
+      expect(lost.status).toBe(500)
+      const bodiless = await post(`${second}/users`, '')
+      expect(bodiless.status).toBe(200)
+      expectPrototypesUntouched()
+    } finally {
+      for (const { close } of servers) close()
+    }
+  })
+
   it('holds an empty body the global instance read to the per-route binding too', async () => {
     const secret = 'empty-secret'
     // One replay store for both instances: the global one's claim is the per-route one's.

@@ -1,3 +1,4 @@
+import { bodyParser } from '@koa/bodyparser'
 import Router from '@koa/router'
 import Koa from 'koa'
 import { describe, expect, it, vi } from 'vitest'
@@ -172,6 +173,53 @@ describe('safebody/koa', () => {
       await expectHeldToBoth(baseUrl)
     } finally {
       close()
+    }
+  })
+
+  // @koa/bodyparser behind a global instance reads what the global one left: a bodiless
+  // request's empty stream, setting `{}`. A per-route instance after it lost nothing to check.
+  it('a per-route instance after @koa/bodyparser takes a bodiless request as bodiless, not a 500', async () => {
+    const echo = (ctx: Koa.Context) => {
+      ctx.body = { body: ctx.request.body ?? null }
+    }
+    const behindGlobal = new Koa()
+    behindGlobal.use(problemDetails())
+    behindGlobal.use(safeBody({ 'POST /users': contractUser, 'POST /required': contractUser }))
+    behindGlobal.use(bodyParser())
+    const router = new Router()
+    router.post('/users', safeBody().route({ schema: contractUserStrict, required: false }), echo)
+    router.post('/required', safeBody().route(contractUserStrict), echo)
+    behindGlobal.use(router.routes())
+    // Without a global instance, @koa/bodyparser reads a body first: that one is lost.
+    const alone = new Koa()
+    alone.silent = true
+    alone.use(problemDetails())
+    alone.use(bodyParser())
+    const late = new Router()
+    late.post('/users', safeBody().route({ schema: contractUserStrict, required: false }), echo)
+    alone.use(late.routes())
+    const servers = [await serve(behindGlobal), await serve(alone)]
+    const [first, second] = servers.map(({ baseUrl }) => baseUrl)
+    const post = (url: string, body: string) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    try {
+      const none = await post(`${first}/users`, '')
+      expect([none.status, await none.json()]).toEqual([200, { body: {} }])
+      const missing = await post(`${first}/required`, '')
+      expect(missing.status).toBe(400)
+      expect(await missing.json()).toMatchObject({
+        type: expect.stringMatching(/entity\.missing$/),
+      })
+      // A body is still held to both: this one passes the global binding, not the per-route one.
+      const strict = await post(`${first}/users`, JSON.stringify({ name: 'ab', email: 'a@b.c' }))
+      expect(strict.status).toBe(422)
+      const lost = await post(`${second}/users`, JSON.stringify({ name: 'abc', email: 'a@b.c' }))
+      expect(lost.status).toBe(500)
+      const bodiless = await post(`${second}/users`, '')
+      expect(bodiless.status).toBe(200)
+      expectPrototypesUntouched()
+    } finally {
+      for (const { close } of servers) close()
     }
   })
 })
