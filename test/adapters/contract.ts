@@ -823,3 +823,28 @@ export function thenableOutput(async: boolean) {
   }
   return { schema, output, calls, seen, expectHandedOn }
 }
+
+/**
+ * Two servers with the framework's own JSON body parser: `behindGlobal` has it behind a global
+ * instance binding `POST /users` and `POST /required` (contractUser), `alone` before any
+ * instance; in both, per-route instances bind contractUserStrict (`required: false` on
+ * `/users`) and echo `{ body }`. The parser reads a bodiless request's empty stream (setting
+ * `{}`): nothing is lost, so it goes on as bodiless. A body it read first is lost: a 500.
+ */
+export async function expectBodilessBehindParser(behindGlobal: string, alone: string) {
+  const post = (url: string, body: string) =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+  const none = await post(`${behindGlobal}/users`, '')
+  expect([none.status, await none.json()]).toEqual([200, { body: {} }])
+  const missing = await post(`${behindGlobal}/required`, '')
+  expect(missing.status).toBe(400)
+  expect(await missing.json()).toMatchObject({ type: expect.stringMatching(/entity\.missing$/) })
+  // A body is still held to both: this one passes the global binding, not the per-route one.
+  const strict = await post(`${behindGlobal}/users`, JSON.stringify({ name: 'ab', email: 'a@b.c' }))
+  expect(strict.status).toBe(422)
+  const lost = await post(`${alone}/users`, JSON.stringify({ name: 'abc', email: 'a@b.c' }))
+  expect(lost.status).toBe(500)
+  const bodiless = await post(`${alone}/users`, '')
+  expect(bodiless.status).toBe(200)
+  expectPrototypesUntouched()
+}
