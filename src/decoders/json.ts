@@ -144,7 +144,10 @@ const isNumberPart = (c: number) =>
  * nothing on accepted bodies.
  */
 export function checkJson(value: unknown, text: string, limits: StructureLimits): void {
-  if (!provedFrom(text, value, limits)) guardValue(value, limits)
+  // Text decoded from another charset than UTF-8 (the body-parser facade's utf-16) may hold a
+  // lone surrogate as it is, not only escaped: then every string is looked at.
+  const surrogates = maySurrogate(text) || !isWellFormed(text)
+  if (!withinLimits(value, limits, surrogates, text.length)) guardValue(value, limits)
 }
 
 /** The one-pass proof for a value JSON.parse made from `text`, told what the text rules out. */

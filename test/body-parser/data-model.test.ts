@@ -19,6 +19,22 @@ describe.each(frameworks)('data-model differences from body-parser (%s)', (_name
     },
   )
 
+  // Decoded from UTF-16, the text itself holds the lone surrogate, with no escape to find.
+  it.each([
+    ['utf-16le', '{"a":"x\ud800y"}'],
+    ['utf-16le', '{"\udc00":1}'],
+    ['utf-16be', '["\ud83d"]'],
+  ])('json: a lone surrogate sent raw in %s is 400 entity.utf8.invalid', async (charset, text) => {
+    const le = Buffer.from(text, 'utf16le')
+    const body = charset === 'utf-16le' ? le : Buffer.from(le).swap16()
+    const headers = { 'Content-Type': `application/json; charset=${charset}` }
+    const { theirs, ours } = await both(express, 'json', undefined, { headers, body })
+    expect(theirs.status).toBe(200)
+    expect(ours.status).toBe(400)
+    expect(ours.result).toMatchObject({ type: 'entity.utf8.invalid', status: 400 })
+    expectPrototypesUntouched()
+  })
+
   it.each(['{"a":1e400}', '[-1e999]', '1e400'])(
     'json: %s is 400 entity.type.unmapped (body-parser: 200 with Infinity)',
     async (body) => {
