@@ -154,13 +154,17 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
     const request = new ExpressRequest(req)
     // Another instance took the body: it is held to this instance's rules too, not read again.
     if (isTakenBody(prior)) return retakeBody(scope, find(req), request, req.body, prior, done)
-    // Another body parser consumed the stream: a body can no longer be checked here. A
-    // request without one lost nothing (a parser behind a global instance reads a
-    // `Content-Length: 0` body too), so it goes on as bodiless.
-    if ((prior || Reflect.get(req, 'readableEnded') === true) && hasBody(request.headers, req)) {
-      return next(
-        createError(500, 'safebody must run before any other body parser', { expose: false }),
-      )
+    if (prior || Reflect.get(req, 'readableEnded') === true) {
+      // Another body parser consumed the stream: a body can no longer be checked here.
+      if (hasBody(request.headers, req)) {
+        return next(
+          createError(500, 'safebody must run before any other body parser', { expose: false }),
+        )
+      }
+      // A request without one lost nothing (a parser behind a global instance reads a
+      // `Content-Length: 0` body too): it goes on as bodiless, without what the parser made
+      // of nothing (`{}`), which no schema checked.
+      req.body = undefined
     }
     takeBody(scope, find(req), request, req, done)
   }

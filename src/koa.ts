@@ -84,15 +84,16 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
     const { req } = ctx
     const target = ctx.request as { body?: unknown }
     const prior = takenBodies.get(req)
-    if (
-      prior === undefined &&
-      (target.body !== undefined || req.readableEnded) &&
-      hasBody(req.headers, req)
-    ) {
-      // Another body parser consumed the stream: a body can no longer be checked here. A
-      // request without one lost nothing (@koa/bodyparser sets `{}` for it), so it goes on
-      // as bodiless.
-      throw createError(500, 'safebody must run before any other body parser', { expose: false })
+    if (prior === undefined && (target.body !== undefined || req.readableEnded)) {
+      // Another body parser consumed the stream: a body can no longer be checked here.
+      if (hasBody(req.headers, req)) {
+        throw createError(500, 'safebody must run before any other body parser', {
+          expose: false,
+        })
+      }
+      // A request without one lost nothing: it goes on as bodiless, without what a parser
+      // made of nothing (@koa/bodyparser's `{}`), which no schema checked.
+      target.body = undefined
     }
     const request = {
       method: ctx.method,
