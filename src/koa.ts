@@ -105,8 +105,13 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
       const done: BodyCallback = (err, value, taken) => {
         if (err !== null && err !== undefined) return reject(refusal(ctx, err))
         if (value !== noBody && value !== unread) target.body = value
-        // An empty body read from the stream is none, but taken all the same.
-        if (taken !== undefined) takenBodies.set(req, taken)
+        // An empty body read from the stream is none, but taken all the same. Koa has no
+        // "already parsed" flag but a body: with none, @koa/bodyparser's own switch tells it
+        // not to read the spent stream (a 500 "stream is not readable" otherwise).
+        if (taken !== undefined) {
+          takenBodies.set(req, taken)
+          if (value === noBody) ctx.disableBodyParser = true
+        }
         resolve()
       }
       // Another instance took the body: it is held to this binding too, not read again.

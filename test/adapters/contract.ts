@@ -7,7 +7,7 @@ import { encode as encodeMsgpack } from '@msgpack/msgpack'
 import protobuf from 'protobufjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SafeBodyOptions } from '../../src/index.js'
-import { expectPrototypesUntouched } from '../helpers/app.js'
+import { expectPrototypesUntouched, untilClosed } from '../helpers/app.js'
 import { parseResponse } from '../hardening/client.js'
 
 // The adapter contract (issue 15): one safeBody options object, one list of requests, the
@@ -837,6 +837,14 @@ export async function expectBodilessBehindParser(behindGlobal: string, alone: st
     fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
   const none = await post(`${behindGlobal}/users`, '')
   expect([none.status, await none.json()]).toEqual([200, { body: null }])
+  // An empty chunked body the global instance read: the parser is told not to read it again.
+  const chunked = await untilClosed(
+    Number(new URL(behindGlobal).port),
+    'POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+      'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n',
+  )
+  expect(chunked).toMatch(/^HTTP\/1\.1 200 /)
+  expect(chunked).toContain('{"body":null}')
   const missing = await post(`${behindGlobal}/required`, '')
   expect(missing.status).toBe(400)
   expect(await missing.json()).toMatchObject({ type: expect.stringMatching(/entity\.missing$/) })
