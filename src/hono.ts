@@ -17,7 +17,6 @@ import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
 import { hasBody } from './core/read.js'
-import { bodyError } from './errors.js'
 import type { HeaderBag } from './core/request.js'
 import type { CompiledRoute } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
@@ -158,30 +157,8 @@ function bodySource(
   raw: Request,
   headers: HeaderBag,
 ): BodySource {
-  if (incoming === undefined) {
-    if (raw.body !== null) return raw.body
-    // A Request made anew with no body (the Fetch API gives a GET or HEAD none, so
-    // app.mount() drops one) whose headers still declare a body: what the client sent never
-    // reaches safebody. With a Content-Length the read finds the gap (400
-    // request.size.invalid); a chunked one is refused the same way, never taken for none.
-    return headers['transfer-encoding'] === undefined ? EMPTY : droppedBody()
-  }
+  if (incoming === undefined) return raw.body ?? EMPTY
   return hasBody(headers, incoming) ? (raw.body ?? incoming) : EMPTY
-}
-
-/** A body the headers declare and the Request lost, as a stream whose read fails. */
-function droppedBody(): ReadableStream<Uint8Array> {
-  return new ReadableStream({
-    start(controller) {
-      controller.error(
-        bodyError(
-          'request.size.invalid',
-          'The request declares a chunked body, but the Request holds none: a Request made ' +
-            'anew (app.mount() makes one for a GET) dropped it before safebody.',
-        ),
-      )
-    },
-  })
 }
 
 const EMPTY = new Uint8Array(0)

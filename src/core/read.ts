@@ -309,11 +309,8 @@ async function pumpWeb(stream: ReadableStream<Uint8Array>, reader: BodyReader): 
       if (done) return reader.wireEnd()
       reader.wire(Buffer.from(value.buffer, value.byteOffset, value.byteLength))
     }
-  } catch (err) {
-    // A stream an adapter made to fail with a catalogued refusal (Hono's dropped body) fails
-    // with it; any other error is the client going away.
-    if (isBodyError(err)) reader.fail(err)
-    else reader.aborted()
+  } catch {
+    reader.aborted()
   }
 }
 
