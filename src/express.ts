@@ -14,7 +14,7 @@ import {
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
-import type { CompiledRoute } from './core/route.js'
+import { type CompiledRoute, enforced } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
 import type { HeaderBag } from './core/request.js'
 import type {
@@ -152,8 +152,9 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
       next()
     }
     const request = new ExpressRequest(req)
+    const route = find(req)
     // Another instance took the body: it is held to this instance's rules too, not read again.
-    if (isTakenBody(prior)) return retakeBody(scope, find(req), request, req.body, prior, done)
+    if (isTakenBody(prior)) return retakeBody(scope, route, request, req.body, prior, done)
     if (prior || Reflect.get(req, 'readableEnded') === true) {
       // Another body parser consumed the stream: a body can no longer be checked here.
       if (hasBody(request.headers, req)) {
@@ -162,10 +163,11 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
         )
       }
       // A request without one lost nothing (a parser behind a global instance reads a
-      // `Content-Length: 0` body too): it goes on as bodiless, without what the parser made
-      // of nothing (`{}`), which no schema checked.
-      req.body = undefined
+      // `Content-Length: 0` body too): it goes on as bodiless. A binding's handler does not
+      // get what the parser made of nothing (`{}`), which no schema checked, unless report
+      // mode leaves the request as it came.
+      if (enforced(route)) req.body = undefined
     }
-    takeBody(scope, find(req), request, req, done)
+    takeBody(scope, route, request, req, done)
   }
 }

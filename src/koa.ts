@@ -14,7 +14,7 @@ import { hasBody } from './core/read.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
-import type { CompiledRoute } from './core/route.js'
+import { type CompiledRoute, enforced } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
 import type { BindingBody, BodyOf, IdBody, OnlyBinding, TypedBinding } from './typed.js'
@@ -84,6 +84,7 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
     const { req } = ctx
     const target = ctx.request as { body?: unknown }
     const prior = takenBodies.get(req)
+    const route = find(ctx)
     if (prior === undefined && (target.body !== undefined || req.readableEnded)) {
       // Another body parser consumed the stream: a body can no longer be checked here.
       if (hasBody(req.headers, req)) {
@@ -91,9 +92,10 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
           expose: false,
         })
       }
-      // A request without one lost nothing: it goes on as bodiless, without what a parser
-      // made of nothing (@koa/bodyparser's `{}`), which no schema checked.
-      target.body = undefined
+      // A request without one lost nothing: it goes on as bodiless. A binding's handler does
+      // not get what a parser made of nothing (@koa/bodyparser's `{}`) or another middleware
+      // set, which no schema checked, unless report mode leaves the request as it came.
+      if (enforced(route)) target.body = undefined
     }
     const request = {
       method: ctx.method,
@@ -115,8 +117,8 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
         resolve()
       }
       // Another instance took the body: it is held to this binding too, not read again.
-      if (prior !== undefined) retakeBody(scope, find(ctx), request, target.body, prior, done)
-      else takeBody(scope, find(ctx), request, req, done)
+      if (prior !== undefined) retakeBody(scope, route, request, target.body, prior, done)
+      else takeBody(scope, route, request, req, done)
     }).then(next)
   }
 }

@@ -824,13 +824,23 @@ export function thenableOutput(async: boolean) {
   return { schema, output, calls, seen, expectHandedOn }
 }
 
+/** The global instance behind the parser in `expectBodilessBehindParser`'s second server. */
+export const parserFirstRoutes: SafeBodyOptions = {
+  routes: {
+    'POST /users': { schema: contractUserStrict, required: false },
+    'POST /watched': { schema: contractUserStrict, required: false, mode: 'report' },
+  },
+}
+
 /**
- * Two servers with the framework's own JSON body parser: `behindGlobal` has it behind a global
- * instance binding `POST /users` and `POST /required` (contractUser), `alone` before any
- * instance; in both, per-route instances bind contractUserStrict (`required: false` on
- * `/users`) and echo `{ body }`. The parser reads a bodiless request's empty stream (setting
- * `{}`): nothing is lost, so it goes on as bodiless, without the parser's unchecked `{}`. A
- * body it read first is lost: a 500.
+ * Two servers with the framework's own JSON body parser, each route echoing `{ body }`:
+ * `behindGlobal` has it behind a global instance binding `POST /users` and `POST /required`
+ * (contractUser), and per-route instances behind it bind contractUserStrict (`required:
+ * false` on `/users`); `alone` has it before a global instance (parserFirstRoutes), with
+ * `/open` bound by none. The parser reads a bodiless request's empty stream (setting `{}`):
+ * nothing is lost, so it goes on as bodiless, and a binding in enforce mode does not hand on
+ * the parser's unchecked `{}` (report mode and an unbound route leave it). A body it read
+ * first is lost: a 500.
  */
 export async function expectBodilessBehindParser(behindGlobal: string, alone: string) {
   const post = (url: string, body: string) =>
@@ -855,5 +865,9 @@ export async function expectBodilessBehindParser(behindGlobal: string, alone: st
   expect(lost.status).toBe(500)
   const bodiless = await post(`${alone}/users`, '')
   expect([bodiless.status, await bodiless.json()]).toEqual([200, { body: null }])
+  for (const path of ['/watched', '/open']) {
+    const left = await post(`${alone}${path}`, '')
+    expect([left.status, await left.json()], path).toEqual([200, { body: {} }])
+  }
   expectPrototypesUntouched()
 }

@@ -15,6 +15,7 @@ import {
   thenableOutput,
   describeContract,
   expectBodilessBehindParser,
+  parserFirstRoutes,
   expectServerFault,
   expectHeldToBoth,
   served,
@@ -191,13 +192,14 @@ describe('safebody/koa', () => {
     router.post('/users', safeBody().route({ schema: contractUserStrict, required: false }), echo)
     router.post('/required', safeBody().route(contractUserStrict), echo)
     behindGlobal.use(router.routes())
-    // Without a global instance, @koa/bodyparser reads a body first: that one is lost.
+    // @koa/bodyparser before any instance reads a body first: that one is lost.
     const alone = new Koa()
     alone.silent = true
     alone.use(problemDetails())
     alone.use(bodyParser())
+    alone.use(safeBody(parserFirstRoutes))
     const late = new Router()
-    late.post('/users', safeBody().route({ schema: contractUserStrict, required: false }), echo)
+    for (const path of ['/users', '/watched', '/open']) late.post(path, echo)
     alone.use(late.routes())
     const servers = [await serve(behindGlobal), await serve(alone)]
     const [first, second] = servers.map(({ baseUrl }) => baseUrl) as [string, string]
