@@ -861,6 +861,9 @@ export async function expectBodilessBehindParser(behindGlobal: string, alone: st
   // A body is still held to both: this one passes the global binding, not the per-route one.
   const strict = await post(`${behindGlobal}/users`, JSON.stringify({ name: 'ab', email: 'a@b.c' }))
   expect(strict.status).toBe(422)
+  expect(await strict.json()).toMatchObject({
+    type: expect.stringMatching(/entity\.validation\.failed$/),
+  })
   const lost = await post(`${alone}/users`, JSON.stringify({ name: 'abc', email: 'a@b.c' }))
   expect(lost.status).toBe(500)
   const bodiless = await post(`${alone}/users`, '')
