@@ -1,20 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import createError from 'http-errors'
 import { closeUnread } from './core/connection.js'
-import { hasBody } from './core/read.js'
 import {
   type BodyCallback,
   type BodyRequest,
   type BodyScope,
   isTakenBody,
   noBody,
+  parsedElsewhere,
   retakeBody,
   takeBody,
 } from './core/body.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
-import { type CompiledRoute, enforced } from './core/route.js'
+import type { CompiledRoute } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
 import type { HeaderBag } from './core/request.js'
 import type {
@@ -155,18 +154,14 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
     const route = find(req)
     // Another instance took the body: it is held to this instance's rules too, not read again.
     if (isTakenBody(prior)) return retakeBody(scope, route, request, req.body, prior, done)
+    // Another body parser consumed the stream (a parser behind a global instance reads a
+    // `Content-Length: 0` body too).
     if (prior || Reflect.get(req, 'readableEnded') === true) {
-      // Another body parser consumed the stream: a body can no longer be checked here.
-      if (hasBody(request.headers, req)) {
-        return next(
-          createError(500, 'safebody must run before any other body parser', { expose: false }),
-        )
+      try {
+        if (parsedElsewhere(request.headers, req, route)) req.body = undefined
+      } catch (err) {
+        return next(err)
       }
-      // A request without one lost nothing (a parser behind a global instance reads a
-      // `Content-Length: 0` body too): it goes on as bodiless. A binding's handler does not
-      // get what the parser made of nothing (`{}`), which no schema checked, unless report
-      // mode leaves the request as it came.
-      if (enforced(route)) req.body = undefined
     }
     takeBody(scope, route, request, req, done)
   }

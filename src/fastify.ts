@@ -237,13 +237,8 @@ function parsedMethods(fastify: FastifyInstance): ReadonlySet<string> {
  * fastify takes the request for bodiless, which an HTTP/2 stream need not be.
  */
 function parserRan(method: string, headers: IncomingHttpHeaders, parsed: ReadonlySet<string>) {
-  if (!parsed.has(method)) return false
-  const length = headers['content-length']
-  return (
-    headers['content-type'] !== undefined ||
-    headers['transfer-encoding'] !== undefined ||
-    (length !== undefined && length !== '0')
-  )
+  // hasBody without a source reads the two length headers only.
+  return parsed.has(method) && (headers['content-type'] !== undefined || hasBody(headers))
 }
 
 /**

@@ -1,20 +1,19 @@
 import type { DefaultContext, DefaultState, Middleware, ParameterizedContext } from 'koa'
-import createError from 'http-errors'
 import {
   type BodyCallback,
   type BodyScope,
   noBody,
+  parsedElsewhere,
   retakeBody,
   takeBody,
   type TakenBody,
   unread,
 } from './core/body.js'
 import { closeUnread } from './core/connection.js'
-import { hasBody } from './core/read.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
-import { type CompiledRoute, enforced } from './core/route.js'
+import type { CompiledRoute } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
 import type { BindingBody, BodyOf, IdBody, OnlyBinding, TypedBinding } from './typed.js'
@@ -85,17 +84,9 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
     const target = ctx.request as { body?: unknown }
     const prior = takenBodies.get(req)
     const route = find(ctx)
+    // Another body parser consumed the stream, or another middleware set a body.
     if (prior === undefined && (target.body !== undefined || req.readableEnded)) {
-      // Another body parser consumed the stream: a body can no longer be checked here.
-      if (hasBody(req.headers, req)) {
-        throw createError(500, 'safebody must run before any other body parser', {
-          expose: false,
-        })
-      }
-      // A request without one lost nothing: it goes on as bodiless. A binding's handler does
-      // not get what a parser made of nothing (@koa/bodyparser's `{}`) or another middleware
-      // set, which no schema checked, unless report mode leaves the request as it came.
-      if (enforced(route)) target.body = undefined
+      if (parsedElsewhere(req.headers, req, route)) target.body = undefined
     }
     const request = {
       method: ctx.method,

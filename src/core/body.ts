@@ -109,6 +109,25 @@ export function retakeBody(
   new BodyTask(scope, route, request, done).retake(value, taken)
 }
 
+/**
+ * For an adapter that found the stream consumed, or a body set, by another parser before
+ * safebody: a body can no longer be checked, a server fault (500, not exposed), thrown. A
+ * request without one lost nothing and goes on as bodiless; true when its binding, in
+ * enforce mode, must not hand on what the parser made of nothing (body-parser's and
+ * @koa/bodyparser's `{}`), which no schema checked. Report mode and an unbound route leave
+ * the application's value as it came.
+ */
+export function parsedElsewhere(
+  headers: HeaderBag,
+  source: BodySource,
+  route: CompiledRoute | undefined,
+): boolean {
+  if (hasBody(headers, source)) {
+    throw createError(500, 'safebody must run before any other body parser', { expose: false })
+  }
+  return route !== undefined && route.policy.mode === 'enforce'
+}
+
 // A task is what it hands on as `taken`: its fields say how it took (or retook) the body.
 class BodyTask implements ReadSink, TakenBody {
   private readonly policy: RoutePolicy

@@ -59,10 +59,10 @@ function parseMediaType(header: string): MediaType | null {
 
 /**
  * How many times the header says `charset=` (any case, spaces before the `=`, or RFC 2231's
- * `charset*=` and its continuations), wherever it does after a character that ends a token: in a parameter or in a
- * quoted value. Parsers disagree on where a quoted string starts (content-type opens one only
- * after `=`), so counting every such spelling is the one count they all agree is at least
- * theirs. Linear: one indexOf cursor over the lower-cased text.
+ * `charset*=` and its continuations), wherever it does after a character that ends a token:
+ * in a parameter or in a quoted value. Parsers disagree on where a quoted string starts
+ * (content-type opens one only after `=`), so counting every such spelling is the one count
+ * they all agree is at least theirs. Linear: one indexOf cursor over the lower-cased text.
  */
 function charsetsIn(header: string): number {
   const text = header.toLowerCase()

@@ -94,11 +94,6 @@ export function unboundRoute(): Error {
   return bodyError('route.schema.missing')
 }
 
-/** True for a binding in enforce mode: what it hands on is checked, or nothing. */
-export function enforced(route: CompiledRoute | undefined): boolean {
-  return route !== undefined && route.policy.mode === 'enforce'
-}
-
 /** No body arrived (or an empty one): fine unless the route requires one. */
 export function absentBody(route: CompiledRoute | undefined): typeof noBody {
   if (route?.policy.required) {
