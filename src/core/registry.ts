@@ -3,6 +3,7 @@ import { Ajv } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import ajvFormats from 'ajv-formats'
 import type { Rewrites } from './coercion.js'
+import { cjsDefault, exactLengths } from './length.js'
 import { prototypeClean } from './guard.js'
 import {
   type PatternChecker,
@@ -175,6 +176,10 @@ function buildAjv(
   ownProperties: boolean,
 ): Ajv {
   const AjvClass = draft === '07' ? Ajv : Ajv2020
+  // An application's keywords are added after the length limits are replaced, as ajv would
+  // add them after its own (a map, which ajv takes with a warning, goes to ajv as given).
+  const { keywords, ...rest } = ajvOptions
+  const listed = Array.isArray(keywords)
   const ajv = new AjvClass({
     strict: true,
     strictRequired: false,
@@ -182,11 +187,14 @@ function buildAjv(
     allErrors: false,
     coerceTypes: false,
     useDefaults: false,
-    ...ajvOptions,
+    ...rest,
+    ...(listed ? {} : { keywords }),
     // Each pattern is checked (or built by the chosen engine) as ajv compiles it.
     code: { regExp: patterns.regExp },
     ownProperties,
   })
+  exactLengths(ajv)
+  if (listed) ajv.addVocabulary(keywords)
   addFormats(ajv)
   for (const keyword of extras.keywords ?? []) {
     if (!ajv.getKeyword(keyword)) ajv.addKeyword(keyword)
@@ -245,10 +253,7 @@ function ownUnlessPolluted(
 }
 
 // ajv-formats is CommonJS with a `default` property; ESM and CJS builds see it differently.
-type FormatsPlugin = (ajv: Ajv) => unknown
-const addFormats: FormatsPlugin =
-  (ajvFormats as unknown as { default?: FormatsPlugin }).default ??
-  (ajvFormats as unknown as FormatsPlugin)
+const addFormats = cjsDefault<(ajv: Ajv) => unknown>(ajvFormats)
 
 function patternsIn<T>(check: () => T): T {
   try {
