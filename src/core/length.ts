@@ -1,5 +1,5 @@
 import type { Ajv, CodeKeywordDefinition } from 'ajv'
-import { _ } from 'ajv'
+import { _, operators } from 'ajv/dist/compile/codegen/index.js'
 import { useFunc } from 'ajv/dist/compile/util.js'
 import ucs2lengthModule from 'ajv/dist/runtime/ucs2length.js'
 import limitLengthModule from 'ajv/dist/vocabularies/validation/limitLength.js'
@@ -16,7 +16,10 @@ import limitLengthModule from 'ajv/dist/vocabularies/validation/limitLength.js'
  *
  * Installed by replacing ajv's definition through its public API (`removeKeyword`, then
  * `addKeyword`); `pattern` and `format`, which ajv checks after the lengths, are added again
- * after them, so that with `allErrors: false` the first failing keyword is the same one.
+ * after them, so that with `allErrors: false` the first failing keyword is the same one. (At
+ * start-up, ajv's strict mode then meets these four after the others: of several keywords
+ * that do not fit a schema's type, it may name another first. It refuses the schema all the
+ * same.)
  */
 export function exactLengths(ajv: Ajv): void {
   const after = ['pattern', 'format'].map((keyword) => ajv.getKeyword(keyword))
@@ -40,7 +43,12 @@ const limitLength = cjsDefault<CodeKeywordDefinition>(limitLengthModule)
 const lengthLimits: CodeKeywordDefinition = {
   ...limitLength,
   code(cxt) {
-    const { keyword, data, schemaCode, gen } = cxt
+    const { keyword, data, schemaCode, gen, it } = cxt
+    // ajv's deprecated `unicode: false`: UTF-16 units, as ajv's own keyword counts then.
+    if (it.opts.unicode === false) {
+      const op = keyword === 'maxLength' ? operators.GT : operators.LT
+      return cxt.fail$data(_`${data}.length ${op} ${schemaCode}`)
+    }
     const count = useFunc(gen, ucs2length)
     cxt.fail$data(
       keyword === 'maxLength'

@@ -1,4 +1,10 @@
-import type { Options as AjvOptions, AnySchema, ValidateFunction } from 'ajv'
+import type {
+  Options as AjvOptions,
+  AnySchema,
+  KeywordDefinition,
+  ValidateFunction,
+  Vocabulary,
+} from 'ajv'
 import { Ajv } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import ajvFormats from 'ajv-formats'
@@ -176,10 +182,9 @@ function buildAjv(
   ownProperties: boolean,
 ): Ajv {
   const AjvClass = draft === '07' ? Ajv : Ajv2020
-  // An application's keywords are added after the length limits are replaced, as ajv would
-  // add them after its own (a map, which ajv takes with a warning, goes to ajv as given).
+  // An application's keywords are added once the length limits are replaced, so that they
+  // come after ajv's own keywords, as ajv would add them.
   const { keywords, ...rest } = ajvOptions
-  const listed = Array.isArray(keywords)
   const ajv = new AjvClass({
     strict: true,
     strictRequired: false,
@@ -188,18 +193,32 @@ function buildAjv(
     coerceTypes: false,
     useDefaults: false,
     ...rest,
-    ...(listed ? {} : { keywords }),
     // Each pattern is checked (or built by the chosen engine) as ajv compiles it.
     code: { regExp: patterns.regExp },
     ownProperties,
   })
   exactLengths(ajv)
-  if (listed) ajv.addVocabulary(keywords)
+  if (keywords !== undefined) addKeywords(ajv, keywords)
   addFormats(ajv)
   for (const keyword of extras.keywords ?? []) {
     if (!ajv.getKeyword(keyword)) ajv.addKeyword(keyword)
   }
   return ajv
+}
+
+/**
+ * The `keywords` option, added as ajv's constructor adds it: a list, or (deprecated in ajv,
+ * with its warning) a record of name to definition.
+ */
+function addKeywords(ajv: Ajv, keywords: Vocabulary | Record<string, KeywordDefinition>): void {
+  if (Array.isArray(keywords)) {
+    ajv.addVocabulary(keywords)
+    return
+  }
+  ajv.logger.warn('keywords option as map is deprecated, pass array')
+  for (const [name, definition] of Object.entries(keywords)) {
+    ajv.addKeyword({ ...definition, keyword: definition.keyword ?? name })
+  }
 }
 
 /** Add every schema to `ajv`; returns name -> ajv key (record keys and file names -> $id). */

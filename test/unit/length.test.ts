@@ -4,7 +4,7 @@ import ajvFormats from 'ajv-formats'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { cjsDefault, exactLengths } from '../../src/core/length.js'
-import { createRegistry } from '../../src/core/registry.js'
+import { createRegistry, type ValidationOptions } from '../../src/core/registry.js'
 
 // safebody's minLength/maxLength (src/core/length.ts) skip ajv's code-point count where the
 // string's .length decides. Held here to stock ajv, with the same options, on strings of every
@@ -111,6 +111,25 @@ describe('minLength and maxLength: ajv answers, counted only when .length does n
       ),
       { numRuns: 400 },
     )
+  })
+
+  it("keeps ajv's unicode: false (deprecated): lengths in UTF-16 units, as ajv counts them then", () => {
+    const options = { unicode: false } as ValidationOptions
+    const ours = createRegistry(undefined, options).validator({ type: 'string', maxLength: 1 })
+    expect(ours('\u{1F600}')).toBe(false) // two units
+    const atLeast = createRegistry(undefined, options).validator({ type: 'string', minLength: 2 })
+    expect(atLeast('\u{1F600}')).toBe(true)
+  })
+
+  it('adds the keywords option given as a map (deprecated in ajv) after the length limits, too', () => {
+    const even = { type: 'string', validate: (_: unknown, s: string) => s.length % 2 === 0 }
+    const validate = createRegistry(undefined, {
+      keywords: { even } as unknown as ValidationOptions['keywords'],
+    }).validator({ type: 'string', maxLength: 3, even: true })
+    expect(validate('abc')).toBe(false)
+    expect(validate.errors?.[0]?.keyword).toBe('even')
+    expect(validate('abcde')).toBe(false)
+    expect(validate.errors?.[0]?.keyword).toBe('maxLength')
   })
 
   it("leaves an application's keywords working, after the length limits", () => {
