@@ -12,7 +12,7 @@ import limitLengthModule from 'ajv/dist/vocabularies/validation/limitLength.js'
  * the limit and twice it is counted. ajv counts every string a length limit applies to, one
  * character at a time: 23 of the 64 us ajv spends on the yardstick's 30 KB webhook body,
  * 8 of 14 us on the 10 KB order. The answer and the error are ajv's, for every string
- * (`test/validation-length.test.ts` holds the two to each other).
+ * (`test/unit/length.test.ts` holds the two to each other).
  *
  * Installed by replacing ajv's definition through its public API (`removeKeyword`, then
  * `addKeyword`); `pattern` and `format`, which ajv checks after the lengths, are added again

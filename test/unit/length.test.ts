@@ -38,6 +38,9 @@ const unit = fc.oneof(
 const text = fc.array(unit, { maxLength: 12 }).map((parts) => parts.join(''))
 const limit = fc.integer({ min: 0, max: 7 })
 
+// An application's keyword, for string types: true for an even number of UTF-16 units.
+const even = { type: 'string' as const, validate: (_: unknown, s: string) => s.length % 2 === 0 }
+
 describe('minLength and maxLength: ajv answers, counted only when .length does not decide', () => {
   for (const [draft, AjvClass] of drafts) {
     // The validators of each schema, compiled once (ajv compiles in milliseconds).
@@ -122,7 +125,6 @@ describe('minLength and maxLength: ajv answers, counted only when .length does n
   })
 
   it('adds the keywords option given as a map (deprecated in ajv) after the length limits, too', () => {
-    const even = { type: 'string', validate: (_: unknown, s: string) => s.length % 2 === 0 }
     const validate = createRegistry(undefined, {
       keywords: { even } as unknown as ValidationOptions['keywords'],
     }).validator({ type: 'string', maxLength: 3, even: true })
@@ -134,13 +136,7 @@ describe('minLength and maxLength: ajv answers, counted only when .length does n
 
   it("leaves an application's keywords working, after the length limits", () => {
     const validate = createRegistry(undefined, {
-      keywords: [
-        {
-          keyword: 'even',
-          type: 'string',
-          validate: (_: unknown, s: string) => s.length % 2 === 0,
-        },
-      ],
+      keywords: [{ keyword: 'even', ...even }],
     }).validator({ type: 'string', maxLength: 3, even: true })
     expect(validate('ab')).toBe(true)
     expect(validate('abc')).toBe(false)
