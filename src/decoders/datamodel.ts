@@ -62,7 +62,8 @@ export function largeInteger(value: bigint, mode: LargeIntegers | undefined): nu
   if (value <= MAX_SAFE && value >= MIN_SAFE) return Number(value)
   if (mode === 'string') return value.toString()
   const n = Number(value)
-  if (BigInt(n) === value) return n
+  // Past the largest double, Number() gives Infinity, which BigInt() cannot take.
+  if (Number.isFinite(n) && BigInt(n) === value) return n
   throw bodyError(
     'entity.type.unmapped',
     "The body holds an integer that a number cannot hold exactly (`largeIntegers` is 'refuse'; 'string' hands such integers on as decimal text).",

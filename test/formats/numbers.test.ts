@@ -84,6 +84,9 @@ const rows: Row[] = [
       ['json', '{"a":0.1000000000000000000000000001}', value(0.1)],
       ['yaml', 'a: 0.1000000000000000000000000001', value(0.1)],
       ['json', `{"a":1${'0'.repeat(400)}}`, unmapped],
+      // The last of two equal keys wins, but the text still holds the first's literal (a 500
+      // before: the text's check met an integer past the largest double).
+      ['json', `{"a":1${'0'.repeat(400)},"a":${big}}`, unmapped],
       ['yaml', `a: 1${'0'.repeat(400)}`, unmapped],
       ['json', '{"a":1e-400}', value(0)],
       ['yaml', 'a: 1e-400', value(0)],
