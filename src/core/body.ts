@@ -25,6 +25,7 @@ import { type BodySource, checkRead, hasBody, type ReadSink, readBody } from './
 import { type BodyRequest, type HeaderBag, repeatsContentType } from './request.js'
 import { type Fallback, relaxed, reportFormat, unread } from './report.js'
 import { absentBody, type CompiledRoute, noBody, unboundRoute } from './route.js'
+import { joinForText } from './text.js'
 import type { RequestFacts, ViolationLog } from './violations.js'
 
 /**
@@ -135,7 +136,10 @@ class BodyTask implements ReadSink, TakenBody {
   format: Format | null = null
   private claim: SignatureClaim | null = null
   integrity: IntegrityPolicy | null = null
-  bytes: Buffer | null = null
+  private held: Buffer | null = null
+  /** A body that came in chunks, decoded without joining them for good (`bodyChunks`). */
+  private parts: Buffer[] | null = null
+  private partsLength = 0
   wireLength = 0
   /** False when report mode let by a content type the route's own list refuses. */
   negotiated = true
@@ -206,7 +210,7 @@ class BodyTask implements ReadSink, TakenBody {
     const { route, policy, request } = this
     if (route?.mayDefer) this.started = Date.now()
     this.previous = taken
-    this.bytes = taken.bytes
+    this.held = taken.bytes
     this.wireLength = taken.wireLength
     this.decoded = taken.decoded
     this.retaken = value
@@ -307,8 +311,34 @@ class BodyTask implements ReadSink, TakenBody {
     else this.done(null, out, this)
   }
 
+  /** The body as read; one that came in chunks is joined the first time it is asked for. */
+  get bytes(): Buffer | null {
+    const { parts } = this
+    if (parts !== null) {
+      this.held = Buffer.concat(parts, this.partsLength)
+      this.parts = null
+    }
+    return this.held
+  }
+
+  /**
+   * A body in chunks. A textual format decodes them joined in a buffer it does not keep
+   * (`joinForText`), and they are joined for good only if something asks for the bytes
+   * afterwards (a later instance, a refusal's excerpt). A signature is checked on bytes
+   * kept, and the other formats' values may share memory with the bytes they came from.
+   */
+  bodyChunks(chunks: Buffer[], length: number, wireLength: number): void {
+    if (this.claim !== null || this.format === null || !this.format.textual) {
+      return this.bodyRead(Buffer.concat(chunks, length), wireLength)
+    }
+    this.parts = chunks
+    this.partsLength = length
+    this.wireLength = wireLength
+    this.decode(joinForText(chunks, length))
+  }
+
   bodyRead(bytes: Buffer, wireLength: number): void {
-    this.bytes = bytes
+    this.held = bytes
     this.wireLength = wireLength
     if (this.claim !== null) {
       const integrity = this.integrity as IntegrityPolicy
@@ -412,7 +442,7 @@ class BodyTask implements ReadSink, TakenBody {
 
   /** Go on once the replay store has answered: decode the body, or (retaken) check it. */
   private delivered(): void {
-    if (this.previous === null) this.decode(this.bytes as Buffer)
+    if (this.previous === null) this.decode(this.held as Buffer)
     else this.retakeChecked()
   }
 

@@ -42,6 +42,12 @@ export type BodySource = NodeBodyStream | ReadableStream<Uint8Array> | Uint8Arra
  */
 export interface ReadSink {
   bodyRead(bytes: Buffer, wireLength: number): void
+  /**
+   * A body that came in two or more chunks (`length` bytes in all), handed over as it came,
+   * to a sink that joins them only if it keeps them. Without this method they are joined
+   * and given to `bodyRead`.
+   */
+  bodyChunks?(chunks: Buffer[], length: number, wireLength: number): void
   readFailed(err: unknown): void
 }
 
@@ -240,10 +246,11 @@ class BodyReader extends Deadline {
         bodyError('request.size.invalid', undefined, { received, expected: length, length }),
       )
     }
-    const { first, chunks } = this
-    const body = chunks !== null ? Buffer.concat(chunks, received) : (first ?? EMPTY)
+    const { first, chunks, sink, wireBytes } = this
     this.settle()
-    this.sink.bodyRead(body, this.wireBytes)
+    if (chunks === null) sink.bodyRead(first ?? EMPTY, wireBytes)
+    else if (sink.bodyChunks !== undefined) sink.bodyChunks(chunks, received, wireBytes)
+    else sink.bodyRead(Buffer.concat(chunks, received), wireBytes)
   }
 
   aborted(): void {

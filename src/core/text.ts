@@ -40,3 +40,30 @@ function looksLikeUtf16or32(b: Buffer): boolean {
   const zeros = (b0 === 0 ? 8 : 0) | (b1 === 0 ? 4 : 0) | (b2 === 0 ? 2 : 0) | (b3 === 0 ? 1 : 0)
   return zeros === 0b1110 || zeros === 0b1010 || zeros === 0b0111 || zeros === 0b0101
 }
+
+// Bodies up to this size are joined in one buffer kept for the process, so it never holds
+// more than this; a larger body gets a buffer of its own, as before.
+const SCRATCH_MAX = 4 * 1024 * 1024
+let scratch = Buffer.alloc(0)
+
+/**
+ * Join a body that came in chunks, for a textual decoder: its text is a copy (`decodeUtf8`),
+ * so the joined bytes are needed only until the decoder returns, and one buffer, reused,
+ * does for every such body. A fresh buffer per body is memory outside the heap that V8
+ * counts towards its next full collection, and pages the kernel must map and zero: on the
+ * yardstick's 1 MB body, safebody went from 0.96-0.99x express.json() + ajv to 1.12-1.22x
+ * (three runs each, alternated). The view is valid until the next call: nothing may keep it
+ * (the caller keeps the chunks).
+ */
+export function joinForText(chunks: readonly Buffer[], length: number): Buffer {
+  if (length > SCRATCH_MAX) return Buffer.concat(chunks, length)
+  if (scratch.length < length) {
+    scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(length, 2 * scratch.length)))
+  }
+  let at = 0
+  for (const chunk of chunks) {
+    scratch.set(chunk, at)
+    at += chunk.length
+  }
+  return scratch.subarray(0, length)
+}

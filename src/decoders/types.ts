@@ -45,7 +45,11 @@ export interface Format {
   readonly mediaTypes: readonly string[]
   /** A structured syntax suffix (RFC 6839) that also selects it, such as `+json`. */
   readonly suffix?: string
-  /** Whether a `charset` parameter applies; if so, only UTF-8 is accepted. */
+  /**
+   * Whether a `charset` parameter applies; if so, only UTF-8 is accepted. A textual format's
+   * decoder turns the bytes into text first and keeps nothing of them: it may be handed a
+   * view that is reused once it returns (`joinForText`).
+   */
   readonly textual: boolean
   /** Bytes to a guarded value in the data model, or a catalogued error. */
   decode(bytes: Buffer, context: DecodeContext): unknown

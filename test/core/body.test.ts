@@ -1,6 +1,7 @@
+import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { type BodyError } from '../../src/errors.js'
-import { takeBody } from '../../src/core/body.js'
+import { retakeBody, takeBody, type TakenBody } from '../../src/core/body.js'
 import { type Format, formats } from '../../src/decoders/formats.js'
 import { guardValue } from '../../src/core/guard.js'
 import { formatTable } from '../../src/core/negotiate.js'
@@ -159,5 +160,64 @@ describe('takeBody: the core path, with report mode consulted where it refuses',
         detail: 'The body is nested more than 2 levels deep (`maxDepth` is 2 on POST /x).',
       }),
     )
+  })
+})
+
+describe('takeBody: a body that came in chunks', () => {
+  const log: ViolationLog = {
+    record: () => undefined,
+    stats: () => ({ refused: 0, reported: 0, counters: [] }),
+  }
+  function scopeFor(binding: Omit<RouteBinding, 'schema'>) {
+    const policy = routePolicy({}, binding, 'test', 'POST /x')
+    const route = compileRoute('POST /x', 'schema', policy, createRegistry({ schema }))
+    const fallback: Fallback = {
+      policy,
+      context: { limits: policy.limits },
+      table: formatTable([]),
+    }
+    return { scope: { log, fallback, name: null }, route }
+  }
+  const request = (length: number) => ({
+    method: 'POST',
+    path: '/x',
+    headers: { 'content-type': 'application/json', 'content-length': String(length) },
+  })
+  const inThree = (body: string) => {
+    const bytes = Buffer.from(body)
+    const third = Math.ceil(bytes.length / 3)
+    return [bytes.subarray(0, third), bytes.subarray(third, 2 * third), bytes.subarray(2 * third)]
+  }
+  const take = (binding: Omit<RouteBinding, 'schema'>, body: string) =>
+    new Promise<{ err: unknown; value: unknown; taken?: TakenBody }>((resolve) => {
+      const { scope, route } = scopeFor(binding)
+      takeBody(
+        scope,
+        route,
+        request(Buffer.byteLength(body)),
+        Readable.from(inThree(body)),
+        (err, value, taken) => resolve({ err, value, taken }),
+      )
+    })
+
+  it('keeps its own bytes for a later instance, after another body was decoded', async () => {
+    // Decoded from a buffer the next chunked body reuses (this one is shorter, so it fits in
+    // it): the bytes handed on must be the chunks.
+    const deep = JSON.stringify({ name: 'deep', a: { b: { c: {} } }, pad: 'd'.repeat(300) })
+    const flat = JSON.stringify({ name: 'flat', pad: 'f'.repeat(100) })
+    const first = await take({}, deep)
+    expect(first.err).toBeNull()
+    expect(first.value).toEqual(JSON.parse(deep))
+    const second = await take({}, flat)
+    expect(second.value).toEqual(JSON.parse(flat))
+    const taken = first.taken as TakenBody
+    expect(taken.bytes?.toString()).toBe(deep)
+    // A stricter instance behind decodes those bytes again, and refuses them.
+    const { scope, route } = scopeFor({ maxDepth: 3 })
+    const err = await new Promise((resolve) =>
+      retakeBody(scope, route, request(deep.length), first.value, taken, resolve),
+    )
+    expect(err).toEqual(expect.objectContaining({ status: 400, type: 'entity.too.deep' }))
+    expect(Object.prototype).not.toHaveProperty('name')
   })
 })

@@ -146,6 +146,42 @@ describe.each(frameworks)('ways of binding schemas, through %s', (_name, express
     expect(events.filter((e) => e.startsWith('reported'))).toEqual([])
   })
 
+  it('decodes again the bytes a body came in, when requests in between reused the buffer', async () => {
+    // A body that arrives in chunks is joined, for the global instance's decoder, in a buffer
+    // the next such body reuses; the per-route binding behind decodes the body's own bytes.
+    let arrived = () => {}
+    const atGate = new Promise<void>((resolve) => (arrived = resolve))
+    let open = () => {}
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.use(
+        safeBody({ routes: { 'POST /strict': anything, 'POST /other': anything }, limit: '1mb' }),
+      )
+      app.post(
+        '/strict',
+        (_req, _res, next) => {
+          arrived()
+          void gate.then(() => next())
+        },
+        safeBody().route({ schema: anything, limit: '1mb', maxDepth: 2 }),
+        echo,
+      )
+      app.post('/other', echo)
+    })
+    const json = (path: string, body: string) =>
+      sendBytes(request(app).post(path).set('content-type', 'application/json'), body)
+    const deep = JSON.stringify({ a: { b: { c: 1 } }, pad: 'd'.repeat(300_000) })
+    const flat = JSON.stringify({ pad: 'f'.repeat(200_000) })
+    const strict = Promise.resolve(json('/strict', deep))
+    await atGate
+    const other = await json('/other', flat)
+    expect(other.status).toBe(200)
+    expect(other.body.body.pad).toHaveLength(200_000)
+    seen.bodies.length = 0
+    open()
+    expectRefusal(await strict, 400, 'entity.too.deep', seen)
+  })
+
   it('refuses past a per-route limit once inflated, and integers it refuses the global passed', async () => {
     const { app, seen } = buildApp(express, (app, echo) => {
       app.use(safeBody({ routes: { 'POST /n': anything }, largeIntegers: 'string' }))
