@@ -328,13 +328,13 @@ class BodyTask implements ReadSink, TakenBody {
    * kept, and the other formats' values may share memory with the bytes they came from.
    */
   bodyChunks(chunks: Buffer[], length: number, wireLength: number): void {
-    if (this.claim !== null || this.format === null || !this.format.textual) {
-      return this.bodyRead(Buffer.concat(chunks, length), wireLength)
-    }
+    const joined =
+      this.claim === null && this.format?.textual === true ? joinForText(chunks, length) : null
+    if (joined === null) return this.bodyRead(Buffer.concat(chunks, length), wireLength)
     this.parts = chunks
     this.partsLength = length
     this.wireLength = wireLength
-    this.decode(joinForText(chunks, length))
+    this.decode(joined)
   }
 
   bodyRead(bytes: Buffer, wireLength: number): void {

@@ -41,8 +41,7 @@ function looksLikeUtf16or32(b: Buffer): boolean {
   return zeros === 0b1110 || zeros === 0b1010 || zeros === 0b0111 || zeros === 0b0101
 }
 
-// Bodies up to this size are joined in one buffer kept for the process, so it never holds
-// more than this; a larger body gets a buffer of its own, as before.
+// The most the reused buffer below grows to; a larger body is joined in a buffer of its own.
 const SCRATCH_MAX = 4 * 1024 * 1024
 let scratch = Buffer.alloc(0)
 
@@ -53,10 +52,10 @@ let scratch = Buffer.alloc(0)
  * counts towards its next full collection, and pages the kernel must map and zero: on the
  * yardstick's 1 MB body, safebody went from 0.96-0.99x express.json() + ajv to 1.12-1.22x
  * (three runs each, alternated). The view is valid until the next call: nothing may keep it
- * (the caller keeps the chunks).
+ * (the caller keeps the chunks). Null for a body over 4 MiB: the caller joins it for good.
  */
-export function joinForText(chunks: readonly Buffer[], length: number): Buffer {
-  if (length > SCRATCH_MAX) return Buffer.concat(chunks, length)
+export function joinForText(chunks: readonly Buffer[], length: number): Buffer | null {
+  if (length > SCRATCH_MAX) return null
   if (scratch.length < length) {
     scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(length, 2 * scratch.length)))
   }
