@@ -36,6 +36,7 @@ export function formatParser(
   return parserMiddleware({
     settings,
     acceptCharset: format.textual ? isUtf8Label : null,
+    textual: format.textual,
     parse: (bytes) => (bytes.length === 0 ? undefined : bound.decode(bytes, decodeContext)),
   })
 }

@@ -31,6 +31,7 @@ export function json(options?: JsonOptions): ParserMiddleware {
     settings,
     // RFC 7159 §8.1: JSON is in a Unicode encoding.
     acceptCharset: (charset) => charset.slice(0, 4) === 'utf-',
+    textual: true,
     parse: (bytes, charset) => parse(decode(bytes, charset as string)),
   })
 }

@@ -3,7 +3,8 @@ import { parse as parseContentType } from 'content-type'
 import createError from 'http-errors'
 import typeis from 'type-is'
 import { refuse } from '../core/connection.js'
-import { readBytes } from '../core/read.js'
+import { readBody } from '../core/read.js'
+import { joinForText } from '../core/text.js'
 import { repeatsContentType } from '../core/request.js'
 import { hasZstd } from '../core/zstd.js'
 import { charsetDecoder } from './charset.js'
@@ -18,6 +19,11 @@ export interface ParserSpec {
   readonly acceptCharset: ((charset: string) => boolean) | null
   /** Bytes (and the charset, `null` when ignored) to the value for `req.body`; throw to refuse. */
   parse(bytes: Buffer, charset: string | null): unknown
+  /**
+   * True when `parse` turns the bytes into text (a copy) and keeps nothing of them: without
+   * a `verify` hook, a body in chunks is then joined in a buffer the next one reuses.
+   */
+  readonly textual?: boolean
 }
 
 /** The request as the parsers see it: Express's, or any IncomingMessage. */
@@ -59,37 +65,50 @@ export function parserMiddleware(spec: ParserSpec): ParserMiddleware {
       return refuse(req, res, next, unsupportedCharset(charset, charset.toLowerCase()))
     }
 
-    readBytes(req, req.headers, { limit: settings.limit, timeout: NO_TIMEOUT, inflate: true }).then(
-      (bytes) => {
-        if (settings.verify) {
-          try {
-            settings.verify(req, res, bytes, charset)
-          } catch (err) {
-            const type = (err as { type?: unknown } | null)?.type || 'entity.verify.failed'
-            const detail = catalogue['entity.verify.failed'].detail
-            return next(createError(403, err as Error, withBody({ type, detail }, bytes, settings)))
-          }
-        }
-        let value: unknown
+    const parsed = (bytes: Buffer) => {
+      if (settings.verify) {
         try {
-          value = spec.parse(bytes, charset)
+          settings.verify(req, res, bytes, charset)
         } catch (err) {
-          const type = (err as { type?: unknown } | null)?.type || 'entity.parse.failed'
-          const body = settings.errorBody && charset !== null ? decode(bytes, charset) : bytes
-          // A parser's own SyntaxError has no client-safe sentence: the catalogue's goes with it.
-          const detail =
-            (err as { detail?: unknown } | null)?.detail ??
-            (Object.hasOwn(catalogue, type as string)
-              ? catalogue[type as keyof typeof catalogue].detail
-              : undefined)
-          return next(createError(400, err as Error, withBody({ type, detail }, body, settings)))
+          const type = (err as { type?: unknown } | null)?.type || 'entity.verify.failed'
+          const detail = catalogue['entity.verify.failed'].detail
+          return next(createError(403, err as Error, withBody({ type, detail }, bytes, settings)))
         }
-        req.body = value
-        // Marks the body as taken for parsers that look (safeBody() refuses to run after us).
-        req._body = true
-        next()
+      }
+      let value: unknown
+      try {
+        value = spec.parse(bytes, charset)
+      } catch (err) {
+        const type = (err as { type?: unknown } | null)?.type || 'entity.parse.failed'
+        const body = settings.errorBody && charset !== null ? decode(bytes, charset) : bytes
+        // A parser's own SyntaxError has no client-safe sentence: the catalogue's goes with it.
+        const detail =
+          (err as { detail?: unknown } | null)?.detail ??
+          (Object.hasOwn(catalogue, type as string)
+            ? catalogue[type as keyof typeof catalogue].detail
+            : undefined)
+        return next(createError(400, err as Error, withBody({ type, detail }, body, settings)))
+      }
+      req.body = value
+      // Marks the body as taken for parsers that look (safeBody() refuses to run after us).
+      req._body = true
+      next()
+    }
+    // Called back from the stream's events, as raw-body calls body-parser back; a textual
+    // parser's body in chunks is parsed from a buffer reused once `parsed` returns.
+    readBody(
+      req,
+      req.headers,
+      { limit: settings.limit, timeout: NO_TIMEOUT, inflate: true },
+      {
+        bodyRead: parsed,
+        bodyChunks:
+          spec.textual === true && !settings.verify
+            ? (chunks, length) =>
+                parsed(joinForText(chunks, length) ?? Buffer.concat(chunks, length))
+            : undefined,
+        readFailed: (err) => refuse(req, res, next, asParserError(err)),
       },
-      (err: unknown) => refuse(req, res, next, asParserError(err)),
     )
   }
 }

@@ -14,6 +14,7 @@ export function text(options?: TextOptions): ParserMiddleware {
   return parserMiddleware({
     settings: normalizeOptions(options, 'text/plain'),
     acceptCharset: () => true,
+    textual: true,
     parse: (bytes, charset) => decode(bytes, charset as string),
   })
 }

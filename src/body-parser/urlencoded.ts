@@ -37,6 +37,7 @@ export function urlencoded(options?: UrlencodedOptions): ParserMiddleware {
   return parserMiddleware({
     settings,
     acceptCharset: (charset) => charset === 'utf-8' || charset === 'iso-8859-1',
+    textual: true,
     parse: (bytes, charset) => parse(decode(bytes, charset as string), charset as FormCharset),
   })
 }

@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http'
 import { gzipSync } from 'node:zlib'
 import createError from 'http-errors'
+import request from 'supertest'
 import { describe, expect, it } from 'vitest'
+import { json as jsonParser } from '../../src/body-parser/index.js'
 import { frameworks } from '../helpers/app.js'
 import { same } from './harness.js'
 
@@ -101,5 +103,35 @@ describe.each(frameworks)('verify, same as body-parser (%s)', (_name, express) =
       { headers: { 'Content-Type': 'text/plain' }, body: '{}' },
     )
     expect(called).toBe(0)
+  })
+
+  it('hands verify bytes it may keep, while other bodies in chunks are parsed', async () => {
+    // The raw-body pattern of webhook handlers: verify keeps `buf` for a check made later.
+    let arrived = () => {}
+    const atGate = new Promise<void>((resolve) => (arrived = resolve))
+    let open = () => {}
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const app = express()
+    const verify = (req: IncomingMessage, _res: unknown, buf: Buffer) => {
+      ;(req as IncomingMessage & { rawBody?: Buffer }).rawBody = buf
+    }
+    app.use(jsonParser({ verify, limit: '1mb' }))
+    app.post('/kept', (req, res) => {
+      arrived()
+      void gate.then(() => {
+        const raw = (req as IncomingMessage & { rawBody?: Buffer }).rawBody
+        res.json({ same: raw?.toString() === JSON.stringify(req.body) })
+      })
+    })
+    app.post('/other', (req, res) => res.json({ length: JSON.stringify(req.body).length }))
+    const first = JSON.stringify({ pad: 'k'.repeat(300_000) })
+    const second = JSON.stringify({ pad: 'o'.repeat(200_000) })
+    const send = (path: string, body: string) =>
+      request(app).post(path).set('content-type', 'application/json').send(body)
+    const kept = Promise.resolve(send('/kept', first))
+    await atGate
+    expect((await send('/other', second)).body).toEqual({ length: second.length })
+    open()
+    expect((await kept).body).toEqual({ same: true })
   })
 })
