@@ -112,15 +112,15 @@ describe.each(frameworks)('verify, same as body-parser (%s)', (_name, express) =
     let open = () => {}
     const gate = new Promise<void>((resolve) => (open = resolve))
     const app = express()
+    const keptBytes = new WeakMap<IncomingMessage, Buffer>()
     const verify = (req: IncomingMessage, _res: unknown, buf: Buffer) => {
-      ;(req as IncomingMessage & { rawBody?: Buffer }).rawBody = buf
+      keptBytes.set(req, buf)
     }
     app.use(jsonParser({ verify, limit: '1mb' }))
     app.post('/kept', (req, res) => {
       arrived()
       void gate.then(() => {
-        const raw = (req as IncomingMessage & { rawBody?: Buffer }).rawBody
-        res.json({ same: raw?.toString() === JSON.stringify(req.body) })
+        res.json({ same: keptBytes.get(req)?.toString() === JSON.stringify(req.body) })
       })
     })
     app.post('/other', (req, res) => res.json({ length: JSON.stringify(req.body).length }))
