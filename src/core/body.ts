@@ -324,12 +324,17 @@ class BodyTask implements ReadSink, TakenBody {
   /**
    * A body in chunks. A textual format decodes them joined in a buffer it does not keep
    * (`joinForText`), and they are joined for good only if something asks for the bytes
-   * afterwards (a later instance, a refusal's excerpt). A signature is checked on bytes
-   * kept, and the other formats' values may share memory with the bytes they came from.
+   * afterwards (a later instance, a refusal's excerpt). Joined at once, as before, are: a
+   * signed body, checked on bytes kept; the other formats', whose values may share memory
+   * with their bytes; and chunks under 4 KiB on average, which would hold an object each
+   * (a body sent a byte per chunk, one per byte) for as long as the request lives.
    */
   bodyChunks(chunks: Buffer[], length: number, wireLength: number): void {
-    const joined =
-      this.claim === null && this.format?.textual === true ? joinForText(chunks, length) : null
+    const keep =
+      this.claim === null &&
+      this.format?.textual === true &&
+      length >= chunks.length * KEPT_CHUNK_AVERAGE
+    const joined = keep ? joinForText(chunks, length) : null
     if (joined === null) return this.bodyRead(Buffer.concat(chunks, length), wireLength)
     this.parts = chunks
     this.partsLength = length
@@ -442,7 +447,7 @@ class BodyTask implements ReadSink, TakenBody {
 
   /** Go on once the replay store has answered: decode the body, or (retaken) check it. */
   private delivered(): void {
-    if (this.previous === null) this.decode(this.held as Buffer)
+    if (this.previous === null) this.decode(this.bytes as Buffer)
     else this.retakeChecked()
   }
 
@@ -554,6 +559,8 @@ class BodyTask implements ReadSink, TakenBody {
 }
 
 const EMPTY = Buffer.alloc(0)
+// The smallest average chunk a body is kept in, unjoined (see `bodyChunks`).
+const KEPT_CHUNK_AVERAGE = 4096
 
 /** A body of undeclared length (chunked, or HTTP/2 and Web streams) with no Content-Type. */
 function untypedStream(headers: HeaderBag): boolean {

@@ -45,7 +45,8 @@ export interface ReadSink {
   /**
    * A body that came in two or more chunks (`length` bytes in all), handed over as it came,
    * to a sink that joins them only if it keeps them. Without this method they are joined
-   * and given to `bodyRead`.
+   * and given to `bodyRead`. The sink may keep the chunks for as long as the request lives:
+   * a stream that reuses a chunk's memory after the chunk's 'data' event is not supported.
    */
   bodyChunks?(chunks: Buffer[], length: number, wireLength: number): void
   readFailed(err: unknown): void

@@ -203,8 +203,8 @@ describe('takeBody: a body that came in chunks', () => {
   it('keeps its own bytes for a later instance, after another body was decoded', async () => {
     // Decoded from a buffer the next chunked body reuses (this one is shorter, so it fits in
     // it): the bytes handed on must be the chunks.
-    const deep = JSON.stringify({ name: 'deep', a: { b: { c: {} } }, pad: 'd'.repeat(300) })
-    const flat = JSON.stringify({ name: 'flat', pad: 'f'.repeat(100) })
+    const deep = JSON.stringify({ name: 'deep', a: { b: { c: {} } }, pad: 'd'.repeat(30_000) })
+    const flat = JSON.stringify({ name: 'flat', pad: 'f'.repeat(20_000) })
     const first = await take({}, deep)
     expect(first.err).toBeNull()
     expect(first.value).toEqual(JSON.parse(deep))

@@ -55,7 +55,7 @@ describe('textual formats keep nothing of the bytes they decode', () => {
 
   it('json: also an ASCII body large enough to become an external string', () => {
     // Node copies text over ~1 MB out of the V8 heap; it must still be a copy.
-    const records = Array.from({ length: 20_000 }, (_, id) => ({ id, name: `user ${id}` }))
+    const records = Array.from({ length: 40_000 }, (_, id) => ({ id, name: `user ${id}` }))
     const [value, expected] = decodeThenOverwrite(
       formats.json,
       Buffer.from(JSON.stringify(records)),

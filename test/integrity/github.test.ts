@@ -184,6 +184,34 @@ describe.each(frameworks)('GitHub-style signatures through %s', (_name, express)
     expectRefusal(wireSigned, 401, 'entity.signature.invalid')
   })
 
+  it('checks the signature of a body that arrives in chunks, as of any other', async () => {
+    // 300 kB reach the server in several reads: the path that joins chunks for decoding.
+    const { app: large, seen: got } = buildApp(express, (app, echo) => {
+      app.use(
+        safeBody({
+          routes: {
+            'POST /hooks/large': {
+              schema: pushEvent,
+              limit: '1mb',
+              integrity: { preset: 'github', secret },
+            },
+          },
+        }),
+      )
+      app.post('/hooks/large', echo)
+    })
+    const big = JSON.stringify({ ref: `refs/heads/${'b'.repeat(300_000)}` })
+    const send = (text: string, signature: string) =>
+      sendBytes(
+        request(large).post('/hooks/large').type('json').set('X-Hub-Signature-256', signature),
+        text,
+      )
+    expect((await send(big, sign(big))).status).toBe(200)
+    got.bodies.length = 0
+    const tampered = big.replace('refs/heads/b', 'refs/heads/e')
+    expectRefusal(await send(tampered, sign(big)), 401, 'entity.signature.invalid', got)
+  })
+
   it('checks the signature before the Content-Type and before reading', async () => {
     reset()
     const res = await sendBytes(request(app).post('/hooks/github').type('text/plain'), 'hello')

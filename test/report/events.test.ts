@@ -35,6 +35,31 @@ describe.each(frameworks)('violation events through %s', (_name, express) => {
     }
   })
 
+  it('quote and count a body that arrived in chunks', async () => {
+    // Its bytes are joined for the event, not taken from the buffer it was decoded from.
+    const { events, onViolation } = eventRecorder()
+    const { app } = buildApp(express, (app, echo) => {
+      app.use(
+        safeBody({
+          schemas: { user },
+          routes: { 'POST /u': 'user' },
+          onViolation,
+          excerpt: 12,
+          limit: '1mb',
+        }),
+      )
+      app.post('/u', echo)
+    })
+    const long = JSON.stringify({ name: 3, email: `${'x'.repeat(300_000)}@example.com` })
+    expectRefusal(
+      await sendBytes(request(app).post('/u').type('json'), long),
+      422,
+      'entity.validation.failed',
+    )
+    await tick()
+    expect(events[0]).toMatchObject({ excerpt: long.slice(0, 12), bytes: long.length })
+  })
+
   it('add a bounded excerpt when asked to', async () => {
     const { events, onViolation } = eventRecorder()
     const { app } = buildApp(express, (app, echo) => {
