@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { closeUnread } from './core/connection.js'
 import {
@@ -134,7 +135,7 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
     // an own property wherever it is set (body-parser, safebody), so only req's own are looked
     // up, not its six prototypes.
     const prior: unknown = Object.hasOwn(req, '_body') ? req._body : undefined
-    const done: BodyCallback = (err, value, taken) => {
+    const finish: BodyCallback = (err, value, taken) => {
       // The core hands a refusal on once the bytes received are parsed (afterParse).
       if (err !== null && err !== undefined) {
         closeUnread(req, res)
@@ -150,19 +151,32 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
       }
       next()
     }
+    // Called back later, from the stream's events, `finish` runs in the middleware's async
+    // context, as raw-body's callback does: an AsyncLocalStorage store (a tracing span, a
+    // request id) set before safebody reaches the handlers after it.
+    let answered = false
+    let context: AsyncResource | null = null
+    const done: BodyCallback = (err, value, taken) => {
+      answered = true
+      if (context === null) finish(err, value, taken)
+      else context.runInAsyncScope(finish, null, err, value, taken)
+    }
     const request = new ExpressRequest(req)
     const route = find(req)
     // Another instance took the body: it is held to this instance's rules too, not read again.
-    if (isTakenBody(prior)) return retakeBody(scope, route, request, req.body, prior, done)
-    // Another body parser consumed the stream (a parser behind a global instance reads a
-    // `Content-Length: 0` body too).
-    if (prior || Reflect.get(req, 'readableEnded') === true) {
-      try {
-        if (parsedElsewhere(request.headers, req, route)) req.body = undefined
-      } catch (err) {
-        return next(err)
+    if (isTakenBody(prior)) retakeBody(scope, route, request, req.body, prior, done)
+    else {
+      // Another body parser consumed the stream (a parser behind a global instance reads a
+      // `Content-Length: 0` body too).
+      if (prior || Reflect.get(req, 'readableEnded') === true) {
+        try {
+          if (parsedElsewhere(request.headers, req, route)) req.body = undefined
+        } catch (err) {
+          return next(err)
+        }
       }
+      takeBody(scope, route, request, req, done)
     }
-    takeBody(scope, route, request, req, done)
+    if (!answered) context = new AsyncResource('safebody')
   }
 }

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { parse as parseContentType } from 'content-type'
 import createError from 'http-errors'
@@ -94,20 +95,25 @@ export function parserMiddleware(spec: ParserSpec): ParserMiddleware {
       req._body = true
       next()
     }
-    // Called back from the stream's events, as raw-body calls body-parser back; a textual
-    // parser's body in chunks is parsed from a buffer reused once `parsed` returns.
+    // Called back from the stream's events, as raw-body calls body-parser back, and in the
+    // middleware's async context, as raw-body's callback is: an AsyncLocalStorage store set
+    // before the parser reaches the handlers after it. A textual parser's body in chunks is
+    // parsed from a buffer reused once `parsed` returns.
+    const context = new AsyncResource('safebody.body-parser')
+    const joined = (chunks: Buffer[], length: number) =>
+      parsed(joinForText(chunks, length) ?? Buffer.concat(chunks, length))
     readBody(
       req,
       req.headers,
       { limit: settings.limit, timeout: NO_TIMEOUT, inflate: true },
       {
-        bodyRead: parsed,
+        bodyRead: (bytes) => context.runInAsyncScope(parsed, null, bytes),
         bodyChunks:
           spec.textual === true && !settings.verify
-            ? (chunks, length) =>
-                parsed(joinForText(chunks, length) ?? Buffer.concat(chunks, length))
+            ? (chunks, length) => context.runInAsyncScope(joined, null, chunks, length)
             : undefined,
-        readFailed: (err) => refuse(req, res, next, asParserError(err)),
+        readFailed: (err) =>
+          context.runInAsyncScope(refuse, null, req, res, next, asParserError(err)),
       },
     )
   }
