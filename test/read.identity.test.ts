@@ -4,9 +4,17 @@ import { PassThrough } from 'node:stream'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { isBodyError } from '../src/errors.js'
-import { readBody, readBytes } from '../src/core/read.js'
+import { type BodySource, type ReadPolicy, readBody } from '../src/core/read.js'
+import type { HeaderBag } from '../src/core/request.js'
 
 const policy = { limit: 64, timeout: 2000, inflate: true }
+
+/** `readBody` as a promise: the bytes, or the refusal. */
+function readBytes(source: BodySource, headers: HeaderBag, policy: ReadPolicy): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    readBody(source, headers, policy, { bodyRead: resolve, readFailed: reject })
+  })
+}
 
 /** A real IncomingMessage with no socket behind it: the test pushes the body. */
 function request(headers: Record<string, string>): IncomingMessage {

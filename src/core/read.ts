@@ -414,14 +414,3 @@ function unsupportedEncoding(coding: string): BodyError {
     { encoding: coding },
   )
 }
-
-/** `readBody` as a promise, for callers that await: the bytes, or the refusal. */
-export function readBytes(
-  source: BodySource,
-  headers: HeaderBag,
-  policy: ReadPolicy,
-): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    readBody(source, headers, policy, { bodyRead: resolve, readFailed: reject })
-  })
-}
