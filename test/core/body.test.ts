@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { type BodyError } from '../../src/errors.js'
 import { retakeBody, takeBody, type TakenBody } from '../../src/core/body.js'
@@ -188,17 +189,50 @@ describe('takeBody: a body that came in chunks', () => {
     const third = Math.ceil(bytes.length / 3)
     return [bytes.subarray(0, third), bytes.subarray(third, 2 * third), bytes.subarray(2 * third)]
   }
-  const take = (binding: Omit<RouteBinding, 'schema'>, body: string) =>
+  const take = (binding: Omit<RouteBinding, 'schema'>, body: string | Buffer[]) =>
     new Promise<{ err: unknown; value: unknown; taken?: TakenBody }>((resolve) => {
       const { scope, route } = scopeFor(binding)
-      takeBody(
-        scope,
-        route,
-        request(Buffer.byteLength(body)),
-        Readable.from(inThree(body)),
-        (err, value, taken) => resolve({ err, value, taken }),
+      const chunks = typeof body === 'string' ? inThree(body) : body
+      const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0)
+      takeBody(scope, route, request(length), Readable.from(chunks), (err, value, taken) =>
+        resolve({ err, value, taken }),
       )
     })
+
+  it('decodes a body however it is cut, and hands on its own bytes', async () => {
+    // Cuts of a few bytes take the path that joins at once; cuts of kilobytes, the buffer
+    // that the next body, cut another way, reuses before these bytes are asked for.
+    const records = fc.array(
+      fc.record({ id: fc.integer(), text: fc.string({ unit: 'grapheme', maxLength: 64 }) }),
+      { minLength: 1, maxLength: 300 },
+    )
+    const cuts = fc.oneof(
+      fc.array(fc.integer({ min: 1, max: 256 }), { minLength: 1, maxLength: 6 }),
+      fc.array(fc.integer({ min: 4096, max: 16_384 }), { minLength: 1, maxLength: 6 }),
+    )
+    const cut = (bytes: Buffer, sizes: number[]) => {
+      const chunks: Buffer[] = []
+      for (let at = 0, i = 0; at < bytes.length; i++) {
+        const size = sizes[i % sizes.length] as number
+        chunks.push(bytes.subarray(at, at + size))
+        at += size
+      }
+      return chunks
+    }
+    await fc.assert(
+      fc.asyncProperty(records, cuts, records, cuts, async (mine, myCuts, other, otherCuts) => {
+        const pad = 'p'.repeat(10_000)
+        const body = Buffer.from(JSON.stringify({ name: 'mine', pad, records: mine }))
+        const next = Buffer.from(JSON.stringify({ name: 'other', pad, records: other }))
+        const first = await take({}, cut(body, myCuts))
+        const second = await take({}, cut(next, otherCuts))
+        expect(first.value).toEqual(JSON.parse(body.toString()))
+        expect(second.value).toEqual(JSON.parse(next.toString()))
+        expect(first.taken?.bytes?.equals(body)).toBe(true)
+      }),
+      { numRuns: 60 },
+    )
+  })
 
   it('keeps its own bytes for a later instance, after another body was decoded', async () => {
     // Decoded from a buffer the next chunked body reuses (this one is shorter, so it fits in
