@@ -7,6 +7,7 @@ import { refuse } from '../core/connection.js'
 import { readBody } from '../core/read.js'
 import { joinForText } from '../core/text.js'
 import { repeatsContentType } from '../core/request.js'
+import { readyForAdds } from '../core/shape.js'
 import { hasZstd } from '../core/zstd.js'
 import { charsetDecoder } from './charset.js'
 import { catalogue, settingNote } from '../errors.js'
@@ -90,6 +91,7 @@ export function parserMiddleware(spec: ParserSpec): ParserMiddleware {
             : undefined)
         return next(createError(400, err as Error, withBody({ type, detail }, body, settings)))
       }
+      readyForAdds(req)
       req.body = value
       // Marks the body as taken for parsers that look (safeBody() refuses to run after us).
       req._body = true
