@@ -14,7 +14,7 @@ import { type BodyScope, noBody, takeBody, unread } from './core/body.js'
 import { type BodyEngine, createEngine } from './core/engine.js'
 import type { RouteBinding, RoutePolicy, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
-import { hasBody } from './core/read.js'
+import { hasBody, type ReadPolicy, readBody } from './core/read.js'
 import { pathOf } from './core/request.js'
 import type { CompiledRoute } from './core/route.js'
 import { closeUnread } from './core/connection.js'
@@ -48,8 +48,9 @@ type RouteConfig = { [kRoute]?: RouteBindings }
  * A fastify plugin that takes over body parsing: every content type goes to safebody, which
  * reads, decodes, guards and validates the body against the route's `schema.body`, or a
  * binding in `routes`, and refuses anything else (415 for a type the route does not accept or
- * a route with no binding). Refusals reach the error handler with `statusCode` and `type`.
- * fastify's own validator skips `schema.body` on those routes: the body is validated once.
+ * a route with no binding). A body sent to a path fastify has no route for is read within
+ * the limit and dropped, and fastify's 404 stands. Refusals reach the error handler with
+ * `statusCode` and `type`. fastify's own validator skips `schema.body` on those routes: the body is validated once.
  *
  * @example
  * await app.register(safebody, { limit: '1mb' })
@@ -142,16 +143,14 @@ class CappedAtRequest {
   constructor(private readonly engine: BodyEngine) {}
 
   /**
-   * The binding a request is held to: its route's, found when the route was added; for a
-   * route added before the plugin, or a pattern no key matches, the one its URL path finds.
+   * The binding a request to one of fastify's routes is held to: its route's, found when the
+   * route was added; for a route added before the plugin, or a pattern no key matches, the
+   * one its URL path finds.
    */
   binding(request: FastifyRequest, path: string): CompiledRoute | undefined {
     const { method, routeOptions } = request
     const own = (routeOptions.config as RouteConfig)[kRoute]?.[method]
     if (own !== undefined) return own
-    // No route of fastify's: no handler runs, so no binding holds (a HEAD with
-    // exposeHeadRoutes false stays fastify's 404, not its path's GET binding).
-    if (request.is404) return undefined
     const found = this.engine.find(method, path)
     const { bodyLimit } = routeOptions
     if (found === undefined || found.policy.read.limit <= bodyLimit) return found
@@ -160,6 +159,16 @@ class CappedAtRequest {
     let route = byLimit.get(bodyLimit)
     if (route === undefined) byLimit.set(bodyLimit, (route = capped(found, bodyLimit)))
     return route
+  }
+
+  /**
+   * How a body sent to a path fastify has no route for is read before it is dropped: under
+   * the options' limit and timeout, capped to the `bodyLimit` of fastify's 404 route.
+   */
+  notFound(request: FastifyRequest): ReadPolicy {
+    const { read } = this.engine.scope.fallback.policy
+    const { bodyLimit } = request.routeOptions
+    return read.limit <= bodyLimit ? read : { ...read, limit: bodyLimit }
   }
 
   /**
@@ -194,6 +203,13 @@ function bodyParser(bindings: CappedAtRequest) {
     done: (err: Error | null, body?: unknown) => void,
   ): void => {
     const { method, url, headers } = request
+    if (request.is404) {
+      return dropBody(bindings.notFound(request), payload, headers, (err) => {
+        if (err !== null) return done(err)
+        parsed.add(request.raw)
+        done(null, undefined)
+      })
+    }
     const path = pathOf(url)
     const route = bindings.binding(request, path)
     const scope = bindings.scope(request, route)
@@ -258,6 +274,14 @@ function unparsedBody(
     const { method, url, headers } = request
     const present = hasBody(headers, request.raw)
     if (present && parserRan(method, headers, parsedMethods)) return next()
+    // No route of fastify's: no handler runs, so no binding holds (a HEAD with
+    // exposeHeadRoutes false stays fastify's 404, not its path's GET binding).
+    if (request.is404) {
+      if (!present) return next()
+      return dropBody(bindings.notFound(request), request.raw, headers, (err) => {
+        next(err ?? undefined)
+      })
+    }
     const path = pathOf(url)
     const route = bindings.binding(request, path)
     if (route === undefined && !present) return next()
@@ -269,6 +293,25 @@ function unparsedBody(
       next()
     })
   }
+}
+
+/**
+ * Read a body that no route takes, within `policy`, and drop it: fastify then answers with its
+ * 404 (or the app's not-found handler), as it does without the plugin, and the connection
+ * stays usable. Nothing is decoded; a body over the limit, too slow or in an unknown coding
+ * is refused as on any route.
+ */
+function dropBody(
+  policy: ReadPolicy,
+  source: IncomingMessage,
+  headers: IncomingHttpHeaders,
+  done: (err: Error | null) => void,
+): void {
+  readBody(source, headers, policy, {
+    bodyRead: () => done(null),
+    bodyChunks: () => done(null),
+    readFailed: (err) => done(err as Error),
+  })
 }
 
 /**

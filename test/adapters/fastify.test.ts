@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto'
 import net from 'node:net'
+import { gzipSync } from 'node:zlib'
 import Fastify, { type FastifyInstance, type FastifyTypeProvider } from 'fastify'
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
 import express from 'express'
@@ -220,6 +221,92 @@ describe('safebody/fastify', () => {
     }
     const taken = await instance.inject({ method: 'POST', url: '/bigger', payload, headers })
     expect(taken.statusCode).toBe(200)
+    await instance.close()
+  })
+
+  it.each(['enforce', 'report'] as const)(
+    "leaves a body sent to a path with no route to fastify's 404, read within the limit and dropped (%s mode)",
+    async (mode) => {
+      const instance = Fastify({ bodyLimit: 1000 })
+      await instance.register(safebody, {
+        mode,
+        routes: { 'POST /nowhere': { schema: { type: 'object' } } },
+      })
+      instance.setErrorHandler(problemDetails())
+      const seen: unknown[] = []
+      instance.setNotFoundHandler(async (request, reply) => {
+        seen.push(request.body)
+        return reply.code(404).send({ missing: request.url })
+      })
+      instance.post('/users', { schema: { body: { type: 'object' } } }, async () => ({}))
+      const bodies: Array<[string, string | Buffer, Record<string, string>]> = [
+        ['POST', '{"name":"x"}', { 'content-type': 'application/json' }],
+        ['POST', '{"__proto__":{"polluted":true}}', { 'content-type': 'application/json' }],
+        ['POST', '<a/>', { 'content-type': 'application/xml' }],
+        ['POST', 'no type', {}],
+        [
+          'PUT',
+          gzipSync('{"name":"x"}'),
+          { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        ],
+        ['GET', '{"name":"x"}', { 'content-type': 'application/json' }],
+      ]
+      for (const url of ['/nope', '/nowhere']) {
+        for (const [method, payload, headers] of bodies) {
+          const res = await instance.inject({ method, url, payload, headers })
+          expect([method, url, res.statusCode, res.json()]).toEqual([
+            method,
+            url,
+            404,
+            { missing: url },
+          ])
+        }
+      }
+      expect(seen).toEqual(new Array(12).fill(undefined))
+      // Over fastify's bodyLimit (and over safebody's, on a socket): 413, as on any route.
+      const big = await instance.inject({
+        method: 'POST',
+        url: '/nope',
+        payload: JSON.stringify('a'.repeat(2000)),
+        headers: { 'content-type': 'application/json' },
+      })
+      expect([big.statusCode, big.json().type]).toEqual([413, 'entity.too.large'])
+      expect(seen).toHaveLength(12)
+      expectPrototypesUntouched()
+      await instance.close()
+    },
+  )
+
+  it('keeps the connection after a 404 for a body it read and dropped, and closes it for one over the limit', async () => {
+    const instance = Fastify()
+    await instance.register(safebody, { limit: 100 })
+    instance.setErrorHandler(problemDetails())
+    await instance.listen({ port: 0, host: '127.0.0.1' })
+    const { port } = instance.server.address() as { port: number }
+    const post = (length: number) =>
+      `POST /nope HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`
+    // Two requests on one connection: the second is answered, so the first body was read.
+    const both = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(`${post(2)}{}${post(2)}{}`))
+      let text = ''
+      socket.on('data', (chunk) => {
+        text += chunk
+        if (text.split('HTTP/1.1 404').length === 3) socket.end()
+      })
+      socket.on('close', () => resolve(text))
+    })
+    expect(both.match(/HTTP\/1\.1 404/g)).toHaveLength(2)
+    // Declared over the limit and never sent: refused from the headers, the socket closed.
+    const refused = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(post(5000)))
+      let text = ''
+      socket.on('data', (chunk) => (text += chunk))
+      socket.on('close', () => resolve(text))
+    })
+    expect(refused).toMatch(/^HTTP\/1\.1 413 [^]*\r\nconnection: close\r\n/i)
+    expect(refused).toContain('"type":"entity.too.large"')
+    expectPrototypesUntouched()
+    instance.server.closeAllConnections()
     await instance.close()
   })
 
@@ -634,13 +721,15 @@ describe('safebody/fastify', () => {
       a.post('/boom', async () => {
         throw new Error('internal detail')
       })
+      a.post('/unbound', async () => ({}))
     })
     const refused = await instance.inject({
       method: 'POST',
-      url: '/nowhere-bound',
+      url: '/unbound',
       payload: '{}',
       headers: { 'content-type': 'application/json' },
     })
+    expect(refused.statusCode).toBe(415)
     expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/)
     const boom = await instance.inject({ method: 'POST', url: '/boom' })
     expect(boom.statusCode).toBe(500)
