@@ -95,3 +95,6 @@ function normalizeJsonSyntaxError(error: Error, message: string, stack: string):
   error.message = message
   return error
 }
+
+/** `import json from 'safebody/body-parser/json'`, as body-parser 2.4 exports it. */
+export default json

@@ -17,3 +17,6 @@ export function raw(options?: RawOptions): ParserMiddleware {
     parse: (bytes) => bytes,
   })
 }
+
+/** `import raw from 'safebody/body-parser/raw'`, as body-parser 2.4 exports it. */
+export default raw

@@ -18,3 +18,6 @@ export function text(options?: TextOptions): ParserMiddleware {
     parse: (bytes, charset) => decode(bytes, charset as string),
   })
 }
+
+/** `import text from 'safebody/body-parser/text'`, as body-parser 2.4 exports it. */
+export default text

@@ -86,3 +86,6 @@ function formParser(options: UrlencodedOptions | undefined) {
     }
   }
 }
+
+/** `import urlencoded from 'safebody/body-parser/urlencoded'`, as body-parser 2.4 exports it. */
+export default urlencoded

@@ -150,4 +150,55 @@ console.log(JSON.stringify({
     ])
     expect(esm).toMatch(/dist\/esm\/body-parser\/index\.js$/)
   })
+
+  // body-parser 2.4 exports each parser alone: `require('body-parser/json')` is json().
+  const subpath = (load: string) => `
+${load}
+const http = require('node:http')
+const answers = {}
+const server = http.createServer((req, res) => {
+  const type = req.url.slice(1)
+  parsers[type]()(req, res, (err) => res.end(JSON.stringify(err ? { status: err.status, type: err.type } : { body: Buffer.isBuffer(req.body) ? 'buffer:' + req.body : req.body })))
+})
+const sent = {
+  json: ['application/json', '{"a":1}'], raw: ['application/octet-stream', 'ab'],
+  text: ['text/plain', 'hi'], urlencoded: ['application/x-www-form-urlencoded', 'a=1'],
+}
+server.listen(0, '127.0.0.1', async () => {
+  const { port } = server.address()
+  const post = async (type, [contentType, body]) =>
+    (await fetch('http://127.0.0.1:' + port + '/' + type, { method: 'POST', headers: { 'content-type': contentType }, body })).json()
+  for (const type of Object.keys(sent)) answers[type] = await post(type, sent[type])
+  answers.hostile = await post('json', ['application/json', '{"__proto__":{}}'])
+  answers.names = Object.values(parsers).map((parser) => typeof parser + ' ' + parser.name)
+  console.log(JSON.stringify(answers))
+  server.close()
+})
+`
+  const subpathAnswers = {
+    json: { body: { a: 1 } },
+    raw: { body: 'buffer:ab' },
+    text: { body: 'hi' },
+    urlencoded: { body: { a: '1' } },
+    hostile: { status: 400, type: 'entity.forbidden.key' },
+    names: ['function json', 'function raw', 'function text', 'function urlencoded'],
+  }
+
+  it("require('safebody/body-parser/json') etc. return the parser itself, as body-parser 2.4's do", () => {
+    const load = `const parsers = Object.fromEntries(['json', 'raw', 'text', 'urlencoded'].map((type) => [type, require('safebody/body-parser/' + type)]))`
+    expect(node(['-e', subpath(load)])).toEqual(subpathAnswers)
+    const resolved = node(['-p', `JSON.stringify(require.resolve('safebody/body-parser/json'))`])
+    expect(resolved).toMatch(/dist[/\\]cjs[/\\]body-parser[/\\]require-json\.cjs$/)
+  })
+
+  it("import json from 'safebody/body-parser/json' etc. give the parser as the default export", () => {
+    const load = `import json from 'safebody/body-parser/json'
+import raw from 'safebody/body-parser/raw'
+import text from 'safebody/body-parser/text'
+import urlencoded from 'safebody/body-parser/urlencoded'
+import { createRequire } from 'node:module'
+const require = createRequire(import.meta.url)
+const parsers = { json, raw, text, urlencoded }`
+    expect(node(['--input-type=module', '-e', subpath(load)])).toEqual(subpathAnswers)
+  })
 })
