@@ -3,9 +3,11 @@ import { IncomingMessage } from 'node:http'
 /**
  * Whether V8 gives two requests that receive the same property the same hidden class after
  * Express replaced their prototype. V8 13 (Node 24) does; V8 11 and 12 (Node 20 to 23) give
- * each such request a new one per property added.
+ * each such request a new one per property added. Anything else (an unknown version, or Bun,
+ * which reports a V8 version it does not run) is left alone.
  */
-const SHARED_TRANSITIONS = Number.parseInt(process.versions.v8 ?? '13', 10) >= 13
+const COSTLY_ADDS =
+  process.versions.bun === undefined && Number.parseInt(process.versions.v8 ?? '', 10) < 13
 
 /**
  * Ready a request whose prototype a framework replaced (Express's `setPrototypeOf`) for the
@@ -14,18 +16,42 @@ const SHARED_TRANSITIONS = Number.parseInt(process.versions.v8 ?? '13', 10) >= 1
  * Why: on Node 20 to 23 each such add makes a hidden class for that one request, at about
  * 2-3.5 µs on Node 20 and 1.5-2 µs on Node 22 (a microbenchmark of an IncomingMessage given
  * Express's prototype), and every later property load on it misses V8's inline caches.
- * Deleting a property other than the last one added turns the object into a dictionary, a
- * hidden class V8 shares among such objects, which takes adds as hash inserts: on the
- * yardstick's 300 B body the whole Express request got 4-6 µs cheaper on Node 20 and 22.
- * The property deleted is `statusMessage`, a response field that Node sets to null on every
- * request; it is set again at once, the same value, only last in key order. On Node 24 the
- * adds are already cheap and the dictionary costs about 1 µs, so nothing is done there, nor
- * on a request that kept Node's own prototype (a plain node:http server).
+ * Turning the object into a dictionary (see {@link toDictionary}) makes those adds hash
+ * inserts: on the yardstick's 300 B body the whole Express request got 4-6 µs cheaper on
+ * Node 20 and 22. On Node 24 the adds are already cheap and the dictionary costs about 1 µs,
+ * so nothing is done there.
  */
 export function readyForAdds(req: object): void {
-  if (SHARED_TRANSITIONS || Object.getPrototypeOf(req) === IncomingMessage.prototype) return
+  if (COSTLY_ADDS) toDictionary(req)
+}
+
+/**
+ * Turn a request under a replaced prototype into a dictionary, a hidden class V8 shares among
+ * such objects: delete a property other than the last one added, then put it back. The one
+ * deleted is `statusMessage`, a response field Node sets to null on every request; it comes
+ * back the same, only last in key order. Left alone: a request on Node's own prototype or a
+ * subclass's (`createServer({ IncomingMessage })`), whose adds share hidden classes; one that
+ * cannot take the property back; one whose `statusMessage` is anything but Node's own field.
+ * True when it was done.
+ */
+export function toDictionary(req: object): boolean {
+  const proto = Object.getPrototypeOf(req) as object | null
+  if (
+    proto === IncomingMessage.prototype ||
+    proto === null ||
+    Object.hasOwn(proto, 'constructor')
+  ) {
+    return false
+  }
+  if (!Object.isExtensible(req)) return false
   const field = Object.getOwnPropertyDescriptor(req, 'statusMessage')
   // Only Node's own field: a plain, writable data property holding null.
-  if (field?.value !== null || !field.writable || !field.enumerable || !field.configurable) return
-  if (Reflect.deleteProperty(req, 'statusMessage')) Reflect.set(req, 'statusMessage', null)
+  if (field?.value !== null || !field.writable || !field.enumerable || !field.configurable) {
+    return false
+  }
+  // Put back as it was, past any setter up the prototype chain.
+  return (
+    Reflect.deleteProperty(req, 'statusMessage') &&
+    Reflect.defineProperty(req, 'statusMessage', field)
+  )
 }
