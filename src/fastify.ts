@@ -14,10 +14,11 @@ import { type BodyScope, noBody, takeBody, unread } from './core/body.js'
 import { type BodyEngine, createEngine } from './core/engine.js'
 import type { RouteBinding, RoutePolicy, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
-import { hasBody, type ReadPolicy, readBody } from './core/read.js'
+import { discardBody, hasBody, type ReadPolicy } from './core/read.js'
 import { pathOf } from './core/request.js'
 import type { CompiledRoute } from './core/route.js'
-import { closeUnread } from './core/connection.js'
+import type { RequestFacts } from './core/violations.js'
+import { afterParse, closeUnread } from './core/connection.js'
 import { formats } from './decoders/formats.js'
 import { bodyError, type BodyErrorType, isBodyError } from './errors.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
@@ -140,7 +141,7 @@ class CappedAtRequest {
   private readonly routes = new WeakMap<CompiledRoute, Map<number, CompiledRoute>>()
   private readonly scopes = new Map<number, BodyScope>()
 
-  constructor(private readonly engine: BodyEngine) {}
+  constructor(readonly engine: BodyEngine) {}
 
   /**
    * The binding a request to one of fastify's routes is held to: its route's, found when the
@@ -204,11 +205,17 @@ function bodyParser(bindings: CappedAtRequest) {
   ): void => {
     const { method, url, headers } = request
     if (request.is404) {
-      return dropBody(bindings.notFound(request), payload, headers, (err) => {
-        if (err !== null) return done(err)
-        parsed.add(request.raw)
-        done(null, undefined)
-      })
+      return dropBody(
+        bindings.engine.scope,
+        request,
+        bindings.notFound(request),
+        payload,
+        (err) => {
+          if (err !== null) return done(err)
+          parsed.add(request.raw)
+          done(null, undefined)
+        },
+      )
     }
     const path = pathOf(url)
     const route = bindings.binding(request, path)
@@ -278,9 +285,15 @@ function unparsedBody(
     // exposeHeadRoutes false stays fastify's 404, not its path's GET binding).
     if (request.is404) {
       if (!present) return next()
-      return dropBody(bindings.notFound(request), request.raw, headers, (err) => {
-        next(err ?? undefined)
-      })
+      return dropBody(
+        bindings.engine.scope,
+        request,
+        bindings.notFound(request),
+        request.raw,
+        (err) => {
+          next(err ?? undefined)
+        },
+      )
     }
     const path = pathOf(url)
     const route = bindings.binding(request, path)
@@ -298,20 +311,37 @@ function unparsedBody(
 /**
  * Read a body that no route takes, within `policy`, and drop it: fastify then answers with its
  * 404 (or the app's not-found handler), as it does without the plugin, and the connection
- * stays usable. Nothing is decoded; a body over the limit, too slow or in an unknown coding
- * is refused as on any route.
+ * stays usable. Nothing is inflated, decoded or kept; a body over the limit or too slow is
+ * refused as on any route, recorded (route null), and answered once the bytes received are
+ * parsed (`afterParse`), so that requests pipelined behind a body that fully arrived are
+ * answered too.
  */
 function dropBody(
+  scope: BodyScope,
+  request: FastifyRequest,
   policy: ReadPolicy,
   source: IncomingMessage,
-  headers: IncomingHttpHeaders,
   done: (err: Error | null) => void,
 ): void {
-  readBody(source, headers, policy, {
+  discardBody(source, request.headers, policy, {
     bodyRead: () => done(null),
-    bodyChunks: () => done(null),
-    readFailed: (err) => done(err as Error),
+    readFailed: (err) => {
+      if (isBodyError(err)) scope.log.record(err, 'refused', notFoundFacts(scope, request))
+      afterParse(() => done(err as Error))
+    },
   })
+}
+
+function notFoundFacts(scope: BodyScope, request: FastifyRequest): RequestFacts {
+  const { method, url, headers, raw } = request
+  return {
+    request: { method, path: pathOf(url), headers, rawHeaders: raw.rawHeaders },
+    route: null,
+    schema: null,
+    mode: scope.fallback.policy.mode,
+    format: null,
+    body: null,
+  }
 }
 
 /**

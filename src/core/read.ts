@@ -133,6 +133,28 @@ export function readBody(
 }
 
 /**
+ * Read a body that nothing takes and drop it: its bytes on the wire are counted against
+ * `policy.limit` (413, from Content-Length before any is read) within `policy.timeout` (408),
+ * and none is inflated or kept, whatever its Content-Encoding. For a request that no route
+ * answers (fastify's 404), so that its connection stays usable. `bodyRead` gets no bytes.
+ */
+export function discardBody(
+  source: NodeBodyStream,
+  headers: HeaderBag,
+  policy: ReadPolicy,
+  sink: ReadSink,
+): void {
+  const declared = headers['content-length']
+  const length = declared === undefined ? null : Number(declared)
+  if (length !== null && length > policy.limit) {
+    return sink.readFailed(tooLarge(policy, false, { length, expected: length }))
+  }
+  // Already read by something else: nothing is left to drop.
+  if (Reflect.get(source, 'readable') === false) return sink.bodyRead(EMPTY, 0)
+  new BodyReader(policy, length, null, sink, false).listen(source)
+}
+
+/**
  * One body read: counts wire and inflated bytes, collects chunks, and ends once. Events after
  * the end are ignored, so its listeners are never removed (they go with the request); its
  * timeout is a shared sweep (deadline.ts), not a timer each.
@@ -152,6 +174,8 @@ class BodyReader extends Deadline {
     private readonly length: number | null,
     private readonly inflater: Duplex | null,
     private readonly sink: ReadSink,
+    /** False when the bytes are only counted, then dropped (`discardBody`). */
+    private readonly keep = true,
   ) {
     super()
     if (inflater !== null) {
@@ -210,6 +234,7 @@ class BodyReader extends Deadline {
     if (this.received > this.policy.limit) {
       return this.fail(tooLarge(this.policy, this.inflater !== null, { received: this.received }))
     }
+    if (!this.keep) return
     if (this.first === null) this.first = chunk
     else if (this.chunks === null) this.chunks = [this.first, chunk]
     else this.chunks.push(chunk)
