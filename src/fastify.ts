@@ -51,7 +51,8 @@ type RouteConfig = { [kRoute]?: RouteBindings }
  * binding in `routes`, and refuses anything else (415 for a type the route does not accept or
  * a route with no binding). A body sent to a path fastify has no route for is read within
  * the limit and dropped, and fastify's 404 stands. Refusals reach the error handler with
- * `statusCode` and `type`. fastify's own validator skips `schema.body` on those routes: the body is validated once.
+ * `statusCode` and `type`. fastify's own validator skips `schema.body` on those routes: the
+ * body is validated once.
  *
  * @example
  * await app.register(safebody, { limit: '1mb' })
@@ -205,17 +206,11 @@ function bodyParser(bindings: CappedAtRequest) {
   ): void => {
     const { method, url, headers } = request
     if (request.is404) {
-      return dropBody(
-        bindings.engine.scope,
-        request,
-        bindings.notFound(request),
-        payload,
-        (err) => {
-          if (err !== null) return done(err)
-          parsed.add(request.raw)
-          done(null, undefined)
-        },
-      )
+      return dropBody(bindings, request, payload, (err) => {
+        if (err !== null) return done(err)
+        parsed.add(request.raw)
+        done(null, undefined)
+      })
     }
     const path = pathOf(url)
     const route = bindings.binding(request, path)
@@ -285,15 +280,9 @@ function unparsedBody(
     // exposeHeadRoutes false stays fastify's 404, not its path's GET binding).
     if (request.is404) {
       if (!present) return next()
-      return dropBody(
-        bindings.engine.scope,
-        request,
-        bindings.notFound(request),
-        request.raw,
-        (err) => {
-          next(err ?? undefined)
-        },
-      )
+      return dropBody(bindings, request, request.raw, (err) => {
+        next(err ?? undefined)
+      })
     }
     const path = pathOf(url)
     const route = bindings.binding(request, path)
@@ -317,13 +306,13 @@ function unparsedBody(
  * answered too.
  */
 function dropBody(
-  scope: BodyScope,
+  bindings: CappedAtRequest,
   request: FastifyRequest,
-  policy: ReadPolicy,
   source: IncomingMessage,
   done: (err: Error | null) => void,
 ): void {
-  discardBody(source, request.headers, policy, {
+  const { scope } = bindings.engine
+  discardBody(source, request.headers, bindings.notFound(request), {
     bodyRead: () => done(null),
     readFailed: (err) => {
       if (isBodyError(err)) scope.log.record(err, 'refused', notFoundFacts(scope, request))
