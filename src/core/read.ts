@@ -88,11 +88,18 @@ export function readBody(
   headers: HeaderBag,
   policy: ReadPolicy,
   sink: ReadSink,
+  /** False when the bytes are only counted, then dropped (`discardBody`). */
+  keep = true,
 ): void {
   const declared = headers['content-length']
   const length = declared === undefined ? null : Number(declared)
   if (length !== null && length > policy.limit) {
     return sink.readFailed(tooLarge(policy, false, { length, expected: length }))
+  }
+  if (!keep) {
+    // Already read by something else: nothing is left to drop.
+    if (Reflect.get(source, 'readable') === false) return sink.bodyRead(EMPTY, 0)
+    return new BodyReader(policy, length, null, sink, false).listen(source as NodeBodyStream)
   }
   // A transfer coding before chunked (`gzip, chunked`) would reach us still applied: Node
   // removes only the chunking. Refused, not handed on as if it were the body. (Without
@@ -144,14 +151,7 @@ export function discardBody(
   policy: ReadPolicy,
   sink: ReadSink,
 ): void {
-  const declared = headers['content-length']
-  const length = declared === undefined ? null : Number(declared)
-  if (length !== null && length > policy.limit) {
-    return sink.readFailed(tooLarge(policy, false, { length, expected: length }))
-  }
-  // Already read by something else: nothing is left to drop.
-  if (Reflect.get(source, 'readable') === false) return sink.bodyRead(EMPTY, 0)
-  new BodyReader(policy, length, null, sink, false).listen(source)
+  readBody(source, headers, policy, sink, false)
 }
 
 /**

@@ -1,22 +1,13 @@
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import type { Seen } from '../fixtures/shape/child.js'
 
 // safebody readies an Express request for the properties added to it (src/core/shape.ts):
 // on V8 before 13 it becomes a dictionary; on V8 13 and later, and on a plain node:http
 // request, it is left as it is. The child asks V8 itself (--allow-natives-syntax) and reports
 // every own property of the request that changed, besides those Express and the stream set.
 const child = fileURLToPath(new URL('../fixtures/shape/child.ts', import.meta.url))
-
-interface Seen {
-  server: string
-  middleware: string
-  status: number
-  fast: boolean
-  statusMessage: PropertyDescriptor | undefined
-  changed: string[]
-  body: unknown
-}
 
 describe('the request safebody adds a body to', () => {
   const { v8, results } = JSON.parse(
