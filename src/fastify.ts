@@ -10,15 +10,14 @@ import type {
   RouteOptions,
 } from 'fastify'
 import fp from 'fastify-plugin'
-import { type BodyScope, noBody, takeBody, unread } from './core/body.js'
+import { type BodyScope, dropBody, noBody, takeBody, unread } from './core/body.js'
 import { type BodyEngine, createEngine } from './core/engine.js'
 import type { RouteBinding, RoutePolicy, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
-import { discardBody, hasBody, type ReadPolicy } from './core/read.js'
+import { hasBody } from './core/read.js'
 import { pathOf } from './core/request.js'
 import type { CompiledRoute } from './core/route.js'
-import type { RequestFacts } from './core/violations.js'
-import { afterParse, closeUnread } from './core/connection.js'
+import { closeUnread } from './core/connection.js'
 import { formats } from './decoders/formats.js'
 import { bodyError, type BodyErrorType, isBodyError } from './errors.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
@@ -142,7 +141,7 @@ class CappedAtRequest {
   private readonly routes = new WeakMap<CompiledRoute, Map<number, CompiledRoute>>()
   private readonly scopes = new Map<number, BodyScope>()
 
-  constructor(readonly engine: BodyEngine) {}
+  constructor(private readonly engine: BodyEngine) {}
 
   /**
    * The binding a request to one of fastify's routes is held to: its route's, found when the
@@ -164,13 +163,18 @@ class CappedAtRequest {
   }
 
   /**
-   * How a body sent to a path fastify has no route for is read before it is dropped: under
-   * the options' limit and timeout, capped to the `bodyLimit` of fastify's 404 route.
+   * Read and drop the body of a request sent to a path fastify has no route for, so that
+   * fastify's 404 stands (`dropBody`): under the options' limit and timeout, capped to the
+   * `bodyLimit` of fastify's 404 route.
    */
-  notFound(request: FastifyRequest): ReadPolicy {
-    const { read } = this.engine.scope.fallback.policy
+  drop(request: FastifyRequest, source: IncomingMessage, done: (err: Error | null) => void): void {
+    const { scope } = this.engine
+    const { read } = scope.fallback.policy
     const { bodyLimit } = request.routeOptions
-    return read.limit <= bodyLimit ? read : { ...read, limit: bodyLimit }
+    const policy = read.limit <= bodyLimit ? read : { ...read, limit: bodyLimit }
+    const { method, url, headers, raw } = request
+    const asked = { method, path: pathOf(url), headers, rawHeaders: raw.rawHeaders }
+    dropBody(scope, asked, source, policy, (err) => done((err ?? null) as Error | null))
   }
 
   /**
@@ -206,7 +210,7 @@ function bodyParser(bindings: CappedAtRequest) {
   ): void => {
     const { method, url, headers } = request
     if (request.is404) {
-      return dropBody(bindings, request, payload, (err) => {
+      return bindings.drop(request, payload, (err) => {
         if (err !== null) return done(err)
         parsed.add(request.raw)
         done(null, undefined)
@@ -280,7 +284,7 @@ function unparsedBody(
     // exposeHeadRoutes false stays fastify's 404, not its path's GET binding).
     if (request.is404) {
       if (!present) return next()
-      return dropBody(bindings, request, request.raw, (err) => {
+      return bindings.drop(request, request.raw, (err) => {
         next(err ?? undefined)
       })
     }
@@ -294,42 +298,6 @@ function unparsedBody(
       if (value !== noBody && value !== unread) request.body = value
       next()
     })
-  }
-}
-
-/**
- * Read a body that no route takes, within `policy`, and drop it: fastify then answers with its
- * 404 (or the app's not-found handler), as it does without the plugin, and the connection
- * stays usable. Nothing is inflated, decoded or kept; a body over the limit or too slow is
- * refused as on any route, recorded (route null), and answered once the bytes received are
- * parsed (`afterParse`), so that requests pipelined behind a body that fully arrived are
- * answered too.
- */
-function dropBody(
-  bindings: CappedAtRequest,
-  request: FastifyRequest,
-  source: IncomingMessage,
-  done: (err: Error | null) => void,
-): void {
-  const { scope } = bindings.engine
-  discardBody(source, request.headers, bindings.notFound(request), {
-    bodyRead: () => done(null),
-    readFailed: (err) => {
-      if (isBodyError(err)) scope.log.record(err, 'refused', notFoundFacts(scope, request))
-      afterParse(() => done(err as Error))
-    },
-  })
-}
-
-function notFoundFacts(scope: BodyScope, request: FastifyRequest): RequestFacts {
-  const { method, url, headers, raw } = request
-  return {
-    request: { method, path: pathOf(url), headers, rawHeaders: raw.rawHeaders },
-    route: null,
-    schema: null,
-    mode: scope.fallback.policy.mode,
-    format: null,
-    body: null,
   }
 }
 

@@ -21,7 +21,16 @@ import {
 } from './replay.js'
 import { negotiate, repeatedContentType } from './negotiate.js'
 import type { OwnRules, RoutePolicy } from './options.js'
-import { type BodySource, checkRead, hasBody, type ReadSink, readBody } from './read.js'
+import {
+  type BodySource,
+  checkRead,
+  discardBody,
+  hasBody,
+  type NodeBodyStream,
+  type ReadPolicy,
+  type ReadSink,
+  readBody,
+} from './read.js'
 import { type BodyRequest, type HeaderBag, repeatsContentType } from './request.js'
 import { type Fallback, relaxed, reportFormat, unread } from './report.js'
 import { absentBody, type CompiledRoute, noBody, unboundRoute } from './route.js'
@@ -86,6 +95,33 @@ export function takeBody(
   done: BodyCallback,
 ): void {
   new BodyTask(scope, route, request, done).start(source)
+}
+
+/**
+ * For an adapter whose router has no route for the request (fastify's 404): read the body
+ * within `policy` and drop it, so that the framework's own answer stands and the connection
+ * stays usable. Nothing is inflated, decoded or kept (`discardBody`). A body over the limit or
+ * too slow is refused as `takeBody` refuses, recorded with route null and told once the bytes
+ * received are parsed (`afterParse`), so that requests pipelined behind it are answered too.
+ */
+export function dropBody(
+  scope: BodyScope,
+  request: BodyRequest,
+  source: NodeBodyStream,
+  policy: ReadPolicy,
+  done: (err: unknown) => void,
+): void {
+  discardBody(source, request.headers, policy, {
+    bodyRead: () => done(null),
+    readFailed: (err) => {
+      if (isBodyError(err)) {
+        const { mode } = scope.fallback.policy
+        const facts = { request, route: null, schema: null, mode, format: null, body: null }
+        scope.log.record(err, 'refused', facts)
+      }
+      afterParse(() => done(err))
+    },
+  })
 }
 
 /**
