@@ -286,9 +286,14 @@ describe('safebody/fastify', () => {
     },
   )
 
-  it('keeps the connection after a 404 for a body it read and dropped, and closes it for one over the limit', async () => {
+  it('keeps the connection after a 404 for a body it read and dropped, and closes it for one over the limit or too slow', async () => {
     const instance = Fastify()
-    await instance.register(safebody, { limit: 100 })
+    const refusals: string[] = []
+    await instance.register(safebody, {
+      limit: 100,
+      timeout: 300,
+      onViolation: ({ type, route }) => refusals.push(`${type} ${route}`),
+    })
     instance.setErrorHandler(problemDetails())
     await instance.listen({ port: 0, host: '127.0.0.1' })
     const { port } = instance.server.address() as { port: number }
@@ -329,6 +334,15 @@ describe('safebody/fastify', () => {
       expect(pipelined.text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 413', 'HTTP/1.1 404'])
       expect(pipelined.closed).toBe(false)
     }
+    // Slower than `timeout`: 408, recorded as any refusal, the socket closed.
+    const slow = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(`${post(50)}{"a":`))
+      let text = ''
+      socket.on('data', (chunk) => (text += chunk))
+      socket.on('close', () => resolve(text))
+    })
+    expect(slow).toMatch(/^HTTP\/1\.1 408 [^]*\r\nconnection: close\r\n/i)
+    expect(slow).toContain('"type":"request.timeout"')
     // Declared over the limit and never sent: refused from the headers, the socket closed.
     const refused = await new Promise<string>((resolve) => {
       const socket = net.connect(port, '127.0.0.1', () => socket.write(post(5000)))
@@ -338,6 +352,13 @@ describe('safebody/fastify', () => {
     })
     expect(refused).toMatch(/^HTTP\/1\.1 413 [^]*\r\nconnection: close\r\n/i)
     expect(refused).toContain('"type":"entity.too.large"')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(refusals).toEqual([
+      'entity.too.large null',
+      'entity.too.large null',
+      'request.timeout null',
+      'entity.too.large null',
+    ])
     expectPrototypesUntouched()
     instance.server.closeAllConnections()
     await instance.close()

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { discardBody } from '../../src/core/read.js'
+import { expectPrototypesUntouched } from '../helpers/app.js'
 
 const policy = { limit: 1000, timeout: 5000, inflate: true }
 
@@ -46,5 +47,6 @@ describe('discardBody', () => {
       status: 400,
       type: 'request.size.invalid',
     })
+    expectPrototypesUntouched()
   })
 })
