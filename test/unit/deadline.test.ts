@@ -1,15 +1,16 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { Deadline, settleBy, unwatch, watch } from '../../src/core/deadline.js'
+import { type Deadline, settleBy, unwatch, watch } from '../../src/core/deadline.js'
 
-class Read extends Deadline {
+class Read implements Deadline {
   expired = 0
+  watched = false
+  prevDeadline: Deadline | null = null
+  nextDeadline: Deadline | null = null
   constructor(
-    expiresAt: number,
+    public expiresAt: number,
     private readonly onExpire: () => void = () => undefined,
-  ) {
-    super()
-    this.expiresAt = expiresAt
-  }
+    readonly timeout = 1000,
+  ) {}
 
   expire(): void {
     this.expired++
@@ -26,8 +27,8 @@ describe('read deadlines on one shared sweep', () => {
     vi.useFakeTimers()
     const now = Date.now()
     const reads = [0, 1, 2, 3, 4].map((i) => new Read(now + (i % 2 === 0 ? 100 : 10_000)))
-    for (const read of reads) watch(read, 1000)
-    watch(reads[0] as Read, 1000) // watching twice links it once
+    for (const read of reads) watch(read)
+    watch(reads[0] as Read) // watching twice links it once
     unwatch(reads[2] as Read) // from the middle
     unwatch(reads[2] as Read) // twice: nothing happens
     unwatch(new Read(now)) // never watched: nothing happens
@@ -41,16 +42,42 @@ describe('read deadlines on one shared sweep', () => {
   it('keeps sweeping the rest when an expiry ends other reads', () => {
     vi.useFakeTimers()
     const now = Date.now()
-    const later = new Read(now + 50)
-    const other = new Read(now + 50)
+    const later = new Read(now + 50, undefined, 100)
+    const other = new Read(now + 50, undefined, 100)
     // Watched last, so swept first: its expiry ends `other`, which must not expire too.
-    const ending = new Read(now + 50, () => unwatch(other))
-    watch(later, 100)
-    watch(other, 100)
-    watch(ending, 100)
+    const ending = new Read(now + 50, () => unwatch(other), 100)
+    watch(later)
+    watch(other)
+    watch(ending)
     vi.advanceTimersByTime(200)
     expect([ending.expired, other.expired, later.expired]).toEqual([1, 0, 1])
   })
+
+  // A read is not timed when it starts: the first sweep after it gives it its deadline.
+  it.each([0, 3, 12, 24])(
+    'refuses an untimed read no sooner than its timeout, and within two sweeps of it (started %i ms after a sweep)',
+    (offset) => {
+      vi.useFakeTimers()
+      // A timeout of 200 ms: a sweep every 25 ms, started by the first read watched.
+      const pacer = new Read(Date.now() + 60_000, undefined, 200)
+      watch(pacer)
+      vi.advanceTimersByTime(25 + offset)
+      const read = new Read(0, undefined, 200)
+      const started = Date.now()
+      watch(read)
+      let expiredAfter = -1
+      for (let ms = 1; ms <= 400 && expiredAfter === -1; ms++) {
+        vi.advanceTimersByTime(1)
+        if (read.expired === 1) expiredAfter = Date.now() - started
+      }
+      expect(expiredAfter).toBeGreaterThanOrEqual(200)
+      expect(expiredAfter).toBeLessThanOrEqual(200 + 2 * 25)
+      expect(read.expired).toBe(1)
+      unwatch(pacer)
+      // The sweep stops itself once nothing is watched: the next test starts its own.
+      vi.advanceTimersByTime(1000)
+    },
+  )
 
   it('settles an answer in time, refuses a late one and drops what comes after', async () => {
     vi.useFakeTimers()

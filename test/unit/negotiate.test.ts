@@ -64,6 +64,41 @@ describe('negotiate', () => {
     expect(outcome('application/json')).toBe('json')
     expect(outcome('application/json; charset=latin1')).toBe('415 charset.unsupported')
   })
+
+  // A table remembers the last header it accepted: that header, sent again, and any other,
+  // before or after, are answered as without the memo, in the table they were sent to.
+  it('answers a header the same the second time, and every other header as before', () => {
+    const json = formatTable([formats.json])
+    const yaml = formatTable([formats.yaml])
+    const answer = (header: string, table: typeof json) => {
+      try {
+        return negotiate(header, table).name
+      } catch (err) {
+        return `${(err as { status: number }).status} ${(err as { type: string }).type}`
+      }
+    }
+    const headers = [
+      'application/json',
+      'application/json',
+      'application/json; charset=latin1',
+      'application/json',
+      'application/yaml',
+      'application/json; charset=utf-8',
+      'application/json; charset=utf-8',
+      'text/plain',
+      'application/yaml',
+      'application/json; charset=utf-8',
+    ]
+    for (const header of headers) {
+      for (const [table, kind] of [
+        [json, [formats.json]],
+        [yaml, [formats.yaml]],
+      ] as const) {
+        const expected = answer(header, formatTable(kind))
+        expect([header, answer(header, table)]).toEqual([header, expected])
+      }
+    }
+  })
 })
 
 describe('repeatsContentType', () => {
