@@ -13,12 +13,16 @@
  * A read (or a validation) that can run out of time. A plain interface, not a base class:
  * constructing a derived class cost 0.28 us a request on Node 20 (V8's
  * FindNonDefaultConstructorOrConstruct, in a perf profile of the fastify yardstick). The
- * fields belong to this module; an implementer starts them at 0, false and null.
+ * fields belong to this module; an implementer starts them at `UNTIMED` (or the time it must
+ * end by), false and null.
  */
 export interface Deadline {
-  /** `Date.now()` past which it has failed; 0 until the first sweep after `watch` sets it. */
+  /** `Date.now()` past which it has failed; `UNTIMED` (0) until a sweep after `watch` sets it. */
   expiresAt: number
-  /** How long (ms) it may take, from the sweep that sets `expiresAt`. */
+  /**
+   * How long (ms) it may take, counted from the sweep that sets `expiresAt`; for one watched
+   * with its `expiresAt` set, only how often the sweep runs (an eighth of it).
+   */
   readonly timeout: number
   watched: boolean
   prevDeadline: Deadline | null
@@ -26,13 +30,16 @@ export interface Deadline {
   expire(): void
 }
 
+/** The `expiresAt` of a deadline no sweep has timed yet. */
+export const UNTIMED = 0
+
 let first: Deadline | null = null
 let timer: ReturnType<typeof setInterval> | null = null
 let every = Infinity
 
 /**
- * Start watching `deadline`: it expires at its `expiresAt`, or, where that is 0, `timeout` ms
- * after the next sweep.
+ * Start watching `deadline`: it expires at its `expiresAt`, or, where that is `UNTIMED`,
+ * `timeout` ms after the next sweep (or after now, if watching it makes the sweep restart).
  */
 export function watch(deadline: Deadline): void {
   if (deadline.watched) return
@@ -42,7 +49,11 @@ export function watch(deadline: Deadline): void {
   first = deadline
   const sweep = Math.min(1000, Math.max(5, Math.floor(deadline.timeout / 8)))
   if (timer !== null && sweep >= every) return
-  if (timer !== null) clearInterval(timer)
+  if (timer !== null) {
+    clearInterval(timer)
+    // Restarting puts the next sweep off: the reads waiting for one to time them are timed now.
+    timeUntimed(Date.now())
+  }
   every = sweep
   timer = setInterval(sweepExpired, sweep)
   timer.unref()
@@ -59,6 +70,13 @@ export function unwatch(deadline: Deadline): void {
   deadline.prevDeadline = deadline.nextDeadline = null
 }
 
+/** Give every read not timed yet its deadline, counted from `now`. */
+function timeUntimed(now: number): void {
+  for (let at = first; at !== null; at = at.nextDeadline) {
+    if (at.expiresAt === UNTIMED) at.expiresAt = now + at.timeout
+  }
+}
+
 function sweepExpired(): void {
   if (first === null) {
     clearInterval(timer as ReturnType<typeof setInterval>)
@@ -71,7 +89,7 @@ function sweepExpired(): void {
   while (deadline !== null) {
     const next: Deadline | null = deadline.nextDeadline
     // Started since the last sweep: its time runs from now, which is no earlier than its start.
-    if (deadline.expiresAt === 0) deadline.expiresAt = now + deadline.timeout
+    if (deadline.expiresAt === UNTIMED) deadline.expiresAt = now + deadline.timeout
     if (deadline.expiresAt <= now) {
       unwatch(deadline)
       // What expiring sets off may end other reads: if it unlinked the next one, the reads

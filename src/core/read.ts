@@ -11,7 +11,7 @@ import {
   limitError,
   settingNote,
 } from '../errors.js'
-import { type Deadline, unwatch, watch } from './deadline.js'
+import { type Deadline, UNTIMED, unwatch, watch } from './deadline.js'
 import type { HeaderBag } from './request.js'
 import { createZstdInflater, hasZstd } from './zstd.js'
 
@@ -160,7 +160,7 @@ export function discardBody(
  * timeout is a shared sweep (deadline.ts), not a timer each.
  */
 class BodyReader implements Deadline {
-  expiresAt = 0
+  expiresAt = UNTIMED
   watched = false
   prevDeadline: Deadline | null = null
   nextDeadline: Deadline | null = null
@@ -199,7 +199,9 @@ class BodyReader implements Deadline {
       typeof chunk === 'string' ? this.fail(encodingSet()) : this.wire(chunk),
     )
     stream.on('end', () => this.wireEnd())
-    const complete: unknown = ownClass(stream) ? stream.complete : Reflect.get(stream, 'complete')
+    const complete: unknown = isPlainIncomingMessage(stream)
+      ? stream.complete
+      : Reflect.get(stream, 'complete')
     // An http.IncomingMessage (it has `complete`) emits 'error' only to listeners, and
     // 'close' in every case, so 'close' alone sees a client that went away. Any other stream
     // would throw an unheard error, so it gets a listener.
@@ -211,16 +213,12 @@ class BodyReader implements Deadline {
     stream.on('close', () => {
       if (!stream.complete) this.aborted()
     })
-    this.watch()
+    watch(this)
   }
 
   /** How long the read may take (the deadline sweep reads it). */
   get timeout(): number {
     return this.policy.timeout
-  }
-
-  watch(): void {
-    watch(this)
   }
 
   /** A chunk as it came off the wire. */
@@ -336,17 +334,17 @@ const EMPTY = Buffer.alloc(0)
  * True for a stream of Node's own request class, whose hidden class is the same from one
  * request to the next: a plain load of its properties hits the inline cache, where
  * `Reflect.get`'s generic lookup costs 0.2 us a request (fastify, Koa, node:http). A request
- * whose prototype a framework replaced (Express) has a hidden class of its own on Node 20 to
- * 23, which misses the cache on every request: it is read with `Reflect.get` (see
+ * whose prototype a framework replaced (Express) has a hidden class of its own on Node 20 and
+ * 22, which misses the cache on every request: it is read with `Reflect.get` (see
  * ExpressRequest), as is any other stream.
  */
-function ownClass(stream: object): stream is IncomingMessage {
+function isPlainIncomingMessage(stream: object): stream is IncomingMessage {
   return Object.getPrototypeOf(stream) === IncomingMessage.prototype
 }
 
-/** The stream's `readable`, read as `ownClass` says. */
+/** The stream's `readable`, read as `isPlainIncomingMessage` says. */
 function readableOf(stream: object): unknown {
-  return ownClass(stream) ? stream.readable : Reflect.get(stream, 'readable')
+  return isPlainIncomingMessage(stream) ? stream.readable : Reflect.get(stream, 'readable')
 }
 
 function isWebStream(source: BodySource): source is ReadableStream<Uint8Array> {
@@ -359,7 +357,7 @@ async function pumpWeb(stream: ReadableStream<Uint8Array>, reader: BodyReader): 
   reader.cancelWith(() => {
     web.cancel().catch(() => undefined)
   })
-  reader.watch()
+  watch(reader)
   try {
     for (;;) {
       const { done, value } = await web.read()

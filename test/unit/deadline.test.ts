@@ -79,6 +79,35 @@ describe('read deadlines on one shared sweep', () => {
     },
   )
 
+  // Watching a read with a shorter timeout restarts the sweep, which would put off the first
+  // sweep of a read that has not been timed yet: such reads are timed at the restart.
+  it('times the reads not yet timed when a shorter timeout restarts the sweep', () => {
+    vi.useFakeTimers()
+    // A timeout of 800 ms: a sweep every 100 ms.
+    const pacer = new Read(Date.now() + 60_000, undefined, 800)
+    watch(pacer)
+    vi.advanceTimersByTime(100 + 5)
+    const read = new Read(0, undefined, 800)
+    const started = Date.now()
+    watch(read)
+    // Just before the sweep that would have timed it, shorter timeouts restart the sweep.
+    vi.advanceTimersByTime(90)
+    const shorter = new Read(Date.now() + 60_000, undefined, 700)
+    watch(shorter)
+    vi.advanceTimersByTime(80)
+    const shortest = new Read(Date.now() + 60_000, undefined, 600)
+    watch(shortest)
+    let expiredAfter = -1
+    for (let ms = 1; ms <= 1200 && expiredAfter === -1; ms++) {
+      vi.advanceTimersByTime(1)
+      if (read.expired === 1) expiredAfter = Date.now() - started
+    }
+    expect(expiredAfter).toBeGreaterThanOrEqual(800)
+    expect(expiredAfter).toBeLessThanOrEqual(800 + 2 * 100)
+    for (const other of [pacer, shorter, shortest]) unwatch(other)
+    vi.advanceTimersByTime(1000)
+  })
+
   it('settles an answer in time, refuses a late one and drops what comes after', async () => {
     vi.useFakeTimers()
     const outcomes: string[] = []
