@@ -18,6 +18,18 @@ class Read implements Deadline {
   }
 }
 
+/**
+ * Advance the fake clock a millisecond at a time until `read` expires: how long after
+ * `started` it did, or -1 if not within `max` ms.
+ */
+function expiresAfter(read: Read, started: number, max: number): number {
+  for (let ms = 1; ms <= max; ms++) {
+    vi.advanceTimersByTime(1)
+    if (read.expired === 1) return Date.now() - started
+  }
+  return -1
+}
+
 describe('read deadlines on one shared sweep', () => {
   afterEach(() => {
     vi.useRealTimers()
@@ -65,11 +77,7 @@ describe('read deadlines on one shared sweep', () => {
       const read = new Read(0, undefined, 200)
       const started = Date.now()
       watch(read)
-      let expiredAfter = -1
-      for (let ms = 1; ms <= 400 && expiredAfter === -1; ms++) {
-        vi.advanceTimersByTime(1)
-        if (read.expired === 1) expiredAfter = Date.now() - started
-      }
+      const expiredAfter = expiresAfter(read, started, 400)
       expect(expiredAfter).toBeGreaterThanOrEqual(200)
       expect(expiredAfter).toBeLessThanOrEqual(200 + 2 * 25)
       expect(read.expired).toBe(1)
@@ -97,11 +105,7 @@ describe('read deadlines on one shared sweep', () => {
     vi.advanceTimersByTime(80)
     const shortest = new Read(Date.now() + 60_000, undefined, 600)
     watch(shortest)
-    let expiredAfter = -1
-    for (let ms = 1; ms <= 1200 && expiredAfter === -1; ms++) {
-      vi.advanceTimersByTime(1)
-      if (read.expired === 1) expiredAfter = Date.now() - started
-    }
+    const expiredAfter = expiresAfter(read, started, 1200)
     expect(expiredAfter).toBeGreaterThanOrEqual(800)
     expect(expiredAfter).toBeLessThanOrEqual(800 + 2 * 100)
     for (const other of [pacer, shorter, shortest]) unwatch(other)
