@@ -32,6 +32,7 @@ export interface NodeBodyStream {
   readonly readable?: boolean
   /** IncomingMessage: the whole message has arrived. */
   readonly complete?: boolean
+  readonly destroyed?: boolean
 }
 
 /** Where the body comes from: a Node stream, a Web stream, or bytes already read. */
@@ -199,9 +200,7 @@ class BodyReader implements Deadline {
       typeof chunk === 'string' ? this.fail(encodingSet()) : this.wire(chunk),
     )
     stream.on('end', () => this.wireEnd())
-    const complete: unknown = isPlainIncomingMessage(stream)
-      ? stream.complete
-      : Reflect.get(stream, 'complete')
+    const complete = completeOf(stream)
     // An http.IncomingMessage (it has `complete`) emits 'error' only to listeners, and
     // 'close' in every case, so 'close' alone sees a client that went away. Any other stream
     // would throw an unheard error, so it gets a listener.
@@ -210,6 +209,18 @@ class BodyReader implements Deadline {
     }
     // A message already complete cannot be cut short: no abort to watch for, no deadline.
     if (complete === true) return
+    // Nor, most often, can one that is not complete yet: node:http hands a request on as
+    // soon as its headers are parsed, before the body that came in the same read from the
+    // socket, and a small body is complete a tick later. So the deadline and the 'close'
+    // listener wait for that tick, for a body still arriving then (bench/ANALYSIS.md).
+    process.nextTick(watchArrival, this, stream)
+  }
+
+  /** A tick after `listen`: a body still arriving is watched for its deadline and an abort. */
+  watchArrival(stream: NodeBodyStream): void {
+    if (this.settled || completeOf(stream) === true) return
+    // Destroyed in between: its 'close' may already have been emitted.
+    if (stream.destroyed) return this.aborted()
     stream.on('close', () => {
       if (!stream.complete) this.aborted()
     })
@@ -340,6 +351,15 @@ const EMPTY = Buffer.alloc(0)
  */
 function isPlainIncomingMessage(stream: object): stream is IncomingMessage {
   return Object.getPrototypeOf(stream) === IncomingMessage.prototype
+}
+
+/** The stream's `complete` (an http.IncomingMessage's), read as `isPlainIncomingMessage` says. */
+function completeOf(stream: object): unknown {
+  return isPlainIncomingMessage(stream) ? stream.complete : Reflect.get(stream, 'complete')
+}
+
+function watchArrival(reader: BodyReader, stream: NodeBodyStream): void {
+  reader.watchArrival(stream)
 }
 
 /** The stream's `readable`, read as `isPlainIncomingMessage` says. */
