@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import { IncomingMessage } from 'node:http'
 import { Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
+import { deflateSync, gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { isBodyError } from '../src/errors.js'
@@ -136,6 +137,78 @@ describe('readBody, identity bodies', () => {
     stream.destroyed = true
     events.emit('close')
     expect(await refusal(read)).toBe('400 request.aborted')
+  })
+
+  it('holds a body sent a byte per chunk in a few buffers, not a Buffer per byte', async () => {
+    const whole = Buffer.from(JSON.stringify({ text: 'x'.repeat(100_000) }))
+    const req = request({ 'transfer-encoding': 'chunked' })
+    const handed: { chunks: number; bytes: Buffer }[] = []
+    const read = new Promise<void>((resolve, reject) => {
+      readBody(
+        req,
+        req.headers,
+        { ...policy, limit: 200_000 },
+        {
+          bodyRead: reject,
+          bodyChunks: (chunks, length) => {
+            handed.push({ chunks: chunks.length, bytes: Buffer.concat(chunks, length) })
+            resolve()
+          },
+          readFailed: reject,
+        },
+      )
+    })
+    for (let i = 0; i < whole.length; i++) req.push(whole.subarray(i, i + 1))
+    req.complete = true
+    req.push(null)
+    await read
+    expect(handed).toHaveLength(1)
+    expect(Buffer.compare(handed[0]?.bytes ?? Buffer.alloc(0), whole)).toBe(0)
+    // The first chunk as it came, then buffers of up to 16 KiB.
+    expect(handed[0]?.chunks).toBeLessThanOrEqual(20)
+  })
+
+  it('keeps the order of small and large chunks mixed in any way', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 4000, max: 20_000 })),
+          {
+            minLength: 1,
+            maxLength: 12,
+          },
+        ),
+        async (sizes) => {
+          let at = 0
+          const chunks = sizes.map((size) => {
+            const chunk = Buffer.alloc(size)
+            for (let i = 0; i < size; i++) chunk[i] = (at++ * 7) % 251
+            return chunk
+          })
+          const whole = Buffer.concat(chunks)
+          const req = request({ 'content-length': String(whole.length) })
+          const read = readBytes(req, req.headers, { ...policy, limit: 300_000 })
+          send(req, chunks)
+          expect(Buffer.compare(await read, whole)).toBe(0)
+        },
+      ),
+      { numRuns: 100 },
+    )
+  })
+
+  it('inflates a compressed body sent a byte per chunk', async () => {
+    const text = JSON.stringify({ text: 'y'.repeat(30_000), n: 1 })
+    for (const coded of [deflateSync(text, { level: 0 }), gzipSync(text)]) {
+      const req = request({
+        'transfer-encoding': 'chunked',
+        'content-encoding': coded[0] === 0x1f ? 'gzip' : 'deflate',
+      })
+      const read = readBytes(req, req.headers, { ...policy, limit: 100_000 })
+      for (let i = 0; i < coded.length; i++) req.push(coded.subarray(i, i + 1))
+      req.complete = true
+      req.push(null)
+      expect((await read).toString()).toBe(text)
+    }
   })
 
   it('refuses with 408 a body that does not arrive in time', async () => {

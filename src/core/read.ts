@@ -167,6 +167,10 @@ class BodyReader implements Deadline {
   nextDeadline: Deadline | null = null
   private first: Buffer | null = null
   private chunks: Buffer[] | null = null
+  /** The small chunks after the first, copied together (`hold`). */
+  private copied: Coalescer | null = null
+  /** The same for the small chunks on their way to the inflater. */
+  private copiedWire: Coalescer | null = null
   private received = 0
   private wireBytes = 0
   private settled = false
@@ -239,8 +243,17 @@ class BodyReader implements Deadline {
     if (this.wireBytes > this.policy.limit) {
       return this.fail(tooLarge(this.policy, false, { received: this.wireBytes }))
     }
-    if (this.inflater === null) this.accept(chunk)
-    else this.inflater.write(chunk)
+    const { inflater } = this
+    if (inflater === null) return this.accept(chunk)
+    // Small chunks reach zlib copied together, or each would wait in its write queue.
+    if (chunk.length >= COPIED_CHUNK || this.wireBytes === chunk.length) {
+      const held = this.copiedWire?.take()
+      if (held !== undefined && held !== null) inflater.write(held)
+      inflater.write(chunk)
+    } else {
+      const full = (this.copiedWire ??= new Coalescer()).add(chunk, this.wireBytes)
+      if (full !== null) inflater.write(full)
+    }
   }
 
   /** A chunk of the body itself (inflated, if it was compressed). */
@@ -252,14 +265,34 @@ class BodyReader implements Deadline {
     }
     if (!this.keep) return
     if (this.first === null) this.first = chunk
-    else if (this.chunks === null) this.chunks = [this.first, chunk]
-    else this.chunks.push(chunk)
+    else this.hold(chunk)
+  }
+
+  /**
+   * A chunk after the first. One under 4 KiB is copied into a buffer it shares with the
+   * small chunks after it, up to 16 KiB, not kept as it came: a body sent a byte per chunk
+   * (chunked, HTTP/2, a Web stream) would otherwise hold a Buffer object for each byte until
+   * the read ends, about 190 bytes of heap for every byte `limit` lets in.
+   */
+  private hold(chunk: Buffer): void {
+    const chunks = (this.chunks ??= [this.first as Buffer])
+    if (chunk.length >= COPIED_CHUNK) {
+      const held = this.copied?.take()
+      if (held !== undefined && held !== null) chunks.push(held)
+      chunks.push(chunk)
+    } else {
+      const full = (this.copied ??= new Coalescer()).add(chunk, this.received)
+      if (full !== null) chunks.push(full)
+    }
   }
 
   wireEnd(): void {
     if (this.settled) return
-    if (this.inflater === null) this.complete()
-    else this.inflater.end()
+    const { inflater } = this
+    if (inflater === null) return this.complete()
+    const held = this.copiedWire?.take()
+    if (held !== undefined && held !== null) inflater.write(held)
+    inflater.end()
   }
 
   /**
@@ -289,6 +322,8 @@ class BodyReader implements Deadline {
       )
     }
     const { first, chunks, sink, wireBytes } = this
+    const held = this.copied?.take()
+    if (held !== undefined && held !== null) chunks?.push(held)
     this.settle()
     if (chunks === null) sink.bodyRead(first ?? EMPTY, wireBytes)
     else if (sink.bodyChunks !== undefined) sink.bodyChunks(chunks, received, wireBytes)
@@ -335,11 +370,51 @@ class BodyReader implements Deadline {
     this.settled = true
     this.first = null
     this.chunks = null
+    this.copied = this.copiedWire = null
     unwatch(this)
   }
 }
 
 const EMPTY = Buffer.alloc(0)
+// Chunks smaller than this are copied together (`hold`), into buffers of up to COPIED_BUFFER.
+const COPIED_CHUNK = 4096
+const COPIED_BUFFER = 16384
+
+/** Small chunks copied one after another into a buffer, handed on when it is full. */
+class Coalescer {
+  private buffer: Buffer | null = null
+  private used = 0
+
+  /**
+   * Copy `chunk` in. Returns the buffer it filled before, to be handed on, or null. A new
+   * buffer is as large as the body so far (`sofar`), up to COPIED_BUFFER: a short body in a
+   * few chunks gets a small one.
+   */
+  add(chunk: Buffer, sofar: number): Buffer | null {
+    let full: Buffer | null = null
+    let { buffer } = this
+    if (buffer !== null && this.used + chunk.length > buffer.length) {
+      full = this.take()
+      buffer = null
+    }
+    if (buffer === null) {
+      buffer = this.buffer = Buffer.allocUnsafe(
+        Math.max(chunk.length, Math.min(COPIED_BUFFER, sofar)),
+      )
+    }
+    chunk.copy(buffer, this.used)
+    this.used += chunk.length
+    return full
+  }
+
+  /** What was copied in and not handed on yet (null if nothing), and start afresh. */
+  take(): Buffer | null {
+    const { buffer, used } = this
+    this.buffer = null
+    this.used = 0
+    return buffer === null || used === 0 ? null : buffer.subarray(0, used)
+  }
+}
 
 /**
  * True for a stream of Node's own request class, whose hidden class is the same from one
