@@ -1,4 +1,5 @@
 import { ExtData, encode } from '@msgpack/msgpack'
+import { getHeapSpaceStatistics } from 'node:v8'
 import { describe, expect, it } from 'vitest'
 import { createMsgpackDecoder } from '../../src/decoders/msgpack.js'
 import { expectRefusal, frameworks } from '../helpers/app.js'
@@ -283,6 +284,31 @@ describe.each(frameworks)('MessagePack on %s', (_name, express) => {
     const { app, seen } = build({ limit: 64 })
     const res = await post(app, '/any', mp, Buffer.from(encode({ s: 'x'.repeat(100) })))
     expectRefusal(res, 413, 'entity.too.large', seen)
+  })
+})
+
+describe('declared sizes', () => {
+  it('refuses an array its bytes cannot hold before the library makes it, however many nodes the limits allow', () => {
+    // 5 bytes declaring 10,485,758 values, within the nodes a 10 MB `limit` lets in.
+    const decode = createMsgpackDecoder({
+      limits: { depth: 8, keys: 1000, nodes: 10_485_760, stringLength: 100_000 },
+    })
+    // Both large-object spaces, young and old: where an array of millions of slots goes.
+    const large = () =>
+      getHeapSpaceStatistics()
+        .filter((space) => space.space_name.endsWith('large_object_space'))
+        .reduce((sum, space) => sum + space.space_used_size, 0)
+    const before = large()
+    expect(() => decode(hex('dd 009ffffe 01'))).toThrow(
+      expect.objectContaining({ status: 400, type: 'entity.parse.failed' }),
+    )
+    // The library's `new Array(size)` would be 80 MB in the large-object space.
+    expect(large() - before).toBeLessThan(1_000_000)
+    // A map needs two bytes an entry; a body that holds them is decoded.
+    expect(() => decode(hex('de 0003 a161 01 a162'))).toThrow(
+      expect.objectContaining({ status: 400, type: 'entity.parse.failed' }),
+    )
+    expect(decode(hex('93 01 02 03'))).toEqual([1, 2, 3])
   })
 })
 
