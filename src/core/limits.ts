@@ -1,4 +1,4 @@
-import type { DuplicateKeys, LargeIntegers } from '../decoders/types.js'
+import type { DuplicateKeys, LargeIntegers, StructureLimits } from '../decoders/types.js'
 
 /** Limits that apply to every route, and that a binding may tighten or loosen for its own. */
 export interface LimitOptions {
@@ -52,4 +52,17 @@ export const defaults = {
  */
 export function sizeLimit(key: 'maxNodes' | 'maxStringLength', limit: number): number {
   return Math.max(defaults[key], limit)
+}
+
+/**
+ * The limits a body of `size` bytes that may expand (YAML aliases and merges) is held to. A
+ * route's `limit` stands for the largest body it takes, but a few hundred bytes of aliases
+ * can expand as far as any budget allows: where `maxNodes` follows `limit`, such a body may
+ * expand to as many values as its own size in bytes, or the default, whichever is larger. A
+ * `maxNodes` that was set holds as it is.
+ */
+export function expansionLimits(limits: StructureLimits, size: number): StructureLimits {
+  if (limits.nodesFollowLimit !== true) return limits
+  const nodes = Math.max(defaults.maxNodes, size)
+  return nodes >= limits.nodes ? limits : { ...limits, nodes }
 }

@@ -223,6 +223,7 @@ export function routePolicy(
     depth: positive(pick('maxDepth'), `${where}: maxDepth`),
     keys: positive(pick('maxKeys'), `${where}: maxKeys`),
     nodes: sized('maxNodes'),
+    nodesFollowLimit: binding.maxNodes === undefined && global.maxNodes === undefined,
     stringLength: sized('maxStringLength'),
     route,
   }

@@ -8,6 +8,12 @@ export interface StructureLimits {
   readonly keys: number
   /** Most values in the whole body, counted as expanded (a shared YAML alias counts each time). */
   readonly nodes: number
+  /**
+   * True when `nodes` was not set and follows the route's `limit`: a body that expands (YAML
+   * aliases and merges) is then held to as many values as its own size in bytes, or the
+   * default `maxNodes`, whichever is larger (`expansionLimits`).
+   */
+  readonly nodesFollowLimit?: boolean
   /** Longest string, key or value, in UTF-16 code units. */
   readonly stringLength: number
   /** The route these limits belong to (`'POST /users'`), named in refusals. */

@@ -17,6 +17,7 @@ import { type DecodeContext, type Format, type LargeIntegers } from './types.js'
 import { perRouteFormat } from './per-route.js'
 import { guardValue, type StructureLimits, structureError } from '../core/guard.js'
 import { decodeUtf8 } from '../core/text.js'
+import { expansionLimits } from '../core/limits.js'
 import { binaryText, duplicateKey, largeInteger, unmapped } from './datamodel.js'
 import { unshareAliases } from './yaml-aliases.js'
 
@@ -63,11 +64,18 @@ function createYamlDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
   return (bytes) => {
     const text = decodeUtf8(bytes)
     if (long.size > 0) long.clear()
+    // What aliases and merges may expand this body to (see expansionLimits).
+    const within = expansionLimits(limits, bytes.length)
     let documents: unknown[]
     try {
-      documents = loadAll(text, options)
+      documents = loadAll(
+        text,
+        within === limits
+          ? options
+          : { ...options, maxAliases: within.nodes, maxTotalMergeKeys: within.nodes },
+      )
     } catch (cause) {
-      throw loadFailure(cause, limits, context.duplicateKeys === 'refuse')
+      throw loadFailure(cause, within, context.duplicateKeys === 'refuse')
     }
     if (documents.length !== 1) {
       throw bodyError(
@@ -78,8 +86,8 @@ function createYamlDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
       )
     }
     // Without an alias (`*name`) nothing is shared: only then is the extra walk needed.
-    if (text.includes('*')) unshareAliases(documents[0], limits, text.length)
-    return guardValue(documents[0], limits, undefined, long)
+    if (text.includes('*')) unshareAliases(documents[0], within, text.length)
+    return guardValue(documents[0], within, undefined, long)
   }
 }
 

@@ -47,6 +47,38 @@ describe.each(frameworks)('YAML aliases through %s', (_name, express) => {
     expectRefusal(res, 400, 'entity.too.many.nodes')
   })
 
+  describe('a large limit lets a small body expand only as far as its size, or the default', () => {
+    // About 300 bytes that expand to 10^5 arrays of ten values: 1.1 million values.
+    const levels = ['a0: &a0 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]']
+    for (let i = 1; i <= 5; i++)
+      levels.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      )
+    const bomb = `${levels.join('\n')}\n`
+    const { app: large, seen: largeSeen } = formatApp(express, {
+      routes: {
+        'POST /follows': { ...route, limit: '10mb' },
+        'POST /set': { ...route, limit: '10mb', maxNodes: 2_000_000 },
+      },
+    })
+
+    it('refuses the expansion where maxNodes follows limit (10 million values here)', async () => {
+      const res = await post(large, '/follows', media.yaml, bomb)
+      expectRefusal(res, 400, 'entity.too.many.nodes', largeSeen)
+      expect(res.body.detail).toMatch(/100000/)
+      expectPrototypesUntouched()
+    })
+
+    it('keeps a maxNodes that was set', async () => {
+      largeSeen.bodies.length = 0
+      const res = await post(large, '/set', media.yaml, bomb)
+      expect(res.status).toBe(200)
+      expect((largeSeen.bodies[0] as { a5: unknown[] }).a5).toHaveLength(10)
+    })
+  })
+
   // A long scalar repeated by aliases: every node and string limit holds, yet the value
   // would take hundreds of megabytes to serialise. Repetition is counted as text instead.
   describe('strings that aliases and merges repeat count against maxStringLength', () => {
