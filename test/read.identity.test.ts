@@ -6,7 +6,7 @@ import { deflateSync, gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { isBodyError } from '../src/errors.js'
-import { type BodySource, type ReadPolicy, readBody } from '../src/core/read.js'
+import { type BodySource, hasBody, type ReadPolicy, readBody } from '../src/core/read.js'
 import type { HeaderBag } from '../src/core/request.js'
 
 const policy = { limit: 64, timeout: 2000, inflate: true }
@@ -42,6 +42,16 @@ async function refusal(read: Promise<Buffer>): Promise<string> {
   }
   return 'accepted'
 }
+
+describe('hasBody', () => {
+  it('takes a Content-Length of zeros as no body, as the Node parser reads it', () => {
+    for (const zero of ['0', '00', '000']) expect(hasBody({ 'content-length': zero })).toBe(false)
+    for (const some of ['1', '01', '10', '100'])
+      expect(hasBody({ 'content-length': some })).toBe(true)
+    expect(hasBody({ 'transfer-encoding': 'chunked' })).toBe(true)
+    expect(hasBody({})).toBe(false)
+  })
+})
 
 describe('readBody, identity bodies', () => {
   it('returns the bytes whatever the chunking, with or without Content-Length', async () => {

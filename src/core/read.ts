@@ -56,7 +56,7 @@ export interface ReadSink {
 
 /**
  * True when the request carries a body: chunked, or a Content-Length above zero. A
- * `Content-Length: 0` is no body, so a bodiless POST passes through like a GET. Without
+ * `Content-Length: 0` (or `00`) is no body, so a bodiless POST passes through like a GET. Without
  * either header an HTTP/1.1 request has no body, but HTTP/2 and the Fetch API may send one
  * all the same, so `source` decides: an HTTP/2 request whose stream did not end with its
  * headers, or a Web stream (a `Request`'s body is null when it has none), is a body.
@@ -64,7 +64,10 @@ export interface ReadSink {
 export function hasBody(headers: HeaderBag, source?: BodySource): boolean {
   if (headers['transfer-encoding'] !== undefined) return true
   const length = headers['content-length']
-  if (length !== undefined) return length !== '0'
+  // Node's parser takes `Content-Length: 00` as zero too.
+  if (length !== undefined) {
+    return typeof length !== 'string' || length.charCodeAt(0) !== 48 || Number(length) !== 0
+  }
   return source !== undefined && undeclaredBody(source)
 }
 
