@@ -206,6 +206,15 @@ describe('readBody, identity bodies', () => {
     )
   })
 
+  it('reads an empty chunked body as empty whatever its Content-Encoding says', async () => {
+    for (const coding of ['gzip', 'deflate', 'br']) {
+      const req = request({ 'transfer-encoding': 'chunked', 'content-encoding': coding })
+      const read = readBytes(req, req.headers, policy)
+      send(req, [])
+      expect((await read).length).toBe(0)
+    }
+  })
+
   it('inflates a compressed body sent a byte per chunk', async () => {
     const text = JSON.stringify({ text: 'y'.repeat(30_000), n: 1 })
     for (const coded of [deflateSync(text, { level: 0 }), gzipSync(text)]) {

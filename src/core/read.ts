@@ -293,6 +293,11 @@ class BodyReader implements Deadline {
     if (this.settled) return
     const { inflater } = this
     if (inflater === null) return this.complete()
+    if (this.wireBytes === 0) {
+      // Nothing was sent: no body, as with `Content-Length: 0`, whatever the coding says.
+      inflater.destroy()
+      return this.complete()
+    }
     const held = this.copiedWire?.take()
     if (held !== undefined && held !== null) inflater.write(held)
     inflater.end()
