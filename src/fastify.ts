@@ -380,6 +380,8 @@ const fastifyRefusals: Readonly<Record<string, BodyErrorType>> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'content.type.unsupported',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'request.size.invalid',
   FST_ERR_CTP_BODY_TOO_LARGE: 'entity.too.large',
+  // A QUERY request without one, which fastify refuses before any parser runs.
+  FST_ERR_ROUTE_MISSING_CONTENT_TYPE: 'content.type.unsupported',
 }
 
 /**

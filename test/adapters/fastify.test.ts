@@ -790,6 +790,25 @@ describe('safebody/fastify', () => {
     expect(boom.body).not.toMatch(/problem/)
     await instance.close()
   })
+
+  it('answers in its catalogue what fastify refuses before any parser runs', async () => {
+    const instance = await app((a) => {
+      a.route({ method: 'QUERY', url: '/search', handler: async () => ({}) })
+      a.post('/unbound', async () => ({}))
+    })
+    // RFC 10008: a QUERY must say its Content-Type; fastify refuses one that does not.
+    const query = await instance.inject({ method: 'QUERY' as 'POST', url: '/search' })
+    expect(query.statusCode).toBe(415)
+    expect(query.json()).toMatchObject({ type: 'content.type.unsupported', status: 415 })
+    const invalid = await instance.inject({
+      method: 'POST',
+      url: '/unbound',
+      payload: '{}',
+      headers: { 'content-type': 'foo' },
+    })
+    expect(invalid.json()).toMatchObject({ type: 'content.type.unsupported', status: 415 })
+    await instance.close()
+  })
 })
 
 // A JSON-Schema type provider (what @fastify/type-provider-json-schema-to-ts does): the
