@@ -218,12 +218,14 @@ class BodyReader implements Deadline {
     if (complete === true) return
     // Nor, most often, can one that is not complete yet: node:http hands a request on as
     // soon as its headers are parsed, before the body that came in the same read from the
-    // socket, and a small body is complete a tick later. So the deadline and the 'close'
-    // listener wait for that tick, for a body still arriving then (bench/ANALYSIS.md).
-    process.nextTick(watchArrival, this, stream)
+    // socket. Its parser calls into JavaScript once per event and runs the tick and microtask
+    // queues after each call, so a tick after the headers the body is still unparsed; once
+    // the whole read is parsed (`setImmediate`), a small body is complete. So the deadline
+    // and the 'close' listener wait for that, for a body still arriving then.
+    setImmediate(watchArrival, this, stream)
   }
 
-  /** A tick after `listen`: a body still arriving is watched for its deadline and an abort. */
+  /** After the read `listen` began in: a body still arriving is watched for its deadline and an abort. */
   watchArrival(stream: NodeBodyStream): void {
     if (this.settled || completeOf(stream) === true) return
     // Destroyed in between: its 'close' may already have been emitted.
