@@ -6,6 +6,7 @@ import { deflateSync, gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { isBodyError } from '../src/errors.js'
+import { expectPrototypesUntouched } from './helpers/app.js'
 import { type BodySource, hasBody, type ReadPolicy, readBody } from '../src/core/read.js'
 import type { HeaderBag } from '../src/core/request.js'
 
@@ -166,6 +167,7 @@ describe('readBody, identity bodies', () => {
     expect(req.listenerCount('close')).toBe(1)
     req.destroy()
     expect(await refusal(read)).toBe('400 request.aborted')
+    expectPrototypesUntouched()
   })
 
   it('refuses with 400 a stream closed before that, even one that says so at once', async () => {
@@ -184,6 +186,7 @@ describe('readBody, identity bodies', () => {
     stream.destroyed = true
     events.emit('close')
     expect(await refusal(read)).toBe('400 request.aborted')
+    expectPrototypesUntouched()
   })
 
   it('holds a body sent a byte per chunk in a few buffers, not a Buffer per byte', async () => {

@@ -252,8 +252,7 @@ class BodyReader implements Deadline {
     if (inflater === null) return this.accept(chunk)
     // Small chunks reach zlib copied together, or each would wait in its write queue.
     if (chunk.length >= COPIED_CHUNK || this.wireBytes === chunk.length) {
-      const held = this.copiedWire?.take()
-      if (held !== undefined && held !== null) inflater.write(held)
+      this.copiedWire?.writeTo(inflater)
       inflater.write(chunk)
     } else {
       const full = (this.copiedWire ??= new Coalescer()).add(chunk, this.wireBytes)
@@ -282,8 +281,7 @@ class BodyReader implements Deadline {
   private hold(chunk: Buffer): void {
     const chunks = (this.chunks ??= [this.first as Buffer])
     if (chunk.length >= COPIED_CHUNK) {
-      const held = this.copied?.take()
-      if (held !== undefined && held !== null) chunks.push(held)
+      this.copied?.pushTo(chunks)
       chunks.push(chunk)
     } else {
       const full = (this.copied ??= new Coalescer()).add(chunk, this.received)
@@ -300,8 +298,7 @@ class BodyReader implements Deadline {
       inflater.destroy()
       return this.complete()
     }
-    const held = this.copiedWire?.take()
-    if (held !== undefined && held !== null) inflater.write(held)
+    this.copiedWire?.writeTo(inflater)
     inflater.end()
   }
 
@@ -332,8 +329,7 @@ class BodyReader implements Deadline {
       )
     }
     const { first, chunks, sink, wireBytes } = this
-    const held = this.copied?.take()
-    if (held !== undefined && held !== null) chunks?.push(held)
+    if (chunks !== null) this.copied?.pushTo(chunks)
     this.settle()
     if (chunks === null) sink.bodyRead(first ?? EMPTY, wireBytes)
     else if (sink.bodyChunks !== undefined) sink.bodyChunks(chunks, received, wireBytes)
@@ -417,8 +413,20 @@ class Coalescer {
     return full
   }
 
+  /** Hand on what was copied in and not handed on yet, onto `chunks`. */
+  pushTo(chunks: Buffer[]): void {
+    const held = this.take()
+    if (held !== null) chunks.push(held)
+  }
+
+  /** The same, written to `stream`. */
+  writeTo(stream: Duplex): void {
+    const held = this.take()
+    if (held !== null) stream.write(held)
+  }
+
   /** What was copied in and not handed on yet (null if nothing), and start afresh. */
-  take(): Buffer | null {
+  private take(): Buffer | null {
     const { buffer, used } = this
     this.buffer = null
     this.used = 0

@@ -807,6 +807,7 @@ describe('safebody/fastify', () => {
       headers: { 'content-type': 'foo' },
     })
     expect(invalid.json()).toMatchObject({ type: 'content.type.unsupported', status: 415 })
+    expectPrototypesUntouched()
     await instance.close()
   })
 })

@@ -2,7 +2,7 @@ import { ExtData, encode } from '@msgpack/msgpack'
 import { getHeapSpaceStatistics } from 'node:v8'
 import { describe, expect, it } from 'vitest'
 import { createMsgpackDecoder } from '../../src/decoders/msgpack.js'
-import { expectRefusal, frameworks } from '../helpers/app.js'
+import { expectPrototypesUntouched, expectRefusal, frameworks } from '../helpers/app.js'
 import { formatApp, post, smallLimits } from './helpers.js'
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
@@ -309,6 +309,7 @@ describe('declared sizes', () => {
       expect.objectContaining({ status: 400, type: 'entity.parse.failed' }),
     )
     expect(decode(hex('93 01 02 03'))).toEqual([1, 2, 3])
+    expectPrototypesUntouched()
   })
 })
 
