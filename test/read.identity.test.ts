@@ -270,6 +270,23 @@ describe('readBody, identity bodies', () => {
     }
   })
 
+  it('reads a compressed body whole from a stream that closes as it ends, before zlib is done', async () => {
+    // Any Node stream but a request closes itself once it has ended (autoDestroy), and has no
+    // `complete` to say it ended: its 'close' while the inflater is at work is no abort.
+    const text = JSON.stringify({ text: 'z'.repeat(50_000) })
+    for (const close of ['at once', 'after the arrival check']) {
+      const stream = new PassThrough()
+      const read = readBytes(
+        stream,
+        { 'transfer-encoding': 'chunked', 'content-encoding': 'gzip' },
+        { ...policy, limit: 100_000 },
+      )
+      if (close !== 'at once') await new Promise((resolve) => setImmediate(resolve))
+      stream.end(gzipSync(text))
+      expect((await read).toString()).toBe(text)
+    }
+  })
+
   it('refuses with 408 a body that does not arrive in time', async () => {
     const req = request({ 'content-length': '10' })
     const read = readBytes(req, req.headers, { ...policy, timeout: 20 })

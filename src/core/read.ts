@@ -177,6 +177,8 @@ class BodyReader implements Deadline {
   private received = 0
   private wireBytes = 0
   private settled = false
+  /** The last byte came off the wire; an inflater may still be at work on them. */
+  private wireEnded = false
   private stream: NodeBodyStream | null = null
   private cancelWeb: (() => void) | null = null
 
@@ -227,11 +229,13 @@ class BodyReader implements Deadline {
 
   /** After the read `listen` began in: a body still arriving is watched for its deadline and an abort. */
   watchArrival(stream: NodeBodyStream): void {
-    if (this.settled || completeOf(stream) === true) return
+    if (this.settled || this.wireEnded || completeOf(stream) === true) return
     // Destroyed in between: its 'close' may already have been emitted.
     if (stream.destroyed) return this.aborted()
+    // A stream that ended is closed by its autoDestroy (any stream but an IncomingMessage,
+    // whose `complete` says so), perhaps while the inflater is still at work: not an abort.
     stream.on('close', () => {
-      if (!stream.complete) this.aborted()
+      if (!this.wireEnded && completeOf(stream) !== true) this.aborted()
     })
     watch(this)
   }
@@ -291,6 +295,7 @@ class BodyReader implements Deadline {
 
   wireEnd(): void {
     if (this.settled) return
+    this.wireEnded = true
     const { inflater } = this
     if (inflater === null) return this.complete()
     if (this.wireBytes === 0) {
