@@ -226,11 +226,13 @@ class BodyTask implements ReadSink, TakenBody {
       }
       if (untypedStream(headers) && (!this.reporting() || this.claim !== null)) {
         // No Content-Type and no length (chunked, HTTP/2): an empty body is no body, as a
-        // Content-Length of 0 is; the first byte of any other is refused as negotiation
-        // would refuse it (415). Report mode leaves such a body unread, unless the route is
-        // signed: an unread body cannot be verified, so it is refused there too.
+        // Content-Length of 0 is, and so is a compressed one that inflates to nothing; the
+        // first byte of any other is refused as negotiation would refuse it (415). Report
+        // mode leaves such a body unread, unless the route is signed: an unread body cannot
+        // be verified, so it is refused there too.
         this.untyped = this.streamRead = true
-        return readBody(source, headers, { ...policy.read, limit: 0 }, this)
+        const { read } = policy
+        return readBody(source, headers, { ...read, limit: 0, wireLimit: read.limit }, this)
       }
       format = this.negotiate(headers['content-type'] as string | undefined)
     } catch (err) {
@@ -266,12 +268,12 @@ class BodyTask implements ReadSink, TakenBody {
         }
         this.claim = readSignature(request.headers, check)
       }
-      // No body (taken for its signature alone), or an empty one of no type and no length,
-      // is none, as `start` takes it: nothing to negotiate, and the first byte on the wire
-      // would have been refused as its type.
+      // No body (taken for its signature alone), or an empty one of no type and no length
+      // (compressed, perhaps), is none, as `start` takes it: nothing to negotiate, and only
+      // the bytes on the wire held to this binding's read rules.
       const empty = bytes !== null && bytes.length === 0
       if (empty && (!taken.streamRead || untypedStream(request.headers))) {
-        if (taken.wireLength > 0) this.negotiate(undefined)
+        checkRead(this.policy.own.read, request.headers, 0, taken.wireLength)
       } else {
         this.heldTo(taken)
       }

@@ -23,6 +23,11 @@ export interface ReadPolicy {
   readonly inflate: boolean
   /** The route this policy belongs to (`'POST /users'`), named in refusals. */
   readonly route?: string
+  /**
+   * The most bytes on the wire, where it is not `limit`: a body of no type may be read only
+   * to find it empty (`limit` 0), and a compressed one needs its coded bytes read for that.
+   */
+  readonly wireLimit?: number
 }
 
 /** A Node readable stream of body bytes, such as an `http.IncomingMessage`. */
@@ -98,7 +103,7 @@ export function readBody(
 ): void {
   const declared = headers['content-length']
   const length = declared === undefined ? null : Number(declared)
-  if (length !== null && length > policy.limit) {
+  if (length !== null && length > (policy.wireLimit ?? policy.limit)) {
     return sink.readFailed(tooLarge(policy, false, { length, expected: length }))
   }
   if (!keep) {
@@ -249,7 +254,7 @@ class BodyReader implements Deadline {
   wire(chunk: Buffer): void {
     if (this.settled) return
     this.wireBytes += chunk.length
-    if (this.wireBytes > this.policy.limit) {
+    if (this.wireBytes > (this.policy.wireLimit ?? this.policy.limit)) {
       return this.fail(tooLarge(this.policy, false, { received: this.wireBytes }))
     }
     const { inflater } = this

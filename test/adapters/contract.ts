@@ -409,6 +409,22 @@ export const contractCases: readonly ContractCase[] = [
     expectType: 'content.type.unsupported',
   },
   {
+    // Compressed, the same: a gzip stream of nothing (20 bytes on the wire) is no body.
+    name: 'a gzip-coded empty chunked body with no Content-Type',
+    path: '/contract/users',
+    headers: { 'transfer-encoding': 'chunked', 'content-encoding': 'gzip' },
+    body: chunked(gzipSync(Buffer.alloc(0))),
+    expectStatus: 200,
+  },
+  {
+    name: 'a gzip-coded chunked body with no Content-Type',
+    path: '/contract/users',
+    headers: { 'transfer-encoding': 'chunked', 'content-encoding': 'gzip' },
+    body: chunked(gzipSync(json(ada))),
+    expectStatus: 415,
+    expectType: 'content.type.unsupported',
+  },
+  {
     name: 'a chunked body with no Content-Type on a route with no binding',
     path: '/contract/unbound',
     headers: { 'transfer-encoding': 'chunked' },

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { type BodyError } from '../../src/errors.js'
@@ -253,5 +254,69 @@ describe('takeBody: a body that came in chunks', () => {
     )
     expect(err).toEqual(expect.objectContaining({ status: 400, type: 'entity.too.deep' }))
     expect(Object.prototype).not.toHaveProperty('name')
+  })
+})
+
+describe('takeBody: a compressed body of no type and no length', () => {
+  const log: ViolationLog = {
+    record: () => undefined,
+    stats: () => ({ refused: 0, reported: 0, counters: [] }),
+  }
+  function scopeFor(binding: Omit<RouteBinding, 'schema'>) {
+    const policy = routePolicy({}, binding, 'test', 'POST /x')
+    const route = compileRoute('POST /x', 'schema', policy, createRegistry({ schema }))
+    const fallback: Fallback = {
+      policy,
+      context: { limits: policy.limits },
+      table: formatTable([]),
+    }
+    return { scope: { log, fallback, name: null }, route }
+  }
+  const request = {
+    method: 'POST',
+    path: '/x',
+    headers: { 'transfer-encoding': 'chunked', 'content-encoding': 'gzip' },
+  }
+  const take = (wire: Buffer) =>
+    new Promise<{ err: unknown; value: unknown; taken?: TakenBody }>((resolve) => {
+      const { scope, route } = scopeFor({})
+      takeBody(scope, route, request, Readable.from([wire]), (err, value, taken) =>
+        resolve({ err, value, taken }),
+      )
+    })
+  // A gzip stream of nothing: 20 bytes on the wire, none inflated.
+  const nothing = gzipSync(Buffer.alloc(0))
+
+  it('is no body when it inflates to nothing, as an empty one is', async () => {
+    const { err, value, taken } = await take(nothing)
+    expect(err).toBeNull()
+    expect(value).toBe(noBody)
+    expect(taken?.wireLength).toBe(nothing.length)
+    expect(taken?.bytes?.length).toBe(0)
+  })
+
+  it('is refused as its missing type says (415) once it inflates to a byte', async () => {
+    const { err } = await take(gzipSync(Buffer.from('{"name":"Ada"}')))
+    expect(err).toEqual(expect.objectContaining({ status: 415, type: 'content.type.unsupported' }))
+    expect(Object.prototype).not.toHaveProperty('name')
+  })
+
+  it('holds a later instance to its own read rules on the bytes on the wire', async () => {
+    const { taken } = await take(nothing)
+    const retake = (binding: Omit<RouteBinding, 'schema'>) => {
+      const { scope, route } = scopeFor(binding)
+      return new Promise<{ err: unknown; value: unknown }>((resolve) =>
+        retakeBody(scope, route, request, noBody, taken as TakenBody, (err, value) =>
+          resolve({ err, value }),
+        ),
+      )
+    }
+    expect(await retake({})).toEqual({ err: null, value: noBody })
+    const notInflated = await retake({ inflate: false })
+    expect(notInflated.err).toEqual(
+      expect.objectContaining({ status: 415, type: 'encoding.unsupported' }),
+    )
+    const small = await retake({ limit: nothing.length - 1 })
+    expect(small.err).toEqual(expect.objectContaining({ status: 413, type: 'entity.too.large' }))
   })
 })
