@@ -269,11 +269,12 @@ class BodyTask implements ReadSink, TakenBody {
         this.claim = readSignature(request.headers, check)
       }
       // No body (taken for its signature alone), or an empty one of no type and no length
-      // (compressed, perhaps), is none, as `start` takes it: nothing to negotiate, and only
-      // the bytes on the wire held to this binding's read rules.
+      // (compressed, perhaps), is none, as `start` takes it: nothing to negotiate. Read from
+      // the stream, it is held to this binding's read rules (inflate, and its bytes on the
+      // wire against limit), as `start` would have read it.
       const empty = bytes !== null && bytes.length === 0
       if (empty && (!taken.streamRead || untypedStream(request.headers))) {
-        checkRead(this.policy.own.read, request.headers, 0, taken.wireLength)
+        if (taken.streamRead) checkRead(this.policy.own.read, request.headers, 0, taken.wireLength)
       } else {
         this.heldTo(taken)
       }

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
@@ -318,5 +319,32 @@ describe('takeBody: a compressed body of no type and no length', () => {
     )
     const small = await retake({ limit: nothing.length - 1 })
     expect(small.err).toEqual(expect.objectContaining({ status: 413, type: 'entity.too.large' }))
+  })
+
+  it('holds no bodiless request to them: nothing was read, whatever Content-Encoding says', async () => {
+    // Taken for its signature alone, as `start` takes a signed request with no body.
+    const secret = 's'
+    const headers = {
+      'content-length': '0',
+      'content-encoding': 'gzip',
+      'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update('').digest('hex')}`,
+    }
+    const bodiless = { method: 'POST', path: '/x', headers }
+    const signed = scopeFor({ integrity: { preset: 'github', secret } })
+    const first = await new Promise<{ err: unknown; value: unknown; taken?: TakenBody }>(
+      (resolve) =>
+        takeBody(signed.scope, signed.route, bodiless, Buffer.alloc(0), (err, value, taken) =>
+          resolve({ err, value, taken }),
+        ),
+    )
+    expect(first).toEqual(expect.objectContaining({ err: null, value: noBody }))
+    expect(first.taken?.streamRead).toBe(false)
+    const { scope, route } = scopeFor({ inflate: false })
+    const second = await new Promise((resolve) =>
+      retakeBody(scope, route, bodiless, noBody, first.taken as TakenBody, (err, value) =>
+        resolve({ err, value }),
+      ),
+    )
+    expect(second).toEqual({ err: null, value: noBody })
   })
 })
