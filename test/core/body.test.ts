@@ -166,21 +166,24 @@ describe('takeBody: the core path, with report mode consulted where it refuses',
   })
 })
 
+const silentLog: ViolationLog = {
+  record: () => undefined,
+  stats: () => ({ refused: 0, reported: 0, counters: [] }),
+}
+
+/** An instance with one binding on POST /x, which is also its fallback; nothing logged. */
+function scopeFor(binding: Omit<RouteBinding, 'schema'>) {
+  const policy = routePolicy({}, binding, 'test', 'POST /x')
+  const route = compileRoute('POST /x', 'schema', policy, createRegistry({ schema }))
+  const fallback: Fallback = {
+    policy,
+    context: { limits: policy.limits },
+    table: formatTable([]),
+  }
+  return { scope: { log: silentLog, fallback, name: null }, route }
+}
+
 describe('takeBody: a body that came in chunks', () => {
-  const log: ViolationLog = {
-    record: () => undefined,
-    stats: () => ({ refused: 0, reported: 0, counters: [] }),
-  }
-  function scopeFor(binding: Omit<RouteBinding, 'schema'>) {
-    const policy = routePolicy({}, binding, 'test', 'POST /x')
-    const route = compileRoute('POST /x', 'schema', policy, createRegistry({ schema }))
-    const fallback: Fallback = {
-      policy,
-      context: { limits: policy.limits },
-      table: formatTable([]),
-    }
-    return { scope: { log, fallback, name: null }, route }
-  }
   const request = (length: number) => ({
     method: 'POST',
     path: '/x',
@@ -259,20 +262,6 @@ describe('takeBody: a body that came in chunks', () => {
 })
 
 describe('takeBody: a compressed body of no type and no length', () => {
-  const log: ViolationLog = {
-    record: () => undefined,
-    stats: () => ({ refused: 0, reported: 0, counters: [] }),
-  }
-  function scopeFor(binding: Omit<RouteBinding, 'schema'>) {
-    const policy = routePolicy({}, binding, 'test', 'POST /x')
-    const route = compileRoute('POST /x', 'schema', policy, createRegistry({ schema }))
-    const fallback: Fallback = {
-      policy,
-      context: { limits: policy.limits },
-      table: formatTable([]),
-    }
-    return { scope: { log, fallback, name: null }, route }
-  }
   const request = {
     method: 'POST',
     path: '/x',
