@@ -7,6 +7,7 @@ import { type BodyError } from '../../src/errors.js'
 import { retakeBody, takeBody, type TakenBody } from '../../src/core/body.js'
 import { type Format, formats } from '../../src/decoders/formats.js'
 import { guardValue } from '../../src/core/guard.js'
+import { expectPrototypesUntouched } from '../helpers/app.js'
 import { formatTable } from '../../src/core/negotiate.js'
 import { type RouteBinding, routePolicy } from '../../src/core/options.js'
 import { compileRoute, noBody } from '../../src/core/route.js'
@@ -288,7 +289,7 @@ describe('takeBody: a compressed body of no type and no length', () => {
   it('is refused as its missing type says (415) once it inflates to a byte', async () => {
     const { err } = await take(gzipSync(Buffer.from('{"name":"Ada"}')))
     expect(err).toEqual(expect.objectContaining({ status: 415, type: 'content.type.unsupported' }))
-    expect(Object.prototype).not.toHaveProperty('name')
+    expectPrototypesUntouched()
   })
 
   it('holds a later instance to its own read rules on the bytes on the wire', async () => {
@@ -308,6 +309,7 @@ describe('takeBody: a compressed body of no type and no length', () => {
     )
     const small = await retake({ limit: nothing.length - 1 })
     expect(small.err).toEqual(expect.objectContaining({ status: 413, type: 'entity.too.large' }))
+    expectPrototypesUntouched()
   })
 
   it('holds no bodiless request to them: nothing was read, whatever Content-Encoding says', async () => {

@@ -61,3 +61,19 @@ function raw(type: string, body: Buffer | string): Buffer | string {
 
 /** Structure limits small enough that bombs are cheap to build. */
 export const smallLimits = { maxDepth: 16, maxNodes: 1000, maxKeys: 50, maxStringLength: 200 }
+
+/**
+ * A YAML alias bomb (billion laughs): a list of ten `leaf`s, then `levels` lines of ten
+ * aliases to the line before, expanding to 10^(levels + 1) values.
+ */
+export function aliasBomb(levels: number, leaf: string): string {
+  const lines = [`a0: &a0 [${Array(10).fill(leaf).join(', ')}]`]
+  for (let i = 1; i <= levels; i++) {
+    lines.push(
+      `a${i}: &a${i} [${Array(10)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]`,
+    )
+  }
+  return lines.join('\n')
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { expectPrototypesUntouched, expectRefusal, frameworks } from '../helpers/app.js'
-import { formatApp, media, post } from './helpers.js'
+import { aliasBomb, formatApp, media, post } from './helpers.js'
 
 type Node = { x: Array<number | { y: number }>; [key: string]: unknown }
 type Tree = { a: Node; b: Node; c: Node[] }
@@ -49,14 +49,7 @@ describe.each(frameworks)('YAML aliases through %s', (_name, express) => {
 
   describe('a large limit lets a small body expand only as far as its size, or the default', () => {
     // About 300 bytes that expand to 10^5 arrays of ten values: 1.1 million values.
-    const levels = ['a0: &a0 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]']
-    for (let i = 1; i <= 5; i++)
-      levels.push(
-        `a${i}: &a${i} [${Array(10)
-          .fill(`*a${i - 1}`)
-          .join(', ')}]`,
-      )
-    const bomb = `${levels.join('\n')}\n`
+    const bomb = `${aliasBomb(5, '0')}\n`
     const { app: large, seen: largeSeen } = formatApp(express, {
       routes: {
         'POST /follows': { ...route, limit: '10mb' },
