@@ -189,6 +189,44 @@ describe('readBody, identity bodies', () => {
     expectPrototypesUntouched()
   })
 
+  it('checks every read begun in one turn, even after one whose refusal threw', async () => {
+    // The reads begun in one turn share one check: a sink that throws there (a fault of the
+    // caller's, an uncaught exception) must not leave the reads after it unwatched.
+    const destroyed = () => {
+      const events = new EventEmitter()
+      const stream = {
+        readable: true,
+        complete: false,
+        destroyed: false,
+        on: (event: string, listener: (...args: never[]) => void) =>
+          events.on(event, listener as (...args: unknown[]) => void),
+        pause: () => stream,
+      }
+      return stream
+    }
+    const fault = new Error('the first sink throws')
+    const [first, second] = [destroyed(), destroyed()]
+    const thrown = new Promise<unknown>((resolve) => {
+      const listeners = process.listeners('uncaughtException')
+      process.removeAllListeners('uncaughtException')
+      process.once('uncaughtException', (err) => {
+        for (const listener of listeners) process.on('uncaughtException', listener)
+        resolve(err)
+      })
+    })
+    readBody(first, { 'content-length': '10' }, policy, {
+      bodyRead: () => undefined,
+      readFailed: () => {
+        throw fault
+      },
+    })
+    const read = readBytes(second, { 'content-length': '10' }, policy)
+    first.destroyed = second.destroyed = true
+    expect(await thrown).toBe(fault)
+    expect(await refusal(read)).toBe('400 request.aborted')
+    expectPrototypesUntouched()
+  })
+
   it('holds a body sent a byte per chunk in a few buffers, not a Buffer per byte', async () => {
     const whole = Buffer.from(JSON.stringify({ text: 'x'.repeat(100_000) }))
     const req = request({ 'transfer-encoding': 'chunked' })

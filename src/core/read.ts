@@ -228,13 +228,15 @@ class BodyReader implements Deadline {
     // socket. Its parser calls into JavaScript once per event and runs the tick and microtask
     // queues after each call, so a tick after the headers the body is still unparsed; once
     // the whole read is parsed (`setImmediate`), a small body is complete. So the deadline
-    // and the 'close' listener wait for that, for a body still arriving then.
-    setImmediate(watchArrival, this, stream)
+    // and the 'close' listener wait for that, for a body still arriving then. The reads begun
+    // in one turn of the event loop share one check (`arriving`), not an Immediate each.
+    if (arriving.push(this) === 1) setImmediate(checkArrivals)
   }
 
   /** After the read `listen` began in: a body still arriving is watched for its deadline and an abort. */
-  watchArrival(stream: NodeBodyStream): void {
-    if (this.settled || this.wireEnded || completeOf(stream) === true) return
+  watchArrival(): void {
+    const { stream } = this
+    if (stream === null || this.settled || this.wireEnded || completeOf(stream) === true) return
     // Destroyed in between: its 'close' may already have been emitted.
     if (stream.destroyed) return this.aborted()
     // A stream that ended is closed by its autoDestroy (any stream but an IncomingMessage,
@@ -461,8 +463,25 @@ function completeOf(stream: object): unknown {
   return isPlainIncomingMessage(stream) ? stream.complete : Reflect.get(stream, 'complete')
 }
 
-function watchArrival(reader: BodyReader, stream: NodeBodyStream): void {
-  reader.watchArrival(stream)
+/** The reads whose arrival is to be checked once the current socket reads are parsed. */
+let arriving: BodyReader[] = []
+
+function checkArrivals(): void {
+  const readers = arriving
+  arriving = []
+  let checked = 0
+  try {
+    for (const reader of readers) {
+      checked++
+      reader.watchArrival()
+    }
+  } finally {
+    // A read whose refusal threw leaves the others to the next turn, as Node does Immediates.
+    if (checked < readers.length) {
+      if (arriving.length === 0) setImmediate(checkArrivals)
+      arriving = readers.slice(checked).concat(arriving)
+    }
+  }
 }
 
 /** The stream's `readable`, read as `isPlainIncomingMessage` says. */
