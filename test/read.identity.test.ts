@@ -34,6 +34,31 @@ function send(req: IncomingMessage, chunks: readonly Buffer[], end = true): void
   }
 }
 
+/**
+ * A stream with no `complete` that the test drives through `events`: not ended, so a read
+ * from it waits for its arrival check.
+ */
+function incompleteStream() {
+  const events = new EventEmitter()
+  const stream = {
+    readable: true,
+    complete: false,
+    destroyed: false,
+    on: (event: string, listener: (...args: never[]) => void) =>
+      events.on(event, listener as (...args: unknown[]) => void),
+    pause: () => stream,
+  }
+  return { stream, events }
+}
+
+/** What `promise` settles to, or a note that it did not within a second. */
+function within<T>(promise: Promise<T>): Promise<T | string> {
+  return Promise.race([
+    promise,
+    new Promise<string>((resolve) => setTimeout(() => resolve('not settled within 1 s'), 1000)),
+  ])
+}
+
 async function refusal(read: Promise<Buffer>): Promise<string> {
   try {
     await read
@@ -172,15 +197,7 @@ describe('readBody, identity bodies', () => {
 
   it('refuses with 400 a stream closed before that, even one that says so at once', async () => {
     // A stream that emits 'close' as it is destroyed, before any listener for it is added.
-    const events = new EventEmitter()
-    const stream = {
-      readable: true,
-      complete: false,
-      destroyed: false,
-      on: (event: string, listener: (...args: never[]) => void) =>
-        events.on(event, listener as (...args: unknown[]) => void),
-      pause: () => stream,
-    }
+    const { stream, events } = incompleteStream()
     const read = readBytes(stream, { 'content-length': '10' }, policy)
     events.emit('data', Buffer.from('123'))
     stream.destroyed = true
@@ -192,38 +209,26 @@ describe('readBody, identity bodies', () => {
   it('checks every read begun in one turn, even after one whose refusal threw', async () => {
     // The reads begun in one turn share one check: a sink that throws there (a fault of the
     // caller's, an uncaught exception) must not leave the reads after it unwatched.
-    const destroyed = () => {
-      const events = new EventEmitter()
-      const stream = {
-        readable: true,
-        complete: false,
-        destroyed: false,
-        on: (event: string, listener: (...args: never[]) => void) =>
-          events.on(event, listener as (...args: unknown[]) => void),
-        pause: () => stream,
-      }
-      return stream
-    }
     const fault = new Error('the first sink throws')
-    const [first, second] = [destroyed(), destroyed()]
-    const thrown = new Promise<unknown>((resolve) => {
-      const listeners = process.listeners('uncaughtException')
-      process.removeAllListeners('uncaughtException')
-      process.once('uncaughtException', (err) => {
-        for (const listener of listeners) process.on('uncaughtException', listener)
-        resolve(err)
+    const [first, second] = [incompleteStream().stream, incompleteStream().stream]
+    const listeners = process.listeners('uncaughtException')
+    process.removeAllListeners('uncaughtException')
+    try {
+      const thrown = new Promise<unknown>((resolve) => process.once('uncaughtException', resolve))
+      readBody(first, { 'content-length': '10' }, policy, {
+        bodyRead: () => undefined,
+        readFailed: () => {
+          throw fault
+        },
       })
-    })
-    readBody(first, { 'content-length': '10' }, policy, {
-      bodyRead: () => undefined,
-      readFailed: () => {
-        throw fault
-      },
-    })
-    const read = readBytes(second, { 'content-length': '10' }, policy)
-    first.destroyed = second.destroyed = true
-    expect(await thrown).toBe(fault)
-    expect(await refusal(read)).toBe('400 request.aborted')
+      const read = refusal(readBytes(second, { 'content-length': '10' }, policy))
+      first.destroyed = second.destroyed = true
+      expect(await within(thrown)).toBe(fault)
+      expect(await within(read)).toBe('400 request.aborted')
+    } finally {
+      process.removeAllListeners('uncaughtException')
+      for (const listener of listeners) process.on('uncaughtException', listener)
+    }
     expectPrototypesUntouched()
   })
 
