@@ -35,8 +35,8 @@ function send(req: IncomingMessage, chunks: readonly Buffer[], end = true): void
 }
 
 /**
- * A stream with no `complete` that the test drives through `events`: not ended, so a read
- * from it waits for its arrival check.
+ * A stream that is not an IncomingMessage and says it is not complete, driven by the test
+ * through `events`: a read from it waits for its arrival check.
  */
 function incompleteStream() {
   const events = new EventEmitter()
@@ -55,7 +55,9 @@ function incompleteStream() {
 function within<T>(promise: Promise<T>): Promise<T | string> {
   return Promise.race([
     promise,
-    new Promise<string>((resolve) => setTimeout(() => resolve('not settled within 1 s'), 1000)),
+    new Promise<string>((resolve) => {
+      setTimeout(() => resolve('not settled within 1 s'), 1000).unref()
+    }),
   ])
 }
 
