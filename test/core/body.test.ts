@@ -14,6 +14,8 @@ import { compileRoute, noBody } from '../../src/core/route.js'
 import { createRegistry } from '../../src/core/registry.js'
 import { type Fallback, unread } from '../../src/core/report.js'
 import type { ViolationLog } from '../../src/core/violations.js'
+import type { BodySource } from '../../src/core/read.js'
+import type { BodyRequest } from '../../src/core/request.js'
 
 // A second format, so that "known to safebody but not allowed on this route" can be tested
 // whatever formats the package ships: lines of `key=value`.
@@ -184,6 +186,35 @@ function scopeFor(binding: Omit<RouteBinding, 'schema'>) {
   return { scope: { log: silentLog, fallback, name: null }, route }
 }
 
+type Outcome = { err: unknown; value: unknown; taken?: TakenBody }
+
+/** `takeBody` on an instance with `binding` (`scopeFor`): what its callback was given. */
+function taking(
+  binding: Omit<RouteBinding, 'schema'>,
+  request: BodyRequest,
+  source: BodySource,
+): Promise<Outcome> {
+  const { scope, route } = scopeFor(binding)
+  return new Promise((resolve) =>
+    takeBody(scope, route, request, source, (err, value, taken) => resolve({ err, value, taken })),
+  )
+}
+
+/** `retakeBody` the same way: a later instance with `binding` holds a body taken before. */
+function retaking(
+  binding: Omit<RouteBinding, 'schema'>,
+  request: BodyRequest,
+  value: unknown,
+  taken: TakenBody,
+): Promise<Outcome> {
+  const { scope, route } = scopeFor(binding)
+  return new Promise((resolve) =>
+    retakeBody(scope, route, request, value, taken, (err, handed) =>
+      resolve({ err, value: handed }),
+    ),
+  )
+}
+
 describe('takeBody: a body that came in chunks', () => {
   const request = (length: number) => ({
     method: 'POST',
@@ -195,15 +226,11 @@ describe('takeBody: a body that came in chunks', () => {
     const third = Math.ceil(bytes.length / 3)
     return [bytes.subarray(0, third), bytes.subarray(third, 2 * third), bytes.subarray(2 * third)]
   }
-  const take = (binding: Omit<RouteBinding, 'schema'>, body: string | Buffer[]) =>
-    new Promise<{ err: unknown; value: unknown; taken?: TakenBody }>((resolve) => {
-      const { scope, route } = scopeFor(binding)
-      const chunks = typeof body === 'string' ? inThree(body) : body
-      const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0)
-      takeBody(scope, route, request(length), Readable.from(chunks), (err, value, taken) =>
-        resolve({ err, value, taken }),
-      )
-    })
+  const take = (binding: Omit<RouteBinding, 'schema'>, body: string | Buffer[]) => {
+    const chunks = typeof body === 'string' ? inThree(body) : body
+    const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0)
+    return taking(binding, request(length), Readable.from(chunks))
+  }
 
   it('decodes a body however it is cut, and hands on its own bytes', async () => {
     // Cuts of a few bytes take the path that joins at once; cuts of kilobytes, the buffer
@@ -253,10 +280,7 @@ describe('takeBody: a body that came in chunks', () => {
     const taken = first.taken as TakenBody
     expect(taken.bytes?.toString()).toBe(deep)
     // A stricter instance behind decodes those bytes again, and refuses them.
-    const { scope, route } = scopeFor({ maxDepth: 3 })
-    const err = await new Promise((resolve) =>
-      retakeBody(scope, route, request(deep.length), first.value, taken, resolve),
-    )
+    const { err } = await retaking({ maxDepth: 3 }, request(deep.length), first.value, taken)
     expect(err).toEqual(expect.objectContaining({ status: 400, type: 'entity.too.deep' }))
     expect(Object.prototype).not.toHaveProperty('name')
   })
@@ -268,13 +292,7 @@ describe('takeBody: a compressed body of no type and no length', () => {
     path: '/x',
     headers: { 'transfer-encoding': 'chunked', 'content-encoding': 'gzip' },
   }
-  const take = (wire: Buffer) =>
-    new Promise<{ err: unknown; value: unknown; taken?: TakenBody }>((resolve) => {
-      const { scope, route } = scopeFor({})
-      takeBody(scope, route, request, Readable.from([wire]), (err, value, taken) =>
-        resolve({ err, value, taken }),
-      )
-    })
+  const take = (wire: Buffer) => taking({}, request, Readable.from([wire]))
   // A gzip stream of nothing: 20 bytes on the wire, none inflated.
   const nothing = gzipSync(Buffer.alloc(0))
 
@@ -294,14 +312,8 @@ describe('takeBody: a compressed body of no type and no length', () => {
 
   it('holds a later instance to its own read rules on the bytes on the wire', async () => {
     const { taken } = await take(nothing)
-    const retake = (binding: Omit<RouteBinding, 'schema'>) => {
-      const { scope, route } = scopeFor(binding)
-      return new Promise<{ err: unknown; value: unknown }>((resolve) =>
-        retakeBody(scope, route, request, noBody, taken as TakenBody, (err, value) =>
-          resolve({ err, value }),
-        ),
-      )
-    }
+    const retake = (binding: Omit<RouteBinding, 'schema'>) =>
+      retaking(binding, request, noBody, taken as TakenBody)
     expect(await retake({})).toEqual({ err: null, value: noBody })
     const notInflated = await retake({ inflate: false })
     expect(notInflated.err).toEqual(
@@ -321,21 +333,11 @@ describe('takeBody: a compressed body of no type and no length', () => {
       'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update('').digest('hex')}`,
     }
     const bodiless = { method: 'POST', path: '/x', headers }
-    const signed = scopeFor({ integrity: { preset: 'github', secret } })
-    const first = await new Promise<{ err: unknown; value: unknown; taken?: TakenBody }>(
-      (resolve) =>
-        takeBody(signed.scope, signed.route, bodiless, Buffer.alloc(0), (err, value, taken) =>
-          resolve({ err, value, taken }),
-        ),
-    )
+    const signing = { integrity: { preset: 'github', secret } } as const
+    const first = await taking(signing, bodiless, Buffer.alloc(0))
     expect(first).toEqual(expect.objectContaining({ err: null, value: noBody }))
     expect(first.taken?.streamRead).toBe(false)
-    const { scope, route } = scopeFor({ inflate: false })
-    const second = await new Promise((resolve) =>
-      retakeBody(scope, route, bodiless, noBody, first.taken as TakenBody, (err, value) =>
-        resolve({ err, value }),
-      ),
-    )
+    const second = await retaking({ inflate: false }, bodiless, noBody, first.taken as TakenBody)
     expect(second).toEqual({ err: null, value: noBody })
   })
 })
