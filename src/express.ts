@@ -17,7 +17,7 @@ import type { BodySchema } from './core/registry.js'
 import type { CompiledRoute } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
 import type { HeaderBag } from './core/request.js'
-import { readyForAdds } from './core/shape.js'
+import { readyForAdds, unsharedShapes } from './core/shape.js'
 import type {
   BindingBody,
   BodyOf,
@@ -77,12 +77,14 @@ export function safeBody<Bodies extends object = Record<never, never>>(
 ): SafeBodyMiddleware<Bodies> {
   const engine = createEngine(options)
   const middleware = handler(
-    // Read with Reflect.get, as ExpressRequest says.
+    // Read as ExpressRequest says.
     (req) =>
-      engine.find(
-        (Reflect.get(req, 'method') as string | undefined) ?? 'GET',
-        Reflect.get(req, 'path') as string,
-      ),
+      unsharedShapes
+        ? engine.find(
+            (Reflect.get(req, 'method') as string | undefined) ?? 'GET',
+            Reflect.get(req, 'path') as string,
+          )
+        : engine.find(req.method ?? 'GET', req.path),
     engine.scope,
   ) as SafeBodyMiddleware<Bodies>
   // A per-route handler is named by its Express route (`'POST /hooks'`) when there is one.
@@ -106,20 +108,26 @@ type TakenRequest = Request & { _body?: unknown; route?: { path?: unknown } }
  * Express's request as the core reads it: the headers read once, the method and path only
  * if a refusal is recorded (a global instance's route lookup reads them itself).
  *
- * Why not `req` itself: on Node 20 and 22, every Express request has a hidden class of its
+ * Why not `req` itself: on Node 20 to 23, every Express request has a hidden class of its
  * own (Express replaces its prototype, then adds properties, and V8 shares no transition
  * made after a prototype change), so each property load at a fixed site misses its inline
  * cache on every request: 0.45-0.5 us a load on Node 20. `Reflect.get` makes one generic
  * lookup instead (0.07-0.2 us), and the core then reads this object's fields from its cache.
  * With the reads in read.ts, this took the small yardstick body from 399k to 378k
- * instructions a request (valgrind; the reference middleware takes 338k).
+ * instructions a request (valgrind; the reference middleware takes 338k). Node 24 shares
+ * those hidden classes, and there plain loads are cheaper (`unsharedShapes`).
  */
 class ExpressRequest implements BodyRequest {
   readonly headers: HeaderBag
   readonly rawHeaders: readonly string[] | undefined
   constructor(readonly req: TakenRequest) {
-    this.headers = Reflect.get(req, 'headers') as HeaderBag
-    this.rawHeaders = Reflect.get(req, 'rawHeaders') as readonly string[] | undefined
+    if (unsharedShapes) {
+      this.headers = Reflect.get(req, 'headers') as HeaderBag
+      this.rawHeaders = Reflect.get(req, 'rawHeaders') as readonly string[] | undefined
+    } else {
+      this.headers = req.headers
+      this.rawHeaders = req.rawHeaders
+    }
   }
   get method(): string {
     return this.req.method ?? 'GET'
@@ -171,7 +179,10 @@ function handler(find: (req: Request) => CompiledRoute | undefined, scope: BodyS
     else {
       // Another body parser consumed the stream (a parser behind a global instance reads a
       // `Content-Length: 0` body too).
-      if (prior || Reflect.get(req, 'readableEnded') === true) {
+      if (
+        prior ||
+        (unsharedShapes ? Reflect.get(req, 'readableEnded') : req.readableEnded) === true
+      ) {
         try {
           if (parsedElsewhere(request.headers, req, route)) req.body = undefined
         } catch (err) {

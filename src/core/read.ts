@@ -13,6 +13,7 @@ import {
 } from '../errors.js'
 import { type Deadline, UNTIMED, unwatch, watch } from './deadline.js'
 import type { HeaderBag } from './request.js'
+import { unsharedShapes } from './shape.js'
 import { createZstdInflater, hasZstd } from './zstd.js'
 
 /** How a body may be read: at most `limit` bytes (on the wire and inflated) in `timeout` ms. */
@@ -447,20 +448,21 @@ class Coalescer {
 }
 
 /**
- * True for a stream of Node's own request class, whose hidden class is the same from one
- * request to the next: a plain load of its properties hits the inline cache, where
- * `Reflect.get`'s generic lookup costs 0.2 us a request (fastify, Koa, node:http). A request
- * whose prototype a framework replaced (Express) has a hidden class of its own on Node 20 and
- * 22, which misses the cache on every request: it is read with `Reflect.get` (see
- * ExpressRequest), as is any other stream.
+ * True when a plain load of the stream's properties hits V8's inline cache: for a stream of
+ * Node's own request class, whose hidden class is the same from one request to the next (where
+ * `Reflect.get`'s generic lookup costs 0.2 µs a request: fastify, Koa, node:http), and for
+ * every stream where V8 shares hidden classes among requests whose prototype a framework
+ * replaced (Node 24; see `unsharedShapes`). On Node 20 to 23 such a request (Express's) has a
+ * hidden class of its own, which misses the cache on every request: it is read with
+ * `Reflect.get` (see ExpressRequest), as is any other stream.
  */
-function isPlainIncomingMessage(stream: object): stream is IncomingMessage {
-  return Object.getPrototypeOf(stream) === IncomingMessage.prototype
+function plainLoads(stream: object): boolean {
+  return !unsharedShapes || Object.getPrototypeOf(stream) === IncomingMessage.prototype
 }
 
-/** The stream's `complete` (an http.IncomingMessage's), read as `isPlainIncomingMessage` says. */
+/** The stream's `complete` (an http.IncomingMessage's), read as `plainLoads` says. */
 function completeOf(stream: object): unknown {
-  return isPlainIncomingMessage(stream) ? stream.complete : Reflect.get(stream, 'complete')
+  return plainLoads(stream) ? (stream as IncomingMessage).complete : Reflect.get(stream, 'complete')
 }
 
 /** The reads whose arrival is to be checked once the current socket reads are parsed. */
@@ -484,9 +486,9 @@ function checkArrivals(): void {
   }
 }
 
-/** The stream's `readable`, read as `isPlainIncomingMessage` says. */
+/** The stream's `readable`, read as `plainLoads` says. */
 function readableOf(stream: object): unknown {
-  return isPlainIncomingMessage(stream) ? stream.readable : Reflect.get(stream, 'readable')
+  return plainLoads(stream) ? (stream as IncomingMessage).readable : Reflect.get(stream, 'readable')
 }
 
 function isWebStream(source: BodySource): source is ReadableStream<Uint8Array> {
