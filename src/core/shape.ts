@@ -10,8 +10,9 @@ import { IncomingMessage } from 'node:http'
  *
  * Where true, such a request is read with `Reflect.get` (one generic lookup, where a missed
  * cache costs 0.45-0.5 µs a load on Node 20) and readied for adds (`readyForAdds`); where
- * false, it is read with plain loads, which hit the cache: on Node 24, `Reflect.get` took the
- * middleware yardstick's small body from 0.92-0.97 of the reference to 0.87-0.93.
+ * false, it is read with plain loads, which hit the cache: on Node 24 the middleware
+ * yardstick's small body, run in one process, went from 0.93 of the reference with
+ * `Reflect.get` to 0.94-0.96 with plain loads (bench/ANALYSIS.md).
  */
 export const unsharedShapes: boolean =
   process.versions.bun === undefined && Number.parseInt(process.versions.v8 ?? '', 10) < 13
