@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark in one process run, tables to stdout and to
  * bench/RESULTS.md. `npm run bench -- --quick` for a run of about a minute; `--only=micro,http`
- * to run some suites; `--cpu-clock` to time micro benchmarks by CPU time on a busy machine.
+ * to run some suites; `--cpu-clock` to time micro benchmarks by CPU time on a busy machine;
+ * `--one-process` to run the HTTP servers in one child process instead of one each.
  * Only a full run of every suite rewrites RESULTS.md, unless `--write` says so.
  */
 
@@ -26,6 +27,8 @@ export interface BenchOptions {
   readonly quick: boolean
   readonly only: readonly Suite[]
   readonly cpuClock: boolean
+  /** The HTTP servers share one child process (see HttpSettings.oneProcess). */
+  readonly oneProcess: boolean
   /** Where RESULTS.md goes; null to write nothing. */
   readonly out: string | null
 }
@@ -33,11 +36,13 @@ export interface BenchOptions {
 export function parseArgs(argv: readonly string[]): BenchOptions {
   let quick = false
   let cpuClock = false
+  let oneProcess = false
   let only: Suite[] = [...suites]
   let write: boolean | null = null
   for (const arg of argv) {
     if (arg === '--quick') quick = true
     else if (arg === '--cpu-clock') cpuClock = true
+    else if (arg === '--one-process') oneProcess = true
     else if (arg === '--write') write = true
     else if (arg === '--no-write') write = false
     else if (arg.startsWith('--only=')) {
@@ -54,7 +59,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   }
   const full = !quick && only.length === suites.length
   const out = (write ?? full) ? fileURLToPath(new URL('./RESULTS.md', import.meta.url)) : null
-  return { quick, only, cpuClock, out }
+  return { quick, only, cpuClock, oneProcess, out }
 }
 
 /**
@@ -154,11 +159,19 @@ export async function bench(options: BenchOptions, log: (line: string) => void):
   }
   if (has('http')) {
     const kinds = Object.keys(serverKinds)
-    const rows = await runHttp(sizes.slice(0, s.http.payloads), { ...s.http, kinds }, log)
+    const { oneProcess } = options
+    const rows = await runHttp(
+      sizes.slice(0, s.http.payloads),
+      { ...s.http, kinds, oneProcess },
+      log,
+    )
     targets.push(...httpTargets(rows))
     sections.push(
       '## HTTP: autocannon on 127.0.0.1\n\n' +
-        `Each server in its own child process; autocannon with ${s.http.connections} ` +
+        (oneProcess
+          ? 'Every server in one child process, a port each (`--one-process`); '
+          : 'Each server in its own child process; ') +
+        `autocannon with ${s.http.connections} ` +
         `connections, ${s.http.duration} s per run, ${s.http.rounds} alternating rounds after a ` +
         `${s.http.warmup} s warm-up each. req/s and p99 are medians over rounds (min–max); ` +
         'ratios are taken within each round against express.json() + ajv. Server CPU per ' +
@@ -198,7 +211,9 @@ export async function bench(options: BenchOptions, log: (line: string) => void):
   const analysis = fileURLToPath(new URL('./ANALYSIS.md', import.meta.url))
   if (existsSync(analysis)) sections.push(readFileSync(analysis, 'utf8').trim())
   const minutes = ((performance.now() - started) / 60000).toFixed(1)
-  const command = `npm run bench${options.quick ? ' -- --quick' : ''}`
+  const flags = [options.quick ? '--quick' : '', options.oneProcess ? '--one-process' : '']
+  const given = flags.filter((f) => f !== '').join(' ')
+  const command = `npm run bench${given === '' ? '' : ` -- ${given}`}`
   return [
     '# safebody benchmarks',
     '',

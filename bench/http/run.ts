@@ -1,6 +1,7 @@
 /**
- * HTTP benchmarks: every candidate server in its own child process on 127.0.0.1, loaded by
- * autocannon for a fixed duration, in alternating rounds, on each payload.
+ * HTTP benchmarks: every candidate server in its own child process on 127.0.0.1 (or all in
+ * one, `oneProcess`), loaded by autocannon for a fixed duration, in alternating rounds, on
+ * each payload.
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -19,6 +20,15 @@ export interface HttpSettings {
   readonly connections: number
   /** The server kinds to run (keys of serverKinds); the status quo must be among them. */
   readonly kinds: readonly string[]
+  /**
+   * All candidates in one child process, on a port each, instead of a process each. Two
+   * processes of the same server can differ by up to 13% in CPU per request on a shared VM
+   * (the heap and code each one happened to build); in one process every candidate gets the
+   * same, and its rounds see the same machine moments, so the ratios between them are
+   * steadier. Only the loaded candidate runs in its window (the others sit idle), but all
+   * share one heap: what one leaves in the old generation, the next may pay to collect.
+   */
+  readonly oneProcess?: boolean
 }
 
 /** A running candidate, or the reason it could not start. */
@@ -32,23 +42,40 @@ export interface Child {
 const serverEntry = fileURLToPath(new URL('./server.ts', import.meta.url))
 
 /** Start one candidate in a child process and wait until it listens (or refuses). */
-export function startServer(kind: string, limit: number): Promise<Child> {
-  const child = fork(serverEntry, [kind, String(limit)], {
+export async function startServer(kind: string, limit: number): Promise<Child> {
+  const [child] = await startServers([kind], limit)
+  return child as Child
+}
+
+/**
+ * Start candidates in one child process, a port each, and wait until each listens (or
+ * refuses). A process none of whose candidates started is stopped.
+ */
+export function startServers(kinds: readonly string[], limit: number): Promise<Child[]> {
+  const child = fork(serverEntry, [kinds.join(','), String(limit)], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   return new Promise((resolve, reject) => {
+    const started = new Map<string, Child>()
     const onMessage = (message: ToParent) => {
       if (!('ready' in message)) return
+      const { kind } = message
+      started.set(
+        kind,
+        message.ready
+          ? { kind, process: child, port: message.port }
+          : { kind, process: child, port: null, reason: message.reason },
+      )
+      if (started.size < kinds.length) return
       child.off('message', onMessage)
       child.off('exit', onExit)
-      if (message.ready) resolve({ kind, process: child, port: message.port })
-      else {
-        child.kill()
-        resolve({ kind, process: child, port: null, reason: message.reason })
-      }
+      const children = kinds.map((k) => started.get(k) as Child)
+      if (children.every((c) => c.port === null)) child.kill()
+      resolve(children)
     }
-    const onExit = (code: number | null) => reject(new Error(`server ${kind} exited (${code})`))
+    const onExit = (code: number | null) =>
+      reject(new Error(`server ${kinds.join(',')} exited (${code})`))
     child.on('message', onMessage)
     child.once('exit', onExit)
   })
@@ -80,10 +107,12 @@ function cpuTime(child: Child): Promise<number> {
   return ask(child, { cpu: true }, 'cpu')
 }
 
+/** Stop a candidate's process (and with it every candidate that shares it). */
 export async function stopServer(child: Child): Promise<void> {
-  if (child.process.exitCode !== null || child.process.signalCode !== null) return
-  const exited = new Promise((resolve) => child.process.once('exit', resolve))
-  child.process.disconnect()
+  const { process: server } = child
+  if (server.exitCode !== null || server.signalCode !== null) return
+  const exited = new Promise((resolve) => server.once('exit', resolve))
+  if (server.connected) server.disconnect()
   await exited
 }
 
@@ -161,9 +190,10 @@ export async function runHttp(
   const limit = Math.max(...bodies.map((b) => b.length)) + 1024 * 1024
   const children: Child[] = []
   try {
-    // Started together (each child loads tsx and its framework), stopped in `finally`.
-    const started = await Promise.allSettled(settings.kinds.map((k) => startServer(k, limit)))
-    for (const s of started) if (s.status === 'fulfilled') children.push(s.value)
+    // Started together (each child loads tsx and its frameworks), stopped in `finally`.
+    const groups = settings.oneProcess ? [settings.kinds] : settings.kinds.map((k) => [k])
+    const started = await Promise.allSettled(groups.map((g) => startServers(g, limit)))
+    for (const s of started) if (s.status === 'fulfilled') children.push(...s.value)
     for (const s of started) if (s.status === 'rejected') throw s.reason
     const rows: HttpRow[] = []
     for (const [i, payload] of sizes.entries()) {

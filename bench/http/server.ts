@@ -1,15 +1,17 @@
 /**
- * Child process entry: start one candidate server on 127.0.0.1, report its port (or why it
- * cannot start) over IPC, and answer memory questions from the parent.
+ * Child process entry: start candidate servers on 127.0.0.1, one port each, report each
+ * port (or why it cannot start) over IPC, and answer memory and CPU questions from the
+ * parent. One kind is one candidate alone in its process; several (comma-separated) share
+ * it, for `--one-process` (see run.ts).
  *
- *   node --import tsx bench/http/server.ts <kind> <limit-bytes>
+ *   node --import tsx bench/http/server.ts <kind>[,<kind>...] <limit-bytes>
  */
 import type { AddressInfo } from 'node:net'
 import { serverKinds } from './servers.js'
 
 export type ToParent =
-  | { readonly ready: true; readonly port: number }
-  | { readonly ready: false; readonly reason: string }
+  | { readonly ready: true; readonly kind: string; readonly port: number }
+  | { readonly ready: false; readonly kind: string; readonly reason: string }
   | { readonly memory: MemoryReport }
   | { readonly cpu: number }
 
@@ -22,8 +24,7 @@ export interface MemoryReport {
 }
 
 const send = (message: ToParent) => process.send?.(message)
-const [kind = '', limitArg = ''] = process.argv.slice(2)
-const entry = serverKinds[kind]
+const [kindList = '', limitArg = ''] = process.argv.slice(2)
 
 // Resident memory, sampled often, plus the kernel's own high-water mark (maxRSS), which
 // catches a peak that falls between two samples.
@@ -53,22 +54,27 @@ process.on('message', (message: ToChild) => {
 })
 process.on('disconnect', () => process.exit(0))
 
-async function main() {
-  if (entry === undefined) throw new Error(`unknown server kind "${kind}"`)
-  let server: Awaited<ReturnType<typeof entry.start>>
+async function start(kind: string): Promise<void> {
+  const entry = serverKinds[kind]
+  let server: Awaited<ReturnType<NonNullable<typeof entry>['start']>>
   try {
+    if (entry === undefined) throw new Error(`unknown server kind "${kind}"`)
     server = await entry.start({ limit: Number(limitArg) })
   } catch (err) {
     // A candidate that needs a feature this build lacks (report mode) says so, no numbers.
-    send({ ready: false, reason: err instanceof Error ? err.message : String(err) })
+    send({ ready: false, kind, reason: err instanceof Error ? err.message : String(err) })
     return
   }
   server.keepAliveTimeout = 60_000
-  server.listen(0, '127.0.0.1', () => {
-    send({ ready: true, port: (server.address() as AddressInfo).port })
-  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  send({ ready: true, kind, port: (server.address() as AddressInfo).port })
+}
+
+async function main() {
+  for (const kind of kindList.split(',')) await start(kind)
 }
 
 main().catch((err: unknown) => {
-  send({ ready: false, reason: err instanceof Error ? err.message : String(err) })
+  console.error(err)
+  process.exit(1)
 })

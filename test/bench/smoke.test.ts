@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { bombTable } from '../../bench/bombs.js'
 import { serverKinds } from '../../bench/http/servers.js'
+import { startServers, stopServer } from '../../bench/http/run.js'
 import { parseArgs } from '../../bench/index.js'
 import { microTables, runMicro, scalingTable } from '../../bench/micro.js'
 import { drive, middlewareCandidates, runMiddleware } from '../../bench/middleware.js'
@@ -134,6 +135,30 @@ describe('benchmark harness', () => {
     }
   })
 
+  it('runs several candidates in one child process, a port each (--one-process)', async () => {
+    const body = JSON.stringify(tiny[0]?.value)
+    const children = await startServers(['bare', 'safeBodyNode', 'nope'], 1024 * 1024)
+    try {
+      const [bare, node, unknown] = children
+      // One process, two ports; a kind that cannot start says why, and the others still run.
+      expect(bare?.process).toBe(node?.process)
+      expect(bare?.port).not.toBe(node?.port)
+      expect(unknown).toMatchObject({ kind: 'nope', port: null })
+      expect(unknown?.reason).toMatch(/unknown server kind "nope"/)
+      for (const child of [bare, node]) {
+        const res = await fetch(`http://127.0.0.1:${child?.port}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        })
+        expect(`${child?.kind} ${res.status}`).toBe(`${child?.kind} 200`)
+      }
+    } finally {
+      await Promise.all(children.map(stopServer))
+    }
+    expect(children[0]?.process.exitCode).toBe(0)
+  })
+
   it('renders the bomb table and checks its target', () => {
     const result = {
       clients: 2,
@@ -153,6 +178,12 @@ describe('benchmark harness', () => {
     expect(parseArgs([]).out).toMatch(/RESULTS\.md$/)
     expect(parseArgs(['--quick']).out).toBeNull()
     expect(parseArgs(['--only=micro']).only).toEqual(['micro'])
+    expect(parseArgs(['--only=http', '--one-process'])).toMatchObject({
+      only: ['http'],
+      oneProcess: true,
+      out: null,
+    })
+    expect(parseArgs([]).oneProcess).toBe(false)
     expect(() => parseArgs(['--only=nope'])).toThrow(/unknown suite/)
   })
 
