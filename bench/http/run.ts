@@ -261,7 +261,9 @@ export async function runHttp(
     }
     return rows
   } finally {
-    await Promise.all(children.map(stopServer))
+    // One stop a process: candidates that share one (`oneProcess`) go with it.
+    const byProcess = new Map(children.map((child) => [child.process, child]))
+    await Promise.all([...byProcess.values()].map(stopServer))
   }
 }
 
