@@ -242,6 +242,33 @@ describe('readBody, identity bodies', () => {
     expectPrototypesUntouched()
   })
 
+  it('still checks the reads left waiting when others in the same turn end first, in any order', async () => {
+    // Each read that ends leaves the check's list, the last entry taking its place: the ones
+    // still waiting must all be checked (here, found closed: 400), the ended ones not.
+    const [a, b, c, d] = [
+      incompleteStream(),
+      incompleteStream(),
+      incompleteStream(),
+      incompleteStream(),
+    ]
+    const reads = [a, b, c, d].map(({ stream }) =>
+      refusal(readBytes(stream, { 'content-length': '3' }, policy)),
+    )
+    // The second, then the fourth (by then in the second's place), end before the check.
+    for (const { events } of [b, d]) {
+      events.emit('data', Buffer.from('abc'))
+      events.emit('end')
+    }
+    a.stream.destroyed = c.stream.destroyed = true
+    expect(await Promise.all(reads.map(within))).toEqual([
+      '400 request.aborted',
+      'accepted',
+      '400 request.aborted',
+      'accepted',
+    ])
+    expectPrototypesUntouched()
+  })
+
   it('keeps no ended read for the arrival check, however long the event loop takes to get there', async () => {
     // A driver that never lets the event loop reach its check phase (a benchmark or a test
     // awaiting one request after another) must not pile up ended reads, and the bodies their

@@ -502,6 +502,8 @@ function checkArrivals(): void {
   arrivalCheck = false
   const readers = arriving
   arriving = []
+  // All off the list before any is checked: a read that ends while another is watched (a
+  // sink's refusal may end other reads) must not be taken off the new list by its old place.
   for (const reader of readers) reader.arrival = -1
   let checked = 0
   try {
