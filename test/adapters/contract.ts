@@ -765,6 +765,138 @@ export function describeContract(name: string, start: () => Promise<ContractServ
         expect(more).toEqual([])
       },
     )
+    // The refusal of a body still arriving reaches a client that is still sending it, and the
+    // connection is closed after it in bounded time: the server ends its side after the
+    // answer and reads on, dropping the rest, before it closes (a close with bytes unread
+    // would reset the connection and discard the answer on the client's side).
+    it('delivers the 413 to a client that reads only once it has sent its 4 MiB', async () => {
+      const { outcome, closedAt } = await uploadRefused(server.baseUrl, {
+        declared: 4 * 1024 * 1024,
+        chunk: Buffer.alloc(64 * 1024, 0x20),
+        paceMs: 0,
+        sendMs: DEADLINE_MS,
+        readLate: true,
+      })
+      expect(outcome, 'the answer was lost').not.toBeNull()
+      expect(outcome?.status).toBe(413)
+      expect(outcome?.headers.connection).toBe('close')
+      expect(outcome?.body).toMatchObject({ type: 'entity.too.large' })
+      expect(closedAt).toBeLessThan(DEADLINE_MS)
+      expectPrototypesUntouched()
+    })
+    it('closes the connection although the client keeps sending, slowly, for longer', async () => {
+      const { outcome, closedAt } = await uploadRefused(server.baseUrl, {
+        declared: 64 * 1024 * 1024,
+        chunk: Buffer.alloc(1024, 0x20),
+        paceMs: 20,
+        sendMs: 2 * DEADLINE_MS,
+        readLate: false,
+      })
+      expect(outcome?.status).toBe(413)
+      expect(outcome?.body).toMatchObject({ type: 'entity.too.large' })
+      // The client would have gone on for 10 s.
+      expect(closedAt).toBeLessThan(DEADLINE_MS)
+      expectPrototypesUntouched()
+    })
+    it('reads no more than 8 MiB of a refused body the client sends as fast as it can', async () => {
+      const declared = 256 * 1024 * 1024
+      const { outcome, sent } = await uploadRefused(server.baseUrl, {
+        declared,
+        chunk: Buffer.alloc(256 * 1024, 0x20),
+        paceMs: 0,
+        sendMs: 2 * DEADLINE_MS,
+        readLate: false,
+      })
+      expect(outcome?.status).toBe(413)
+      expect(outcome?.body).toMatchObject({ type: 'entity.too.large' })
+      // The connection was closed under it (the kernels hold a few MiB besides).
+      expect(sent).toBeLessThan(32 * 1024 * 1024)
+      expectPrototypesUntouched()
+    })
+  })
+}
+
+/** What a client still sending a refused body saw: the answer, if it read one, and when. */
+interface Upload {
+  outcome: ContractOutcome | null
+  /** When (ms after the request began) the connection closed, or failed a write. */
+  closedAt: number
+  /** How many body bytes the client wrote. */
+  sent: number
+}
+
+/**
+ * POST to `path` (`/contract/open`, limit 16kb, unless given) declaring `declared` bytes, then
+ * send `chunk` after `chunk` (each once the socket takes it, and `paceMs` apart) until
+ * `sendMs` pass or the socket fails. With `readLate`, nothing is read until the sending stops, as a client that
+ * writes its whole request before it reads (a reset from the server then discards the answer
+ * it has not read); otherwise the answer is read as it comes, and the client goes on sending
+ * after the server has ended its side (half-open), until the server closes the connection.
+ */
+export function uploadRefused(
+  baseUrl: string,
+  {
+    path = '/contract/open',
+    declared,
+    chunk,
+    paceMs,
+    sendMs,
+    readLate,
+  }: {
+    path?: string
+    declared: number
+    chunk: Buffer
+    paceMs: number
+    sendMs: number
+    readLate: boolean
+  },
+): Promise<Upload> {
+  const { hostname, port } = new URL(baseUrl)
+  const head = Buffer.from(
+    `POST ${path} HTTP/1.1\r\nhost: ${hostname}:${port}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${declared}\r\n\r\n`,
+  )
+  return new Promise((resolve) => {
+    const started = Date.now()
+    const socket = net.connect({ port: Number(port), host: hostname, allowHalfOpen: !readLate })
+    const chunks: Buffer[] = []
+    let closedAt: number | null = null
+    let stopped = false
+    let sent = 0
+    if (readLate) socket.pause()
+    socket.on('data', (data: Buffer) => chunks.push(data))
+    socket.on('error', () => {
+      closedAt ??= Date.now() - started
+      stopped = true
+    })
+    socket.on('close', () => {
+      closedAt ??= Date.now() - started
+      stopped = true
+      resolve({ outcome: parseResponse(Buffer.concat(chunks), true), closedAt, sent })
+    })
+    const send = async () => {
+      socket.write(head)
+      while (!stopped && sent < declared && Date.now() - started < sendMs) {
+        const piece = chunk.subarray(0, Math.min(chunk.length, declared - sent))
+        sent += piece.length
+        if (!socket.write(piece)) {
+          await new Promise<void>((next) => {
+            const go = () => {
+              socket.off('drain', go)
+              socket.off('close', go)
+              next()
+            }
+            socket.on('drain', go)
+            socket.on('close', go)
+          })
+        }
+        if (paceMs > 0) await new Promise((next) => setTimeout(next, paceMs))
+      }
+      socket.resume()
+      // Past the deadline the test fails on its own; the socket goes.
+      setTimeout(() => socket.destroy(), DEADLINE_MS).unref()
+    }
+    socket.once('connect', () => void send())
   })
 }
 
