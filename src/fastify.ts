@@ -17,7 +17,7 @@ import type { BodySchema } from './core/registry.js'
 import { hasBody } from './core/read.js'
 import { pathOf } from './core/request.js'
 import type { CompiledRoute } from './core/route.js'
-import { closeUnread } from './core/connection.js'
+import { afterParse, closeUnread } from './core/connection.js'
 import { formats } from './decoders/formats.js'
 import { bodyError, type BodyErrorType, isBodyError } from './errors.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
@@ -100,13 +100,22 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
     }
     route.config = { ...route.config, [kRoute]: bindings } as typeof route.config
   })
-  // A refusal before the whole body arrived: Connection: close, the socket cut after the
-  // response, instead of Node draining the rest. fastify closes the connection after any
+  // A refusal before the whole body arrived: Connection: close, the connection closed in
+  // stages after the response (`closeUnread`), instead of Node draining the rest. fastify closes the connection after any
   // parser error, in case more of the body is to come; for one of ours whose body has fully
   // arrived the connection is kept as the request asked, as on every other server, so that
   // requests pipelined behind it are answered. A close fastify set on the response itself
-  // (while it shuts down) stands.
+  // (while it shuts down) stands. fastify refuses a Content-Type it cannot parse itself, as
+  // soon as the headers are parsed: that answer waits, as safebody's do, until the bytes
+  // received are parsed (`afterParse`), so that a body that came with its headers is complete
+  // and the requests pipelined behind it are answered too.
   fastify.addHook('onError', (request, reply, error, next) => {
+    if (!request.raw.complete && !isBodyError(error) && bodyRefusal(error) !== error) {
+      return afterParse(() => {
+        closeUnread(request.raw, reply.raw)
+        next()
+      })
+    }
     if (
       request.raw.complete &&
       isBodyError(error) &&

@@ -718,6 +718,42 @@ describe('safebody/fastify', () => {
       await instance.close()
     })
 
+    it('answers requests pipelined behind a Content-Type fastify refuses itself', async () => {
+      const instance = await app((a) => a.post('/p', { schema: { body: {} } }, async () => ({})))
+      await instance.listen({ port: 0, host: '127.0.0.1' })
+      const { port } = instance.server.address() as { port: number }
+      const valid =
+        'POST /p HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}'
+      // An empty type, one that is no media type, a list: fastify refuses each with 415 as
+      // the headers are parsed, before its body (in the same write) is.
+      for (const type of ['', 'foo', 'application/json, text/plain']) {
+        const refused = `POST /p HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\nContent-Length: 2\r\n\r\n{}`
+        const text = await new Promise<string>((resolve) => {
+          const socket = net.connect(port, '127.0.0.1', () =>
+            socket.write(
+              `${valid}${refused}${valid.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}`,
+            ),
+          )
+          let received = ''
+          const timer = setTimeout(() => socket.destroy(), 3000)
+          socket.on('data', (chunk) => (received += chunk))
+          socket.on('close', () => {
+            clearTimeout(timer)
+            resolve(received)
+          })
+        })
+        expect(text.match(/HTTP\/1\.1 \d{3}/g), type).toEqual([
+          'HTTP/1.1 200',
+          'HTTP/1.1 415',
+          'HTTP/1.1 200',
+        ])
+        expect(text).toContain('"type":"content.type.unsupported"')
+      }
+      expectPrototypesUntouched()
+      instance.server.closeAllConnections()
+      await instance.close()
+    })
+
     it('is closed while fastify shuts down, so that close() resolves', async () => {
       const instance = Fastify({ return503OnClosing: false })
       await instance.register(safebody)
