@@ -16,9 +16,8 @@ const LINGER_BYTES = 8 * 1024 * 1024
  * with bytes unread makes the kernel answer them with a reset, which discards the response
  * on the client's side before most clients (Node's http, fetch) read it; they report EPIPE
  * or ECONNRESET instead. So the rest of the body is read and dropped from the refusal on (at
- * most LINGER_BYTES, then no more is read), and after the response the server ends its side
- * and closes once the client has sent the rest of its request or ended its side, or
- * LINGER_MS have passed.
+ * most LINGER_BYTES), and after the response the server ends its side and closes once the
+ * client has sent the rest of its request or closed its side, or LINGER_MS have passed.
  */
 export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete || res.headersSent) return
@@ -62,10 +61,10 @@ function linger(req: IncomingMessage, socket: Socket): void {
   req.removeAllListeners('data')
   req.on('data', (chunk: Buffer) => {
     left -= chunk.length
-    // Too much: no more is read. The connection stays until LINGER_MS have passed after the
-    // response, which a client still sending can read meanwhile (Node's http and fetch read
-    // as they write; the reset comes at the close).
-    if (left < 0) req.pause()
+    if (left >= 0) return
+    // Too much: until the response is written, no more is read; after it, the end.
+    if (ending) close()
+    else req.pause()
   })
   req.resume()
   // Node's server ends the socket of a response sent with `Connection: close` by calling
@@ -76,8 +75,8 @@ function linger(req: IncomingMessage, socket: Socket): void {
     if (ending || socket.destroyed) return
     ending = true
     socket.end()
-    // Nothing more comes: the request's last byte, or the client ended its side.
-    if (req.readableEnded) return close()
+    // Nothing more comes: the request's last byte, or the client ended its side. Or too much.
+    if (req.readableEnded || left < 0) return close()
     req.once('end', close)
     socket.once('end', close)
     timer = setTimeout(close, LINGER_MS)
