@@ -203,8 +203,8 @@ interface NodeBindings {
 
 /**
  * A refusal as an `HTTPException` answering problem+json. On @hono/node-server, a request
- * refused before its body fully arrived is answered with Connection: close and its connection
- * closed in stages after the response (`closeUnread`), never drained.
+ * refused before its body fully arrived is answered with Connection: close and its socket cut
+ * after the response, never drained.
  */
 function refusal(c: Context, err: unknown, typeBase: string): unknown {
   const problem = toProblem(err, typeBase)

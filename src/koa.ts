@@ -115,8 +115,8 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
 }
 
 /**
- * A refusal before the whole body arrived: Connection: close, the connection closed in stages
- * after the response (`closeUnread`), never drained. Koa's own error handling clears the response headers and sets the
+ * A refusal before the whole body arrived: Connection: close, the socket cut after the
+ * response, never drained. Koa's own error handling clears the response headers and sets the
  * error's `headers`, so the header travels on the error as well.
  */
 function refusal(ctx: Ctx, err: unknown): unknown {

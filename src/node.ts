@@ -23,9 +23,9 @@ export interface BodyReader<Body = unknown> {
 /**
  * Create a body reader for a plain node:http server, with `safeBody()`'s options: routes are
  * matched on the method and the URL's pathname. Give `res` and a refused request whose body
- * has not fully arrived is answered with `Connection: close` and its connection closed in
- * stages after the response (never drained); without `res`, the caller sets the header.
- * `Body` types what `read` resolves; it is not checked against the schemas.
+ * has not fully arrived is answered with `Connection: close` and its socket cut after the
+ * response (never drained); without `res`, the caller must do that itself. `Body` types what
+ * `read` resolves; it is not checked against the schemas.
  *
  * @example
  * const read = createBodyReader({ schemas: { user }, routes: { 'POST /users': 'user' } })
