@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
-// How long a refused connection may stay open to deliver the response before it is cut.
+// How long a refused connection may stay open to deliver the response before it is cut, where
+// nothing else closes it: on HTTP/1, Node's server closes a `Connection: close` response's
+// socket itself as soon as the response is written (its destroySoon()).
 const LINGER_MS = 1000
 
 /**
  * When a request is refused before its body fully arrived, answer with `Connection: close`
- * and cut the socket shortly after the response, instead of draining what is left: a body
+ * and have the socket closed after the response, instead of draining what is left: a body
  * refused unread is never read. Every adapter on node:http calls it with its refusal.
  */
 export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
