@@ -100,15 +100,15 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
     }
     route.config = { ...route.config, [kRoute]: bindings } as typeof route.config
   })
-  // A refusal before the whole body arrived: Connection: close, the connection closed in
-  // stages after the response (`closeUnread`), instead of Node draining the rest. fastify closes the connection after any
-  // parser error, in case more of the body is to come; for one of ours whose body has fully
-  // arrived the connection is kept as the request asked, as on every other server, so that
-  // requests pipelined behind it are answered. A close fastify set on the response itself
-  // (while it shuts down) stands. fastify refuses a Content-Type it cannot parse itself, as
-  // soon as the headers are parsed: that answer waits, as safebody's do, until the bytes
-  // received are parsed (`afterParse`), so that a body that came with its headers is complete
-  // and the requests pipelined behind it are answered too.
+  // A refusal before the whole body arrived: Connection: close, the socket closed after the
+  // response (`closeUnread`), instead of Node draining the rest. fastify closes the
+  // connection after any parser error, in case more of the body is to come; for one of ours
+  // whose body has fully arrived the connection is kept as the request asked, as on every
+  // other server, so that requests pipelined behind it are answered. A close fastify set on
+  // the response itself (while it shuts down) stands. fastify refuses a Content-Type it
+  // cannot parse itself, as soon as the headers are parsed: that answer waits, as safebody's
+  // do, until the bytes received are parsed (`afterParse`), so that a body that came with its
+  // headers is complete and the requests pipelined behind it are answered too.
   fastify.addHook('onError', (request, reply, error, next) => {
     if (!request.raw.complete && !isBodyError(error) && bodyRefusal(error) !== error) {
       return afterParse(() => {
