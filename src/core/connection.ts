@@ -1,28 +1,66 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 
-// How long a refused connection may stay open to deliver the response before it is cut, where
-// nothing else closes it: on HTTP/1, Node's server closes a `Connection: close` response's
-// socket itself as soon as the response is written (its destroySoon()).
+// How long a refused connection stays open after its answer, so that a client still sending
+// reads the answer before the connection is reset (RFC 9112, section 9.6; Go's server waits
+// 500 ms the same way, its `rstAvoidanceDelay`).
 const LINGER_MS = 1000
 
 /**
  * When a request is refused before its body fully arrived, answer with `Connection: close`
  * and have the socket closed after the response, instead of draining what is left: a body
  * refused unread is never read. Every adapter on node:http calls it with its refusal.
+ *
+ * Closing a socket with bytes unread makes the kernel reset the connection, and a reset
+ * discards, on the client's side, the answer it has not read yet: a client still uploading
+ * would get EPIPE or ECONNRESET instead of its 413 or 408. So on HTTP/1 the connection is
+ * closed in stages (`lingeringClose`); elsewhere the socket is cut `LINGER_MS` after the
+ * response, where nothing else closes it first.
  */
 export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
-  if (!req.complete && !res.headersSent) {
-    res.setHeader('Connection', 'close')
-    res.once('finish', () => {
-      // fastify's inject() (light-my-request) and other fakes give a socket without destroy.
-      const cut = () => {
-        const socket = req.socket as Partial<IncomingMessage['socket']> | null | undefined
-        if (typeof socket?.destroy === 'function') socket.destroy()
-      }
-      setTimeout(cut, LINGER_MS).unref()
-    })
+  if (req.complete || res.headersSent) return
+  res.setHeader('Connection', 'close')
+  const socket = req.socket as Partial<Socket> | null | undefined
+  // On HTTP/2, `req.socket` stands for the whole session, shared with other streams.
+  if (req.httpVersionMajor === 1 && typeof socket?.destroySoon === 'function') {
+    socket.destroySoon = lingeringClose
+    return
   }
+  res.once('finish', () => {
+    // fastify's inject() (light-my-request) and other fakes give a socket without destroy.
+    const cut = () => {
+      if (typeof socket?.destroy === 'function') socket.destroy()
+    }
+    setTimeout(cut, LINGER_MS).unref()
+  })
 }
+
+/**
+ * Node's HTTP server closes a `Connection: close` response's socket with `destroySoon()` once
+ * the response is written; on a refused request's socket it is this instead. The server
+ * stops reading (so Node's parser is fed nothing more: no request pipelined behind the refused
+ * body is parsed, and none is run), ends its side after the answer, and closes the socket
+ * `LINGER_MS` later, or when it closes first. A client reading while it sends, as Node's
+ * http client, fetch and curl do, has its answer by then; one that reads only after sending
+ * all its body (Python's http.client) still loses it to the reset when that body is more
+ * than the kernels' buffers hold.
+ */
+function lingeringClose(this: Socket): void {
+  this.destroySoon = noop
+  // Kept paused: Node's server would resume it to drain the body it does not read.
+  this.pause()
+  this.resume = stayPaused
+  if (this.writable) this.end()
+  const timer = setTimeout(() => this.destroy(), LINGER_MS)
+  timer.unref()
+  this.once('close', () => clearTimeout(timer))
+}
+
+function stayPaused(this: Socket): Socket {
+  return this
+}
+
+function noop(): void {}
 
 /**
  * Run `answer` once the bytes already received have been parsed. Node's HTTP parser takes a

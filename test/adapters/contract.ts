@@ -1,12 +1,14 @@
+import { execFile } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import type { Server } from 'node:http'
 import net, { type AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { encode as encodeMsgpack } from '@msgpack/msgpack'
 import protobuf from 'protobufjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { SafeBodyOptions } from '../../src/index.js'
+import type { SafeBodyOptions, ViolationEvent } from '../../src/index.js'
 import { expectPrototypesUntouched, untilClosed } from '../helpers/app.js'
 import { parseResponse } from '../hardening/client.js'
 
@@ -65,10 +67,16 @@ export const contractUserStrict = {
 /** The `.proto` folder (demo.User is the message type of `/contract/users`). */
 export const contractProto = fileURLToPath(new URL('../../proto/', import.meta.url))
 
+/** What `onViolation` was told, in order, by the servers built from `contractOptions()`. */
+export const contractEvents: ViolationEvent[] = []
+
 /** The one options object every adapter is built with. */
 export function contractOptions(): SafeBodyOptions {
   return {
     proto: contractProto,
+    onViolation: (event) => {
+      contractEvents.push(event)
+    },
     routes: {
       'POST /contract/users': {
         schema: contractUser,
@@ -765,6 +773,164 @@ export function describeContract(name: string, start: () => Promise<ContractServ
         expect(more).toEqual([])
       },
     )
+    // A refusal of a body still arriving reaches a client that reads while it sends: the
+    // server ends its side after the answer and stops reading, then closes a second later
+    // (closing at once, with bytes unread, resets the connection, which discards the answer
+    // on the client's side before it reads it).
+    it('delivers the 413 to clients still sending their 4 MiB, and closes after it', async () => {
+      const uploads = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          uploadRefused(server.baseUrl, {
+            declared: 4 * 1024 * 1024,
+            // All of it in one write, as Node's http client and fetch send a Buffer body.
+            chunk: 4 * 1024 * 1024,
+            paceMs: 0,
+            sendMs: DEADLINE_MS,
+          }),
+        ),
+      )
+      for (const { outcome, closedAt } of uploads) {
+        expect(outcome, 'the answer was lost').not.toBeNull()
+        expect(outcome?.status).toBe(413)
+        expect(outcome?.headers.connection).toBe('close')
+        expect(outcome?.body).toMatchObject({ type: 'entity.too.large' })
+        expect(closedAt).toBeLessThan(DEADLINE_MS)
+      }
+      expectPrototypesUntouched()
+    })
+    it('closes the connection although the client keeps sending, slowly, for longer', async () => {
+      const { outcome, closedAt } = await uploadRefused(server.baseUrl, {
+        declared: 64 * 1024 * 1024,
+        chunk: 1024,
+        paceMs: 20,
+        sendMs: 2 * DEADLINE_MS,
+      })
+      expect(outcome?.status).toBe(413)
+      expect(outcome?.body).toMatchObject({ type: 'entity.too.large' })
+      // The client would have gone on for 10 s.
+      expect(closedAt).toBeLessThan(DEADLINE_MS)
+      expectPrototypesUntouched()
+    })
+    it('reads no more of a refused body the client sends as fast as it can', async () => {
+      const { outcome, sent } = await uploadRefused(server.baseUrl, {
+        declared: 256 * 1024 * 1024,
+        chunk: 256 * 1024,
+        paceMs: 0,
+        sendMs: 2 * DEADLINE_MS,
+      })
+      expect(outcome?.status).toBe(413)
+      expect(outcome?.body).toMatchObject({ type: 'entity.too.large' })
+      // In the second before the close the client could have sent it all, had the server
+      // read on; the kernels' buffers hold a few MiB.
+      expect(sent).toBeLessThan(32 * 1024 * 1024)
+      expectPrototypesUntouched()
+    })
+    // While the connection lingers, nothing more is parsed: a request pipelined behind the
+    // rest of the refused body is never run (its answer could not be sent after the close).
+    it('never runs a request pipelined behind a refused body still arriving', async () => {
+      const probe: ContractCase = {
+        name: 'the report-mode probe',
+        path: '/contract/report',
+        headers: jsonType,
+        body: json({ name: '' }),
+        expectStatus: 200,
+        expectBody: { name: '' },
+      }
+      const probed = () => contractEvents.filter((event) => event.path === probe.path).length
+      const before = probed()
+      const refused: ContractCase = {
+        name: 'a body over the limit',
+        path: '/contract/open',
+        headers: jsonType,
+        body: Buffer.alloc(64 * 1024, 0x20),
+        expectStatus: 413,
+      }
+      const bytes = requestBytes(server.baseUrl, refused, false)
+      const head = bytes.indexOf('\r\n\r\n') + 4
+      const { first, closedAt } = await sendAfterAnswer(server.baseUrl, bytes.subarray(0, head), [
+        bytes.subarray(head),
+        requestBytes(server.baseUrl, probe, true),
+      ])
+      expect(first?.status).toBe(413)
+      expect(first?.headers.connection).toBe('close')
+      expect(closedAt).toBeLessThan(DEADLINE_MS)
+      await new Promise((next) => setTimeout(next, 100))
+      expect(probed(), 'the pipelined request was run').toBe(before)
+      // The probe is seen when it is run: alone, on a connection of its own.
+      expectContractOutcome(probe, await sendContractCase(server.baseUrl, probe))
+      expect(probed()).toBe(before + 1)
+    })
+  })
+}
+
+/** What a client still sending a refused body saw: the answer, if it read one, and when. */
+interface Upload {
+  outcome: ContractOutcome | null
+  /** When (ms after the request began) the connection closed. */
+  closedAt: number
+  /** How many body bytes the client wrote. */
+  sent: number
+}
+
+const run = promisify(execFile)
+const uploadClient = fileURLToPath(new URL('../helpers/upload-client.mjs', import.meta.url))
+
+/**
+ * POST to `path` (`/contract/open`, limit 16kb, unless given) declaring `declared` bytes, then
+ * send `chunk` bytes after `chunk` (`paceMs` apart) until `sendMs` pass or the socket fails,
+ * reading the answer as it comes: test/helpers/upload-client.mjs, in a process of its own.
+ */
+export async function uploadRefused(
+  baseUrl: string,
+  {
+    path = '/contract/open',
+    ...sending
+  }: { path?: string; declared: number; chunk: number; paceMs: number; sendMs: number },
+): Promise<Upload> {
+  const { hostname: host, port } = new URL(baseUrl)
+  const { stdout } = await run(process.execPath, [
+    uploadClient,
+    JSON.stringify({ port: Number(port), host, path, ...sending }),
+  ])
+  const { received, closedAt, sent } = JSON.parse(stdout) as {
+    received: string
+    closedAt: number
+    sent: number
+  }
+  return { outcome: parseResponse(Buffer.from(received, 'base64'), true), closedAt, sent }
+}
+
+/**
+ * Write `head`, wait for the first answer, then write each of `rest` (half-open: the server
+ * may have ended its side), and a byte every 50 ms after them, until a write fails: the
+ * server has closed. Resolves with that answer once the connection is closed.
+ */
+function sendAfterAnswer(
+  baseUrl: string,
+  head: Buffer,
+  rest: readonly Buffer[],
+): Promise<{ first: ContractOutcome | null; closedAt: number }> {
+  const { hostname, port } = new URL(baseUrl)
+  return new Promise((resolve) => {
+    const started = Date.now()
+    const socket = net.connect({ port: Number(port), host: hostname, allowHalfOpen: true })
+    const chunks: Buffer[] = []
+    let answered = false
+    let ticking: NodeJS.Timeout | undefined
+    socket.on('error', () => {})
+    socket.on('data', (data: Buffer) => {
+      chunks.push(data)
+      if (answered || parseResponse(Buffer.concat(chunks)) === null) return
+      answered = true
+      for (const bytes of rest) socket.write(bytes)
+      ticking = setInterval(() => socket.write(' '), 50)
+    })
+    socket.on('close', () => {
+      clearInterval(ticking)
+      resolve({ first: parseResponse(Buffer.concat(chunks), true), closedAt: Date.now() - started })
+    })
+    setTimeout(() => socket.destroy(), 2 * DEADLINE_MS).unref()
+    socket.write(head)
   })
 }
 
