@@ -14,8 +14,8 @@ const LINGER_MS = 1000
  * Closing a socket with bytes unread makes the kernel reset the connection, and a reset
  * discards, on the client's side, the answer it has not read yet: a client still uploading
  * would get EPIPE or ECONNRESET instead of its 413 or 408. So on HTTP/1 the connection is
- * closed in stages (`lingeringClose`); elsewhere the socket is cut `LINGER_MS` after the
- * response, where nothing else closes it first.
+ * closed in stages (`stopReading`, then `lingeringClose`); elsewhere the socket is cut
+ * `LINGER_MS` after the response, where nothing else closes it first.
  */
 export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete || res.headersSent) return
@@ -23,6 +23,7 @@ export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
   const socket = req.socket as Partial<Socket> | null | undefined
   // On HTTP/2, `req.socket` stands for the whole session, shared with other streams.
   if (req.httpVersionMajor === 1 && typeof socket?.destroySoon === 'function') {
+    stopReading(socket as Socket)
     socket.destroySoon = lingeringClose
     return
   }
@@ -36,10 +37,24 @@ export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
 }
 
 /**
+ * Stop reading a refused request's socket, from the refusal on: Node's parser is fed nothing
+ * more, so no request pipelined behind the refused body is parsed, and none is run, however
+ * long the answer takes (an error handler that waits, a client that sends the rest as soon as
+ * it sees the answer). The socket stays paused whoever would resume it: Node's server to drain
+ * the body after the response, an application reading `req`. Its readable side is marked as
+ * done, so that Node does not resume it and Express's final handler (on-finished) sees the
+ * request as finished and answers at once, instead of draining the body first (unbounded).
+ */
+function stopReading(socket: Socket): void {
+  socket.pause()
+  socket.resume = stayPaused
+  socket.readable = false
+}
+
+/**
  * Node's HTTP server closes a `Connection: close` response's socket with `destroySoon()` once
- * the response is written; on a refused request's socket it is this instead. The server
- * stops reading (so Node's parser is fed nothing more: no request pipelined behind the refused
- * body is parsed, and none is run), ends its side after the answer, and closes the socket
+ * the response is written; on a refused request's socket it is this instead. The socket was
+ * paused at the refusal (`stopReading`); it ends its side after the answer, and is closed
  * `LINGER_MS` later, or when it closes first. A client reading while it sends, as Node's
  * http client, fetch and curl do, has its answer by then; one that reads only after sending
  * all its body (Python's http.client) still loses it to the reset when that body is more
@@ -47,9 +62,8 @@ export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
  */
 function lingeringClose(this: Socket): void {
   this.destroySoon = noop
-  // Kept paused: Node's server would resume it to drain the body it does not read.
-  this.pause()
-  this.resume = stayPaused
+  // A stream whose readable side is done is destroyed as soon as its writable side finishes.
+  this.readable = true
   if (this.writable) this.end()
   const timer = setTimeout(() => this.destroy(), LINGER_MS)
   timer.unref()

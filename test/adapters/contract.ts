@@ -807,8 +807,8 @@ export function describeContract(name: string, start: () => Promise<ContractServ
       })
       expect(outcome?.status).toBe(413)
       expect(outcome?.body).toMatchObject({ type: 'entity.too.large' })
-      // The client would have gone on for 10 s.
-      expect(closedAt).toBeLessThan(DEADLINE_MS)
+      // The client would have gone on for 10 s; the server closes a second after its answer.
+      expect(closedAt).toBeLessThan(3000)
       expectPrototypesUntouched()
     })
     it('reads no more of a refused body the client sends as fast as it can', async () => {
