@@ -828,14 +828,10 @@ export function describeContract(name: string, start: () => Promise<ContractServ
     // While the connection lingers, nothing more is parsed: a request pipelined behind the
     // rest of the refused body is never run (its answer could not be sent after the close).
     it('never runs a request pipelined behind a refused body still arriving', async () => {
-      const probe: ContractCase = {
-        name: 'the report-mode probe',
-        path: '/contract/report',
-        headers: jsonType,
-        body: json({ name: '' }),
-        expectStatus: 200,
-        expectBody: { name: '' },
-      }
+      // A request safebody reports (onViolation) when it is run, whatever becomes of its answer.
+      const probe = contractCases.find(
+        (entry) => entry.name === 'report mode lets a schema failure through',
+      ) as ContractCase
       const probed = () => contractEvents.filter((event) => event.path === probe.path).length
       const before = probed()
       const refused: ContractCase = {

@@ -8,8 +8,8 @@
 // POSTs to `path` declaring `declared` bytes, then writes chunks of `chunk` bytes, each once
 // the socket takes it and `paceMs` apart, until `sendMs` pass or a write fails, reading the
 // answer as it comes; it goes on sending after the server has ended its side (half-open),
-// a byte every 50 ms once the body is sent, until the server closes. Prints JSON: `received` (base64), `closedAt` (ms after the start),
-// `sent` (body bytes written).
+// a byte every 50 ms once the body is sent, until the server closes. Prints JSON:
+// `received` (base64), `closedAt` (ms after the start), `sent` (body bytes written).
 import net from 'node:net'
 
 const { port, host, path, declared, chunk: size, paceMs, sendMs } = JSON.parse(process.argv[2])
