@@ -44,7 +44,7 @@ async function start(express: ExpressFactory, errors: ErrorRequestHandler[], tls
     server.closeAllConnections()
     server.close()
   }
-  return { baseUrl: `http://127.0.0.1:${port}`, port, side, close }
+  return { baseUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, port, side, close }
 }
 
 /**
