@@ -843,12 +843,14 @@ export function describeContract(name: string, start: () => Promise<ContractServ
       }
       const bytes = requestBytes(server.baseUrl, refused, false)
       const head = bytes.indexOf('\r\n\r\n') + 4
-      const { first, closedAt } = await sendAfterAnswer(server.baseUrl, bytes.subarray(0, head), [
-        bytes.subarray(head),
-        requestBytes(server.baseUrl, probe, true),
-      ])
+      const { first, closedAt } = await sendAfterAnswer(
+        server.baseUrl,
+        bytes.subarray(0, head),
+        Buffer.concat([bytes.subarray(head), requestBytes(server.baseUrl, probe, true)]),
+      )
       expect(first?.status).toBe(413)
       expect(first?.headers.connection).toBe('close')
+      expect(first?.body).toMatchObject({ type: 'entity.too.large' })
       expect(closedAt).toBeLessThan(DEADLINE_MS)
       await new Promise((next) => setTimeout(next, 100))
       expect(probed(), 'the pipelined request was run').toBe(before)
@@ -896,38 +898,33 @@ export async function uploadRefused(
   return { outcome: parseResponse(Buffer.from(received, 'base64'), true), closedAt, sent }
 }
 
+const pipelineClient = fileURLToPath(new URL('../helpers/pipeline-client.mjs', import.meta.url))
+
 /**
- * Write `head`, wait for the first answer, then write each of `rest` (half-open: the server
- * may have ended its side), and a byte every 50 ms after them, until a write fails: the
- * server has closed. Resolves with that answer once the connection is closed.
+ * Write `head` to `baseUrl`, wait for the first answer, then write `rest` (half-open: the
+ * server may have ended its side), and a byte every 50 ms after it until the server closes:
+ * test/helpers/pipeline-client.mjs, in a process of its own (`tls` for an https server with
+ * a self-signed certificate). Resolves with that answer, and when the connection closed.
  */
-function sendAfterAnswer(
+export async function sendAfterAnswer(
   baseUrl: string,
   head: Buffer,
-  rest: readonly Buffer[],
+  rest: Buffer,
+  tls = false,
 ): Promise<{ first: ContractOutcome | null; closedAt: number }> {
-  const { hostname, port } = new URL(baseUrl)
-  return new Promise((resolve) => {
-    const started = Date.now()
-    const socket = net.connect({ port: Number(port), host: hostname, allowHalfOpen: true })
-    const chunks: Buffer[] = []
-    let answered = false
-    let ticking: NodeJS.Timeout | undefined
-    socket.on('error', () => {})
-    socket.on('data', (data: Buffer) => {
-      chunks.push(data)
-      if (answered || parseResponse(Buffer.concat(chunks)) === null) return
-      answered = true
-      for (const bytes of rest) socket.write(bytes)
-      ticking = setInterval(() => socket.write(' '), 50)
-    })
-    socket.on('close', () => {
-      clearInterval(ticking)
-      resolve({ first: parseResponse(Buffer.concat(chunks), true), closedAt: Date.now() - started })
-    })
-    setTimeout(() => socket.destroy(), 2 * DEADLINE_MS).unref()
-    socket.write(head)
-  })
+  const { hostname: host, port } = new URL(baseUrl)
+  const { stdout } = await run(process.execPath, [
+    pipelineClient,
+    JSON.stringify({
+      port: Number(port),
+      host,
+      tls,
+      head: head.toString('base64'),
+      rest: rest.toString('base64'),
+    }),
+  ])
+  const { received, closedAt } = JSON.parse(stdout) as { received: string; closedAt: number }
+  return { first: parseResponse(Buffer.from(received, 'base64'), true), closedAt }
 }
 
 /** A Standard Schema that breaks the contract: it throws, with nothing. */

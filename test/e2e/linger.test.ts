@@ -1,14 +1,11 @@
-import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import type { RequestListener } from 'node:http'
 import https from 'node:https'
 import net, { type AddressInfo } from 'node:net'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import type { ErrorRequestHandler } from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { problemDetails, safeBody } from '../../src/index.js'
-import { uploadRefused } from '../adapters/contract.js'
+import { sendAfterAnswer, uploadRefused } from '../adapters/contract.js'
 import { parseResponse } from '../hardening/client.js'
 import {
   type ExpressFactory,
@@ -129,6 +126,7 @@ describe.each(frameworks)('a refused upload behind a slow error handler (%s)', (
     const answer = parseResponse(received, true)
     expect(answer?.status).toBe(413)
     expect(answer?.headers.connection).toBe('close')
+    expect(answer?.body).toMatchObject({ type: 'entity.too.large' })
     expect(app.side.runs, 'the pipelined request was run').toBe(before)
     // The counter counts: the same request alone runs.
     expect((await fetch(`${app.baseUrl}/side`)).status).toBe(200)
@@ -150,9 +148,6 @@ describe.each(frameworks)('a refused upload with no error handler (%s)', (_name,
     await expectUndrained(app.baseUrl)
   })
 })
-
-const run = promisify(execFile)
-const pipelineClient = fileURLToPath(new URL('../helpers/pipeline-client.mjs', import.meta.url))
 
 // Over TLS, data already taken off the socket by the TLS layer would still reach Node's
 // parser if reading stopped only once the answer was written; it stops at the refusal.
@@ -176,19 +171,11 @@ describe('a refused upload over TLS, with a request pipelined after the answer',
       Buffer.alloc(declared - 500, 0x20),
       Buffer.from('GET /side HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n'),
     ])
-    const args = JSON.stringify({
-      port: app.port,
-      host: '127.0.0.1',
-      tls: true,
-      head: head.toString('base64'),
-      rest: rest.toString('base64'),
-    })
-    const clients = Array.from({ length: 8 }, () => run(process.execPath, [pipelineClient, args]))
-    for (const { stdout } of await Promise.all(clients)) {
-      const { received, closedAt } = JSON.parse(stdout) as { received: string; closedAt: number }
-      const answer = parseResponse(Buffer.from(received, 'base64'), true)
-      expect(answer?.status).toBe(413)
-      expect(answer?.headers.connection).toBe('close')
+    const clients = Array.from({ length: 8 }, () => sendAfterAnswer(app.baseUrl, head, rest, true))
+    for (const { first, closedAt } of await Promise.all(clients)) {
+      expect(first?.status).toBe(413)
+      expect(first?.headers.connection).toBe('close')
+      expect(first?.body).toMatchObject({ type: 'entity.too.large' })
       expect(closedAt).toBeLessThan(3000)
     }
     await new Promise((next) => setTimeout(next, 100))
