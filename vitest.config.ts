@@ -15,9 +15,10 @@ export default defineConfig({
     maxWorkers: availableParallelism(),
     // A worker runs its files one after another in one process, loading express, fastify,
     // ajv and the rest once, not once per file: the suite's imports take 17 s, not 64 (134 s
-    // of wall time to 90). No file changes global state for the next: the ones that pollute
-    // a prototype on purpose do it in a child process (test/fixtures/inherited), and the
-    // prototype check (test/helpers/app.ts) compares with the builtins as the worker began.
+    // of wall time to 90). So no file may leave global state changed for the next: the tests
+    // that pollute a prototype on purpose undo it in a finally or do it in a child process
+    // (test/fixtures/inherited), fake timers are put back after each test, and the prototype
+    // check (test/helpers/app.ts) compares with the builtins as the worker began.
     isolate: false,
   },
 })
