@@ -1,5 +1,14 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
-import { type Deadline, settleBy, unwatch, watch } from '../../src/core/deadline.js'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { Deadline } from '../../src/core/deadline.js'
+
+// The sweep is one per process: each test takes a fresh copy of the module, whose sweep
+// starts on the fake clock, whatever sweep an earlier test file in the same worker left
+// running on the real one (vitest runs a worker's files in one process: vitest.config.ts).
+let { settleBy, unwatch, watch } = await import('../../src/core/deadline.js')
+beforeEach(async () => {
+  vi.resetModules()
+  ;({ settleBy, unwatch, watch } = await import('../../src/core/deadline.js'))
+})
 
 class Read implements Deadline {
   expired = 0
