@@ -17,8 +17,10 @@ export default defineConfig({
     // ajv and the rest once, not once per file: the suite's imports take 17 s, not 64 (134 s
     // of wall time to 90). So no file may leave global state changed for the next: the tests
     // that pollute a prototype on purpose undo it in a finally or do it in a child process
-    // (test/fixtures/inherited), fake timers are put back after each test, and the prototype
-    // check (test/helpers/app.ts) compares with the builtins as the worker began.
+    // (test/fixtures/inherited), fake timers are put back after each test, a test of state a
+    // module keeps for the process takes a fresh copy of the module (vi.resetModules, as in
+    // test/unit/deadline.test.ts), and the prototype check (test/helpers/app.ts) compares with
+    // the builtins as the worker began.
     isolate: false,
   },
 })
