@@ -20,7 +20,7 @@ export default defineConfig({
     // (test/fixtures/inherited), fake timers are put back after each test, a test of state a
     // module keeps for the process takes a fresh copy of the module (vi.resetModules, as in
     // test/unit/deadline.test.ts), and the prototype check (test/helpers/app.ts) compares with
-    // the builtins as the worker began.
+    // the builtins as they were when the worker loaded it, before the file's tests ran.
     isolate: false,
   },
 })
