@@ -1,13 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Deadline } from '../../src/core/deadline.js'
 
 // The sweep is one per process: each test takes a fresh copy of the module, whose sweep
 // starts on the fake clock, whatever sweep an earlier test file in the same worker left
 // running on the real one (vitest runs a worker's files in one process: vitest.config.ts).
+// The files after this one import their own copy too, never one swept on the fake clock.
 let { settleBy, unwatch, watch } = await import('../../src/core/deadline.js')
 beforeEach(async () => {
   vi.resetModules()
   ;({ settleBy, unwatch, watch } = await import('../../src/core/deadline.js'))
+})
+afterAll(() => {
+  vi.resetModules()
 })
 
 class Read implements Deadline {
