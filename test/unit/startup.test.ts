@@ -19,6 +19,10 @@ describe('start-up errors say what was meant', () => {
     expect(() => safeBody({ routes: { 'POST /x': { schema, requird: true } as never } })).toThrow(
       'safebody: unknown option "requird" in route "POST /x"; did you mean "required"?',
     )
+    // Three edits from "maxDepth", beyond a seven-letter name's bound of two: refused, no hint.
+    expect(() => safeBody({ maxDeep: 3 } as never)).toThrow(
+      /unknown option "maxDeep" in safeBody\(\) options$/,
+    )
     expect(() => safeBody({ zzzz: 1 } as never)).toThrow(
       /unknown option "zzzz" in safeBody\(\) options$/,
     )
