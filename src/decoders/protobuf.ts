@@ -171,14 +171,15 @@ function toPlain(
       if (entries.length === 0) continue
       const map: Record<string, unknown> = {}
       for (const [rawKey, item] of entries) {
-        const key = field.longKey
-          ? String(protobuf.util.longFromHash(rawKey, field.unsignedKey))
-          : rawKey
+        const key = field.longKey ? longKey(rawKey, field.unsignedKey) : rawKey
         // protobufjs makes a `__proto__` map key an own property; assigning it here would
         // set the prototype instead, so it is refused before it can be.
         if (key === '__proto__') {
           throw bodyError('entity.forbidden.key', 'The key "__proto__" is not allowed in a body.')
         }
+        // A 64-bit key 0 has two spellings (`longKey`): sent both ways, which came last on
+        // the wire (and wins, by protobuf's rule) is lost, so neither is picked.
+        if (field.longKey && Object.hasOwn(map, key)) throw zeroKeyTwice()
         map[key] = toPlainValue(item, field, plain)
       }
       out[field.key] = map
@@ -186,6 +187,29 @@ function toPlain(
   }
   return out
 }
+
+/**
+ * A 64-bit map key as decimal text. protobufjs keys such a map by the 8-character hash of
+ * the key's Long, except for an entry that leaves its key out: that one is the default, the
+ * number 0, so its key is `"0"`, which is no hash (read as one, it would be 48).
+ */
+function longKey(rawKey: string, unsigned: boolean): string {
+  return rawKey.length === 8 && hashedLongs
+    ? String(protobuf.util.longFromHash(rawKey, unsigned))
+    : rawKey
+}
+
+/** A 64-bit map key 0 both left out and sent in one map: no option decides it. */
+function zeroKeyTwice() {
+  return bodyError(
+    'entity.key.duplicate',
+    'A map in the body has the 64-bit key 0 twice, once left out and once sent; protobuf keeps the last, which cannot be told here.',
+  )
+}
+
+// protobufjs reads 64-bit integers as Longs where it finds the long package (a dependency
+// of it), which is null otherwise: then every key is a number's decimal text.
+const hashedLongs = Boolean(protobuf.util.Long)
 
 /** What mapping a message needs besides its plan: the integer mode, the limits, long binaries. */
 interface PlainContext {
@@ -201,7 +225,9 @@ function toPlainValue(value: unknown, field: FieldPlan, plain: PlainContext): un
     case 'message':
       return toPlain(value as protobuf.Message, field.message as TypePlan, plain)
     case 'bytes':
-      return binaryText(value as Uint8Array, plain.limits, plain.long)
+      // A map entry that leaves its bytes value out holds protobufjs's default, an empty
+      // array, not a Uint8Array.
+      return binaryText(value instanceof Uint8Array ? value : NO_BYTES, plain.limits, plain.long)
     case 'enum': {
       const name = (field.enumNames as Record<number, string>)[value as number]
       if (name === undefined) throw unmapped('an enum number the message type does not define')
@@ -218,6 +244,8 @@ function toPlainValue(value: unknown, field: FieldPlan, plain: PlainContext): un
     }
   }
 }
+
+const NO_BYTES = new Uint8Array(0)
 
 /** protobufjs's exceptions, each to one catalogued refusal; ours pass through. */
 function decodeFailure(cause: unknown, limits: StructureLimits) {
