@@ -95,14 +95,23 @@ function createYamlDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
  * Integer literals beyond 2^53 are never rounded. A decimal literal that is exactly how
  * JavaScript prints its double (JSON.stringify and js-yaml write 1e20 and other large whole
  * doubles that way) is that double; any other is a number only if a double holds it
- * exactly, else refused, or kept as decimal text with `'string'`.
+ * exactly, else refused, or kept as decimal text with `'string'`. One beyond the largest
+ * double (`0x1` and 256 zeros) is refused in either mode, as JSON's is: js-yaml would hand
+ * it on as the string it is written as.
  */
 function integerTag(mode: LargeIntegers) {
   return defineScalarTag<number | string>(intCoreTag.tagName, {
     ...intCoreTag,
     resolve(source, isExplicit, tagName) {
       const value = intCoreTag.resolve(source, isExplicit, tagName)
-      if (value === NOT_RESOLVED || Number.isSafeInteger(value)) return value
+      if (value === NOT_RESOLVED) {
+        // js-yaml gives up on an integer literal whose value is not finite.
+        if ((isExplicit ? EXPLICIT_INTEGER : IMPLICIT_INTEGER).test(source)) {
+          throw unmapped('an integer too large for a double')
+        }
+        return value
+      }
+      if (Number.isSafeInteger(value)) return value
       if (mode === 'refuse' && /^[-+]?[0-9]+$/.test(source)) {
         const digits = source.replace(/^[-+]/, '').replace(/^0+(?=[0-9])/, '')
         if (String(Math.abs(value)) === digits) return value
@@ -111,6 +120,11 @@ function integerTag(mode: LargeIntegers) {
     },
   })
 }
+
+// The integer forms js-yaml's core schema resolves: YAML 1.2's plain ones, and with `!!int`
+// also signed octal and hexadecimal and 0b binary.
+const IMPLICIT_INTEGER = /^(?:0o[0-7]+|0x[0-9a-fA-F]+|[-+]?[0-9]+)$/
+const EXPLICIT_INTEGER = /^[-+]?(?:0b[01]+|0o[0-7]+|0x[0-9a-fA-F]+|[0-9]+)$/
 
 /** The core schema's integer forms: decimal, 0o octal, 0x hexadecimal, with an optional sign. */
 function integerLiteral(source: string): bigint {

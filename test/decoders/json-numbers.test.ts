@@ -51,6 +51,20 @@ describe('numbers that overflow a double', () => {
     })
   })
 
+  it("refuses an integer literal beyond the largest double with largeIntegers: 'string' too, as YAML does", () => {
+    let err: unknown
+    try {
+      decodeJson(Buffer.from(`{"id":1${'0'.repeat(309)}}`), limits, 'string')
+    } catch (caught) {
+      err = caught
+    }
+    expect(err).toMatchObject({ status: 400, type: 'entity.type.unmapped' })
+    expect(decodeJson(Buffer.from(`{"id":1${'0'.repeat(20)}}`), limits, 'string')).toEqual({
+      id: `1${'0'.repeat(20)}`,
+    })
+    expectPrototypesUntouched()
+  })
+
   it('accepts integers beyond 2^53 written as JavaScript prints them', () => {
     expect(decode(JSON.stringify({ a: 2 ** 60, b: 1e20 }))).toEqual({ a: 2 ** 60, b: 1e20 })
     expect(decode('[1152921504606846976, 9007199254740992]')).toEqual([2 ** 60, 2 ** 53])

@@ -103,6 +103,28 @@ describe.each(frameworks)('YAML on %s', (_name, express) => {
     )
   })
 
+  // js-yaml hands an integer literal beyond the largest double on as the string it is
+  // written as: it would then pass a `type: string` schema.
+  it.each(['refuse', 'string'])(
+    'refuses an integer beyond the largest double in any spelling (largeIntegers %s)',
+    async (largeIntegers) => {
+      for (const text of [
+        `id: 1${'0'.repeat(400)}`,
+        `id: 0x1${'0'.repeat(256)}`,
+        `id: 0o1${'0'.repeat(342)}`,
+        `id: !!int -0x1${'0'.repeat(256)}`,
+        `id: !!int 0b1${'0'.repeat(1024)}`,
+      ]) {
+        await refuses(text, 400, 'entity.type.unmapped', { largeIntegers })
+      }
+      // Quoted, or not an integer form of the core schema (a sign before 0x): a string.
+      await accepts(`id: "1${'0'.repeat(180)}"\nh: -0x10`, {
+        id: `1${'0'.repeat(180)}`,
+        h: '-0x10',
+      })
+    },
+  )
+
   it('refuses .nan and .inf', async () => {
     await refuses('x: .nan', 400, 'entity.type.unmapped')
     await refuses('x: [-.inf]', 400, 'entity.type.unmapped')
