@@ -143,6 +143,23 @@ export function countParameters(text: string, limit: number): number {
   return count
 }
 
+/**
+ * True when a parameter has an empty name and a value (`=2`): qs would drop it. One with
+ * neither (`=`, or the empty one of `a=1&&b=2`) carries nothing.
+ */
+function namelessValue(text: string): boolean {
+  if (text.charCodeAt(0) === 0x3d && isValueAt(text, 1)) return true
+  for (let at = text.indexOf('&='); at !== -1; at = text.indexOf('&=', at + 2)) {
+    if (isValueAt(text, at + 2)) return true
+  }
+  return false
+}
+
+/** A value starts at `at`: not the end of the text, nor the next parameter. */
+function isValueAt(text: string, at: number): boolean {
+  return at < text.length && text.charCodeAt(at) !== 0x26
+}
+
 // body-parser's defaults are the ceiling; a route's tighter maxDepth / maxKeys lower them.
 const FORM_DEPTH = 32
 const FORM_PARAMETERS = 1000
@@ -159,6 +176,10 @@ export function decodeUrlencoded(bytes: Buffer, limits: StructureLimits): unknow
   // A key of depth d nests d + 1 objects (the form itself is one).
   const depth = Math.max(0, Math.min(FORM_DEPTH, limits.depth - 1))
   if (text.length === 0) return {}
+  // qs drops a parameter with no name, value and all (`=2`, `a=1&=2`).
+  if (namelessValue(text)) {
+    throw bodyError('entity.parse.failed', 'A form parameter has a value but no name.')
+  }
   if (countParameters(text, parameters) > parameters) {
     throw bodyError(
       'entity.too.many.keys',

@@ -37,6 +37,23 @@ describe('urlencoded decoder', () => {
     expect(form('a=%E2%9C%93+b')).toEqual({ a: '✓ b' })
   })
 
+  it.each(['=2', 'a=1&=2', 'a=1&==', '=x&b=1'])(
+    'refuses %s, a value with no name (qs would drop it), with 400 entity.parse.failed',
+    (text) => {
+      expect(Object.keys(qs.parse(text))).not.toContain('')
+      expect(refusal(() => form(text))).toMatchObject({ status: 400, type: 'entity.parse.failed' })
+      expectPrototypesUntouched()
+    },
+  )
+
+  it('takes empty parameters that carry nothing, and compacts arrays as qs does', () => {
+    expect(form('a=1&&b=2&')).toEqual({ a: '1', b: '2' })
+    expect(form('=&a=1&=')).toEqual({ a: '1' })
+    expect(form('a=%3D2&b==')).toEqual({ a: '=2', b: '=' })
+    // Every value arrives, in index order; the index numbers themselves do not.
+    expect(form('a[5]=x&a[2]=y')).toEqual({ a: ['y', 'x'] })
+  })
+
   it('keeps keys named like Object.prototype members as plain data', () => {
     const value = form('toString=1&hasOwnProperty=2&constructor=3') as Record<string, unknown>
     expect(Object.getPrototypeOf(value)).toBe(Object.prototype)
