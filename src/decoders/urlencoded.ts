@@ -145,20 +145,26 @@ export function countParameters(text: string, limit: number): number {
 
 /**
  * True when a parameter has an empty name and a value (`=2`): qs would drop it. One with
- * neither (`=`, or the empty one of `a=1&&b=2`) carries nothing.
+ * neither (`=`, or the empty one of `a=1&&b=2`) carries nothing. Only a parameter that
+ * starts with `=` can have no name; qs ends a name at its first `]=` where there is one
+ * (`%5D` read as `]`), so `=a]=b` is named `=a]`.
  */
 function namelessValue(text: string): boolean {
-  if (text.charCodeAt(0) === 0x3d && isValueAt(text, 1)) return true
+  if (text.charCodeAt(0) === 0x3d && nameless(text, 0)) return true
   for (let at = text.indexOf('&='); at !== -1; at = text.indexOf('&=', at + 2)) {
-    if (isValueAt(text, at + 2)) return true
+    if (nameless(text, at + 1)) return true
   }
   return false
 }
 
-/** A value starts at `at`: not the end of the text, nor the next parameter. */
-function isValueAt(text: string, at: number): boolean {
-  return at < text.length && text.charCodeAt(at) !== 0x26
+/** The parameter at `start`, which begins with `=`, has a value and no name. */
+function nameless(text: string, start: number): boolean {
+  const end = text.indexOf('&', start)
+  const parameter = text.slice(start, end === -1 ? text.length : end)
+  return parameter.length > 1 && !BRACKET_EQUALS.test(parameter)
 }
+
+const BRACKET_EQUALS = /(?:\]|%5D)=/i
 
 // body-parser's defaults are the ceiling; a route's tighter maxDepth / maxKeys lower them.
 const FORM_DEPTH = 32

@@ -50,6 +50,10 @@ describe('urlencoded decoder', () => {
     expect(form('a=1&&b=2&')).toEqual({ a: '1', b: '2' })
     expect(form('=&a=1&=')).toEqual({ a: '1' })
     expect(form('a=%3D2&b==')).toEqual({ a: '=2', b: '=' })
+    // qs ends a name at its first `]=`: these parameters have names, and arrive under them.
+    for (const text of ['=a]=b', 'a=1&=b]=c', '=x%5D=y', '=a[b]=c'])
+      expect(form(text)).toEqual(qs.parse(text))
+    expect(form('=a[b]=c')).toEqual({ '=a': { b: 'c' } })
     // Every value arrives, in index order; the index numbers themselves do not.
     expect(form('a[5]=x&a[2]=y')).toEqual({ a: ['y', 'x'] })
   })
