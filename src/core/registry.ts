@@ -283,10 +283,36 @@ function patternsIn<T>(check: () => T): T {
 }
 
 function compile(build: () => ValidateFunction, name: string): ValidateFunction {
+  let validate: ValidateFunction
   try {
-    return build()
+    validate = build()
   } catch (cause) {
     throw new Error(`safebody: schema "${name}" does not compile: ${message(cause)}`, { cause })
+  }
+  refuseEndlessLoop(validate, name)
+  return validate
+}
+
+/**
+ * A `$ref` loop that reads nothing of the value on its way round (`A: { allOf: [{ $ref: A }] }`,
+ * or A -> B -> A) compiles, then overflows the stack on every value: a 500 on every request.
+ * ajv does not look for one, so each validator is run once, at start-up, on one value of each
+ * JSON type, and an overflow refuses the schema. A loop that only some values reach (behind
+ * `if`, or an `anyOf` branch that fails first) is not found this way. Async schemas are not
+ * run.
+ */
+function refuseEndlessLoop(validate: ValidateFunction, name: string): void {
+  if ((validate as { $async?: unknown }).$async === true) return
+  for (const probe of [null, true, 0, '', [], {}]) {
+    try {
+      validate(probe)
+    } catch (cause) {
+      if (!(cause instanceof RangeError) || !/call stack/i.test(cause.message)) continue
+      throw new Error(
+        `safebody: schema "${name}" refers to itself in a loop that reads nothing of the value ($ref, allOf and the like): validating would overflow the stack`,
+        { cause },
+      )
+    }
   }
 }
 

@@ -45,7 +45,7 @@ export function openApiRoutes(
   const routes: Array<[string, OpenApiBinding | null]> = []
   const paths = isRecord(document.paths) ? document.paths : {}
   for (const [template, rawItem] of Object.entries(paths)) {
-    const item = resolveLocal(loaded, rawItem, `path "${template}"`)
+    const item = resolveLocal(loaded, rawItem, `${name}: path "${template}"`)
     if (!isRecord(item)) continue
     const path = expressPath(template)
     for (const method of methods) {

@@ -32,7 +32,8 @@ export function loadDocument(source: string | OpenApiDocument): LoadedDocument {
 
 /**
  * Follow a local reference (`#/components/requestBodies/NewUser`) inside the document,
- * following chains of references; throws naming the reference if it leads nowhere.
+ * following chains of references; throws naming the reference if it leads nowhere (`where`
+ * names the document).
  */
 export function resolveLocal(loaded: LoadedDocument, value: unknown, where: string): unknown {
   const seen = new Set<string>()
@@ -40,12 +41,12 @@ export function resolveLocal(loaded: LoadedDocument, value: unknown, where: stri
   while (isRecord(current) && typeof current.$ref === 'string') {
     const ref = current.$ref
     if (!ref.startsWith('#/') || seen.has(ref)) {
-      throw new Error(`safebody: ${loaded.name}: ${where}: cannot follow $ref "${ref}"`)
+      throw new Error(`safebody: ${where}: cannot follow $ref "${ref}"`)
     }
     seen.add(ref)
     current = pointer(loaded.document, ref)
     if (current === undefined) {
-      throw new Error(`safebody: ${loaded.name}: ${where}: $ref "${ref}" points at nothing`)
+      throw new Error(`safebody: ${where}: $ref "${ref}" points at nothing`)
     }
   }
   return current
@@ -56,16 +57,25 @@ function pointer(root: unknown, ref: string): unknown {
   let current = root
   for (const raw of ref.slice(2).split('/')) {
     const key = unescapePointer(raw)
-    if (!isRecord(current) && !Array.isArray(current)) return undefined
+    if (key === null || (!isRecord(current) && !Array.isArray(current))) return undefined
     if (!Object.hasOwn(current, key)) return undefined
     current = (current as Record<string, unknown>)[key]
   }
   return current
 }
 
-/** One JSON pointer segment from its URI-fragment spelling: percent-decoding, then ~1 and ~0. */
-export function unescapePointer(segment: string): string {
-  return decodeURIComponent(segment).replaceAll('~1', '/').replaceAll('~0', '~')
+/**
+ * One JSON pointer segment from its URI-fragment spelling: percent-decoding, then ~1 and ~0;
+ * null when a percent-escape is malformed (`%ZZ`, or bytes that are not UTF-8).
+ */
+export function unescapePointer(segment: string): string | null {
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(segment)
+  } catch {
+    return null
+  }
+  return decoded.replaceAll('~1', '/').replaceAll('~0', '~')
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

@@ -56,7 +56,15 @@ const schemaList = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items'])
  * new schema; the document is not changed.
  */
 export function translateSchema(schema: unknown, context: TranslateContext, where: string) {
-  return translate(schema, context, where, new Set())
+  try {
+    return translate(schema, context, where, new Set())
+  } catch (cause) {
+    // Thousands of levels: ajv could not compile it either.
+    if (cause instanceof RangeError && /call stack/i.test(cause.message)) {
+      throw new Error(`safebody: ${where} is nested too deeply to load`, { cause })
+    }
+    throw cause
+  }
 }
 
 function translate(
@@ -127,5 +135,9 @@ function rewriteRef(ref: string, where: string): string {
     )
   }
   const rest = parts.slice(4)
-  return componentId(unescapePointer(parts[3])) + (rest.length > 0 ? `#/${rest.join('/')}` : '')
+  const name = unescapePointer(parts[3])
+  if (name === null) {
+    throw new Error(`safebody: ${where}: $ref "${ref}" has a malformed percent-escape`)
+  }
+  return componentId(name) + (rest.length > 0 ? `#/${rest.join('/')}` : '')
 }

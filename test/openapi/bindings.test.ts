@@ -111,6 +111,62 @@ describe('start-up checks through safeBody()', () => {
     )
   })
 
+  // A loop of $refs that reads nothing on its way compiles in ajv, then overflows the stack
+  // on every value: each request would be a 500.
+  test.each([
+    [
+      'A -> B -> A',
+      { A: { $ref: '#/components/schemas/B' }, B: { $ref: '#/components/schemas/A' } },
+    ],
+    ['A -> A', { A: { $ref: '#/components/schemas/A' } }],
+    ['A allOf [A]', { A: { allOf: [{ $ref: '#/components/schemas/A' }] } }],
+  ])('a $ref loop that reads nothing (%s) fails at start-up', (_loop, schemas) => {
+    const document = {
+      ...doc({ 'application/json': { schema: { $ref: '#/components/schemas/A' } } }),
+      components: { schemas },
+    }
+    expect(() => safeBody({ openapi: document })).toThrow(
+      /schema "openapi:\/components\/schemas\/[AB]" refers to itself in a loop that reads nothing/,
+    )
+  })
+
+  test('a recursive schema that reads the value on its way (a tree) loads', () => {
+    const node = {
+      type: 'object',
+      properties: { kids: { type: 'array', items: { $ref: '#/components/schemas/Node' } } },
+    }
+    const document = {
+      ...doc({ 'application/json': { schema: { $ref: '#/components/schemas/Node' } } }),
+      components: { schemas: { Node: node } },
+    }
+    expect(() => safeBody({ openapi: document })).not.toThrow()
+  })
+
+  test('a malformed percent-escape in a $ref, and nesting too deep to load, are named', () => {
+    expect(() =>
+      safeBody({
+        openapi: doc({ 'application/json': { schema: { $ref: '#/components/schemas/%E0%A4%A' } } }),
+      }),
+    ).toThrow(
+      'safebody: OpenAPI document: POST /users application/json: $ref "#/components/schemas/%E0%A4%A" has a malformed percent-escape',
+    )
+    let deep: Record<string, unknown> = { type: 'string' }
+    for (let i = 0; i < 5000; i++) deep = { type: 'object', properties: { a: deep } }
+    expect(() => safeBody({ openapi: doc({ 'application/json': { schema: deep } }) })).toThrow(
+      /^safebody: OpenAPI document: POST \/users application\/json is nested too deeply to load$/,
+    )
+    expect(() =>
+      safeBody({
+        openapi: {
+          openapi: '3.1.0',
+          paths: { '/x': { post: { requestBody: { $ref: '#/components/requestBodies/%ZZ' } } } },
+        },
+      }),
+    ).toThrow(
+      /^safebody: OpenAPI document: POST \/x requestBody: \$ref "#\/components\/requestBodies\/%ZZ" points at nothing/,
+    )
+  })
+
   test('OpenAPI annotation keywords and x- extensions compile under strict ajv', () => {
     const schema = {
       type: 'object',

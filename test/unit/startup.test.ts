@@ -28,6 +28,21 @@ describe('start-up errors say what was meant', () => {
     )
   })
 
+  it('refuses a schema whose $ref loop reads nothing of the value, and takes a tree', () => {
+    expect(() =>
+      safeBody({ routes: { 'POST /x': { $id: 'loop', allOf: [{ $ref: 'loop' }] } } }),
+    ).toThrow(/schema "loop" refers to itself in a loop that reads nothing of the value/)
+    expect(() => safeBody({ routes: { 'POST /x': { $id: 'self', $ref: '#' } } })).toThrow(
+      /schema "self" refers to itself in a loop/,
+    )
+    const tree = {
+      $id: 'tree',
+      type: 'object',
+      properties: { kids: { type: 'array', items: { $ref: 'tree' } } },
+    }
+    expect(() => safeBody({ routes: { 'POST /x': tree } })).not.toThrow()
+  })
+
   it('takes an inline schema in routes, as well as an id or a binding', async () => {
     const app = express()
     app.use(
