@@ -108,11 +108,13 @@ export function structureLimits(
     }
     return value
   }
+  // body-parser takes any `limit`, `Infinity` included: past 2^53 bytes, no count follows it.
+  const size = Math.min(limit, Number.MAX_SAFE_INTEGER)
   return {
     depth: pick('maxDepth', defaults.maxDepth),
     keys: pick('maxKeys', defaults.maxKeys),
-    nodes: pick('maxNodes', sizeLimit('maxNodes', limit)),
-    stringLength: pick('maxStringLength', sizeLimit('maxStringLength', limit)),
+    nodes: pick('maxNodes', sizeLimit('maxNodes', size)),
+    stringLength: pick('maxStringLength', sizeLimit('maxStringLength', size)),
     route: undefined,
   }
 }

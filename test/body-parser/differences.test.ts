@@ -185,6 +185,17 @@ describe.each(frameworks)('deliberate differences from body-parser (%s)', (_name
     },
   )
 
+  it.each(['gzip', 'deflate', 'br'])(
+    'an empty body with Content-Encoding %s is no body (body-parser: 400 unexpected end of file)',
+    async (coding) => {
+      const headers = { ...json, 'Content-Encoding': coding } // Content-Length: 0
+      const { theirs, ours: mine } = await both(express, 'json', undefined, { headers, body: '' })
+      expect(theirs.status, JSON.stringify(theirs.result)).toBe(400)
+      expect(mine.status, JSON.stringify(mine.result)).toBe(200)
+      expect(mine.result).toMatchObject({ kind: 'object', value: {} })
+    },
+  )
+
   it("a body that does not inflate is 400 with a type (body-parser: zlib's error, no type)", async () => {
     const { theirs, ours: mine } = await both(express, 'json', undefined, {
       headers: { ...json, 'Content-Encoding': 'gzip' },

@@ -107,6 +107,27 @@ describe.each(limits)('benign bodies at limit %s', (label, bytes) => {
   })
 })
 
+describe('limits body-parser takes', () => {
+  it.each([Infinity, 2 ** 53])(
+    'json({ limit: %s }) starts and reads a body, as body-parser does',
+    async (limit) => {
+      for (const parsers of [bodyParser, ours]) {
+        const app = express().use(parsers.json({ limit })).post('/', digest).use(report)
+        const { server, port } = await listen(app)
+        try {
+          const res = await send(port, {
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ image: 'A'.repeat(200_000) }),
+          })
+          expect(res.status).toBe(200)
+        } finally {
+          server.close()
+        }
+      }
+    },
+  )
+})
+
 describe('the cases from the issue', () => {
   it('json({ limit: "10mb" }) takes a 2 000 000-character string and 200 000 numbers', async () => {
     const app = express()
