@@ -6,11 +6,16 @@ import { guardValue, type StructureLimits } from './guard.js'
 /** What ajv may write into a body while it validates: coerced types, inserted defaults. */
 export interface Rewrites {
   readonly coerceTypes: boolean
+  /** `coerceTypes: 'array'`: a scalar may become an array, the body deeper and larger. */
+  readonly coerceArrays: boolean
   readonly useDefaults: boolean
 }
 
-/** Runs `validate` on `value` and holds what it wrote to the data model; false if invalid. */
-export type RewriteCheck = (value: unknown, validate: () => boolean) => boolean
+/** The body, where ajv writes its coerced top-level value (as its parent data). */
+export type RewriteRoot = { value: unknown }
+
+/** Runs `validate` on `root.value` and holds what it wrote to the data model; false if invalid. */
+export type RewriteCheck = (root: RewriteRoot, validate: () => boolean) => boolean
 
 /**
  * Wrap a validation so that what ajv writes into the body meets the data model as decoded
@@ -29,17 +34,19 @@ export function checkRewrites(
   largeIntegers: LargeIntegers,
 ): RewriteCheck | null {
   if (!rewrites.coerceTypes && !rewrites.useDefaults) return null
-  return (value, validate) => {
-    const strings = rewrites.coerceTypes ? stringLeaves(value) : null
+  // Defaults add keys and values; arrays made of scalars add depth and values.
+  const regard = rewrites.useDefaults || rewrites.coerceArrays
+  return (root, validate) => {
+    const strings = rewrites.coerceTypes ? stringLeaves(root) : null
     const valid = validate()
     if (!valid) return false
     if (strings !== null) checkCoerced(strings, largeIntegers)
-    if (rewrites.useDefaults) guardValue(value, limits)
+    if (regard) guardValue(root.value, limits)
     return true
   }
 }
 
-/** A string where it sat before validation: its container, key, and the container's path. */
+/** A string where it sat before validation: its container and key, and its own path. */
 interface StringLeaf {
   readonly container: Record<string | number, unknown>
   readonly key: string | number
@@ -47,9 +54,13 @@ interface StringLeaf {
   readonly path: string
 }
 
-function stringLeaves(root: unknown): StringLeaf[] {
+function stringLeaves(root: RewriteRoot): StringLeaf[] {
   const leaves: StringLeaf[] = []
-  const stack: Array<[unknown, string]> = [[root, '']]
+  // The body itself may be a string: its container is the root box, its path ''.
+  if (typeof root.value === 'string') {
+    leaves.push({ container: root, key: 'value', text: root.value, path: '' })
+  }
+  const stack: Array<[unknown, string]> = [[root.value, '']]
   while (stack.length > 0) {
     const [value, path] = stack.pop() as [unknown, string]
     if (typeof value !== 'object' || value === null) continue
@@ -59,8 +70,9 @@ function stringLeaves(root: unknown): StringLeaf[] {
       : Object.keys(value)
     for (const key of keys) {
       const child = container[key]
-      if (typeof child === 'string') leaves.push({ container, key, text: child, path })
-      else if (typeof child === 'object' && child !== null) stack.push([child, pointer(path, key)])
+      const at = pointer(path, key)
+      if (typeof child === 'string') leaves.push({ container, key, text: child, path: at })
+      else if (typeof child === 'object' && child !== null) stack.push([child, at])
     }
   }
   return leaves
@@ -78,11 +90,11 @@ function checkCoerced(leaves: readonly StringLeaf[], largeIntegers: LargeInteger
     if (typeof now !== 'number') continue
     const exact = numberFromLiteral(leaf.text, largeIntegers)
     if (exact === undefined) {
-      throw notANumber(pointer(leaf.path, leaf.key))
+      throw notANumber(leaf.path)
     }
     if (typeof exact === 'string') {
       // largeIntegers: 'string' keeps such an integer as text, which the schema did not allow.
-      throw notANumber(pointer(leaf.path, leaf.key), 'must be an integer a number holds exactly')
+      throw notANumber(leaf.path, 'must be an integer a number holds exactly')
     }
     if (inArray) (leaf.container[leaf.key] as unknown[])[0] = exact
     else leaf.container[leaf.key] = exact

@@ -150,6 +150,7 @@ export function createRegistry(
     standard: (id) => standard.get(id),
     rewrites: {
       coerceTypes: Boolean(ajvOptions.coerceTypes),
+      coerceArrays: ajvOptions.coerceTypes === 'array',
       useDefaults: Boolean(ajvOptions.useDefaults),
     },
     validator(schema) {
@@ -262,9 +263,10 @@ function ownUnlessPolluted(
   strict: ValidateFunction,
   names: readonly string[],
 ): ValidateFunction {
-  const validate = ((data: unknown) => {
+  // `context` carries the parent ajv writes a coerced top-level value into (route.ts).
+  const validate = ((data: unknown, context?: Parameters<ValidateFunction>[1]) => {
     const chosen = prototypeClean() && !inheritsAny(names) ? fast : strict
-    const valid = chosen(data)
+    const valid = chosen(data, context)
     validate.errors = chosen.errors
     return valid
   }) as ValidateFunction

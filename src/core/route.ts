@@ -107,7 +107,17 @@ export function absentBody(route: CompiledRoute | undefined): typeof noBody {
 function ajvValidator(validate: ValidateFunction, rewrites: RewriteCheck | null): BodyValidator {
   if (rewrites !== null) {
     return (value) => {
-      if (rewrites(value, () => validate(value))) return value
+      // ajv writes a coerced value into its parent: for the body itself, this box. Without
+      // one it would coerce a copy, pass `"false"` as a boolean and hand on the string.
+      const root = { value }
+      const context = {
+        instancePath: '',
+        parentData: root,
+        parentDataProperty: 'value',
+        rootData: value as Record<string, unknown>,
+        dynamicAnchors: {},
+      }
+      if (rewrites(root, () => validate(value, context))) return root.value
       throw bodyError('entity.validation.failed', undefined, {
         errors: validationIssues(validate.errors),
       })

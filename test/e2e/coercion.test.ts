@@ -149,6 +149,76 @@ describe.each(frameworks)('coercion through %s', (_name, express) => {
   })
 })
 
+describe.each(frameworks)('coercion of the body itself, through %s', (_name, express) => {
+  // ajv coerces a top-level value only into a parent: without one, "false" passed as a
+  // boolean and the handler got the string, which is truthy.
+  const { app, seen } = buildApp(express, (app, echo) => {
+    app.use(
+      safeBody({
+        ajv: { coerceTypes: true },
+        routes: {
+          'POST /flag': { type: 'boolean' },
+          'POST /count': { type: 'integer', maximum: 10 },
+          'POST /none': { type: 'null' },
+        },
+      }),
+    )
+    app.post(['/flag', '/count', '/none'], echo)
+  })
+  const send = (path: string, json: string) =>
+    sendBytes(request(app).post(path).set('Content-Type', 'application/json'), json)
+
+  it('hands on the coerced value, held to the data model as a coerced member is', async () => {
+    seen.bodies.length = 0
+    for (const [path, json] of [
+      ['/flag', '"false"'],
+      ['/count', '"7"'],
+      ['/none', '""'],
+    ] as const) {
+      expect((await send(path, json)).status).toBe(200)
+    }
+    expect(seen.bodies).toEqual([false, 7, null])
+    seen.bodies.length = 0
+    expectRefusal(await send('/count', '"0x7"'), 422, 'entity.validation.failed', seen)
+    const res = await send('/count', '"70"')
+    expectRefusal(res, 422, 'entity.validation.failed', seen)
+  })
+})
+
+describe.each(frameworks)("coerceTypes: 'array', through %s", (_name, express) => {
+  // A scalar made an array nests one level deeper and adds a value: the limits hold after.
+  const { app, seen } = buildApp(express, (app, echo) => {
+    app.use(
+      safeBody({
+        ajv: { coerceTypes: 'array' },
+        maxDepth: 2,
+        routes: {
+          'POST /deep': {
+            type: 'object',
+            properties: {
+              a: {
+                type: 'object',
+                properties: { a: { type: 'array', items: { type: 'string' } } },
+              },
+            },
+          },
+        },
+      }),
+    )
+    app.post('/deep', echo)
+  })
+
+  it('refuses a body that coercion made deeper than maxDepth', async () => {
+    seen.bodies.length = 0
+    // Two levels as sent; the string made an array is a third.
+    const res = await sendBytes(
+      request(app).post('/deep').set('Content-Type', 'application/json'),
+      '{"a":{"a":"x"}}',
+    )
+    expectRefusal(res, 400, 'entity.too.deep', seen)
+  })
+})
+
 describe.each(frameworks)('a deep path in a 422, through %s', (_name, express) => {
   it('is cut to 256 characters, and an allErrors list to 100: the 422 stays small', async () => {
     // 60 levels of 64-character keys, 100 bad items at the bottom: each of their paths is 3.9 KB.
