@@ -98,13 +98,38 @@ export function standardValidator(
     // zod and valibot read inherited properties: while Object.prototype holds an enumerable
     // one (polluted elsewhere in the process), they get a copy whose objects inherit nothing.
     const input = prototypeClean() ? value : inheritingNothing(value)
-    // Called as a method: `this` is the props object, as the library expects.
-    const result = props.validate(input)
+    let result: ReturnType<StandardSchemaProps['validate']>
+    try {
+      // Called as a method: `this` is the props object, as the library expects.
+      result = props.validate(input)
+    } catch (cause) {
+      throw validatorThrew(name, cause)
+    }
     // The spec's async form is a promise of the result: awaited, the output boxed (Later).
     return isThenable(result)
-      ? new Later(Promise.resolve(result).then((settled) => ({ value: outcome(settled, value) })))
+      ? new Later(
+          Promise.resolve(result).then(
+            (settled) => ({ value: outcome(settled, value) }),
+            (cause: unknown) => {
+              throw validatorThrew(name, cause)
+            },
+          ),
+        )
       : outcome(result, value)
   }
+}
+
+/**
+ * What a validator throws (or its promise rejects with) is a server fault, whatever it looks
+ * like: an http-errors 400 from a transform's lookup, or an object shaped as safebody's own
+ * refusal, would otherwise be answered as the client's fault, or let by in report mode. The
+ * thrown value is kept as `cause`, for logs.
+ */
+function validatorThrew(name: string, cause: unknown): Error {
+  return createError(500, `safebody: the Standard Schema validator of schema "${name}" threw`, {
+    expose: false,
+    cause,
+  })
 }
 
 /**

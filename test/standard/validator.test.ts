@@ -3,6 +3,7 @@
 import { request as httpRequest } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
+import createError from 'http-errors'
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
 import { type } from 'arktype'
@@ -677,6 +678,20 @@ const brokenValidators: Array<[string, () => unknown]> = [
   ['returns an empty object (no value)', () => ({})],
   ['returns an array', () => []],
   ['returns an issue that is not an object', () => ({ issues: [5] })],
+  // Shaped as a client's fault, but thrown by the validator: its fault all the same.
+  [
+    'throws an http-errors 400',
+    () => {
+      throw createError(400, 'the lookup in a transform failed')
+    },
+  ],
+  ['rejects with an http-errors 404', () => Promise.reject(createError(404))],
+  [
+    "throws an object shaped as safebody's own refusal",
+    () => {
+      throw Object.assign(new Error('x'), { type: 'entity.validation.failed', status: 422 })
+    },
+  ],
 ]
 
 describe.each(frameworks)('a schema that breaks its contract, through %s', (_name, express) => {
@@ -697,15 +712,18 @@ describe.each(frameworks)('a schema that breaks its contract, through %s', (_nam
     },
   )
 
-  it('in report mode too: the validator reported nothing it could be trusted with', async () => {
-    const { app, seen } = buildApp(express, (app, echo) => {
-      app.use(safeBody({ routes: { 'POST /x': breaking(() => 42) }, mode: 'report' }))
-      app.post('/x', echo)
-    })
-    const res = await request(app).post('/x').send({ name: 'a' })
-    expect(res.status).toBe(500)
-    expect(seen.bodies).toEqual([])
-  })
+  it.each(brokenValidators)(
+    'in report mode too (%s): the validator reported nothing it could be trusted with',
+    async (_what, validate) => {
+      const { app, seen } = buildApp(express, (app, echo) => {
+        app.use(safeBody({ routes: { 'POST /x': breaking(validate) }, mode: 'report' }))
+        app.post('/x', echo)
+      })
+      const res = await request(app).post('/x').send({ name: 'a' })
+      expect(res.status).toBe(500)
+      expect(seen.bodies).toEqual([])
+    },
+  )
 })
 
 describe('a schema that breaks its contract, through safebody/fastify', () => {
