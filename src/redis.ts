@@ -10,6 +10,8 @@ export interface RedisSetClient {
     value: string,
     options: { condition: 'NX'; expiration: { type: 'PX'; value: number } },
   ): PromiseLike<unknown>
+  /** Used to free a key a late `SET` took after its request was refused (503). */
+  del?(key: string): PromiseLike<unknown>
   /** node-redis's flag: false while the connection is down. */
   readonly isReady?: boolean
 }
@@ -49,6 +51,11 @@ export function redisReplayStore(
         expiration: { type: 'PX', value: ttl },
       })
       return reply === 'OK'
+    },
+    // A SET that Redis ran after storeTimeout (paused, slow, a reply lost) took the key of a
+    // delivery that was refused with 503: free it for the sender's retry.
+    release(key) {
+      return client.del?.(prefix + key)
     },
   }
 }

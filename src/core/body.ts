@@ -15,6 +15,7 @@ import {
   deliveryKey,
   deliveryTtl,
   type ReplayPolicy,
+  releaseLate,
   replayed,
   storeUnavailable,
   windowSeconds,
@@ -453,9 +454,10 @@ class BodyTask implements ReadSink, TakenBody {
     const claim = this.claim as SignatureClaim
     const now = Date.now()
     let fresh: boolean | PromiseLike<boolean>
+    const key = deliveryKey(claim.delivery, replay.header, digest)
     try {
       fresh = replay.store.claim(
-        deliveryKey(claim.delivery, replay.header, digest),
+        key,
         deliveryTtl(replay, claim.timestamp, integrity.tolerance, now),
       )
     } catch (cause) {
@@ -469,6 +471,7 @@ class BodyTask implements ReadSink, TakenBody {
     }
     if (!isPromise(fresh)) return answered(fresh === true)
     const { timeout } = this.policy.read
+    let refused = false
     settleBy(
       fresh,
       Math.min((this.started || now) + timeout, now + replay.storeTimeout),
@@ -479,6 +482,12 @@ class BodyTask implements ReadSink, TakenBody {
       },
       (cause) => {
         if (this.storeFailed(replay, cause)) this.delivered()
+        else refused = true
+      },
+      // The store claimed the key after the request was refused as unanswered: the sender
+      // retries, and must not be told its retry is a replay of what was never handled.
+      (first) => {
+        if (first === true && refused) releaseLate(replay, key)
       },
     )
     return false

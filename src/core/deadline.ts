@@ -112,6 +112,8 @@ export function settleBy<T>(
   expired: () => unknown,
   settled: (value: T) => void,
   failed: (err: unknown) => void,
+  /** `pending` fulfilled after `expired` was reported. */
+  late?: (value: T) => void,
 ): void {
   let open = true
   const deadline = new Settling(expiresAt, timeout, () => {
@@ -121,7 +123,7 @@ export function settleBy<T>(
   watch(deadline)
   pending.then(
     (value) => {
-      if (!open) return
+      if (!open) return late?.(value)
       open = false
       unwatch(deadline)
       settled(value)

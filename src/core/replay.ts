@@ -8,6 +8,12 @@ import type { HeaderBag } from './request.js'
  */
 export interface ReplayStore {
   claim(key: string, ttl: number): boolean | PromiseLike<boolean>
+  /**
+   * Forget `key`, claimed by a `claim` that answered too late: its request was refused
+   * (503), so the sender's retry must find the key free. Optional; without it, the retry
+   * is refused as a replay while the key lives.
+   */
+  release?(key: string): unknown
 }
 
 /** What a route does when its store cannot answer: refuse with 503, or let the body through and report. */
@@ -163,6 +169,29 @@ export function windowSeconds(
   if (policy.window !== null)
     return timestamped ? Math.max(policy.window / 1000, tolerance) : policy.window / 1000
   return timestamped ? tolerance : DAY / 1000
+}
+
+/**
+ * Release `key`, which a claim took after its request was refused (`ReplayStore.release`).
+ * Whatever the store does then is ignored: at worst the key lives out its ttl.
+ */
+export function releaseLate(policy: ReplayPolicy, key: string): void {
+  const { store } = policy
+  if (typeof store.release !== 'function') return
+  try {
+    const done = store.release(key)
+    if (isThenable(done)) done.then(undefined, () => undefined)
+  } catch {
+    // The key expires with its ttl.
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
 }
 
 /** 503: the store did not answer; the cause stays on the error, for logs. */

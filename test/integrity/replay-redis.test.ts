@@ -199,6 +199,13 @@ describe.each(frameworks)('replay protection on a shared Redis, through %s', (_n
     expectRefusal(res, 503, 'replay.store.unavailable', a.seen)
     expect(Date.now() - started).toBeLessThan(1000)
     await probe.sendCommand(['CLIENT', 'UNPAUSE'])
+    // Redis then runs the SET it held: the key of a delivery refused with 503. It is freed,
+    // so the sender's retry is taken, not refused as a replay (409).
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const digest = createHmac('sha256', secret).update(payload).digest('base64url')
+    expect(await probe.exists(`safebody:replay:sig:${digest}`)).toBe(0)
+    passed(await deliver(a, '/patient', payload), payload, a)
+    expectRefusal(await deliver(b, '/patient', payload), 409, 'entity.signature.replayed', b.seen)
   })
 
   it('Redis going down mid-run: the policy applies, never a 500, never a hang', async () => {

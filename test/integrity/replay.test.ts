@@ -31,6 +31,14 @@ const throwing: ReplayStore = {
   },
 }
 const rejecting: ReplayStore = { claim: () => Promise.reject(new Error('store down')) }
+/** A store that claims each key 200 ms late, and records what it is asked to release. */
+const released: string[] = []
+const late = (): ReplayStore => ({
+  claim: () => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 200)),
+  release: (key) => released.push(key),
+})
+const lateStore = late()
+const latePassing = late()
 
 describe.each(frameworks)('replay protection, in-memory store, through %s', (_name, express) => {
   const { events, onViolation } = eventRecorder()
@@ -56,6 +64,18 @@ describe.each(frameworks)('replay protection, in-memory store, through %s', (_na
       'POST /hanging': {
         schema: 'event',
         integrity: { preset: 'github', secret, replay: { store: hanging, storeTimeout: 100 } },
+      },
+      'POST /late': {
+        schema: 'event',
+        integrity: { preset: 'github', secret, replay: { store: lateStore, storeTimeout: 100 } },
+      },
+      'POST /late-passing': {
+        schema: 'event',
+        integrity: {
+          preset: 'github',
+          secret,
+          replay: { store: latePassing, storeTimeout: 100, onStoreError: 'pass' },
+        },
       },
       'POST /throwing': {
         schema: 'event',
@@ -213,6 +233,18 @@ describe.each(frameworks)('replay protection, in-memory store, through %s', (_na
     const res = await post('/hanging', payload, { 'x-hub-signature-256': github(payload) })
     expectRefusal(res, 503, 'replay.store.unavailable', seen)
     expect(Date.now() - started).toBeLessThan(2000)
+  })
+
+  it('a claim that lands after a 503 is released, so the retry is taken; not after a pass', async () => {
+    reset()
+    released.length = 0
+    const payload = fresh()
+    const headers = { 'x-hub-signature-256': github(payload) }
+    expectRefusal(await post('/late', payload, headers), 503, 'replay.store.unavailable', seen)
+    expect((await post('/late-passing', payload, headers)).status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const digest = createHmac('sha256', secret).update(payload).digest('base64url')
+    expect(released).toEqual([`sig:${digest}`])
   })
 
   it('a store that throws: 503 by default, never a 500', async () => {
