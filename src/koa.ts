@@ -120,7 +120,12 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
  * error's `headers`, so the header travels on the error as well.
  */
 function refusal(ctx: Ctx, err: unknown): unknown {
-  if (!ctx.req.complete && typeof err === 'object' && err !== null) {
+  if (
+    !ctx.req.complete &&
+    ctx.req.httpVersionMajor < 2 &&
+    typeof err === 'object' &&
+    err !== null
+  ) {
     const headers = (err as { headers?: Record<string, string> }).headers
     ;(err as { headers?: Record<string, string> }).headers = { ...headers, connection: 'close' }
   }

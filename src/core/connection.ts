@@ -19,7 +19,8 @@ const LINGER_MS = 1000
  */
 export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete || res.headersSent) return
-  res.setHeader('Connection', 'close')
+  // HTTP/2 has no connection-specific headers (RFC 9113, 8.2.2): Node drops one, warning.
+  if (req.httpVersionMajor < 2) res.setHeader('Connection', 'close')
   const socket = req.socket as Partial<Socket> | null | undefined
   // On HTTP/2, `req.socket` stands for the whole session, shared with other streams.
   if (req.httpVersionMajor === 1 && typeof socket?.destroySoon === 'function') {
