@@ -56,10 +56,9 @@ interface StringLeaf {
 
 function stringLeaves(root: RewriteRoot): StringLeaf[] {
   const leaves: StringLeaf[] = []
-  // The body itself may be a string: its container is the root box, its path ''.
-  if (typeof root.value === 'string') {
-    leaves.push({ container: root, key: 'value', text: root.value, path: '' })
-  }
+  // The body itself may be a string (or one in an array): its container is the root box.
+  const text = onlyString(root.value)
+  if (text !== undefined) leaves.push({ container: root, key: 'value', text, path: '' })
   const stack: Array<[unknown, string]> = [[root.value, '']]
   while (stack.length > 0) {
     const [value, path] = stack.pop() as [unknown, string]
@@ -71,11 +70,22 @@ function stringLeaves(root: RewriteRoot): StringLeaf[] {
     for (const key of keys) {
       const child = container[key]
       const at = pointer(path, key)
-      if (typeof child === 'string') leaves.push({ container, key, text: child, path: at })
-      else if (typeof child === 'object' && child !== null) stack.push([child, at])
+      const text = onlyString(child)
+      if (text !== undefined) leaves.push({ container, key, text, path: at })
+      if (typeof child === 'object' && child !== null) stack.push([child, at])
     }
   }
   return leaves
+}
+
+/**
+ * A string, or the string a one-element array holds: `coerceTypes: 'array'` takes `["7"]`
+ * for the scalar 7, writing the number where the array was and leaving the array as it was.
+ */
+function onlyString(value: unknown): string | undefined {
+  if (typeof value === 'string') return value
+  if (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string') return value[0]
+  return undefined
 }
 
 function checkCoerced(leaves: readonly StringLeaf[], largeIntegers: LargeIntegers): void {

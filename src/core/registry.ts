@@ -300,11 +300,17 @@ function compile(build: () => ValidateFunction, name: string): ValidateFunction 
  * or A -> B -> A) compiles, then overflows the stack on every value: a 500 on every request.
  * ajv does not look for one, so each validator is run once, at start-up, on one value of each
  * JSON type, and an overflow refuses the schema. A loop that only some values reach (behind
- * `if`, or an `anyOf` branch that fails first) is not found this way. Async schemas are not
- * run.
+ * `if`, or an `anyOf` branch that fails first) is not found this way.
  */
 function refuseEndlessLoop(validate: ValidateFunction, name: string): void {
-  if ((validate as { $async?: unknown }).$async === true) return
+  // ajv's `$async` schemas answer with a promise, which the validate stage would take for a
+  // pass (and whose rejection no one would hear): refused. Async checks belong in a Standard
+  // Schema (zod's async refinements), which safebody awaits within the route's timeout.
+  if ((validate as { $async?: unknown }).$async === true) {
+    throw new Error(
+      `safebody: schema "${name}" is an ajv $async schema, which safebody does not run; write async checks in a Standard Schema (zod, valibot), which it awaits`,
+    )
+  }
   for (const probe of [null, true, 0, '', [], {}]) {
     try {
       validate(probe)

@@ -77,22 +77,35 @@ export function standardValidator(
 ): (value: unknown) => unknown {
   const props = standardProps(schema, name)
   const keyword = keywordOf(props.vendor)
-  const outcome = (result: StandardSchemaResult<unknown>, input: unknown): unknown => {
+  // Reads the result: every property read may run the validator's code (a getter), so what
+  // it throws is its fault too (`validatorThrew`); the verdict is acted on outside.
+  const verdict = (result: StandardSchemaResult<unknown>, input: unknown): Verdict => {
     // Anything but a result the spec describes is the validator's fault, never a pass: the
     // request is refused with 500 (not exposed), as for a validator that throws.
-    if (typeof result !== 'object' || result === null) throw brokenResult(name, 'no result')
+    if (typeof result !== 'object' || result === null) return { broken: 'no result' }
     const { issues } = result
     if (issues === undefined) {
-      if (!('value' in result) || Array.isArray(result)) throw brokenResult(name, 'no value')
-      return result.value
+      if (!('value' in result) || Array.isArray(result)) return { broken: 'no value' }
+      return { value: result.value }
     }
-    if (!Array.isArray(issues)) throw brokenResult(name, '`issues` that is not an array')
+    if (!Array.isArray(issues)) return { broken: '`issues` that is not an array' }
     if (!issues.every((issue) => typeof issue === 'object' && issue !== null)) {
-      throw brokenResult(name, 'an issue that is not an object')
+      return { broken: 'an issue that is not an object' }
     }
-    throw bodyError('entity.validation.failed', undefined, {
-      errors: issues.slice(0, maxIssues).map((issue) => toIssue(issue, input, keyword)),
-    })
+    return { errors: issues.slice(0, maxIssues).map((issue) => toIssue(issue, input, keyword)) }
+  }
+  const outcome = (result: StandardSchemaResult<unknown>, input: unknown): unknown => {
+    let found: Verdict
+    try {
+      found = verdict(result, input)
+    } catch (cause) {
+      throw validatorThrew(name, cause)
+    }
+    if ('broken' in found) throw brokenResult(name, found.broken)
+    if ('errors' in found) {
+      throw bodyError('entity.validation.failed', undefined, { errors: found.errors })
+    }
+    return found.value
   }
   return (value) => {
     // zod and valibot read inherited properties: while Object.prototype holds an enumerable
@@ -105,19 +118,31 @@ export function standardValidator(
     } catch (cause) {
       throw validatorThrew(name, cause)
     }
+    let pending: PromiseLike<StandardSchemaResult<unknown>> | undefined
+    try {
+      // Reading `then` may run the validator's code as well.
+      if (isThenable(result)) pending = result
+    } catch (cause) {
+      throw validatorThrew(name, cause)
+    }
+    if (pending === undefined) return outcome(result as StandardSchemaResult<unknown>, value)
     // The spec's async form is a promise of the result: awaited, the output boxed (Later).
-    return isThenable(result)
-      ? new Later(
-          Promise.resolve(result).then(
-            (settled) => ({ value: outcome(settled, value) }),
-            (cause: unknown) => {
-              throw validatorThrew(name, cause)
-            },
-          ),
-        )
-      : outcome(result, value)
+    return new Later(
+      Promise.resolve(pending).then(
+        (settled) => ({ value: outcome(settled, value) }),
+        (cause: unknown) => {
+          throw validatorThrew(name, cause)
+        },
+      ),
+    )
   }
 }
+
+/** What a validator's result says: a value to hand on, issues, or a broken contract. */
+type Verdict =
+  | { readonly value: unknown }
+  | { readonly errors: ReturnType<typeof toIssue>[] }
+  | { readonly broken: string }
 
 /**
  * What a validator throws (or its promise rejects with) is a server fault, whatever it looks

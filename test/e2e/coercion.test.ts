@@ -193,6 +193,7 @@ describe.each(frameworks)("coerceTypes: 'array', through %s", (_name, express) =
         ajv: { coerceTypes: 'array' },
         maxDepth: 2,
         routes: {
+          'POST /int': { type: 'object', properties: { n: { type: 'integer' } } },
           'POST /deep': {
             type: 'object',
             properties: {
@@ -205,7 +206,19 @@ describe.each(frameworks)("coerceTypes: 'array', through %s", (_name, express) =
         },
       }),
     )
-    app.post('/deep', echo)
+    app.post(['/deep', '/int'], echo)
+  })
+
+  // ajv takes a one-element array for its element, writing the number where the array was.
+  it('holds an element taken out of its array to the data model, as a string coerced in place', async () => {
+    const send = (json: string) =>
+      sendBytes(request(app).post('/int').set('Content-Type', 'application/json'), json)
+    seen.bodies.length = 0
+    expectRefusal(await send('{"n":["0x7"]}'), 422, 'entity.validation.failed', seen)
+    expectRefusal(await send('{"n":[" 12 "]}'), 422, 'entity.validation.failed', seen)
+    expectRefusal(await send('{"n":["9007199254740993"]}'), 400, 'entity.type.unmapped', seen)
+    expect((await send('{"n":["7"]}')).status).toBe(200)
+    expect(seen.bodies).toEqual([{ n: 7 }])
   })
 
   it('refuses a body that coercion made deeper than maxDepth', async () => {

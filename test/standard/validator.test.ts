@@ -692,6 +692,35 @@ const brokenValidators: Array<[string, () => unknown]> = [
       throw Object.assign(new Error('x'), { type: 'entity.validation.failed', status: 422 })
     },
   ],
+  // Reading the result runs the validator's code too: its getters' throws are its fault.
+  [
+    "answers with an issues getter that throws safebody's own refusal",
+    () => ({
+      get issues(): never {
+        throw Object.assign(new Error('x'), { type: 'entity.validation.failed', status: 422 })
+      },
+    }),
+  ],
+  [
+    'answers with a then getter that throws an http-errors 400',
+    () => ({
+      get then(): never {
+        throw createError(400)
+      },
+    }),
+  ],
+  [
+    'answers with an issue whose message throws on reading',
+    () => ({
+      issues: [
+        {
+          get message(): never {
+            throw createError(400)
+          },
+        },
+      ],
+    }),
+  ],
 ]
 
 describe.each(frameworks)('a schema that breaks its contract, through %s', (_name, express) => {

@@ -43,6 +43,13 @@ describe('start-up errors say what was meant', () => {
     expect(() => safeBody({ routes: { 'POST /x': tree } })).not.toThrow()
   })
 
+  it('refuses an ajv $async schema, whose promise would be taken for a pass', () => {
+    const schema = { $async: true, type: 'object', required: ['n'] }
+    expect(() => safeBody({ routes: { 'POST /x': schema } })).toThrow(
+      /schema "inline schema" is an ajv \$async schema, which safebody does not run/,
+    )
+  })
+
   it('takes an inline schema in routes, as well as an id or a binding', async () => {
     const app = express()
     app.use(
