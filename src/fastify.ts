@@ -117,12 +117,15 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
       })
     }
     if (
-      request.raw.complete &&
       isBodyError(error) &&
       reply.getHeader('connection') === 'close' &&
       reply.raw.getHeader('connection') === undefined
     ) {
-      reply.header('connection', reply.raw.shouldKeepAlive ? 'keep-alive' : 'close')
+      // HTTP/2 has no connection-specific headers (see closeUnread): Node would warn.
+      if (request.raw.httpVersionMajor >= 2) reply.removeHeader('connection')
+      else if (request.raw.complete) {
+        reply.header('connection', reply.raw.shouldKeepAlive ? 'keep-alive' : 'close')
+      }
     }
     closeUnread(request.raw, reply.raw)
     next()

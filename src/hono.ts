@@ -215,7 +215,8 @@ function refusal(c: Context, err: unknown, typeBase: string): unknown {
   }
   if (incoming?.complete === false && outgoing !== undefined) {
     closeUnread(incoming, outgoing)
-    headers.connection = 'close'
+    // HTTP/2 has no connection-specific headers (see closeUnread).
+    if (incoming.httpVersionMajor < 2) headers.connection = 'close'
   }
   const res = new Response(JSON.stringify(problem), { status: problem.status, headers })
   return new HTTPException(problem.status as ContentfulStatusCode, {
