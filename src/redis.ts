@@ -52,8 +52,8 @@ export function redisReplayStore(
       })
       return reply === 'OK'
     },
-    // A SET that Redis ran after storeTimeout (paused, slow, a reply lost) took the key of a
-    // delivery that was refused with 503: free it for the sender's retry.
+    // A SET that Redis ran after storeTimeout (paused, slow) took the key of a delivery that
+    // was refused with 503: free it for the sender's retry.
     release(key) {
       return client.del?.(prefix + key)
     },
