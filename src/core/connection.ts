@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { constants, type Http2Stream } from 'node:http2'
 import type { Socket } from 'node:net'
 
 // How long a refused connection stays open after its answer, so that a client still sending
@@ -26,6 +27,15 @@ export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
   if (req.httpVersionMajor === 1 && typeof socket?.destroySoon === 'function') {
     stopReading(socket as Socket)
     socket.destroySoon = lingeringClose
+    return
+  }
+  // HTTP/2 (Node's compatibility API): the response emits 'finish' only once its stream has
+  // closed, which a client still sending never lets happen. Once the answer is written, the
+  // stream is closed with RST_STREAM NO_ERROR, which asks the client to stop sending and
+  // keeps the answer (RFC 9113, 8.1); the session and its other streams go on.
+  const stream = (res as { stream?: Partial<Http2Stream> }).stream
+  if (req.httpVersionMajor === 2 && typeof stream?.close === 'function') {
+    stream.once?.('finish', () => stream.close?.(constants.NGHTTP2_NO_ERROR))
     return
   }
   res.once('finish', () => {
