@@ -17,7 +17,7 @@ import type { BodySchema } from './core/registry.js'
 import { hasBody } from './core/read.js'
 import { pathOf } from './core/request.js'
 import type { CompiledRoute } from './core/route.js'
-import { afterParse, closeUnread } from './core/connection.js'
+import { afterParse, closeUnread, connectionHeaders } from './core/connection.js'
 import { formats } from './decoders/formats.js'
 import { bodyError, type BodyErrorType, isBodyError } from './errors.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
@@ -121,8 +121,8 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
       reply.getHeader('connection') === 'close' &&
       reply.raw.getHeader('connection') === undefined
     ) {
-      // HTTP/2 has no connection-specific headers (see closeUnread): Node would warn.
-      if (request.raw.httpVersionMajor >= 2) reply.removeHeader('connection')
+      // fastify closes after any parser error, HTTP/2 included, where Node would warn.
+      if (!connectionHeaders(request.raw)) reply.removeHeader('connection')
       else if (request.raw.complete) {
         reply.header('connection', reply.raw.shouldKeepAlive ? 'keep-alive' : 'close')
       }

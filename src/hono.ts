@@ -12,7 +12,7 @@ import {
   type TakenBody,
   unread,
 } from './core/body.js'
-import { closeUnread } from './core/connection.js'
+import { closeUnread, connectionHeaders } from './core/connection.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
@@ -215,8 +215,7 @@ function refusal(c: Context, err: unknown, typeBase: string): unknown {
   }
   if (incoming?.complete === false && outgoing !== undefined) {
     closeUnread(incoming, outgoing)
-    // HTTP/2 has no connection-specific headers (see closeUnread).
-    if (incoming.httpVersionMajor < 2) headers.connection = 'close'
+    if (connectionHeaders(incoming)) headers.connection = 'close'
   }
   const res = new Response(JSON.stringify(problem), { status: problem.status, headers })
   return new HTTPException(problem.status as ContentfulStatusCode, {

@@ -9,7 +9,7 @@ import {
   type TakenBody,
   unread,
 } from './core/body.js'
-import { closeUnread } from './core/connection.js'
+import { closeUnread, connectionHeaders } from './core/connection.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
@@ -120,12 +120,7 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
  * error's `headers`, so the header travels on the error as well.
  */
 function refusal(ctx: Ctx, err: unknown): unknown {
-  if (
-    !ctx.req.complete &&
-    ctx.req.httpVersionMajor < 2 &&
-    typeof err === 'object' &&
-    err !== null
-  ) {
+  if (!ctx.req.complete && connectionHeaders(ctx.req) && typeof err === 'object' && err !== null) {
     const headers = (err as { headers?: Record<string, string> }).headers
     ;(err as { headers?: Record<string, string> }).headers = { ...headers, connection: 'close' }
   }

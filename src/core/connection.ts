@@ -15,13 +15,13 @@ const LINGER_MS = 1000
  * Closing a socket with bytes unread makes the kernel reset the connection, and a reset
  * discards, on the client's side, the answer it has not read yet: a client still uploading
  * would get EPIPE or ECONNRESET instead of its 413 or 408. So on HTTP/1 the connection is
- * closed in stages (`stopReading`, then `lingeringClose`); elsewhere the socket is cut
- * `LINGER_MS` after the response, where nothing else closes it first.
+ * closed in stages (`stopReading`, then `lingeringClose`); on HTTP/2 the request's stream
+ * alone is closed once the answer is written; elsewhere (a fake request, as fastify's
+ * inject() makes) the socket is cut `LINGER_MS` after the response.
  */
 export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete || res.headersSent) return
-  // HTTP/2 has no connection-specific headers (RFC 9113, 8.2.2): Node drops one, warning.
-  if (req.httpVersionMajor < 2) res.setHeader('Connection', 'close')
+  if (connectionHeaders(req)) res.setHeader('Connection', 'close')
   const socket = req.socket as Partial<Socket> | null | undefined
   // On HTTP/2, `req.socket` stands for the whole session, shared with other streams.
   if (req.httpVersionMajor === 1 && typeof socket?.destroySoon === 'function') {
@@ -45,6 +45,15 @@ export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
     }
     setTimeout(cut, LINGER_MS).unref()
   })
+}
+
+/**
+ * False on HTTP/2, which has no connection-specific headers (RFC 9113, 8.2.2): Node drops a
+ * `Connection` header there, with a warning on the process. Every adapter asks before
+ * setting one.
+ */
+export function connectionHeaders(req: { readonly httpVersionMajor: number }): boolean {
+  return req.httpVersionMajor < 2
 }
 
 /**

@@ -197,6 +197,7 @@ describe.each(servers)('an HTTP/2 body without Content-Length, through %s', (nam
       expect((await http2Post(server.port, '/users', polluted)).status).toBe(400)
       expect(names).toContain('content-type')
       expect(names).not.toContain('connection')
+      expectPrototypesUntouched()
     } finally {
       proto.setHeader = setHeader
       proto.writeHead = writeHead
