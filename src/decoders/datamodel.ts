@@ -88,6 +88,8 @@ export function decimalInteger(literal: string, mode: LargeIntegers): number | s
   return largeInteger(BigInt(literal), mode)
 }
 const MIN_SAFE = -MAX_SAFE
+/** The last millisecond a Date holds (ECMA-262, 21.4.1.1). */
+const MAX_DATE = 8.64e15
 
 /**
  * An instant as ISO 8601 UTC text: millisecond precision like `Date#toISOString` when that
@@ -96,7 +98,12 @@ const MIN_SAFE = -MAX_SAFE
 export function isoInstant(seconds: number, nanoseconds: number): string {
   const ms = seconds * 1000 + Math.floor(nanoseconds / 1e6)
   const date = new Date(ms)
-  if (!Number.isSafeInteger(seconds) || Number.isNaN(date.getTime())) {
+  // The last instant a Date holds is a whole millisecond: a nanosecond past it is outside.
+  if (
+    !Number.isSafeInteger(seconds) ||
+    Number.isNaN(date.getTime()) ||
+    (ms === MAX_DATE && nanoseconds % 1e6 !== 0)
+  ) {
     throw unmapped('a timestamp outside the range of ISO 8601 dates')
   }
   const iso = date.toISOString()

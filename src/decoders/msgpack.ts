@@ -203,8 +203,14 @@ class ModelDecoder extends Base {
     // The timestamp maps to ISO text, which a key would then pass for: keys are strings or
     // integers on the wire, nothing else.
     if (this.stateIsMapKey()) throw unmapped('a map key that is not a string or an integer')
-    if (size > this.maxExtLength) throw unmapped('a MessagePack extension type')
-    const type = this.view.getInt8(this.pos + headerOffset)
+    const at = this.pos + headerOffset
+    if (size > this.maxExtLength) {
+      // Too long for a timestamp: invalid if it says it is one, else a type with no mapping.
+      throw at < this.bytes.byteLength && this.view.getInt8(at) === EXT_TIMESTAMP
+        ? invalidTimestamp()
+        : unmapped('a MessagePack extension type')
+    }
+    const type = this.view.getInt8(at)
     const data = super.decodeBinary(size, headerOffset + 1)
     return extensionCodec.decode(data, type, undefined)
   }
@@ -223,17 +229,22 @@ class ModelDecoder extends Base {
   }
 
   override readF32(): number {
-    return finite(super.readF32())
+    return this.float(super.readF32())
   }
 
   override readF64(): number {
-    return finite(super.readF64())
+    return this.float(super.readF64())
   }
-}
 
-function finite(value: number): number {
-  if (value !== Infinity && value !== -Infinity && value === value) return value
-  throw unmapped('a number that is not finite')
+  /**
+   * A float: finite, and never a map key. `1.0` would pass for the key `"1"` once read (and
+   * `-0.0` for `"0"`, its sign lost): keys are strings or integers on the wire, nothing else.
+   */
+  private float(value: number): number {
+    if (this.stateIsMapKey()) throw unmapped('a map key that is not a string or an integer')
+    if (value !== Infinity && value !== -Infinity && value === value) return value
+    throw unmapped('a number that is not finite')
+  }
 }
 
 /**
@@ -297,10 +308,19 @@ function decodeTimestamp(data: Uint8Array): string {
   try {
     spec = decodeTimestampToTimeSpec(data)
   } catch (cause) {
-    throw bodyError('entity.parse.failed', 'The body is not valid MessagePack.', { cause })
+    throw invalidTimestamp(cause)
   }
-  if (spec.nsec > 999_999_999) throw bodyError('entity.parse.failed', 'Invalid timestamp.')
+  if (spec.nsec > 999_999_999) throw invalidTimestamp()
   return isoInstant(spec.sec, spec.nsec)
+}
+
+/** A timestamp extension of a length the spec does not define (4, 8, 12) or nanoseconds past 1 s. */
+function invalidTimestamp(cause?: unknown) {
+  return bodyError(
+    'entity.parse.failed',
+    'A MessagePack timestamp is not valid.',
+    cause === undefined ? undefined : { cause },
+  )
 }
 
 /**

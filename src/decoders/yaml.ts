@@ -53,8 +53,10 @@ function createYamlDecoder(context: DecodeContext): (bytes: Buffer) => unknown {
   const long = new Set<string>()
   const options: LoadOptions = {
     schema: schemaFor(context.largeIntegers ?? 'refuse', limits, long),
-    // js-yaml's maxDepth counts the document too: depth + 1 lets exactly `depth` levels in.
-    maxDepth: limits.depth + 1,
+    // js-yaml's maxDepth counts every node, the document's and each scalar's too: `depth`
+    // levels of collections with a scalar inside take depth + 2. It only stops a deep body
+    // before anything is built; the guard's walk holds collections to exactly `depth`.
+    maxDepth: limits.depth + 2,
     // Each alias yields at least one value, each merged key one more: past the node limit
     // the guard would refuse anyway, so stop counting there.
     maxAliases: limits.nodes,

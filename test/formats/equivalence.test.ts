@@ -64,6 +64,7 @@ describe.each(frameworks)('one data model on %s', (_name, express) => {
     routes: {
       'POST /any': { schema: true },
       'POST /sample': { schema: true, message: 'test.Sample' },
+      'POST /deep': { schema: true, maxDepth: 3 },
     },
   })
   let server: Server
@@ -90,6 +91,38 @@ describe.each(frameworks)('one data model on %s', (_name, express) => {
       { numRuns: 80 },
     )
   })
+
+  it.each([
+    ['a number', [[[1]]]],
+    ['a string in objects', { a: { b: { c: 'x' } } }],
+    ['an empty array', [[[]]]],
+    ['arrays and objects', [{ a: [1, 'x'] }]],
+    ['nothing but a number', 1],
+  ])(
+    'holds JSON, MessagePack and YAML to maxDepth alike: 3 levels with %s inside pass',
+    async (_name, value) => {
+      for (const format of ['json', 'msgpack', 'yaml'] as const) {
+        expect(await deliver('/deep', media[format], encoders[format](value))).toEqual(value)
+      }
+    },
+  )
+
+  it.each([
+    ['a number', [[[[1]]]]],
+    ['an empty object', [[[{}]]]],
+    ['a string in objects', { a: { b: { c: { d: 'x' } } } }],
+  ])(
+    'holds JSON, MessagePack and YAML to maxDepth alike: 4 levels with %s inside are refused',
+    async (_name, value) => {
+      for (const format of ['json', 'msgpack', 'yaml'] as const) {
+        seen.bodies.length = 0
+        const res = await post(server, '/deep', media[format], encoders[format](value))
+        expect([format, res.status, res.body.type]).toEqual([format, 400, 'entity.too.deep'])
+        expect(seen.bodies).toEqual([])
+      }
+      expectPrototypesUntouched()
+    },
+  )
 
   it('hands the handler the same value from all four formats for a fixed message shape', async () => {
     await fc.assert(

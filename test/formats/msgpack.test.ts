@@ -39,11 +39,16 @@ describe.each(frameworks)('MessagePack on %s', (_name, express) => {
     expect(seen.bodies).toEqual([{ '1': 'a', '-2': 'b' }])
   })
 
-  it('refuses map keys that are neither strings nor integers', async () => {
+  it.each([
+    ['1.5 (float64)', '81 cb 3ff8000000000000 01'],
+    // A whole float would pass for the key "1", and -0.0 for "0", its sign lost.
+    ['1.0 (float64)', '81 cb 3ff0000000000000 01'],
+    ['2.0 (float32)', '81 ca 40000000 01'],
+    ['-0.0 (float64)', '81 cb 8000000000000000 01'],
+    ['1.0 beside the integer 1', '82 01 a1 61 cb 3ff0000000000000 a1 62'],
+  ])('refuses a map key that is a float: %s', async (_name, bytes) => {
     const { app, seen } = build()
-    // { 1.5: 1 }
-    const res = await post(app, '/any', mp, hex('81 cb 3ff8000000000000 01'))
-    expectRefusal(res, 400, 'entity.type.unmapped', seen)
+    expectRefusal(await post(app, '/any', mp, hex(bytes)), 400, 'entity.type.unmapped', seen)
   })
 
   it('maps int64 and uint64 within 2^53 to numbers', async () => {
@@ -117,17 +122,42 @@ describe.each(frameworks)('MessagePack on %s', (_name, express) => {
     expectRefusal(res, 400, 'entity.parse.failed', seen)
   })
 
-  it('refuses a timestamp of a size the extension does not define', async () => {
+  it.each([
+    ['fixext 1', `d4 ff 00`],
+    ['ext 8 of 5 bytes', `c7 05 ff ${'00'.repeat(5)}`],
+    // Longer than any timestamp: the same answer, not "an extension type".
+    ['ext 8 of 13 bytes', `c7 0d ff ${'00'.repeat(13)}`],
+    ['fixext 16', `d8 ff ${'00'.repeat(16)}`],
+  ])('refuses a timestamp of a size the extension does not define: %s', async (_name, bytes) => {
+    // A timestamp is 4, 8 or 12 bytes.
     const { app, seen } = build()
-    // fixext 1, type -1: a timestamp is 4, 8 or 12 bytes.
-    expectRefusal(await post(app, '/any', mp, hex('d4 ff 00')), 400, 'entity.parse.failed', seen)
+    const res = await post(app, '/any', mp, hex(bytes))
+    expectRefusal(res, 400, 'entity.parse.failed', seen)
+    expect(res.body.detail).toBe('A MessagePack timestamp is not valid.')
   })
 
-  it('refuses a timestamp outside the range ISO 8601 text can spell', async () => {
-    const { app, seen } = build()
+  it.each([
     // timestamp 96: seconds 2^63 - 1, far past year 9999.
-    const res = await post(app, '/any', mp, hex('c7 0c ff 00000000 7fffffffffffffff'))
+    ['seconds 2^63 - 1', '00000000 7fffffffffffffff'],
+    // The last instant a Date holds is 8.64e12 s exactly: 500 ns later is past it.
+    ['8.64e12 s and 500 ns', `000001f4 ${(8.64e12).toString(16).padStart(16, '0')}`],
+    ['-8.64e12 s less 1 ns', `3b9ac9ff ${(2n ** 64n - 8_640_000_000_001n).toString(16)}`],
+  ])('refuses a timestamp outside the range a Date holds: %s', async (_name, bytes) => {
+    const { app, seen } = build()
+    const res = await post(app, '/any', mp, hex(`c7 0c ff ${bytes}`))
     expectRefusal(res, 400, 'entity.type.unmapped', seen)
+  })
+
+  it('maps the first and last instants a Date holds, in ISO 8601 expanded years', async () => {
+    const { app, seen } = build()
+    const last = (8.64e12).toString(16).padStart(16, '0')
+    const first = `${(2n ** 64n - 8_640_000_000_000n).toString(16)}`
+    expect((await post(app, '/any', mp, hex(`c7 0c ff 00000000 ${last}`))).status).toBe(200)
+    expect((await post(app, '/any', mp, hex(`c7 0c ff 000001f4 ${first}`))).status).toBe(200)
+    expect(seen.bodies).toEqual([
+      '+275760-09-13T00:00:00.000Z',
+      '-271821-04-20T00:00:00.000000500Z',
+    ])
   })
 
   it('refuses every other extension type', async () => {
