@@ -17,6 +17,7 @@ import type { BodySchema } from './core/registry.js'
 import { hasBody } from './core/read.js'
 import { pathOf } from './core/request.js'
 import type { CompiledRoute } from './core/route.js'
+import type { PathToken } from './core/routes.js'
 import { afterParse, closeUnread, connectionHeaders } from './core/connection.js'
 import { formats } from './decoders/formats.js'
 import { bodyError, type BodyErrorType, isBodyError } from './errors.js'
@@ -89,12 +90,13 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
       for (const method of methods) bindings[method] = compiled
       route.validatorCompiler = skipBody(this, route.validatorCompiler)
     } else {
-      // A `routes` binding belongs to the route fastify matched, found by the route's own
-      // method and URL pattern: fastify's router decodes the URL (and may fold case), so the
-      // URL as sent could name another binding than the handler's. A pattern no key matches
-      // (one route dispatching several bound paths) leaves the URL to decide, at request time.
+      // A `routes` binding belongs to the route fastify matched: the key with the route's own
+      // method and URL pattern. Never the URL as sent, which fastify's router decodes, and
+      // compares in case and trailing slash as its options say: that URL could name another
+      // binding than the handler's. A route no key names takes no body.
+      const pattern = fastifyPattern(route.url)
       for (const method of methods) {
-        const found = engine.find(method, route.url)
+        const found = engine.route(method, pattern)
         if (found !== undefined) bindings[method] = capped(found, bodyLimit)
       }
     }
@@ -145,26 +147,92 @@ function cappedPolicy(policy: RoutePolicy, bodyLimit: number): RoutePolicy {
 }
 
 /**
- * The bindings found at request time (by the URL) and report mode's fallback for unbound
- * routes, capped to the matched route's `bodyLimit` as the bindings found when a route is
- * added are: built on a route's first request, then looked up.
+ * A find-my-way route URL (`/users/:id`, `/:a-:b`, `/:id(^\\d+$)`, `/files/*`, an optional
+ * last `/:x?`, `::` for a colon) as path-to-regexp 8 tokens, so that it compares with the
+ * keys' patterns: a parameter ends at `/`, `-`, `.` or its regular expression, which only
+ * narrows it.
+ */
+export function fastifyPattern(url: string): PathToken[] {
+  const tokens: PathToken[] = []
+  let text = ''
+  const flush = () => {
+    if (text !== '') tokens.push({ type: 'text', value: text })
+    text = ''
+  }
+  for (let i = 0; i < url.length; i++) {
+    const char = url[i] as string
+    if (char === ':' && url[i + 1] === ':') {
+      text += ':'
+      i++
+    } else if (char === '*') {
+      flush()
+      tokens.push({ type: 'wildcard', name: '*' })
+    } else if (char === ':') {
+      let end = i + 1
+      while (end < url.length && !'/-.('.includes(url[end] as string)) end++
+      const name = url.slice(i + 1, end)
+      if (url[end] === '(') end = closingParenthesis(url, end) + 1
+      if (name.endsWith('?') && /^\/?$/.test(url.slice(end))) {
+        // The optional last parameter: the route with it and the route without it.
+        const slash = text.endsWith('/')
+        text = slash ? text.slice(0, -1) : text
+        flush()
+        const param: PathToken = { type: 'param', name: name.slice(0, -1) }
+        tokens.push({
+          type: 'group',
+          tokens: slash ? [{ type: 'text', value: '/' }, param] : [param],
+        })
+      } else {
+        flush()
+        tokens.push({ type: 'param', name })
+      }
+      i = end - 1
+    } else {
+      text += char
+    }
+  }
+  flush()
+  return tokens
+}
+
+/** Where the parenthesis opened at `open` closes (escapes and nesting counted). */
+function closingParenthesis(url: string, open: number): number {
+  let depth = 0
+  for (let i = open; i < url.length; i++) {
+    const char = url[i]
+    if (char === '\\') i++
+    else if (char === '(') depth++
+    else if (char === ')' && --depth === 0) return i
+  }
+  return url.length - 1
+}
+
+/**
+ * The bindings of routes added before the plugin (found by their pattern on their first
+ * request) and report mode's fallback for unbound routes, capped to the matched route's
+ * `bodyLimit` as the bindings found when a route is added are: built on a route's first
+ * request, then looked up.
  */
 class CappedAtRequest {
   private readonly routes = new WeakMap<CompiledRoute, Map<number, CompiledRoute>>()
   private readonly scopes = new Map<number, BodyScope>()
+  private readonly patterns = new Map<string, PathToken[]>()
 
   constructor(private readonly engine: BodyEngine) {}
 
   /**
    * The binding a request to one of fastify's routes is held to: its route's, found when the
-   * route was added; for a route added before the plugin, or a pattern no key matches, the
-   * one its URL path finds.
+   * route was added; for a route added before the plugin, the key its pattern finds.
    */
-  binding(request: FastifyRequest, path: string): CompiledRoute | undefined {
+  binding(request: FastifyRequest): CompiledRoute | undefined {
     const { method, routeOptions } = request
     const own = (routeOptions.config as RouteConfig)[kRoute]?.[method]
     if (own !== undefined) return own
-    const found = this.engine.find(method, path)
+    const { url } = routeOptions
+    if (url === undefined) return undefined
+    let pattern = this.patterns.get(url)
+    if (pattern === undefined) this.patterns.set(url, (pattern = fastifyPattern(url)))
+    const found = this.engine.route(method, pattern)
     const { bodyLimit } = routeOptions
     if (found === undefined || found.policy.read.limit <= bodyLimit) return found
     let byLimit = this.routes.get(found)
@@ -229,7 +297,7 @@ function bodyParser(bindings: CappedAtRequest) {
       })
     }
     const path = pathOf(url)
-    const route = bindings.binding(request, path)
+    const route = bindings.binding(request)
     const scope = bindings.scope(request, route)
     const { rawHeaders } = payload
     takeBody(scope, route, { method, path, headers, rawHeaders }, payload, (err, value) => {
@@ -301,7 +369,7 @@ function unparsedBody(
       })
     }
     const path = pathOf(url)
-    const route = bindings.binding(request, path)
+    const route = bindings.binding(request)
     if (route === undefined && !present) return next()
     const scope = bindings.scope(request, route)
     const { rawHeaders } = request.raw

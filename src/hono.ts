@@ -59,9 +59,13 @@ export interface SafeBodyHonoMiddleware<
 // it to its own rules without reading it again.
 const takenBodies = new WeakMap<Request, TakenBody>()
 
+/** Hono's routers tell `/Users` from `/users` and, unless the app says `strict: false`, `/users/`. */
+const HONO_ROUTING = { caseSensitive: true, strict: true } as const
+
 /**
  * Create the Hono body middleware, with `safeBody()`'s options: routes are matched on the
- * method and `c.req.path`. It reads `c.req.raw`'s Web stream; the validated body is stored as
+ * method and `c.req.path`, case-sensitively and with a trailing slash told apart, as Hono
+ * routes (`routing: { strict: false }` for an app made with `strict: false`). It reads `c.req.raw`'s Web stream; the validated body is stored as
  * Hono's validated `json`, for `c.req.valid('json')`. A refusal is thrown as an
  * `HTTPException` whose response is the RFC 9457 problem document (status, safebody's `type`,
  * detail); its `cause` is the catalogued error.
@@ -73,7 +77,7 @@ export function safeBody<Bodies extends object = Record<never, never>>(
   options: SafeBodyOptions | RouteSchemas = {},
   problem: ProblemDetailsOptions = {},
 ): SafeBodyHonoMiddleware<Bodies> {
-  const engine = createEngine(options)
+  const engine = createEngine(options, HONO_ROUTING)
   const typeBase = problem.typeBase ?? ''
   if (typeof typeBase !== 'string') throw new TypeError('safebody: typeBase must be a string')
   const middleware = handler(

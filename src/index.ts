@@ -51,6 +51,7 @@ export type {
   UnsafePatterns,
 } from './core/patterns.js'
 export type { ProtoSource } from './core/proto.js'
+export type { RoutingOptions } from './core/routes.js'
 export type { BodySchema, JsonSchema, SchemaSource, ValidationOptions } from './core/registry.js'
 export type {
   StandardSchemaIssue,

@@ -11,7 +11,13 @@ import { loadProto, type ProtoRegistry } from './proto.js'
 import { type BodySchema, createRegistry, type SchemaRegistry } from './registry.js'
 import { fallbackFor } from './report.js'
 import { type CompiledRoute, compileRoute } from './route.js'
-import { parseRouteKey, routeTable } from './routes.js'
+import {
+  parseRouteKey,
+  type PathToken,
+  routeTable,
+  type RoutingOptions,
+  routingOptions,
+} from './routes.js'
 import { isStandardSchema } from './standard.js'
 import type { BodyScope } from './body.js'
 import { violationLog, type ViolationStats } from './violations.js'
@@ -39,6 +45,11 @@ export interface BodyEngine {
   /** The binding of a route in the table; `undefined` when the table has none. */
   find(method: string, path: string): CompiledRoute | undefined
   /**
+   * The binding whose key has this route pattern (a router's matched route, tokenized as
+   * path-to-regexp 8 does); `undefined` when no key has it.
+   */
+  route(method: string, pattern: readonly PathToken[]): CompiledRoute | undefined
+  /**
    * Compile a binding outside the table (a per-route handler, a fastify route's schema),
    * sharing this engine's schemas and limits. `name` names it in errors and events; by
    * default `route(<id>)` or `route(inline schema)`.
@@ -50,9 +61,13 @@ export interface BodyEngine {
 
 /**
  * Check and compile `safeBody()`'s options. Throws at start-up, naming the route or option,
- * for anything wrong.
+ * for anything wrong. `routing` is how the adapter's router compares paths, when the options
+ * do not say (Express's defaults unless given).
  */
-export function createEngine(options: SafeBodyOptions | RouteSchemas = {}): BodyEngine {
+export function createEngine(
+  options: SafeBodyOptions | RouteSchemas = {},
+  routing?: RoutingOptions,
+): BodyEngine {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('safebody: options must be an object')
   }
@@ -74,10 +89,12 @@ export function createEngine(options: SafeBodyOptions | RouteSchemas = {}): Body
       const route = binding === null ? null : bind(key, binding, opts, registry, proto, false)
       return [key, route] as const
     }),
+    routingOptions(opts.routing, routing),
   )
   return {
     scope,
     find: (method, path) => table.find(method, path) ?? undefined,
+    route: (method, pattern) => table.route(method, pattern) ?? undefined,
     bind: (binding, name = bindingName(binding), required = true) =>
       bind(name, binding, opts, registry, proto, required),
     stats: () => scope.log.stats(),

@@ -12,6 +12,7 @@ import { type IntegrityOptions, type IntegrityPolicy, integrityPolicy } from './
 import type { OpenApiDocument } from '../openapi/document.js'
 import type { ProtoSource } from './proto.js'
 import type { ReadPolicy } from './read.js'
+import type { RoutingOptions } from './routes.js'
 import type { BodySchema, SchemaSource, ValidationOptions } from './registry.js'
 import type { SafeBodyMode, ViolationOptions } from './violations.js'
 export type { SafeBodyMode } from './violations.js'
@@ -64,6 +65,12 @@ export interface SafeBodyOptions extends RouteSettings, ViolationOptions {
   formats?: readonly FormatName[]
   /** The `.proto` files message types come from: a folder, or a list of file paths. */
   proto?: ProtoSource
+  /**
+   * How `routes` keys compare with request paths: as the application's router does. Default
+   * `{ caseSensitive: false, strict: false }` (Express's and Koa's defaults); on Hono
+   * `{ caseSensitive: true, strict: true }`, as Hono routes.
+   */
+  routing?: RoutingOptions
 }
 
 /** One route's settings, fully resolved: what the hot path reads, computed once. */
@@ -110,6 +117,7 @@ const optionKeys = new Set<string>([
   'proto',
   'onViolation',
   'excerpt',
+  'routing',
 ])
 const bindingKeys = new Set<string>([...settingKeys, 'schema', 'required', 'formats', 'message'])
 

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto'
 import { createServer as createHttp2Server } from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { serve as serveNode } from '@hono/node-server'
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { methodOverride } from 'hono/method-override'
 import { describe, expect, it } from 'vitest'
@@ -269,6 +269,67 @@ describe('safebody/hono', () => {
     }
   })
 
+  it.each([
+    ['new Hono()', {}, undefined],
+    ['new Hono({ strict: false })', { strict: false }, { strict: false }],
+  ])(
+    'compares paths as %s routes them: case-sensitive, trailing slashes as its strict says',
+    async (_name, honoOptions, routing) => {
+      const tagged = (tag: string) => ({
+        type: 'object',
+        properties: { r: { const: tag } },
+        required: ['r'],
+      })
+      const app = new Hono(honoOptions)
+      app.use(
+        safeBody({
+          routes: {
+            'POST /users/me': tagged('me'),
+            'POST /users/:id': tagged('id'),
+            'POST /admin': tagged('admin'),
+          },
+          ...(routing === undefined ? {} : { routing }),
+        }),
+      )
+      const ran: string[] = []
+      const handle = (name: string) => (c: Context) => {
+        ran.push(name)
+        return c.json({ ok: true })
+      }
+      app.post('/users/me', handle('me'))
+      app.post('/users/:id', handle('id'))
+      app.post('/admin', handle('admin'))
+      // Unbound: a body that reaches them is refused.
+      app.post('/:page', handle('page'))
+      app.post('/users/*', handle('users/*'))
+      const { baseUrl, close } = await serve(app)
+      const loose = routing !== undefined
+      const cases: Array<[string, string, number, string]> = [
+        ['/users/me', 'me', 200, 'me'],
+        // Hono runs the `:id` handler for `ME`: held to the `:id` binding, not `me`'s.
+        ['/users/ME', 'id', 200, 'id'],
+        ['/users/ME', 'me', 422, ''],
+        ['/admin', 'admin', 200, 'admin'],
+        // Hono runs `/:page`, which has no binding.
+        ['/ADMIN', 'admin', 415, ''],
+        ['/admin/', 'admin', loose ? 200 : 415, loose ? 'admin' : ''],
+        ['/users/me/', 'me', loose ? 200 : 415, loose ? 'me' : ''],
+      ]
+      try {
+        for (const [path, tag, status, handler] of cases) {
+          ran.length = 0
+          const res = await post(baseUrl, path, JSON.stringify({ r: tag }))
+          const type = res.status === 200 ? undefined : await typeOf(res)
+          expect([path, tag, res.status, ran.join()]).toEqual([path, tag, status, handler])
+          if (status === 415) expect(type).toBe('route.schema.missing')
+          if (status === 422) expect(type).toBe('entity.validation.failed')
+        }
+        expectPrototypesUntouched()
+      } finally {
+        close()
+      }
+    },
+  )
   it("reads the Request a middleware dispatches (Hono's methodOverride), not Node's", async () => {
     const app = new Hono()
     app.use(methodOverride({ app }))

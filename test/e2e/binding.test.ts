@@ -304,6 +304,60 @@ describe.each(frameworks)('ways of binding schemas, through %s', (_name, express
     expect((await request(app).post('/api/users').send({})).status).toBe(422)
   })
 
+  it.each([
+    ['the defaults', false, undefined],
+    ["'case sensitive routing' and 'strict routing'", true, { caseSensitive: true, strict: true }],
+  ])('compares paths as the app routes them, with %s', async (_name, exact, routing) => {
+    const tagged = (tag: string) => ({
+      type: 'object',
+      properties: { r: { const: tag } },
+      required: ['r'],
+    })
+    const ran: string[] = []
+    const { app } = buildApp(express, (app) => {
+      app.set('case sensitive routing', exact)
+      app.set('strict routing', exact)
+      app.use(
+        safeBody({
+          routes: {
+            'POST /users/me': tagged('me'),
+            'POST /users/:id': tagged('id'),
+            'POST /admin': tagged('admin'),
+          },
+          ...(routing === undefined ? {} : { routing }),
+        }),
+      )
+      const handle = (name: string) => (_req: unknown, res: { json(v: unknown): void }) => {
+        ran.push(name)
+        res.json({ ok: true })
+      }
+      app.post('/users/me', handle('me'))
+      app.post('/users/:id', handle('id'))
+      app.post('/admin', handle('admin'))
+      // Unbound: a body that reaches it is refused.
+      app.post('/:page', handle('page'))
+    })
+    const cases: Array<[string, string, number, string]> = exact
+      ? [
+          ['/users/ME', 'id', 200, 'id'],
+          ['/users/ME', 'me', 422, ''],
+          ['/ADMIN', 'admin', 415, ''],
+          ['/admin/', 'admin', 415, ''],
+        ]
+      : [
+          ['/users/ME', 'me', 200, 'me'],
+          ['/ADMIN', 'admin', 200, 'admin'],
+          ['/admin/', 'admin', 200, 'admin'],
+        ]
+    for (const [path, tag, status, handler] of cases) {
+      ran.length = 0
+      const res = await request(app).post(path).send({ r: tag })
+      expect([path, tag, res.status, ran.join()]).toEqual([path, tag, status, handler])
+      if (status === 415) expect(res.body.type).toBe('route.schema.missing')
+      if (status === 422) expect(res.body.type).toBe('entity.validation.failed')
+    }
+    expectPrototypesUntouched()
+  })
   it('refuses to run after another body parser has consumed the stream (500, not exposed)', async () => {
     const { app, seen } = buildApp(express, (app, echo) => {
       app.use(express5.json())

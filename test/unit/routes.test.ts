@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { routeTable } from '../../src/core/routes.js'
+import { routeTable, routingOptions } from '../../src/core/routes.js'
 
 describe('routeTable', () => {
   const table = routeTable([
@@ -74,5 +74,104 @@ describe('routeTable', () => {
         ['post /A/', 2],
       ]),
     ).toThrow(/bound twice/)
+    // Two patterns that match the same paths: only the first could ever be found.
+    expect(() =>
+      routeTable([
+        ['POST /users/:id', 1],
+        ['POST /Users/:userId/', 2],
+      ]),
+    ).toThrow(/route "POST \/Users\/:userId\/" is bound twice/)
+  })
+
+  it.each(['/search?', '/a+b', '/a)b', '/a(b', '/a[b]', '/a!b', '/a}b'])(
+    'throws at start-up on a static key with a character Express 5 reserves: %s',
+    (path) => {
+      // Express 4 habits (`/ab?cd`, `/a+`) would otherwise be a key no path reaches.
+      expect(() => routeTable([[`POST ${path}`, 1]])).toThrow(/not a valid path/)
+    },
+  )
+
+  it('reads an escaped character in a key as Express 5 does', () => {
+    const escaped = routeTable([
+      ['POST /a\\b', 'ab'],
+      ['POST /time\\:now', 'colon'],
+    ])
+    expect(escaped.find('POST', '/ab')).toBe('ab')
+    expect(escaped.find('POST', '/a\\b')).toBeUndefined()
+    expect(escaped.find('POST', '/time:now')).toBe('colon')
+  })
+
+  it('compares case and trailing slashes as the routing options say', () => {
+    const entries = [
+      ['POST /users', 'users'],
+      ['POST /users/:id', 'user'],
+    ] as const
+    const strict = routeTable(entries, routingOptions({ caseSensitive: true, strict: true }))
+    expect(strict.find('POST', '/users')).toBe('users')
+    expect(strict.find('POST', '/Users')).toBeUndefined()
+    expect(strict.find('POST', '/users/')).toBeUndefined()
+    expect(strict.find('POST', '/users/ME')).toBe('user')
+    expect(strict.find('POST', '/USERS/7')).toBeUndefined()
+    expect(strict.find('POST', '/users/7/')).toBeUndefined()
+    const slashes = routeTable(entries, routingOptions({ strict: true }))
+    expect(slashes.find('POST', '/USERS')).toBe('users')
+    expect(slashes.find('POST', '/users/')).toBeUndefined()
+    const cases = routeTable(entries, routingOptions({ caseSensitive: true }))
+    expect(cases.find('POST', '/users/')).toBe('users')
+    expect(cases.find('POST', '/Users')).toBeUndefined()
+  })
+
+  it('folds case as a case-insensitive RegExp does, never a character beyond ASCII into ASCII', () => {
+    const hooks = routeTable([
+      ['POST /hooks', 'hooks'],
+      ['POST /café', 'cafe'],
+      ['POST /x/:id', 'x'],
+    ])
+    // The Kelvin sign lower-cases to "k"; path-to-regexp's patterns never match it as one.
+    expect(hooks.find('POST', '/hoo\u212as')).toBeUndefined()
+    expect(hooks.find('POST', '/HOOKS')).toBe('hooks')
+    expect(hooks.find('POST', '/CAFÉ')).toBe('cafe')
+    expect(hooks.find('POST', '/X/\u212a')).toBe('x')
+  })
+
+  it('finds a binding by its route pattern, parameter names aside', () => {
+    const patterns = routeTable([
+      ['POST /users', 'users'],
+      ['POST /users/:id', 'user'],
+      ['GET /files/*path', 'files'],
+    ])
+    const param = { type: 'param', name: 'userId' } as const
+    expect(patterns.route('POST', [{ type: 'text', value: '/users/' }, param])).toBe('user')
+    expect(patterns.route('POST', [{ type: 'text', value: '/Users/' }])).toBe('users')
+    // A path a pattern matches is not that pattern.
+    expect(patterns.route('POST', [{ type: 'text', value: '/users/7' }])).toBeUndefined()
+    expect(
+      patterns.route('POST', [
+        { type: 'text', value: '/users/' },
+        { type: 'wildcard', name: '*' },
+      ]),
+    ).toBeUndefined()
+    expect(
+      patterns.route('HEAD', [
+        { type: 'text', value: '/files/' },
+        { type: 'wildcard', name: 'rest' },
+      ]),
+    ).toBe('files')
+  })
+
+  it('refuses routing options that are not two booleans', () => {
+    expect(() => routingOptions({ caseSensitve: true })).toThrow(
+      /unknown option "caseSensitve" in routing/,
+    )
+    expect(() => routingOptions({ strict: 'yes' })).toThrow(/routing.strict must be true or false/)
+    expect(() => routingOptions(true)).toThrow(/routing must be an object/)
+    expect(routingOptions(undefined, { caseSensitive: true, strict: true })).toEqual({
+      caseSensitive: true,
+      strict: true,
+    })
+    expect(routingOptions({ strict: false }, { caseSensitive: true, strict: true })).toEqual({
+      caseSensitive: true,
+      strict: false,
+    })
   })
 })
