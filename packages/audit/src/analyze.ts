@@ -89,17 +89,24 @@ export function analyze(
       analysis.skipped.push({ file: file.display, reason: shape })
       continue
     }
-    const sourceFile = parseSource(file.path, text)
-    const { suppressions, invalid } = readSuppressions(file.display, sourceFile)
-    analysis.invalidSuppressions.push(...invalid)
-    const probe: Probe = { asked: undefined }
-    const context = createFileContext(file.path, sourceFile, project, probe)
-    context.flow = flow.file(file.path, file.display, context.functions.exports)
-    if (mountsGlobalValidator(sourceFile, context.bindings)) project.hasGlobalValidator = true
-    const lines = suppressions.length > 0 ? sourceFile.text.split('\n') : []
-    const parsed = { file, sourceFile, suppressions, lineText: (n: number) => lines[n - 1] ?? '' }
-    recordHandlers(parsed, context, context.flow)
-    checkFile(parsed, context, context.flow, probe, rules, analysis)
+    // The audit's walks over the syntax tree recurse: a file nested deeper than the stack
+    // allows (a 1,500-link method chain, thousands of `+`-joined lines) overflows it. That
+    // file is listed as unreadable, with nothing of it kept; the other files are audited.
+    const marks = flow.mark()
+    const own: FileAnalysis = { findings: [], suppressed: [], invalidSuppressions: [] }
+    try {
+      if (auditFile(file, text, project, flow, rules, own)) project.hasGlobalValidator = true
+    } catch (error) {
+      if (!isStackOverflow(error)) throw error
+      flow.rollback(file.path, marks)
+      analysis.unreadable.push({ file: file.display, error: TOO_DEEP })
+      continue
+    }
+    // One at a time: spreading a list of a hundred thousand findings into push()'s arguments
+    // overflows the stack as well.
+    for (const f of own.findings) analysis.findings.push(f)
+    for (const f of own.suppressed) analysis.suppressed.push(f)
+    for (const s of own.invalidSuppressions) analysis.invalidSuppressions.push(s)
   }
   const unvalidated = rules.find((r) => r.id === 'unvalidated-body')
   flow.finish(analysis.findings, analysis.suppressed, unvalidated)
@@ -118,6 +125,39 @@ export function analyze(
     }
   }
   return analysis
+}
+
+/** What `unreadable` says of a file too deeply nested for the audit's recursive walks. */
+export const TOO_DEEP =
+  'syntax tree too deep to analyse (RangeError: Maximum call stack size exceeded)'
+
+type FileAnalysis = Pick<Analysis, 'findings' | 'suppressed' | 'invalidSuppressions'>
+
+// Parses and checks one file into `own`; true when it mounts a validator for every route.
+function auditFile(
+  file: AuditedFile,
+  text: string,
+  project: ProjectFacts,
+  flow: ProjectFlow,
+  rules: readonly Rule[],
+  own: FileAnalysis,
+): boolean {
+  const sourceFile = parseSource(file.path, text)
+  const { suppressions, invalid } = readSuppressions(file.display, sourceFile)
+  own.invalidSuppressions = invalid
+  const probe: Probe = { asked: undefined }
+  const context = createFileContext(file.path, sourceFile, project, probe)
+  context.flow = flow.file(file.path, file.display, context.functions.exports)
+  const mountsValidator = mountsGlobalValidator(sourceFile, context.bindings)
+  const lines = suppressions.length > 0 ? sourceFile.text.split('\n') : []
+  const parsed = { file, sourceFile, suppressions, lineText: (n: number) => lines[n - 1] ?? '' }
+  recordHandlers(parsed, context, context.flow)
+  checkFile(parsed, context, context.flow, probe, rules, own)
+  return mountsValidator
+}
+
+function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message)
 }
 
 // Handlers other files may mount: how they use req.body, by local path (or their factory's).
@@ -154,7 +194,7 @@ function checkFile(
   flow: FileFlow,
   probe: Probe,
   rules: readonly Rule[],
-  analysis: Analysis,
+  analysis: FileAnalysis,
 ): void {
   const { sourceFile, suppressions, file, lineText } = parsed
   const seen = new Set<string>()

@@ -63,6 +63,18 @@ export class ProjectFlow {
   private readonly routes: RouteUse[] = []
   private readonly calls: { to: FunctionRef; arg: number; site: string }[] = []
 
+  /** Where the records stand, to roll back a file whose analysis failed half-way. */
+  mark(): { routes: number; calls: number } {
+    return { routes: this.routes.length, calls: this.calls.length }
+  }
+
+  /** Forgets what the file at `path` recorded since `mark()`. */
+  rollback(path: string, mark: ReturnType<ProjectFlow['mark']>): void {
+    this.summaries.delete(path)
+    this.routes.length = mark.routes
+    this.calls.length = mark.calls
+  }
+
   /** Starts the summary of one file. */
   file(path: string, display: string, exports: ReadonlyMap<string, string>): FileFlow {
     const summary = {

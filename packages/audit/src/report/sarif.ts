@@ -40,6 +40,21 @@ export function formatSarif(result: AuditResult, toolVersion: string): string {
             rules: result.rules.map(sarifRule),
           },
         },
+        // Files that could not be read or analysed, and those skipped as not the
+        // application's own: tool notifications, so a reader sees what the run left out.
+        invocations: [
+          {
+            executionSuccessful: true,
+            toolExecutionNotifications: [
+              ...result.unreadable.map((u) =>
+                notification('warning', `could not audit ${u.file}: ${u.error}`, u.file),
+              ),
+              ...result.skipped.map((s) =>
+                notification('note', `skipped ${s.file}: ${s.reason}`, s.file),
+              ),
+            ],
+          },
+        ],
         columnKind: 'utf16CodeUnits',
         results,
       },
@@ -64,6 +79,14 @@ function sarifRule(rule: Rule) {
       tags: ['security'],
       'security-severity': SECURITY_SEVERITY[rule.severity],
     },
+  }
+}
+
+function notification(level: 'warning' | 'note', text: string, file: string) {
+  return {
+    level,
+    message: { text },
+    locations: [{ physicalLocation: { artifactLocation: { uri: artifactUri(file) } } }],
   }
 }
 

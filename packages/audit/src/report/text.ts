@@ -23,7 +23,7 @@ export function formatText(result: AuditResult): string {
   for (const s of result.invalidSuppressions) {
     lines.push(`  ignored suppression without rule id or reason at ${s.file}:${s.line}: ${s.text}`)
   }
-  for (const u of result.unreadable) lines.push(`  could not read ${u.file}: ${u.error}`)
+  for (const u of result.unreadable) lines.push(`  could not audit ${u.file}: ${u.error}`)
   if (result.skipped.length > 0) {
     lines.push(
       `  skipped ${plural(result.skipped.length, 'vendored, minified or generated path')} ` +

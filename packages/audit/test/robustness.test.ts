@@ -1,0 +1,76 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TOO_DEEP } from '../src/analyze.js'
+import { auditCli } from '../src/command.js'
+
+let dir: string
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'safebody-robust-'))
+})
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+function run(cwd: string, args: string[]): { code: number; stdout: string; stderr: string } {
+  let stdout = ''
+  let stderr = ''
+  const code = auditCli(args, {
+    cwd,
+    version: '0',
+    stdout: (text) => {
+      stdout += text
+    },
+    stderr: (text) => {
+      stderr += text
+    },
+  })
+  return { code, stdout, stderr }
+}
+
+describe('a file too deep for the recursive walks', () => {
+  it('is listed as unreadable, and the other files are still audited', () => {
+    const root = mkdtempSync(join(dir, 'deep-'))
+    // Generated here, not committed: a 3,000-link method chain and 3,000 `+`-joined lines.
+    let chain = 'module.exports = table\n'
+    for (let i = 0; i < 3000; i++) chain += `  .add("k${i}", ${i})\n`
+    writeFileSync(join(root, 'chain.js'), chain)
+    let concat = 'const s = "a"\n'
+    for (let i = 0; i < 3000; i++) concat += `  + "k${i}"\n`
+    writeFileSync(join(root, 'concat.js'), `${concat}eval(s)\n`)
+    writeFileSync(join(root, 'app.js'), 'eval(process.env.CODE)\n')
+
+    const json = run(root, ['.', '--format', 'json', '--rules', 'code-eval'])
+    expect(json.stderr).toBe('')
+    expect(json.code).toBe(1)
+    const report = JSON.parse(json.stdout)
+    expect(report.findings.map((f: { file: string; line: number }) => [f.file, f.line])).toEqual([
+      ['app.js', 1],
+    ])
+    expect(report.unreadable).toEqual([
+      { file: 'chain.js', error: TOO_DEEP },
+      { file: 'concat.js', error: TOO_DEEP },
+    ])
+
+    const text = run(root, ['.', '--rules', 'code-eval'])
+    expect(text.code).toBe(1)
+    expect(text.stdout).toContain(`  could not audit chain.js: ${TOO_DEEP}\n`)
+
+    const sarif = JSON.parse(run(root, ['.', '--format', 'sarif']).stdout)
+    const [invocation] = sarif.runs[0].invocations
+    expect(invocation.executionSuccessful).toBe(true)
+    expect(invocation.toolExecutionNotifications).toEqual([
+      {
+        level: 'warning',
+        message: { text: `could not audit chain.js: ${TOO_DEEP}` },
+        locations: [{ physicalLocation: { artifactLocation: { uri: 'chain.js' } } }],
+      },
+      {
+        level: 'warning',
+        message: { text: `could not audit concat.js: ${TOO_DEEP}` },
+        locations: [{ physicalLocation: { artifactLocation: { uri: 'concat.js' } } }],
+      },
+    ])
+  })
+})
