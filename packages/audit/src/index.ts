@@ -42,7 +42,7 @@ export interface AuditResult extends Analysis {
 export function runAudit(options: AuditOptions = {}): AuditResult {
   const started = performance.now()
   const rules = selectRules(options.rules)
-  const { files, skipped } = discoverFiles({
+  const { files, skipped, unreadable } = discoverFiles({
     paths: options.paths?.length ? options.paths : ['.'],
     cwd: options.cwd ?? process.cwd(),
     exclude: options.exclude,
@@ -58,7 +58,8 @@ export function runAudit(options: AuditOptions = {}): AuditResult {
   // Files read: those found, less test files left out and files skipped for their shape.
   const tests = options.testFiles === 'skip' ? files.filter((f) => f.role === 'test').length : 0
   const read = files.length - tests - analysis.skipped.length
-  analysis.skipped.unshift(...skipped)
+  analysis.skipped = [...skipped, ...analysis.skipped]
+  analysis.unreadable = [...unreadable, ...analysis.unreadable]
   return { ...analysis, files: read, durationMs: performance.now() - started, rules }
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { type Dirent, existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import ignore, { type Ignore } from 'ignore'
 import { isAuditedFile } from './parse.js'
@@ -33,10 +33,19 @@ export interface ScanOptions {
   includeVendor?: boolean
 }
 
-/** The files to audit, and the vendored paths that were left out. */
+/** A path that could not be audited, and why (`String(error)` of what reading it threw). */
+export interface UnreadablePath {
+  file: string
+  error: string
+}
+
+/** The files to audit, the vendored paths that were left out, and what could not be read. */
 export interface Discovery {
   files: AuditedFile[]
   skipped: SkippedPath[]
+  /** Folders that could not be listed, `.gitignore` files that could not be read, and paths
+   * named on the command line that are neither a file nor a folder (a FIFO, a socket). */
+  unreadable: UnreadablePath[]
 }
 
 // Never the project's own code: dependencies, Yarn's vendored releases and cache, VCS internals.
@@ -51,9 +60,14 @@ interface Matcher {
 export function discoverFiles(options: ScanOptions): Discovery {
   const found = new Map<string, AuditedFile>()
   const skipped: SkippedPath[] = []
+  const unreadable: UnreadablePath[] = []
   const honourGitignore = options.gitignore ?? true
+  const onUnreadable = (path: string, error: unknown) => {
+    unreadable.push({ file: toAudited(path, options.cwd).display, error: String(error) })
+  }
   for (const path of options.paths) {
     const absolute = resolve(options.cwd, path)
+    // A path that does not exist throws: a usage error (exit 2), as a mistyped name is.
     const stats = statSync(absolute)
     if (stats.isFile()) {
       if (isAuditedFile(absolute)) {
@@ -61,13 +75,19 @@ export function discoverFiles(options: ScanOptions): Discovery {
       }
       continue
     }
+    if (!stats.isDirectory()) {
+      // Reading a FIFO would wait for a writer; a socket or a device is no source file.
+      onUnreadable(absolute, 'not a regular file or a directory')
+      continue
+    }
     const base: Matcher = {
       base: absolute,
       rules: ignore().add([...ALWAYS_SKIPPED, ...(options.exclude ?? [])]),
     }
-    const inherited = honourGitignore ? ancestorGitignores(absolute) : []
+    const inherited = honourGitignore ? ancestorGitignores(absolute, onUnreadable) : []
     const walker: Walker = {
       honourGitignore,
+      onUnreadable,
       includeVendor: options.includeVendor ?? false,
       onFile: (file) => {
         const role = isTestPath(slashed(relative(absolute, file))) ? 'test' : 'code'
@@ -85,6 +105,7 @@ export function discoverFiles(options: ScanOptions): Discovery {
   return {
     files: [...found.values()].sort(byDisplay),
     skipped,
+    unreadable,
   }
 }
 
@@ -93,12 +114,20 @@ interface Walker {
   includeVendor: boolean
   onFile: (file: string) => void
   onSkip: (path: string, reason: SkippedPath['reason']) => void
+  onUnreadable: (path: string, error: unknown) => void
 }
 
 function walk(dir: string, matchers: readonly Matcher[], walker: Walker): void {
-  const own = walker.honourGitignore ? gitignoreAt(dir) : undefined
+  const own = walker.honourGitignore ? gitignoreAt(dir, walker.onUnreadable) : undefined
   const active = own ? [...matchers, own] : matchers
-  const entries = readdirSync(dir, { withFileTypes: true })
+  let entries: Dirent[]
+  try {
+    entries = readdirSync(dir, { withFileTypes: true })
+  } catch (error) {
+    // A folder without read permission: listed, and the rest of the tree is still scanned.
+    walker.onUnreadable(dir, error)
+    return
+  }
   for (const entry of entries) {
     // Symbolic links are skipped: they can loop, and their target is scanned where it lives.
     if (entry.isSymbolicLink()) continue
@@ -123,14 +152,27 @@ function isIgnored(path: string, isDir: boolean, matchers: readonly Matcher[]): 
   })
 }
 
-function gitignoreAt(dir: string): Matcher | undefined {
+// A .gitignore that cannot be read (no permission, a folder of that name) is listed as
+// unreadable and its patterns are not applied: the scan reads more, never less.
+function gitignoreAt(
+  dir: string,
+  onUnreadable: (path: string, error: unknown) => void,
+): Matcher | undefined {
   const path = join(dir, '.gitignore')
   if (!existsSync(path)) return undefined
-  return { base: dir, rules: ignore().add(readFileSync(path, 'utf8')) }
+  try {
+    return { base: dir, rules: ignore().add(readFileSync(path, 'utf8')) }
+  } catch (error) {
+    onUnreadable(path, error)
+    return undefined
+  }
 }
 
 // .gitignore files between the enclosing git root and the scanned directory (exclusive).
-function ancestorGitignores(dir: string): Matcher[] {
+function ancestorGitignores(
+  dir: string,
+  onUnreadable: (path: string, error: unknown) => void,
+): Matcher[] {
   if (existsSync(join(dir, '.git'))) return []
   const chain: string[] = []
   for (let current = dirname(dir); ; current = dirname(current)) {
@@ -138,7 +180,7 @@ function ancestorGitignores(dir: string): Matcher[] {
     if (existsSync(join(current, '.git'))) break
     if (dirname(current) === current) return []
   }
-  return chain.flatMap((d) => gitignoreAt(d) ?? [])
+  return chain.flatMap((d) => gitignoreAt(d, onUnreadable) ?? [])
 }
 
 function toAudited(path: string, cwd: string): { path: string; display: string } {

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -72,5 +73,51 @@ describe('a file too deep for the recursive walks', () => {
         locations: [{ physicalLocation: { artifactLocation: { uri: 'concat.js' } } }],
       },
     ])
+  })
+})
+
+describe('paths that cannot be read', () => {
+  const isRoot = process.getuid?.() === 0
+
+  it('lists a .gitignore that is a folder and a FIFO named on the command line, and goes on', () => {
+    const root = mkdtempSync(join(dir, 'paths-'))
+    mkdirSync(join(root, 'src', '.gitignore'), { recursive: true })
+    writeFileSync(join(root, 'src', 'app.js'), 'eval(process.env.CODE)\n')
+    execFileSync('mkfifo', [join(root, 'pipe.js')])
+    const { code, stdout, stderr } = run(root, ['src', 'pipe.js', '--format', 'json'])
+    expect(stderr).toBe('')
+    expect(code).toBe(1)
+    const report = JSON.parse(stdout)
+    expect(report.findings.map((f: { file: string; line: number }) => [f.file, f.line])).toEqual([
+      ['src/app.js', 1],
+    ])
+    expect(report.unreadable).toEqual([
+      { file: 'src/.gitignore', error: 'Error: EISDIR: illegal operation on a directory, read' },
+      { file: 'pipe.js', error: 'not a regular file or a directory' },
+    ])
+  })
+
+  // chmod does not stop root from listing a folder, so this case needs another user: it is
+  // skipped when the suite runs as root (the other cases above hold for any user).
+  it.skipIf(isRoot)('lists a folder it may not list, and goes on', () => {
+    const root = mkdtempSync(join(dir, 'locked-'))
+    mkdirSync(join(root, 'locked'))
+    writeFileSync(join(root, 'locked', 'hidden.js'), 'eval(x)\n')
+    writeFileSync(join(root, 'app.js'), 'eval(process.env.CODE)\n')
+    chmodSync(join(root, 'locked'), 0o000)
+    try {
+      const { code, stdout } = run(root, ['.', '--format', 'json'])
+      expect(code).toBe(1)
+      const report = JSON.parse(stdout)
+      expect(report.findings.map((f: { file: string }) => f.file)).toEqual(['app.js'])
+      expect(report.unreadable).toEqual([
+        {
+          file: 'locked',
+          error: `Error: EACCES: permission denied, scandir '${join(root, 'locked')}'`,
+        },
+      ])
+    } finally {
+      chmodSync(join(root, 'locked'), 0o755)
+    }
   })
 })
