@@ -47,7 +47,6 @@ interface ParsedFile {
   file: AuditedFile
   sourceFile: ts.SourceFile
   suppressions: Suppression[]
-  lineText: (line: number) => string
 }
 
 /**
@@ -149,8 +148,7 @@ function auditFile(
   const context = createFileContext(file.path, sourceFile, project, probe)
   context.flow = flow.file(file.path, file.display, context.functions.exports)
   const mountsValidator = mountsGlobalValidator(sourceFile, context.bindings)
-  const lines = suppressions.length > 0 ? sourceFile.text.split('\n') : []
-  const parsed = { file, sourceFile, suppressions, lineText: (n: number) => lines[n - 1] ?? '' }
+  const parsed = { file, sourceFile, suppressions }
   recordHandlers(parsed, context, context.flow)
   checkFile(parsed, context, context.flow, probe, rules, own)
   return mountsValidator
@@ -174,12 +172,7 @@ function recordHandlers(parsed: ParsedFile, context: FileContext, flow: FileFlow
     const use = bodyUse(fn, context.taint)
     if (!use.read) continue
     const { line, column } = place(parsed.sourceFile, use.read)
-    const suppression = findSuppression(
-      parsed.suppressions,
-      line,
-      'unvalidated-body',
-      parsed.lineText,
-    )
+    const suppression = findSuppression(parsed.suppressions, line, 'unvalidated-body')
     flow.handler(
       path,
       { line, column, validates: use.validates, suppressedBy: suppression?.reason },
@@ -196,7 +189,7 @@ function checkFile(
   rules: readonly Rule[],
   analysis: FileAnalysis,
 ): void {
-  const { sourceFile, suppressions, file, lineText } = parsed
+  const { sourceFile, suppressions, file } = parsed
   const seen = new Set<string>()
   const asked: ts.Expression[] = []
   const toFinding = (rule: Rule, report: RuleReport): Finding => {
@@ -226,7 +219,7 @@ function checkFile(
       const key = `${rule.id}:${finding.line}:${finding.column}`
       if (seen.has(key)) continue
       seen.add(key)
-      const suppression = findSuppression(suppressions, finding.line, rule.id, lineText)
+      const suppression = findSuppression(suppressions, finding.line, rule.id)
       if (suppression) analysis.suppressed.push({ ...finding, reason: suppression.reason })
       else analysis.findings.push(finding)
     }
@@ -263,12 +256,7 @@ function checkFile(
       if (actual && actual.severity === finding.severity && actual.message === finding.message) {
         continue
       }
-      const suppression = findSuppression(
-        parsedFile.suppressions,
-        finding.line,
-        rule.id,
-        parsedFile.lineText,
-      )
+      const suppression = findSuppression(parsedFile.suppressions, finding.line, rule.id)
       flow.sink(owner.path, i, { finding, suppressedBy: suppression?.reason })
     }
   }

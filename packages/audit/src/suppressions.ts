@@ -2,7 +2,11 @@ import ts from 'typescript'
 
 /** A `safebody-audit-ignore` comment: the rules it names and the reason it gives. */
 export interface Suppression {
+  /** The line the comment starts on; it covers a finding there. */
   line: number
+  /** The line after the comment, which it also covers when it is alone on its line(s):
+   * nothing but blanks before it and after it (`/* ... *\/ eval(x)` covers its own line only). */
+  nextLine?: number
   ruleIds: string[]
   reason: string
 }
@@ -32,14 +36,27 @@ export function readSuppressions(
     const comment = text.slice(range.pos, range.end)
     const marker = MARKER.exec(comment)
     if (!marker) continue
-    const line = sourceFile.getLineAndCharacterOfPosition(range.pos).line + 1
+    // Lines as TypeScript counts them (CR, CRLF, LF, U+2028 and U+2029 all end a line), the
+    // same model the findings' lines come from.
+    const starts = sourceFile.getLineStarts()
+    const first = sourceFile.getLineAndCharacterOfPosition(range.pos).line
+    const last = sourceFile.getLineAndCharacterOfPosition(range.end).line
+    const line = first + 1
+    const before = text.slice(starts[first], range.pos)
+    const after = text.slice(range.end, starts[last + 1] ?? text.length)
+    const alone = before.trim() === '' && after.trim() === ''
     const body = BODY.exec(marker[1] ?? '')
     if (!body?.[1] || !body[2]) {
       invalid.push({ file, line, text: comment.trim() })
       continue
     }
     const ruleIds = body[1].split(',').map((id) => id.trim())
-    suppressions.push({ line, ruleIds, reason: body[2] })
+    suppressions.push({
+      line,
+      ...(alone ? { nextLine: last + 2 } : {}),
+      ruleIds,
+      reason: body[2],
+    })
   }
   return { suppressions, invalid }
 }
@@ -63,17 +80,14 @@ function commentRanges(sourceFile: ts.SourceFile): ts.CommentRange[] {
 
 /**
  * The suppression covering a finding: a comment on the finding's line, or on the line above
- * when that line holds only the comment.
+ * when the comment is alone on its line.
  */
 export function findSuppression(
   suppressions: readonly Suppression[],
   line: number,
   ruleId: string,
-  lineText: (line: number) => string,
 ): Suppression | undefined {
   return suppressions.find(
-    (s) =>
-      s.ruleIds.includes(ruleId) &&
-      (s.line === line || (s.line === line - 1 && /^\s*(\/\/|\/\*)/.test(lineText(s.line)))),
+    (s) => s.ruleIds.includes(ruleId) && (s.line === line || s.nextLine === line),
   )
 }

@@ -44,6 +44,54 @@ describe('suppression comments', () => {
     ].join('\n')
     const { suppressions, invalid } = readSuppressions('x.js', parseSource('x.js', text))
     expect(invalid.map((s) => s.line)).toEqual([1, 2])
-    expect(suppressions).toEqual([{ line: 3, ruleIds: ['a-b'], reason: 'ok' }])
+    expect(suppressions).toEqual([{ line: 3, nextLine: 4, ruleIds: ['a-b'], reason: 'ok' }])
+  })
+
+  it('cover the line below only from a comment alone on its line(s)', () => {
+    const text = [
+      'export function run(code) {',
+      '  /* safebody-audit-ignore code-eval: reviewed */ eval(code)',
+      '  eval(code + 1)',
+      '  eval(code + 2) /* safebody-audit-ignore code-eval: trailing */',
+      '  eval(code + 3)',
+      '  /* safebody-audit-ignore code-eval: a block comment ending below',
+      '   */',
+      '  eval(code + 4)',
+      '}',
+      '',
+    ].join('\n')
+    writeFileSync(join(dir, 'alone.js'), text)
+    const result = runAudit({ paths: ['alone.js'], cwd: dir })
+    expect(result.findings.map((f) => f.line)).toEqual([3, 5])
+    expect(result.suppressed.map((s) => s.line)).toEqual([2, 4, 8])
+  })
+
+  it.each([
+    ['U+2028', '\u2028'],
+    ['U+2029', '\u2029'],
+  ])('count lines as TypeScript does: a literal %s in a string ends a line', (_, separator) => {
+    // TypeScript's positions (and so the findings' lines) count it as a line break.
+    const text = [
+      'const express = require("express"); const app = express()',
+      `const sep = "a${separator}b"`,
+      'app.get("/a", (req, res) => {',
+      '  // safebody-audit-ignore code-eval: reviewed',
+      '  eval(req.query.a)',
+      '  eval(req.query.b)',
+      '})',
+      '',
+    ].join('\n')
+    writeFileSync(join(dir, 'separator.js'), text)
+    const result = runAudit({ paths: ['separator.js'], cwd: dir })
+    expect(result.suppressed.map((s) => [s.line, s.reason])).toEqual([[6, 'reviewed']])
+    expect(result.findings.map((f) => f.line)).toEqual([7])
+  })
+
+  it('count a bare CR as a line end', () => {
+    const lines = ['eval(w)', '// safebody-audit-ignore code-eval: reviewed', 'eval(x)', 'eval(y)']
+    writeFileSync(join(dir, 'cr.js'), `${lines.join('\r')}\r`)
+    const result = runAudit({ paths: ['cr.js'], cwd: dir })
+    expect(result.suppressed.map((s) => s.line)).toEqual([3])
+    expect(result.findings.map((f) => f.line)).toEqual([1, 4])
   })
 })
