@@ -39,7 +39,8 @@ Options:
 Suppress one finding with a comment on its line or the line above:
   // safebody-audit-ignore <rule-id>: <reason>
 
-Exit codes: 0 no finding at or above --fail-on, 1 there is one, 2 usage error.
+Exit codes: 0 no finding at or above --fail-on, 1 there is one, 2 usage error or the
+report could not be written (--output).
 `
 
 const FORMATS = ['text', 'json', 'sarif'] as const
@@ -93,8 +94,16 @@ export function auditCli(args: readonly string[], io: CommandIo): number {
       : format === 'sarif'
         ? formatSarif(result, io.version)
         : formatText(result)
-  if (values.output) writeFileSync(values.output, report)
-  else io.stdout(report)
+  if (values.output) {
+    try {
+      writeFileSync(values.output, report)
+    } catch (error) {
+      // Exit 1 means findings: a report that could not be written is exit 2, in one line.
+      const reason = error instanceof Error ? error.message : String(error)
+      io.stderr(`safebody-audit: cannot write the report to ${values.output}: ${reason}\n`)
+      return 2
+    }
+  } else io.stdout(report)
   return failsAt(result, failOn) ? 1 : 0
 }
 

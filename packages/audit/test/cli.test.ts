@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { auditCli } from '../src/command.js'
@@ -134,6 +135,17 @@ describe('safebody-audit (in-process)', () => {
     const bad = run([tests, '--test-files', 'none'])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toMatch(/--test-files must be one of low, skip, full/)
+  })
+
+  it('exits 2 with one line on stderr when --output cannot be written', () => {
+    const target = join(tmpdir(), 'safebody-audit-no-such-dir', 'report.sarif')
+    const { code, stdout, stderr } = run([NEGATIVE, '--format', 'sarif', '--output', target])
+    expect(code).toBe(2)
+    expect(stdout).toBe('')
+    expect(stderr).toBe(
+      `safebody-audit: cannot write the report to ${target}: ` +
+        `ENOENT: no such file or directory, open '${target}'\n`,
+    )
   })
 
   it('takes paths, not subcommands: an unknown path is a usage error', () => {
