@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TOO_DEEP } from '../src/analyze.js'
 import { auditCli } from '../src/command.js'
@@ -119,5 +120,30 @@ describe('paths that cannot be read', () => {
     } finally {
       chmodSync(join(root, 'locked'), 0o755)
     }
+  })
+})
+
+describe('SARIF artifact URIs', () => {
+  const uris = (cwd: string, args: string[]): string[] => {
+    const log = JSON.parse(run(cwd, [...args, '--format', 'sarif', '--fail-on', 'none']).stdout)
+    return log.runs[0].results.map(
+      (r: { locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }) =>
+        r.locations[0]?.physicalLocation.artifactLocation.uri,
+    )
+  }
+
+  it('percent-encode each segment, so # and ? stay in the path', () => {
+    const root = mkdtempSync(join(dir, 'uri-'))
+    mkdirSync(join(root, 'src'))
+    writeFileSync(join(root, 'src', 'issue#12.js'), 'eval(process.env.X)\n')
+    writeFileSync(join(root, 'src', 'a b?.js'), 'eval(process.env.X)\n')
+    const relative = uris(root, ['src'])
+    expect(relative).toEqual(['src/a%20b%3F.js', 'src/issue%2312.js'])
+    expect(new URL(relative[1] as string, 'file:///repo/').pathname).toBe('/repo/src/issue%2312.js')
+    // Outside the working directory: an absolute file: URI.
+    mkdirSync(join(root, 'elsewhere'))
+    const absolute = uris(join(root, 'elsewhere'), [join(root, 'src')])
+    expect(absolute).toEqual([`file://${root}/src/a%20b%3F.js`, `file://${root}/src/issue%2312.js`])
+    expect(fileURLToPath(absolute[1] as string)).toBe(join(root, 'src', 'issue#12.js'))
   })
 })

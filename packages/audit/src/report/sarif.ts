@@ -1,3 +1,5 @@
+import { isAbsolute } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import type { AuditResult } from '../index.js'
 import type { Finding, Rule, Severity } from '../types.js'
 
@@ -109,7 +111,9 @@ function sarifResult(finding: Finding, ruleIndex: Map<string, number>) {
 }
 
 // Paths under the working directory stay relative (GitHub resolves them against the
-// checkout); anything else becomes a file: URI.
+// checkout), each segment percent-encoded so that `#` or `?` in a name is not read as a
+// fragment or a query; anything else becomes a file: URI.
 function artifactUri(file: string): string {
-  return file.startsWith('/') ? `file://${encodeURI(file)}` : encodeURI(file)
+  if (isAbsolute(file)) return pathToFileURL(file).href
+  return file.split('/').map(encodeURIComponent).join('/')
 }
