@@ -78,7 +78,9 @@ export function analyze(
   for (const file of audited) {
     let text: string
     try {
-      text = readFileSync(file.path, 'utf8')
+      // Without its byte order mark: TypeScript keeps it in the text, so every position on
+      // line 1 (and so the column reported) would be one further than an editor shows.
+      text = withoutBom(readFileSync(file.path, 'utf8'))
     } catch (error) {
       analysis.unreadable.push({ file: file.display, error: String(error) })
       continue
@@ -152,6 +154,10 @@ function auditFile(
   recordHandlers(parsed, context, context.flow)
   checkFile(parsed, context, context.flow, probe, rules, own)
   return mountsValidator
+}
+
+function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
 }
 
 function isStackOverflow(error: unknown): boolean {

@@ -94,4 +94,12 @@ describe('suppression comments', () => {
     expect(result.suppressed.map((s) => s.line)).toEqual([3])
     expect(result.findings.map((f) => f.line)).toEqual([1, 4])
   })
+
+  it('leave a byte order mark out of the columns of line 1', () => {
+    const text = '\uFEFFeval(process.env.X) // safebody-audit-ignore code-eval: reviewed\neval(y)\n'
+    writeFileSync(join(dir, 'bom.js'), text)
+    const result = runAudit({ paths: ['bom.js'], cwd: dir })
+    expect(result.suppressed.map((s) => [s.line, s.column])).toEqual([[1, 1]])
+    expect(result.findings.map((f) => [f.line, f.column])).toEqual([[2, 1]])
+  })
 })
