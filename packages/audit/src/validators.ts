@@ -1,5 +1,5 @@
 import ts from 'typescript'
-import type { Bindings } from './bindings.js'
+import { type Bindings, unwrap } from './bindings.js'
 
 // Packages whose middleware validates (or, for safebody, decodes and validates) a body.
 const VALIDATOR_MODULES = [
@@ -21,8 +21,11 @@ const VALIDATING_CALL =
 const PLAIN_PARSERS = new Set(['JSON', 'qs', 'querystring', 'Number', 'Date', 'path', 'url', 'URL'])
 
 /**
- * True when a route argument (middleware) validates the body, by package or by name; a local
- * named otherwise counts by what it holds (`const rules = celebrate({...})`).
+ * True when a route argument (middleware) validates the body, by package or by the name of the
+ * middleware itself: the identifier passed (`validateBody`), the callee of a call
+ * (`celebrate({...})`, `validator.body(schema)`, `body('email').isEmail()`), or an element of
+ * an array of them. The arguments of a call are not looked at: `cors({ origin: validOrigins })`
+ * is cors. A local named otherwise counts by what it holds (`const rules = celebrate({...})`).
  */
 export function isValidatorMiddleware(
   expr: ts.Node,
@@ -30,20 +33,34 @@ export function isValidatorMiddleware(
   sourceFile?: ts.SourceFile,
   depth = 0,
 ): boolean {
-  if (ts.isIdentifier(expr)) {
-    const target = bindings.get(expr.text)
+  const node = ts.isExpression(expr) ? unwrap(expr) : expr
+  const again = (next: ts.Node) => isValidatorMiddleware(next, bindings, sourceFile, depth)
+  if (ts.isIdentifier(node)) {
+    const target = bindings.get(node.text)
     if (target !== undefined && VALIDATOR_MODULES.some((m) => target.startsWith(m))) return true
-    if (VALIDATOR_NAME.test(expr.text)) return true
-    const init = sourceFile && depth < 3 ? constInitializers(sourceFile).get(expr.text) : undefined
+    if (VALIDATOR_NAME.test(node.text)) return true
+    const init = sourceFile && depth < 3 ? constInitializers(sourceFile).get(node.text) : undefined
     return init !== undefined && isValidatorMiddleware(init, bindings, sourceFile, depth + 1)
   }
-  if (ts.isFunctionLike(expr)) return false
+  if (ts.isPropertyAccessExpression(node)) {
+    return VALIDATOR_NAME.test(node.name.text) || again(node.expression)
+  }
+  if (ts.isCallExpression(node)) return again(node.expression)
+  if (ts.isArrayLiteralExpression(node)) return node.elements.some(again)
+  // fastify's route options: `{ schema: { body } }`.
+  if (ts.isObjectLiteralExpression(node)) return node.properties.some(isSchemaProperty)
+  return false
+}
+
+function isSchemaProperty(property: ts.ObjectLiteralElementLike): boolean {
   return (
-    ts.forEachChild(
-      expr,
-      (child) => isValidatorMiddleware(child, bindings, sourceFile, depth) || undefined,
-    ) ?? false
+    (ts.isPropertyAssignment(property) || ts.isShorthandPropertyAssignment(property)) &&
+    propertyName(property.name) === 'schema'
   )
+}
+
+function propertyName(name: ts.PropertyName): string | undefined {
+  return ts.isIdentifier(name) || ts.isStringLiteral(name) ? name.text : undefined
 }
 
 const initializers = new WeakMap<ts.SourceFile, Map<string, ts.Expression>>()
