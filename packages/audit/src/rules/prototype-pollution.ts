@@ -53,7 +53,9 @@ export const prototypePollution: Rule = {
     'deep-extend, merge-deep, mixin-deep, set-value, dot-prop, object-path, jQuery extend) ' +
     'follow keys such as `__proto__` and `constructor.prototype`, so request data can change ' +
     'Object.prototype for the whole process. Object.assign of request data into an existing ' +
-    'object (medium) copies `__proto__` onto it and lets the client overwrite any field.',
+    'object (medium) copies `__proto__` onto it and lets the client overwrite any field; an ' +
+    'object literal with fixed keys as the source (`{ title: req.params.id }`) cannot, and is ' +
+    'not reported.',
   fix: 'Validate the body against a schema (safebody refuses __proto__ keys), then copy known fields.',
   bad: 'merge(user.settings, req.body)',
   good: 'const { theme, language } = req.body // after safeBody() validated it\nuser.settings = { ...user.settings, theme, language }',
@@ -94,12 +96,28 @@ function setByPath(
 function objectAssign(call: ts.CallExpression, file: FileContext): RuleReport | undefined {
   const target = call.arguments[0]
   if (!target || isFreshObject(target)) return undefined
-  if (!call.arguments.slice(1).some((arg) => file.isRequestData(arg))) return undefined
+  if (!call.arguments.slice(1).some((arg) => copiesRequestKeys(arg, file))) return undefined
   return {
     node: call,
     message: 'Object.assign() copies request data into an existing object',
     severity: 'medium',
   }
+}
+
+// Whether an Object.assign source can put keys the request chose onto the target. An object
+// literal with fixed keys cannot: `{ title: req.params.id }` writes `title`, whatever the value
+// (Object.assign is shallow). Its spreads and computed keys of request data can.
+function copiesRequestKeys(source: ts.Expression, file: FileContext): boolean {
+  const inner = unwrap(source)
+  if (!ts.isObjectLiteralExpression(inner)) return file.isRequestData(source)
+  return inner.properties.some((property) => {
+    if (ts.isSpreadAssignment(property)) return file.isRequestData(property.expression)
+    if (!property.name || !ts.isComputedPropertyName(property.name)) return false
+    return (
+      file.isRequestData(property.name.expression) ||
+      (ts.isPropertyAssignment(property) && file.isRequestData(property.initializer))
+    )
+  })
 }
 
 // `{}`, `[]`, `Object.create(null)`, `new Foo()`: nothing else refers to the target yet.
