@@ -47,16 +47,51 @@ export function isValidatorMiddleware(
   }
   if (ts.isCallExpression(node)) return again(node.expression)
   if (ts.isArrayLiteralExpression(node)) return node.elements.some(again)
-  // fastify's route options: `{ schema: { body } }`.
-  if (ts.isObjectLiteralExpression(node)) return node.properties.some(isSchemaProperty)
+  // fastify's route options: `{ schema: { body } }`, inline or in a const.
+  if (ts.isObjectLiteralExpression(node)) return validatesBodyBySchema(node, sourceFile)
   return false
 }
 
-function isSchemaProperty(property: ts.ObjectLiteralElementLike): boolean {
-  return (
-    (ts.isPropertyAssignment(property) || ts.isShorthandPropertyAssignment(property)) &&
-    propertyName(property.name) === 'schema'
-  )
+// `{ schema: { body: ... } }`: a schema with only `querystring`, `params` or `headers` does not
+// validate the body. A schema given by a name is looked up among the file's const object
+// literals; one that cannot be found (imported) is taken to validate, as its name says.
+function validatesBodyBySchema(
+  options: ts.ObjectLiteralExpression,
+  sourceFile: ts.SourceFile | undefined,
+): boolean {
+  const schema = propertyValue(options, 'schema')
+  if (schema === undefined) return false
+  const literal = objectLiteral(schema, sourceFile)
+  if (literal === undefined) return !ts.isObjectLiteralExpression(unwrap(schema))
+  return propertyValue(literal, 'body') !== undefined
+}
+
+// The value of a property of an object literal by name (`schema: x`, or `schema` shorthand).
+function propertyValue(
+  object: ts.ObjectLiteralExpression,
+  name: string,
+): ts.Expression | undefined {
+  for (const property of object.properties) {
+    if (ts.isPropertyAssignment(property) && propertyName(property.name) === name) {
+      return property.initializer
+    }
+    if (ts.isShorthandPropertyAssignment(property) && property.name.text === name) {
+      return property.name
+    }
+  }
+  return undefined
+}
+
+// An object literal, or the const object literal a name stands for in this file.
+function objectLiteral(
+  expr: ts.Expression,
+  sourceFile: ts.SourceFile | undefined,
+): ts.ObjectLiteralExpression | undefined {
+  const inner = unwrap(expr)
+  if (ts.isObjectLiteralExpression(inner)) return inner
+  if (!ts.isIdentifier(inner) || !sourceFile) return undefined
+  const init = constInitializers(sourceFile).get(inner.text)
+  return init && ts.isObjectLiteralExpression(init) ? init : undefined
 }
 
 function propertyName(name: ts.PropertyName): string | undefined {
@@ -65,21 +100,21 @@ function propertyName(name: ts.PropertyName): string | undefined {
 
 const initializers = new WeakMap<ts.SourceFile, Map<string, ts.Expression>>()
 
-// Top-level `const name = <call>` initializers of a file, read once.
+// Top-level `const name = <call>` (or let, var) and `const name = { ... }` initializers of a
+// file, read once.
 function constInitializers(sourceFile: ts.SourceFile): Map<string, ts.Expression> {
   let found = initializers.get(sourceFile)
   if (!found) {
     found = new Map()
     for (const statement of sourceFile.statements) {
       if (!ts.isVariableStatement(statement)) continue
+      const isConst = (statement.declarationList.flags & ts.NodeFlags.Const) !== 0
       for (const decl of statement.declarationList.declarations) {
-        if (
-          ts.isIdentifier(decl.name) &&
-          decl.initializer &&
-          ts.isCallExpression(decl.initializer)
-        ) {
-          found.set(decl.name.text, decl.initializer)
-        }
+        if (!ts.isIdentifier(decl.name) || !decl.initializer) continue
+        const literal = unwrap(decl.initializer)
+        if (ts.isCallExpression(decl.initializer)) found.set(decl.name.text, decl.initializer)
+        else if (isConst && ts.isObjectLiteralExpression(literal))
+          found.set(decl.name.text, literal)
       }
     }
     initializers.set(sourceFile, found)
