@@ -55,9 +55,10 @@ export function runAudit(options: AuditOptions = {}): AuditResult {
   })
   analysis.findings.sort(byPlace)
   analysis.suppressed.sort(byPlace)
-  // Files read: those found, less test files left out and files skipped for their shape.
+  // Files read: those found, less test files left out, files skipped for their shape and files
+  // that could not be read or analysed.
   const tests = options.testFiles === 'skip' ? files.filter((f) => f.role === 'test').length : 0
-  const read = files.length - tests - analysis.skipped.length
+  const read = files.length - tests - analysis.skipped.length - analysis.unreadable.length
   analysis.skipped = [...skipped, ...analysis.skipped]
   analysis.unreadable = [...unreadable, ...analysis.unreadable]
   return { ...analysis, files: read, durationMs: performance.now() - started, rules }

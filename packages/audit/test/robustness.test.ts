@@ -50,6 +50,7 @@ describe('a file too deep for the recursive walks', () => {
     expect(report.findings.map((f: { file: string; line: number }) => [f.file, f.line])).toEqual([
       ['app.js', 1],
     ])
+    expect(report.files).toBe(1)
     expect(report.unreadable).toEqual([
       { file: 'chain.js', error: TOO_DEEP },
       { file: 'concat.js', error: TOO_DEEP },
@@ -58,6 +59,7 @@ describe('a file too deep for the recursive walks', () => {
     const text = run(root, ['.', '--rules', 'code-eval'])
     expect(text.code).toBe(1)
     expect(text.stdout).toContain(`  could not audit chain.js: ${TOO_DEEP}\n`)
+    expect(text.stdout).toMatch(/^1 finding \(1 high\) in 1 file, /m)
 
     const sarif = JSON.parse(run(root, ['.', '--format', 'sarif']).stdout)
     const [invocation] = sarif.runs[0].invocations
