@@ -31,6 +31,7 @@ Options:
   --rules <id,id>              run only these rules
   --no-gitignore               do not read .gitignore files
   --include-vendor             also read vendor/ folders and minified or generated files
+  --max-file-size <MB>         skip files larger than this, in MiB (default: 10)
   --test-files <low|skip|full> findings in test files: lowered to low (default), left
                                out, or reported at full severity
   --list-rules                 print the rule catalogue and exit
@@ -79,6 +80,7 @@ export function auditCli(args: readonly string[], io: CommandIo): number {
       gitignore: !values['no-gitignore'],
       includeVendor: values['include-vendor'],
       testFiles: values['test-files'] as TestFiles,
+      maxFileSize: Number(values['max-file-size']) * 1024 * 1024,
       rules: values.rules
         ?.split(',')
         .map((id) => id.trim())
@@ -120,6 +122,7 @@ function parse(args: readonly string[]) {
       'no-gitignore': { type: 'boolean', default: false },
       'include-vendor': { type: 'boolean', default: false },
       'test-files': { type: 'string', default: 'low' },
+      'max-file-size': { type: 'string', default: '10' },
       'list-rules': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -135,6 +138,10 @@ function parse(args: readonly string[]) {
   const testFiles = parsed.values['test-files']
   if (!TEST_FILES.includes(testFiles as TestFiles)) {
     throw new Error(`--test-files must be one of ${TEST_FILES.join(', ')}, not '${testFiles}'`)
+  }
+  const maxFileSize = parsed.values['max-file-size']
+  if (!/^\d+(\.\d+)?$/.test(maxFileSize) || Number(maxFileSize) <= 0) {
+    throw new Error(`--max-file-size must be a positive number of MiB, not '${maxFileSize}'`)
   }
   return parsed
 }

@@ -4,6 +4,7 @@ import { RULES } from './rules/index.js'
 import { discoverFiles } from './scan.js'
 import { atOrAbove, type Finding, type Rule, type Severity } from './types.js'
 
+export { DEFAULT_MAX_FILE_SIZE } from './analyze.js'
 export { RULES } from './rules/index.js'
 export type { InvalidSuppression } from './suppressions.js'
 export type { Finding, Rule, Severity, SuppressedFinding } from './types.js'
@@ -26,6 +27,8 @@ export interface AuditOptions {
   /** Findings in test files: `low` (default) lowers them to low, `skip` leaves test files out,
    * `full` reports them like application code. */
   testFiles?: 'low' | 'skip' | 'full'
+  /** Files larger than this many bytes are skipped with reason `too large`; default 10 MiB. */
+  maxFileSize?: number
 }
 
 /** The outcome of one audit run. */
@@ -52,6 +55,7 @@ export function runAudit(options: AuditOptions = {}): AuditResult {
   const analysis = analyze(files, rules, {
     testFiles: options.testFiles,
     includeVendor: options.includeVendor,
+    maxFileSize: options.maxFileSize,
   })
   analysis.findings.sort(byPlace)
   analysis.suppressed.sort(byPlace)

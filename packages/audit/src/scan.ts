@@ -14,10 +14,10 @@ export interface AuditedFile {
   role: 'code' | 'test'
 }
 
-/** A file or folder left out because it is not the application's own code. */
+/** A file or folder left out: not the application's own code, or over the size limit. */
 export interface SkippedPath {
   file: string
-  reason: 'vendor folder' | 'minified name' | 'minified' | 'generated'
+  reason: 'vendor folder' | 'minified name' | 'minified' | 'generated' | 'too large'
 }
 
 /** Where to look and what to leave out. */

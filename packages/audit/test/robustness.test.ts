@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -147,5 +147,31 @@ describe('SARIF artifact URIs', () => {
     const absolute = uris(join(root, 'elsewhere'), [join(root, 'src')])
     expect(absolute).toEqual([`file://${root}/src/a%20b%3F.js`, `file://${root}/src/issue%2312.js`])
     expect(fileURLToPath(absolute[1] as string)).toBe(join(root, 'src', 'issue#12.js'))
+  })
+})
+
+describe('a file over --max-file-size', () => {
+  it('is skipped unread with reason "too large", even when named; the option raises the limit', () => {
+    const root = mkdtempSync(join(dir, 'size-'))
+    writeFileSync(join(root, 'app.js'), 'eval(process.env.CODE)\n')
+    // 10 MiB and a byte, sparse: the size is all the audit looks at before reading.
+    const big = join(root, 'bundle.js')
+    writeFileSync(big, 'eval(x)\n')
+    truncateSync(big, 10 * 1024 * 1024 + 1)
+    const json = run(root, ['.', 'bundle.js', '--format', 'json'])
+    expect(json.code).toBe(1)
+    const report = JSON.parse(json.stdout)
+    expect(report.files).toBe(1)
+    expect(report.findings.map((f: { file: string }) => f.file)).toEqual(['app.js'])
+    expect(report.skipped).toEqual([{ file: 'bundle.js', reason: 'too large' }])
+    const text = run(root, ['app.js', '--max-file-size', '0.00001'])
+    expect(text.code).toBe(0)
+    expect(text.stdout).toMatch(/^0 findings in 0 files, /m)
+    expect(text.stdout).toContain(
+      '  skipped app.js: too large (--max-file-size raises the limit)\n',
+    )
+    const bad = run(root, ['app.js', '--max-file-size', '10MB'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/^safebody-audit: --max-file-size must be a positive number of MiB/)
   })
 })

@@ -24,11 +24,16 @@ export function formatText(result: AuditResult): string {
     lines.push(`  ignored suppression without rule id or reason at ${s.file}:${s.line}: ${s.text}`)
   }
   for (const u of result.unreadable) lines.push(`  could not audit ${u.file}: ${u.error}`)
-  if (result.skipped.length > 0) {
+  const large = result.skipped.filter((s) => s.reason === 'too large')
+  const vendored = result.skipped.length - large.length
+  if (vendored > 0) {
     lines.push(
-      `  skipped ${plural(result.skipped.length, 'vendored, minified or generated path')} ` +
+      `  skipped ${plural(vendored, 'vendored, minified or generated path')} ` +
         '(--include-vendor reads them)',
     )
+  }
+  for (const s of large) {
+    lines.push(`  skipped ${s.file}: too large (--max-file-size raises the limit)`)
   }
   return `${lines.join('\n')}\n`
 }
