@@ -1,4 +1,6 @@
 import ts from 'typescript'
+import { unwrap } from '../bindings.js'
+import type { FileContext } from '../context.js'
 import type { Rule } from '../types.js'
 
 // These always hand their command line to /bin/sh (or cmd.exe).
@@ -19,7 +21,10 @@ export const commandInjection: Rule = {
   description:
     'exec() and execSync() run their string through a shell, as do spawn() and execFile() with ' +
     '`shell: true`; request data in that string can add commands with `;`, `|` or `$()`. ' +
-    'Request data that picks the program of spawn() or execFile() is reported too.',
+    'Request data that picks the program of spawn() or execFile() is reported too, and request ' +
+    "data as the command of a shell run by spawn() or execFile() (spawn('sh', ['-c', cmd])). " +
+    'JSON.stringify() is no shell quoting: its double quotes leave `$()` and backquotes to the ' +
+    'shell.',
   fix: 'Use execFile/spawn with a fixed program, an argument array and no shell; validate the values.',
   bad: `exec(\`convert \${req.query.file} out.png\`)`,
   good: "execFile('convert', [validatedName, 'out.png'])",
@@ -29,12 +34,16 @@ export const commandInjection: Rule = {
     if (callee === undefined) return undefined
     const [command, args] = node.arguments
     if (SHELL_COMMANDS.has(callee)) {
-      if (!command || !file.isRequestData(command)) return undefined
+      if (!command || !inShellCommand(command, file)) return undefined
       return { node, message: `${callee}() runs a shell command built from request data` }
     }
     if (!PROGRAM_RUNNERS.has(callee)) return undefined
     if (command && file.isRequestData(command)) {
       return { node, message: `${callee}() runs a program chosen by request data` }
+    }
+    const script = command && args && shellScript(command, args)
+    if (script && inShellCommand(script, file)) {
+      return { node, message: `${callee}() runs a shell with a command from request data` }
     }
     const argsFromRequest = args !== undefined && file.isRequestData(args)
     if (argsFromRequest && usesShell(node)) {
@@ -42,6 +51,45 @@ export const commandInjection: Rule = {
     }
     return undefined
   },
+}
+
+// A shell given its command as an argument: sh/bash -c, cmd /c, powershell -Command.
+const SHELLS: readonly [RegExp, RegExp][] = [
+  [/^(?:.*\/)?(?:sh|bash|zsh|dash|ksh|ash)$/, /^-[a-z]*c[a-z]*$/],
+  [/^(?:.*[\\/])?cmd(?:\.exe)?$/i, /^\/[ck]$/i],
+  [/^(?:.*[\\/])?(?:powershell|pwsh)(?:\.exe)?$/i, /^-(?:c|command)$/i],
+]
+
+/** `spawn('sh', ['-c', script])`: the script, the argument after the shell's command flag. */
+function shellScript(program: ts.Expression, args: ts.Expression): ts.Expression | undefined {
+  const name = unwrap(program)
+  const list = unwrap(args)
+  if (!ts.isStringLiteralLike(name) || !ts.isArrayLiteralExpression(list)) return undefined
+  const shell = SHELLS.find(([pattern]) => pattern.test(name.text))
+  if (!shell) return undefined
+  const flag = list.elements.findIndex((e) => ts.isStringLiteralLike(e) && shell[1].test(e.text))
+  return flag === -1 ? undefined : list.elements[flag + 1]
+}
+
+/**
+ * Request data in a shell command line: directly, or quoted by JSON.stringify inside a template
+ * or `+` (`echo ${JSON.stringify(q)}`): its double quotes leave `$(...)` and backquotes to the
+ * shell.
+ */
+function inShellCommand(expr: ts.Expression, file: FileContext): boolean {
+  if (file.isRequestData(expr)) return true
+  const inner = unwrap(expr)
+  if (ts.isTemplateExpression(inner)) {
+    return inner.templateSpans.some((span) => inShellCommand(span.expression, file))
+  }
+  if (ts.isBinaryExpression(inner) && inner.operatorToken.kind === ts.SyntaxKind.PlusToken) {
+    return inShellCommand(inner.left, file) || inShellCommand(inner.right, file)
+  }
+  if (ts.isCallExpression(inner) && file.calleeName(inner) === 'JSON.stringify') {
+    const [value] = inner.arguments
+    return value !== undefined && file.isRequestData(value)
+  }
+  return false
 }
 
 function usesShell(call: ts.CallExpression): boolean {
