@@ -17,7 +17,7 @@ import type { BodySchema } from './core/registry.js'
 import { hasBody } from './core/read.js'
 import { pathOf } from './core/request.js'
 import type { CompiledRoute } from './core/route.js'
-import type { PathToken } from './core/routes.js'
+import { fastifyPattern } from './fastify-pattern.js'
 import { afterParse, closeUnread, connectionHeaders } from './core/connection.js'
 import { formats } from './decoders/formats.js'
 import { bodyError, type BodyErrorType, isBodyError } from './errors.js'
@@ -58,10 +58,16 @@ type RouteConfig = { [kRoute]?: RouteBindings }
  * await app.register(safebody, { limit: '1mb' })
  * app.post('/users', { schema: { body: user } }, async (req) => req.body)
  */
+/**
+ * How a key's pattern compares with a route's URL: in case, as fastify routes by default, and
+ * a trailing slash aside (a `prefix` gives one route both `/v1` and `/v1/`).
+ */
+const FASTIFY_ROUTING = { caseSensitive: true, strict: false } as const
+
 const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, options, done) => {
-  const engine = createEngine(options ?? {})
+  const engine = createEngine(options ?? {}, FASTIFY_ROUTING)
   fastify.removeAllContentTypeParsers()
-  const bindings = new CappedAtRequest(engine)
+  const bindings = new FastifyBindings(engine)
   const parse = bodyParser(bindings)
   // One parser for every content type; negotiation decides (415 for the rest). It is also
   // registered under a pattern of the media types the formats name: fastify remembers the
@@ -96,7 +102,7 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
       // binding than the handler's. A route no key names takes no body.
       const pattern = fastifyPattern(route.url)
       for (const method of methods) {
-        const found = engine.route(method, pattern)
+        const found = engine.byPattern(method, pattern)
         if (found !== undefined) bindings[method] = capped(found, bodyLimit)
       }
     }
@@ -147,92 +153,37 @@ function cappedPolicy(policy: RoutePolicy, bodyLimit: number): RoutePolicy {
 }
 
 /**
- * A find-my-way route URL (`/users/:id`, `/:a-:b`, `/:id(^\\d+$)`, `/files/*`, an optional
- * last `/:x?`, `::` for a colon) as path-to-regexp 8 tokens, so that it compares with the
- * keys' patterns: a parameter ends at `/`, `-`, `.` or its regular expression, which only
- * narrows it.
+ * The bindings requests are held to: a route's own, found when it was added; for a route added
+ * before the plugin, the one its pattern finds on its first request, capped to the route's
+ * `bodyLimit` as the others are; and report mode's fallback for unbound routes, capped too.
  */
-export function fastifyPattern(url: string): PathToken[] {
-  const tokens: PathToken[] = []
-  let text = ''
-  const flush = () => {
-    if (text !== '') tokens.push({ type: 'text', value: text })
-    text = ''
-  }
-  for (let i = 0; i < url.length; i++) {
-    const char = url[i] as string
-    if (char === ':' && url[i + 1] === ':') {
-      text += ':'
-      i++
-    } else if (char === '*') {
-      flush()
-      tokens.push({ type: 'wildcard', name: '*' })
-    } else if (char === ':') {
-      let end = i + 1
-      while (end < url.length && !'/-.('.includes(url[end] as string)) end++
-      const name = url.slice(i + 1, end)
-      if (url[end] === '(') end = closingParenthesis(url, end) + 1
-      if (name.endsWith('?') && /^\/?$/.test(url.slice(end))) {
-        // The optional last parameter: the route with it and the route without it.
-        const slash = text.endsWith('/')
-        text = slash ? text.slice(0, -1) : text
-        flush()
-        const param: PathToken = { type: 'param', name: name.slice(0, -1) }
-        tokens.push({
-          type: 'group',
-          tokens: slash ? [{ type: 'text', value: '/' }, param] : [param],
-        })
-      } else {
-        flush()
-        tokens.push({ type: 'param', name })
-      }
-      i = end - 1
-    } else {
-      text += char
-    }
-  }
-  flush()
-  return tokens
-}
-
-/** Where the parenthesis opened at `open` closes (escapes and nesting counted). */
-function closingParenthesis(url: string, open: number): number {
-  let depth = 0
-  for (let i = open; i < url.length; i++) {
-    const char = url[i]
-    if (char === '\\') i++
-    else if (char === '(') depth++
-    else if (char === ')' && --depth === 0) return i
-  }
-  return url.length - 1
-}
-
-/**
- * The bindings of routes added before the plugin (found by their pattern on their first
- * request) and report mode's fallback for unbound routes, capped to the matched route's
- * `bodyLimit` as the bindings found when a route is added are: built on a route's first
- * request, then looked up.
- */
-class CappedAtRequest {
+class FastifyBindings {
   private readonly routes = new WeakMap<CompiledRoute, Map<number, CompiledRoute>>()
   private readonly scopes = new Map<number, BodyScope>()
-  private readonly patterns = new Map<string, PathToken[]>()
+  /** By route URL and method: the binding a route added before the plugin has, or null. */
+  private readonly early = new Map<string, Map<string, CompiledRoute | null>>()
 
   constructor(private readonly engine: BodyEngine) {}
 
   /**
    * The binding a request to one of fastify's routes is held to: its route's, found when the
-   * route was added; for a route added before the plugin, the key its pattern finds.
+   * route was added (none where no key has its pattern); for a route added before the plugin,
+   * the key its pattern finds.
    */
   binding(request: FastifyRequest): CompiledRoute | undefined {
     const { method, routeOptions } = request
-    const own = (routeOptions.config as RouteConfig)[kRoute]?.[method]
-    if (own !== undefined) return own
+    const own = (routeOptions.config as RouteConfig)[kRoute]
+    if (own !== undefined) return own[method]
     const { url } = routeOptions
     if (url === undefined) return undefined
-    let pattern = this.patterns.get(url)
-    if (pattern === undefined) this.patterns.set(url, (pattern = fastifyPattern(url)))
-    const found = this.engine.route(method, pattern)
+    let byMethod = this.early.get(url)
+    if (byMethod === undefined) this.early.set(url, (byMethod = new Map()))
+    let found = byMethod.get(method)
+    if (found === undefined) {
+      found = this.engine.byPattern(method, fastifyPattern(url)) ?? null
+      byMethod.set(method, found)
+    }
+    if (found === null) return undefined
     const { bodyLimit } = routeOptions
     if (found === undefined || found.policy.read.limit <= bodyLimit) return found
     let byLimit = this.routes.get(found)
@@ -282,7 +233,7 @@ class CappedAtRequest {
 // route's hook must not take their body again.
 const parsed = new WeakSet<IncomingMessage>()
 
-function bodyParser(bindings: CappedAtRequest) {
+function bodyParser(bindings: FastifyBindings) {
   return (
     request: FastifyRequest,
     payload: IncomingMessage,
@@ -352,7 +303,7 @@ function parserRan(method: string, headers: IncomingHttpHeaders, parsed: Readonl
  * (safebody's, or one the app registered after it for its types), which decided.
  */
 function unparsedBody(
-  bindings: CappedAtRequest,
+  bindings: FastifyBindings,
   parsedMethods: ReadonlySet<string>,
 ): preValidationHookHandler {
   return (request, _reply, next) => {

@@ -59,13 +59,16 @@ export interface SafeBodyHonoMiddleware<
 // it to its own rules without reading it again.
 const takenBodies = new WeakMap<Request, TakenBody>()
 
-/** Hono's routers tell `/Users` from `/users` and, unless the app says `strict: false`, `/users/`. */
+/**
+ * Hono's routers tell `/Users` from `/users` and `/users/` from `/users` (an app made with
+ * `strict: false` has the trailing slash dropped from `c.req.path` already).
+ */
 const HONO_ROUTING = { caseSensitive: true, strict: true } as const
 
 /**
  * Create the Hono body middleware, with `safeBody()`'s options: routes are matched on the
  * method and `c.req.path`, case-sensitively and with a trailing slash told apart, as Hono
- * routes (`routing: { strict: false }` for an app made with `strict: false`). It reads `c.req.raw`'s Web stream; the validated body is stored as
+ * routes. It reads `c.req.raw`'s Web stream; the validated body is stored as
  * Hono's validated `json`, for `c.req.valid('json')`. A refusal is thrown as an
  * `HTTPException` whose response is the RFC 9457 problem document (status, safebody's `type`,
  * detail); its `cause` is the catalogued error.

@@ -48,7 +48,7 @@ export interface BodyEngine {
    * The binding whose key has this route pattern (a router's matched route, tokenized as
    * path-to-regexp 8 does); `undefined` when no key has it.
    */
-  route(method: string, pattern: readonly PathToken[]): CompiledRoute | undefined
+  byPattern(method: string, pattern: readonly PathToken[]): CompiledRoute | undefined
   /**
    * Compile a binding outside the table (a per-route handler, a fastify route's schema),
    * sharing this engine's schemas and limits. `name` names it in errors and events; by
@@ -94,7 +94,7 @@ export function createEngine(
   return {
     scope,
     find: (method, path) => table.find(method, path) ?? undefined,
-    route: (method, pattern) => table.route(method, pattern) ?? undefined,
+    byPattern: (method, pattern) => table.byPattern(method, pattern) ?? undefined,
     bind: (binding, name = bindingName(binding), required = true) =>
       bind(name, binding, opts, registry, proto, required),
     stats: () => scope.log.stats(),

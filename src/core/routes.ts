@@ -31,7 +31,7 @@ export interface RouteTable<T> {
    * The binding whose key has this route pattern (parameters and wildcards compared by place,
    * not name: `/users/:userId` is `/users/:id`), for a router that says which route matched.
    */
-  route(method: string, pattern: readonly PathToken[]): T | undefined
+  byPattern(method: string, pattern: readonly PathToken[]): T | undefined
 }
 
 interface PatternRoute<T> {
@@ -41,7 +41,8 @@ interface PatternRoute<T> {
 
 const ROUTE_KEY = /^([A-Za-z]+)\s+(\/\S*)$/
 // A character beyond ASCII: a case-insensitive RegExp (path-to-regexp's) never folds one to
-// ASCII, where `toLowerCase` may (the Kelvin sign U+212A is `k`).
+// ASCII, where `toLowerCase` may (the Kelvin sign U+212A is `k`). Paths and keys with one are
+// compared by RegExp, never by a folded string.
 const BEYOND_ASCII = /[^\0-\x7f]/
 
 /** Split `'POST /users'` into its method and path, or throw naming the bad key. */
@@ -87,13 +88,20 @@ export function routeTable<T>(
   // By method, then by normalized path: a lookup hashes the path alone (the method is one of
   // the parser's own strings), never a "METHOD path" string built per request.
   const statics = new Map<string, Map<string, T>>()
+  // Static keys beyond ASCII where case folds, tried before the patterns.
+  const literals = new Map<string, PatternRoute<T>[]>()
   const patterns = new Map<string, PatternRoute<T>[]>()
   const shapes = new Map<string, Map<string, T>>()
+  // Only ASCII paths and keys are folded (where `toLowerCase` and a RegExp agree).
   const normalize = (path: string): string => {
     const at = caseSensitive ? path : path.toLowerCase()
     return !strict && at.length > 1 && at.endsWith('/') ? at.slice(0, -1) : at
   }
-  const shapeOf = (tokens: readonly PathToken[]): string => shape(tokens, normalize)
+  const shapeOf = (tokens: readonly PathToken[]): string => {
+    const at = shape(tokens)
+    const folded = caseSensitive ? at : at.replace(/[A-Z]+/g, (upper) => upper.toLowerCase())
+    return !strict && folded.length > 1 && folded.endsWith('/') ? folded.slice(0, -1) : folded
+  }
   for (const [key, value] of entries) {
     const { method, path } = parseRouteKey(key)
     let tokens: PathToken[]
@@ -109,7 +117,8 @@ export function routeTable<T>(
     if (byShape.has(at)) throw new Error(`safebody: route "${key}" is bound twice`)
     shapes.set(method, byShape.set(at, value))
     const text = staticText(tokens)
-    if (text !== undefined && (caseSensitive || !BEYOND_ASCII.test(text))) {
+    const folds = text !== undefined && !caseSensitive && BEYOND_ASCII.test(text)
+    if (text !== undefined && !folds) {
       const paths = statics.get(method) ?? new Map<string, T>()
       statics.set(method, paths.set(normalize(text), value))
       continue
@@ -120,26 +129,31 @@ export function routeTable<T>(
       trailing: !strict,
       decode: false,
     })
-    const list = patterns.get(method) ?? []
-    list.push({ matches, value })
-    patterns.set(method, list)
+    const into = folds ? literals : patterns
+    into.set(method, [...(into.get(method) ?? []), { matches, value }])
   }
   const lookup = (method: string, path: string): T | undefined => {
     if (caseSensitive || !BEYOND_ASCII.test(path)) {
       const hit = statics.get(method)?.get(normalize(path))
       if (hit !== undefined) return hit
+    } else {
+      const hit = first(literals.get(method), path)
+      if (hit !== undefined) return hit
     }
-    const list = patterns.get(method)
-    if (list === undefined) return undefined
-    for (const route of list) if (route.matches(path)) return route.value
-    return undefined
+    return first(patterns.get(method), path)
   }
   const byShape = (method: string, at: string): T | undefined => shapes.get(method)?.get(at)
   const known = (method: string): boolean => shapes.has(method)
   return {
     find: (method, path) => byMethod(lookup, known, method, path),
-    route: (method, pattern) => byMethod(byShape, known, method, shapeOf(pattern)),
+    byPattern: (method, pattern) => byMethod(byShape, known, method, shapeOf(pattern)),
   }
+}
+
+/** The value of the first route in `list` that matches `path`. */
+function first<T>(list: readonly PatternRoute<T>[] | undefined, path: string): T | undefined {
+  if (list !== undefined) for (const route of list) if (route.matches(path)) return route.value
+  return undefined
 }
 
 /**
@@ -180,25 +194,23 @@ function staticText(tokens: readonly PathToken[]): string | undefined {
 }
 
 /**
- * A pattern's shape: its text as paths are compared (`normalize`), each parameter `:` and
- * each wildcard `*` whatever its name, groups in braces, and the characters those use
- * escaped in the text, so that two patterns have one shape when they match the same paths.
+ * A pattern's shape: its text, each parameter `:` and each wildcard `*` whatever its name,
+ * groups in braces, and the characters those use escaped in the text, so that two patterns
+ * have one shape when they match the same paths.
  */
-function shape(tokens: readonly PathToken[], normalize: (path: string) => string): string {
-  const parts = (list: readonly PathToken[]): string =>
-    list
-      .map((token) => {
-        switch (token.type) {
-          case 'text':
-            return token.value.replace(/[\\:*{}]/g, '\\$&')
-          case 'param':
-            return ':'
-          case 'wildcard':
-            return '*'
-          default:
-            return `{${parts(token.tokens)}}`
-        }
-      })
-      .join('')
-  return normalize(parts(tokens))
+function shape(tokens: readonly PathToken[]): string {
+  return tokens
+    .map((token) => {
+      switch (token.type) {
+        case 'text':
+          return token.value.replace(/[\\:*{}]/g, '\\$&')
+        case 'param':
+          return ':'
+        case 'wildcard':
+          return '*'
+        default:
+          return `{${shape(token.tokens)}}`
+      }
+    })
+    .join('')
 }

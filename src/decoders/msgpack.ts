@@ -193,7 +193,7 @@ class ModelDecoder extends Base {
 
   /** bin: base64 text; never a map key. */
   override decodeBinary(byteLength: number, headerOffset: number): Uint8Array {
-    if (this.stateIsMapKey()) throw unmapped('a map key that is not a string or an integer')
+    if (this.stateIsMapKey()) throw notAKey()
     const bytes = super.decodeBinary(byteLength, headerOffset)
     return binaryText(bytes, this.limits, this.longBinaries) as unknown as Uint8Array
   }
@@ -202,7 +202,7 @@ class ModelDecoder extends Base {
   decodeExtension(size: number, headerOffset: number): unknown {
     // The timestamp maps to ISO text, which a key would then pass for: keys are strings or
     // integers on the wire, nothing else.
-    if (this.stateIsMapKey()) throw unmapped('a map key that is not a string or an integer')
+    if (this.stateIsMapKey()) throw notAKey()
     const at = this.pos + headerOffset
     if (size > this.maxExtLength) {
       // Too long for a timestamp: invalid if it says it is one, else a type with no mapping.
@@ -241,7 +241,7 @@ class ModelDecoder extends Base {
    * `-0.0` for `"0"`, its sign lost): keys are strings or integers on the wire, nothing else.
    */
   private float(value: number): number {
-    if (this.stateIsMapKey()) throw unmapped('a map key that is not a string or an integer')
+    if (this.stateIsMapKey()) throw notAKey()
     if (value !== Infinity && value !== -Infinity && value === value) return value
     throw unmapped('a number that is not finite')
   }
@@ -314,6 +314,11 @@ function decodeTimestamp(data: Uint8Array): string {
   return isoInstant(spec.sec, spec.nsec)
 }
 
+/** A map key of a type other than string or integer: keys are nothing else on the wire. */
+function notAKey() {
+  return unmapped('a map key that is not a string or an integer')
+}
+
 /** A timestamp extension of a length the spec does not define (4, 8, 12) or nanoseconds past 1 s. */
 function invalidTimestamp(cause?: unknown) {
   return bodyError(
@@ -362,7 +367,7 @@ const strictKeys = {
 function mapKey(key: unknown): string | number {
   if (typeof key === 'string') return key
   if (typeof key === 'number' && Number.isSafeInteger(key)) return String(key)
-  throw unmapped('a map key that is not a string or an integer')
+  throw notAKey()
 }
 
 /** The library's exceptions, each to one catalogued refusal; ours pass through. */

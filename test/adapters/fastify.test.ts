@@ -7,9 +7,11 @@ import express from 'express'
 import supertest from 'supertest'
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { problemDetails as expressProblems, type RouteBinding, safeBody } from '../../src/index.js'
-import safebody, { fastifyPattern, problemDetails } from '../../src/fastify.js'
+import safebody, { problemDetails } from '../../src/fastify.js'
+import { fastifyPattern } from '../../src/fastify-pattern.js'
 import { createEngine } from '../../src/core/engine.js'
 import { expectPrototypesUntouched } from '../helpers/app.js'
+import { expectBindings, tagged } from '../helpers/routing.js'
 import {
   contractGetPath,
   contractOptions,
@@ -436,11 +438,6 @@ describe('safebody/fastify', () => {
   })
 
   it('binds a route by its own pattern, never by its URL: wildcards, case and trailing slashes', async () => {
-    const tagged = (tag: string) => ({
-      type: 'object',
-      properties: { r: { const: tag } },
-      required: ['r'],
-    })
     const instance = Fastify()
     await instance.register(safebody, {
       routes: {
@@ -451,6 +448,7 @@ describe('safebody/fastify', () => {
         'POST /n/:num': tagged('num'),
         'POST /opt{/:x}': tagged('opt'),
         'POST /a\\:b': tagged('colon'),
+        'POST /v1': tagged('v1'),
       },
     })
     instance.setErrorHandler(problemDetails())
@@ -464,47 +462,55 @@ describe('safebody/fastify', () => {
     instance.post('/users/*', handle('users/*'))
     instance.post('/files/*', handle('files/*'))
     instance.post('/admin', handle('admin'))
+    // fastify routes case-sensitively: `/Admin` is another route, with no key of its own.
+    instance.post('/Admin', handle('Admin'))
     instance.post('/:page', handle(':page'))
     instance.post('/*', handle('*'))
     instance.post('/dates/:start-:end', handle('dates'))
     instance.post('/n/:num(^\\d+$)', handle('n'))
     instance.post('/opt/:x?', handle('opt'))
     instance.post('/a::b', handle('a:b'))
+    // A prefix gives its `/` route two URLs, `/v1` and `/v1/`: one key binds both.
+    await instance.register(
+      async (v1) => {
+        v1.post('/', handle('v1'))
+      },
+      { prefix: '/v1' },
+    )
     await instance.ready()
-    const post = (url: string, tag: string) =>
-      instance.inject({
-        method: 'POST',
-        url,
-        payload: JSON.stringify({ r: tag }),
-        headers: { 'content-type': 'application/json' },
-      })
-    const cases: Array<[string, string, number, string]> = [
-      ['/users/7', 'id', 200, 'users/:userId'],
-      ['/users/7', 'rest', 422, ''],
-      // The wildcard route has no key of its own: no body, whatever the `:id` key matches.
-      ['/users/7/8', 'id', 415, ''],
-      ['/files/a/b', 'rest', 200, 'files/*'],
-      ['/files/a/b', 'id', 422, ''],
-      ['/admin', 'admin', 200, 'admin'],
-      // fastify routes these to `/:page` and `/*` (case-sensitive, strict slashes): neither
-      // has a binding, although the URL folds to the `/admin` key's.
-      ['/ADMIN', 'admin', 415, ''],
-      ['/admin/', 'admin', 415, ''],
-      ['/dates/1-2', 'range', 200, 'dates'],
-      ['/n/12', 'num', 200, 'n'],
-      ['/opt', 'opt', 200, 'opt'],
-      ['/opt/y', 'opt', 200, 'opt'],
-      ['/a:b', 'colon', 200, 'a:b'],
-    ]
-    for (const [url, tag, status, handler] of cases) {
-      ran.length = 0
-      const res = await post(url, tag)
-      const type = status === 200 ? undefined : res.json().type
-      expect([url, tag, res.statusCode, ran.join()]).toEqual([url, tag, status, handler])
-      if (status === 415) expect(type).toBe('route.schema.missing')
-      if (status === 422) expect(type).toBe('entity.validation.failed')
-    }
-    expectPrototypesUntouched()
+    await expectBindings(
+      [
+        ['/users/7', 'id', 200, 'users/:userId'],
+        ['/users/7', 'rest', 422, ''],
+        // The wildcard route has no key of its own: no body, whatever the `:id` key matches.
+        ['/users/7/8', 'id', 415, ''],
+        ['/files/a/b', 'rest', 200, 'files/*'],
+        ['/files/a/b', 'id', 422, ''],
+        ['/admin', 'admin', 200, 'admin'],
+        ['/Admin', 'admin', 415, ''],
+        // fastify routes these to `/:page` and `/*`: neither has a binding, although the URL
+        // folds to the `/admin` key's.
+        ['/ADMIN', 'admin', 415, ''],
+        ['/admin/', 'admin', 415, ''],
+        ['/dates/1-2', 'range', 200, 'dates'],
+        ['/n/12', 'num', 200, 'n'],
+        ['/opt', 'opt', 200, 'opt'],
+        ['/opt/y', 'opt', 200, 'opt'],
+        ['/a:b', 'colon', 200, 'a:b'],
+        ['/v1', 'v1', 200, 'v1'],
+        ['/v1/', 'v1', 200, 'v1'],
+      ],
+      ran,
+      async (url, payload) => {
+        const res = await instance.inject({
+          method: 'POST',
+          url,
+          payload,
+          headers: { 'content-type': 'application/json' },
+        })
+        return { status: res.statusCode, type: async () => res.json().type }
+      },
+    )
     await instance.close()
   })
 
@@ -518,8 +524,8 @@ describe('safebody/fastify', () => {
     ['/Users/', '/users'],
   ])('reads the key %s and the fastify URL %s as one pattern', (key, url) => {
     const engine = createEngine({ routes: { [`POST ${key}`]: true } })
-    expect(engine.route('POST', fastifyPattern(url))).toBeDefined()
-    expect(engine.route('POST', fastifyPattern(`${url}/z`))).toBeUndefined()
+    expect(engine.byPattern('POST', fastifyPattern(url))).toBeDefined()
+    expect(engine.byPattern('POST', fastifyPattern(`${url}/z`))).toBeUndefined()
   })
 
   // Routes added before the plugin get its hook too (fastify hands a route its instance's
@@ -616,13 +622,16 @@ describe('safebody/fastify', () => {
     const secret = 'hook-secret'
     const signed = { schema: point, integrity: { preset: 'github' as const, secret } }
     const instance = Fastify()
+    // A route takes the error handler set when it is added.
+    instance.setErrorHandler(problemDetails())
     // Registered before the plugin: onRoute never sees them.
     instance.post('/early', async (request) => ({ body: request.body }))
     instance.post('/early/:id', async (request) => ({ body: request.body }))
+    // Added before too, with no key of its pattern (`/early/:key` is not `/early/:id/x`).
+    instance.post('/early/:id/x', async (request) => ({ body: request.body }))
     await instance.register(safebody, {
       routes: { 'POST /early': signed, 'POST /early/:key': signed },
     })
-    instance.setErrorHandler(problemDetails())
     await instance.ready()
     const payload = '{"x":1}'
     const signature = `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`
@@ -635,11 +644,24 @@ describe('safebody/fastify', () => {
           headers: { 'content-type': 'application/json', ...headers },
         })
       const unsigned = await send({})
-      expect([url, unsigned.statusCode]).toEqual([url, 401])
-      // The early routes kept fastify's default error handler (set after them): no type.
+      expect([url, unsigned.statusCode, unsigned.json().type]).toEqual([
+        url,
+        401,
+        'entity.signature.missing',
+      ])
       const ok = await send({ 'x-hub-signature-256': signature })
       expect([url, ok.statusCode, ok.json()]).toEqual([url, 200, { body: { x: 1 } }])
     }
+    for (let i = 0; i < 2; i++) {
+      const unbound = await instance.inject({
+        method: 'POST',
+        url: '/early/7/x',
+        payload,
+        headers: { 'content-type': 'application/json' },
+      })
+      expect([unbound.statusCode, unbound.json().type]).toEqual([415, 'route.schema.missing'])
+    }
+    expectPrototypesUntouched()
     await instance.close()
   })
 

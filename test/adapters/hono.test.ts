@@ -8,6 +8,7 @@ import { methodOverride } from 'hono/method-override'
 import { describe, expect, it } from 'vitest'
 import { safeBody, validBody } from '../../src/hono.js'
 import { expectPrototypesUntouched, http2Post, untilClosed } from '../helpers/app.js'
+import { expectBindings, tagged } from '../helpers/routing.js'
 import { eventRecorder, tick } from '../helpers/violations.js'
 import {
   contractLimited,
@@ -270,17 +271,13 @@ describe('safebody/hono', () => {
   })
 
   it.each([
-    ['new Hono()', {}, undefined],
-    ['new Hono({ strict: false })', { strict: false }, { strict: false }],
+    ['new Hono()', true],
+    ['new Hono({ strict: false })', false],
   ])(
     'compares paths as %s routes them: case-sensitive, trailing slashes as its strict says',
-    async (_name, honoOptions, routing) => {
-      const tagged = (tag: string) => ({
-        type: 'object',
-        properties: { r: { const: tag } },
-        required: ['r'],
-      })
-      const app = new Hono(honoOptions)
+    async (_name, strict) => {
+      // Without strict, Hono drops the trailing slash from c.req.path itself.
+      const app = new Hono({ strict })
       app.use(
         safeBody({
           routes: {
@@ -288,7 +285,6 @@ describe('safebody/hono', () => {
             'POST /users/:id': tagged('id'),
             'POST /admin': tagged('admin'),
           },
-          ...(routing === undefined ? {} : { routing }),
         }),
       )
       const ran: string[] = []
@@ -303,33 +299,31 @@ describe('safebody/hono', () => {
       app.post('/:page', handle('page'))
       app.post('/users/*', handle('users/*'))
       const { baseUrl, close } = await serve(app)
-      const loose = routing !== undefined
-      const cases: Array<[string, string, number, string]> = [
-        ['/users/me', 'me', 200, 'me'],
-        // Hono runs the `:id` handler for `ME`: held to the `:id` binding, not `me`'s.
-        ['/users/ME', 'id', 200, 'id'],
-        ['/users/ME', 'me', 422, ''],
-        ['/admin', 'admin', 200, 'admin'],
-        // Hono runs `/:page`, which has no binding.
-        ['/ADMIN', 'admin', 415, ''],
-        ['/admin/', 'admin', loose ? 200 : 415, loose ? 'admin' : ''],
-        ['/users/me/', 'me', loose ? 200 : 415, loose ? 'me' : ''],
-      ]
       try {
-        for (const [path, tag, status, handler] of cases) {
-          ran.length = 0
-          const res = await post(baseUrl, path, JSON.stringify({ r: tag }))
-          const type = res.status === 200 ? undefined : await typeOf(res)
-          expect([path, tag, res.status, ran.join()]).toEqual([path, tag, status, handler])
-          if (status === 415) expect(type).toBe('route.schema.missing')
-          if (status === 422) expect(type).toBe('entity.validation.failed')
-        }
-        expectPrototypesUntouched()
+        await expectBindings(
+          [
+            ['/users/me', 'me', 200, 'me'],
+            // Hono runs the `:id` handler for `ME`: held to the `:id` binding, not `me`'s.
+            ['/users/ME', 'id', 200, 'id'],
+            ['/users/ME', 'me', 422, ''],
+            ['/admin', 'admin', 200, 'admin'],
+            // Hono runs `/:page`, which has no binding.
+            ['/ADMIN', 'admin', 415, ''],
+            ['/admin/', 'admin', strict ? 415 : 200, strict ? '' : 'admin'],
+            ['/users/me/', 'me', strict ? 415 : 200, strict ? '' : 'me'],
+          ],
+          ran,
+          async (path, body) => {
+            const res = await post(baseUrl, path, body)
+            return { status: res.status, type: () => typeOf(res) }
+          },
+        )
       } finally {
         close()
       }
     },
   )
+
   it("reads the Request a middleware dispatches (Hono's methodOverride), not Node's", async () => {
     const app = new Hono()
     app.use(methodOverride({ app }))

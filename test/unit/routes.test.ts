@@ -132,6 +132,24 @@ describe('routeTable', () => {
     expect(hooks.find('POST', '/HOOKS')).toBe('hooks')
     expect(hooks.find('POST', '/CAFÉ')).toBe('cafe')
     expect(hooks.find('POST', '/X/\u212a')).toBe('x')
+    // Keys too: two keys a RegExp tells apart are two routes.
+    const kelvin = routeTable([
+      ['POST /key', 'ascii'],
+      ['POST /\u212aey', 'kelvin'],
+    ])
+    expect(kelvin.find('POST', '/KEY')).toBe('ascii')
+    expect(kelvin.find('POST', '/\u212aey')).toBe('kelvin')
+    expect(kelvin.byPattern('POST', [{ type: 'text', value: '/\u212aey' }])).toBe('kelvin')
+  })
+
+  it('tries a static key beyond ASCII before any pattern, as it does an ASCII one', () => {
+    const pages = routeTable([
+      ['POST /:page', 'page'],
+      ['POST /café', 'cafe'],
+    ])
+    expect(pages.find('POST', '/café')).toBe('cafe')
+    expect(pages.find('POST', '/CAFÉ/')).toBe('cafe')
+    expect(pages.find('POST', '/thé')).toBe('page')
   })
 
   it('finds a binding by its route pattern, parameter names aside', () => {
@@ -141,18 +159,18 @@ describe('routeTable', () => {
       ['GET /files/*path', 'files'],
     ])
     const param = { type: 'param', name: 'userId' } as const
-    expect(patterns.route('POST', [{ type: 'text', value: '/users/' }, param])).toBe('user')
-    expect(patterns.route('POST', [{ type: 'text', value: '/Users/' }])).toBe('users')
+    expect(patterns.byPattern('POST', [{ type: 'text', value: '/users/' }, param])).toBe('user')
+    expect(patterns.byPattern('POST', [{ type: 'text', value: '/Users/' }])).toBe('users')
     // A path a pattern matches is not that pattern.
-    expect(patterns.route('POST', [{ type: 'text', value: '/users/7' }])).toBeUndefined()
+    expect(patterns.byPattern('POST', [{ type: 'text', value: '/users/7' }])).toBeUndefined()
     expect(
-      patterns.route('POST', [
+      patterns.byPattern('POST', [
         { type: 'text', value: '/users/' },
         { type: 'wildcard', name: '*' },
       ]),
     ).toBeUndefined()
     expect(
-      patterns.route('HEAD', [
+      patterns.byPattern('HEAD', [
         { type: 'text', value: '/files/' },
         { type: 'wildcard', name: 'rest' },
       ]),
