@@ -46,6 +46,12 @@ type RouteBindings = Readonly<Record<string, CompiledRoute | undefined>>
 type RouteConfig = { [kRoute]?: RouteBindings }
 
 /**
+ * How a key's pattern compares with a route's URL: in case, as fastify routes by default, and
+ * a trailing slash aside (a `prefix` gives one route both `/v1` and `/v1/`).
+ */
+const FASTIFY_ROUTING = { caseSensitive: true, strict: false } as const
+
+/**
  * A fastify plugin that takes over body parsing: every content type goes to safebody, which
  * reads, decodes, guards and validates the body against the route's `schema.body`, or a
  * binding in `routes`, and refuses anything else (415 for a type the route does not accept or
@@ -58,12 +64,6 @@ type RouteConfig = { [kRoute]?: RouteBindings }
  * await app.register(safebody, { limit: '1mb' })
  * app.post('/users', { schema: { body: user } }, async (req) => req.body)
  */
-/**
- * How a key's pattern compares with a route's URL: in case, as fastify routes by default, and
- * a trailing slash aside (a `prefix` gives one route both `/v1` and `/v1/`).
- */
-const FASTIFY_ROUTING = { caseSensitive: true, strict: false } as const
-
 const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, options, done) => {
   const engine = createEngine(options ?? {}, FASTIFY_ROUTING)
   fastify.removeAllContentTypeParsers()
@@ -185,7 +185,7 @@ class FastifyBindings {
     }
     if (found === null) return undefined
     const { bodyLimit } = routeOptions
-    if (found === undefined || found.policy.read.limit <= bodyLimit) return found
+    if (found.policy.read.limit <= bodyLimit) return found
     let byLimit = this.routes.get(found)
     if (byLimit === undefined) this.routes.set(found, (byLimit = new Map()))
     let route = byLimit.get(bodyLimit)

@@ -92,15 +92,13 @@ export function routeTable<T>(
   const literals = new Map<string, PatternRoute<T>[]>()
   const patterns = new Map<string, PatternRoute<T>[]>()
   const shapes = new Map<string, Map<string, T>>()
-  // Only ASCII paths and keys are folded (where `toLowerCase` and a RegExp agree).
-  const normalize = (path: string): string => {
-    const at = caseSensitive ? path : path.toLowerCase()
-    return !strict && at.length > 1 && at.endsWith('/') ? at.slice(0, -1) : at
-  }
+  const unslashed = (at: string): string =>
+    !strict && at.length > 1 && at.endsWith('/') ? at.slice(0, -1) : at
+  // Only ASCII paths and keys are folded this way (where `toLowerCase` and a RegExp agree).
+  const normalize = (path: string): string => unslashed(caseSensitive ? path : path.toLowerCase())
   const shapeOf = (tokens: readonly PathToken[]): string => {
     const at = shape(tokens)
-    const folded = caseSensitive ? at : at.replace(/[A-Z]+/g, (upper) => upper.toLowerCase())
-    return !strict && folded.length > 1 && folded.endsWith('/') ? folded.slice(0, -1) : folded
+    return unslashed(caseSensitive ? at : at.replace(/[A-Z]+/g, (upper) => upper.toLowerCase()))
   }
   for (const [key, value] of entries) {
     const { method, path } = parseRouteKey(key)
