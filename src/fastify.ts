@@ -46,10 +46,11 @@ type RouteBindings = Readonly<Record<string, CompiledRoute | undefined>>
 type RouteConfig = { [kRoute]?: RouteBindings }
 
 /**
- * How a key's pattern compares with a route's URL: in case, as fastify routes by default, and
- * a trailing slash aside (a `prefix` gives one route both `/v1` and `/v1/`).
+ * How a key's pattern compares with a route's URL: in case and trailing slash, as fastify
+ * routes by default (`/users` and `/users/` are two routes). An app with `caseSensitive:
+ * false` or `ignoreTrailingSlash` says so with `routing`.
  */
-const FASTIFY_ROUTING = { caseSensitive: true, strict: false } as const
+const FASTIFY_ROUTING = { caseSensitive: true, strict: true } as const
 
 /**
  * A fastify plugin that takes over body parsing: every content type goes to safebody, which

@@ -69,7 +69,7 @@ export interface SafeBodyOptions extends RouteSettings, ViolationOptions {
    * How `routes` keys compare with request paths: as the application's router does. Default
    * `{ caseSensitive: false, strict: false }` (Express's and Koa's defaults); on Hono
    * `{ caseSensitive: true, strict: true }`, as Hono routes; on fastify, where a key binds a
-   * route by its pattern, `{ caseSensitive: true, strict: false }`.
+   * route by its pattern, `{ caseSensitive: true, strict: true }`.
    */
   routing?: RoutingOptions
 }

@@ -96,10 +96,8 @@ export function routeTable<T>(
     !strict && at.length > 1 && at.endsWith('/') ? at.slice(0, -1) : at
   // Only ASCII paths and keys are folded this way (where `toLowerCase` and a RegExp agree).
   const normalize = (path: string): string => unslashed(caseSensitive ? path : path.toLowerCase())
-  const shapeOf = (tokens: readonly PathToken[]): string => {
-    const at = shape(tokens)
-    return unslashed(caseSensitive ? at : at.replace(/[A-Z]+/g, (upper) => upper.toLowerCase()))
-  }
+  const shapeOf = (tokens: readonly PathToken[]): string =>
+    unslashed(caseSensitive ? shape(tokens) : foldCase(shape(tokens)))
   for (const [key, value] of entries) {
     const { method, path } = parseRouteKey(key)
     let tokens: PathToken[]
@@ -189,6 +187,18 @@ function staticText(tokens: readonly PathToken[]): string | undefined {
     text += token.value
   }
   return text
+}
+
+/**
+ * Case folded as a case-insensitive RegExp without the `u` flag folds it (path-to-regexp's):
+ * each code unit upper-cased, unless that takes it from beyond ASCII into ASCII (`\u212a`, the
+ * Kelvin sign, stays) or into more than one unit. `é` and `É` fold alike, as the RegExp has it.
+ */
+function foldCase(text: string): string {
+  return text.replace(/[a-z]|[^\0-\x7f]/g, (unit) => {
+    const upper = unit.toUpperCase()
+    return upper.length === 1 && (unit < '\x80' || upper >= '\x80') ? upper : unit
+  })
 }
 
 /**

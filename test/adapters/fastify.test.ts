@@ -12,6 +12,12 @@ import { fastifyPattern } from '../../src/fastify-pattern.js'
 import { createEngine } from '../../src/core/engine.js'
 import { expectPrototypesUntouched } from '../helpers/app.js'
 import { expectBindings, tagged } from '../helpers/routing.js'
+
+// The route patterns the plugin tokenizes, counted: never per request for a route it saw added.
+vi.mock('../../src/fastify-pattern.js', async (original) => {
+  const module = await original<typeof import('../../src/fastify-pattern.js')>()
+  return { fastifyPattern: vi.fn(module.fastifyPattern) }
+})
 import {
   contractGetPath,
   contractOptions,
@@ -449,6 +455,8 @@ describe('safebody/fastify', () => {
         'POST /opt{/:x}': tagged('opt'),
         'POST /a\\:b': tagged('colon'),
         'POST /v1': tagged('v1'),
+        'POST /slash': tagged('slash'),
+        'POST /slash/': tagged('slash/'),
       },
     })
     instance.setErrorHandler(problemDetails())
@@ -470,7 +478,10 @@ describe('safebody/fastify', () => {
     instance.post('/n/:num(^\\d+$)', handle('n'))
     instance.post('/opt/:x?', handle('opt'))
     instance.post('/a::b', handle('a:b'))
-    // A prefix gives its `/` route two URLs, `/v1` and `/v1/`: one key binds both.
+    // Two routes to fastify, each with its own key.
+    instance.post('/slash', handle('slash'))
+    instance.post('/slash/', handle('slash/'))
+    // A prefix's `/` route answers `/v1` and `/v1/`: one route, one key.
     await instance.register(
       async (v1) => {
         v1.post('/', handle('v1'))
@@ -499,6 +510,9 @@ describe('safebody/fastify', () => {
         ['/a:b', 'colon', 200, 'a:b'],
         ['/v1', 'v1', 200, 'v1'],
         ['/v1/', 'v1', 200, 'v1'],
+        ['/slash', 'slash', 200, 'slash'],
+        ['/slash/', 'slash/', 200, 'slash/'],
+        ['/slash/', 'slash', 422, ''],
       ],
       ran,
       async (url, payload) => {
@@ -514,6 +528,33 @@ describe('safebody/fastify', () => {
     await instance.close()
   })
 
+  it('tokenizes a route pattern once: when the route is added, or on the first request of a route added before', async () => {
+    const instance = Fastify()
+    instance.post('/early/:id', async () => ({ ok: true }))
+    await instance.register(safebody, { routes: { 'POST /early/:key': true, 'POST /late': true } })
+    instance.post('/late', async () => ({ ok: true }))
+    instance.post('/unbound/:id', async () => ({ ok: true }))
+    await instance.ready()
+    const tokenized = vi.mocked(fastifyPattern)
+    tokenized.mockClear()
+    const send = (url: string) =>
+      instance.inject({
+        method: 'POST',
+        url,
+        payload: '{}',
+        headers: { 'content-type': 'application/json' },
+      })
+    for (let i = 0; i < 3; i++) {
+      expect((await send('/late')).statusCode).toBe(200)
+      expect((await send(`/unbound/${i}`)).statusCode).toBe(415)
+      expect((await send(`/early/${i}`)).statusCode).toBe(200)
+      // A bodiless request is looked up too (a route may require a body).
+      expect((await instance.inject({ method: 'POST', url: `/unbound/${i}` })).statusCode).toBe(200)
+    }
+    expect(tokenized.mock.calls).toEqual([['/early/:id']])
+    await instance.close()
+  })
+
   it.each([
     ['/users/:id', '/users/:userId'],
     ['/:a-:b', '/:x-:y'],
@@ -521,9 +562,12 @@ describe('safebody/fastify', () => {
     ['/o{/:x}', '/o/:x?'],
     ['/a\\:b', '/a::b'],
     ['/f/*rest', '/f/*'],
-    ['/Users/', '/users'],
+    ['/users', '/users'],
   ])('reads the key %s and the fastify URL %s as one pattern', (key, url) => {
-    const engine = createEngine({ routes: { [`POST ${key}`]: true } })
+    const engine = createEngine(
+      { routes: { [`POST ${key}`]: true } },
+      { caseSensitive: true, strict: true },
+    )
     expect(engine.byPattern('POST', fastifyPattern(url))).toBeDefined()
     expect(engine.byPattern('POST', fastifyPattern(`${url}/z`))).toBeUndefined()
   })

@@ -140,6 +140,13 @@ describe('routeTable', () => {
     expect(kelvin.find('POST', '/KEY')).toBe('ascii')
     expect(kelvin.find('POST', '/\u212aey')).toBe('kelvin')
     expect(kelvin.byPattern('POST', [{ type: 'text', value: '/\u212aey' }])).toBe('kelvin')
+    // Beyond ASCII, keys the RegExp folds alike are one route, as ASCII ones are.
+    expect(() =>
+      routeTable([
+        ['POST /café', 1],
+        ['POST /CAFÉ', 2],
+      ]),
+    ).toThrow(/route "POST \/CAFÉ" is bound twice/)
   })
 
   it('tries a static key beyond ASCII before any pattern, as it does an ASCII one', () => {
