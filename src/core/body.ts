@@ -14,6 +14,7 @@ import { Later } from './later.js'
 import {
   deliveryKey,
   deliveryTtl,
+  notAnAnswer,
   type ReplayPolicy,
   releaseLate,
   replayed,
@@ -469,7 +470,11 @@ class BodyTask implements ReadSink, TakenBody {
       this.refuse(replayed(seconds, this.policy.read.route))
       return false
     }
-    if (!isPromise(fresh)) return answered(fresh === true)
+    if (!isPromise(fresh)) {
+      return typeof fresh === 'boolean'
+        ? answered(fresh)
+        : this.storeFailed(replay, notAnAnswer(fresh))
+    }
     const { timeout } = this.policy.read
     let refused = false
     settleBy(
@@ -478,7 +483,9 @@ class BodyTask implements ReadSink, TakenBody {
       replay.storeTimeout,
       () => new Error(`the replay store did not answer within ${replay.storeTimeout} ms`),
       (first) => {
-        if (answered(first === true)) this.delivered()
+        if (typeof first !== 'boolean') {
+          if (this.storeFailed(replay, notAnAnswer(first))) this.delivered()
+        } else if (answered(first)) this.delivered()
       },
       (cause) => {
         if (this.storeFailed(replay, cause)) this.delivered()

@@ -199,6 +199,16 @@ export function storeUnavailable(cause: unknown): BodyError {
   return bodyError('replay.store.unavailable', undefined, { cause })
 }
 
+/**
+ * A claim answered with something other than true or false (`'OK'`, `null`: a Redis reply
+ * handed on as it is): a broken store, never taken for "seen", which would refuse every
+ * delivery as a replay, with a 409 that senders do not retry.
+ */
+export function notAnAnswer(answer: unknown): Error {
+  const kind = answer === null ? 'null' : typeof answer
+  return new TypeError(`the replay store's claim answered ${kind}, not true (new) or false (seen)`)
+}
+
 /** Options for the in-memory store. */
 export interface MemoryReplayStoreOptions {
   /** Most ids held at once. Default 100000. A full store fails like an unreachable one. */

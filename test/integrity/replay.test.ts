@@ -31,6 +31,9 @@ const throwing: ReplayStore = {
   },
 }
 const rejecting: ReplayStore = { claim: () => Promise.reject(new Error('store down')) }
+/** Stores handing on a Redis reply as it is: 'OK' when set, null when the key was there. */
+const replyingOk = { claim: () => 'OK' } as unknown as ReplayStore
+const replyingNull = { claim: async () => null } as unknown as ReplayStore
 /** A store that claims each key 200 ms late, and records what it is asked to release. */
 const released: string[] = []
 const late = (): ReplayStore => ({
@@ -80,6 +83,22 @@ describe.each(frameworks)('replay protection, in-memory store, through %s', (_na
       'POST /throwing': {
         schema: 'event',
         integrity: { preset: 'github', secret, replay: { store: throwing } },
+      },
+      'POST /ok-reply': {
+        schema: 'event',
+        integrity: { preset: 'github', secret, replay: { store: replyingOk } },
+      },
+      'POST /null-reply': {
+        schema: 'event',
+        integrity: { preset: 'github', secret, replay: { store: replyingNull } },
+      },
+      'POST /null-reply-passing': {
+        schema: 'event',
+        integrity: {
+          preset: 'github',
+          secret,
+          replay: { store: replyingNull, onStoreError: 'pass' },
+        },
       },
       'POST /passing': {
         schema: 'event',
@@ -253,6 +272,25 @@ describe.each(frameworks)('replay protection, in-memory store, through %s', (_na
     const res = await post('/throwing', payload, { 'x-hub-signature-256': github(payload) })
     expectRefusal(res, 503, 'replay.store.unavailable', seen)
     expect(seen.errors.at(-1)).toMatchObject({ cause: { message: 'store down' } })
+  })
+
+  it.each(['/ok-reply', '/null-reply'])(
+    'a store answering other than true or false (%s): 503, never taken for a replay (409)',
+    async (path) => {
+      reset()
+      const payload = fresh()
+      const res = await post(path, payload, { 'x-hub-signature-256': github(payload) })
+      expectRefusal(res, 503, 'replay.store.unavailable', seen)
+      expect(seen.errors.at(-1)).toMatchObject({
+        cause: { message: expect.stringMatching(/claim answered (string|null), not true/) },
+      })
+    },
+  )
+
+  it("a store answering other than true or false, with onStoreError: 'pass': the body goes on", async () => {
+    reset()
+    const payload = fresh()
+    passed(await post('/null-reply-passing', payload, { 'x-hub-signature-256': github(payload) }))
   })
 
   it("onStoreError: 'pass' lets the body through and reports it", async () => {
