@@ -464,17 +464,15 @@ class BodyTask implements ReadSink, TakenBody {
     } catch (cause) {
       return this.storeFailed(replay, cause)
     }
-    const answered = (first: boolean) => {
+    // true goes on, false is a replay, anything else is the store's fault.
+    const answered = (first: unknown): boolean => {
+      if (typeof first !== 'boolean') return this.storeFailed(replay, notAnAnswer(first))
       if (first) return true
       const seconds = windowSeconds(replay, claim.timestamp !== null, integrity.tolerance)
       this.refuse(replayed(seconds, this.policy.read.route))
       return false
     }
-    if (!isPromise(fresh)) {
-      return typeof fresh === 'boolean'
-        ? answered(fresh)
-        : this.storeFailed(replay, notAnAnswer(fresh))
-    }
+    if (!isPromise(fresh)) return answered(fresh)
     const { timeout } = this.policy.read
     let refused = false
     settleBy(
@@ -483,9 +481,7 @@ class BodyTask implements ReadSink, TakenBody {
       replay.storeTimeout,
       () => new Error(`the replay store did not answer within ${replay.storeTimeout} ms`),
       (first) => {
-        if (typeof first !== 'boolean') {
-          if (this.storeFailed(replay, notAnAnswer(first))) this.delivered()
-        } else if (answered(first)) this.delivered()
+        if (answered(first)) this.delivered()
       },
       (cause) => {
         if (this.storeFailed(replay, cause)) this.delivered()

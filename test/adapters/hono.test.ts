@@ -8,7 +8,7 @@ import { methodOverride } from 'hono/method-override'
 import { describe, expect, it } from 'vitest'
 import { safeBody, validBody } from '../../src/hono.js'
 import { expectPrototypesUntouched, http2Post, untilClosed } from '../helpers/app.js'
-import { expectBindings, tagged } from '../helpers/routing.js'
+import { expectBindings, splitKeys } from '../helpers/routing.js'
 import { eventRecorder, tick } from '../helpers/violations.js'
 import {
   contractLimited,
@@ -280,11 +280,7 @@ describe('safebody/hono', () => {
       const app = new Hono({ strict })
       app.use(
         safeBody({
-          routes: {
-            'POST /users/me': tagged('me'),
-            'POST /users/:id': tagged('id'),
-            'POST /admin': tagged('admin'),
-          },
+          routes: splitKeys,
         }),
       )
       const ran: string[] = []

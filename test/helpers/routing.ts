@@ -6,6 +6,13 @@ export function tagged(tag: string) {
   return { type: 'object', properties: { r: { const: tag } }, required: ['r'] } as const
 }
 
+/** Keys a router may split: a static route beside a pattern that matches it, and one more. */
+export const splitKeys = {
+  'POST /users/me': tagged('me'),
+  'POST /users/:id': tagged('id'),
+  'POST /admin': tagged('admin'),
+} as const
+
 /** One request: its path, the tag its body carries, the status and the handler that ran. */
 export type BindingCase = readonly [path: string, tag: string, status: number, handler: string]
 
