@@ -227,23 +227,34 @@ export function memoryReplayStore(options: MemoryReplayStoreOptions = {}): Repla
   const max = positive(options.max ?? 100_000, 'memoryReplayStore: max')
   // Insertion order is close to expiry order: sweeping from the front is amortised O(1).
   const expiries = new Map<string, number>()
-  const sweep = (now: number, all: boolean) => {
+  // No id expires before this (it may be early, never late): a full store sweeps all of its
+  // ids only once one may have expired, so a refused claim costs O(1), not a pass over `max`.
+  let earliest = Infinity
+  const sweep = (now: number) => {
+    for (const [key, expiresAt] of expiries) {
+      if (expiresAt > now) return
+      expiries.delete(key)
+    }
+  }
+  const sweepAll = (now: number) => {
+    earliest = Infinity
     for (const [key, expiresAt] of expiries) {
       if (expiresAt <= now) expiries.delete(key)
-      else if (!all) return
+      else if (expiresAt < earliest) earliest = expiresAt
     }
   }
   return {
     claim(key, ttl) {
       const now = Date.now()
-      sweep(now, false)
+      sweep(now)
       const expiresAt = expiries.get(key)
       if (expiresAt !== undefined && expiresAt > now) return false
       if (expiresAt === undefined && expiries.size >= max) {
-        sweep(now, true)
+        if (earliest <= now) sweepAll(now)
         // Dropping a live id would let its replay through: refuse to forget instead.
         if (expiries.size >= max) throw new Error(`memoryReplayStore is full (${max} ids)`)
       }
+      if (now + ttl < earliest) earliest = now + ttl
       expiries.delete(key)
       expiries.set(key, now + ttl)
       return true

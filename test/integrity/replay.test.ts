@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import request from 'supertest'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { memoryReplayStore, type ReplayStore, safeBody } from '../../src/index.js'
 import { takeBody } from '../../src/core/body.js'
 import { createEngine } from '../../src/core/engine.js'
@@ -366,6 +366,45 @@ describe('the in-memory store', () => {
     expect(() => store.claim('c', 60_000)).toThrow(/full/)
   })
 
+  it('makes room in a full store as soon as any id, not only the oldest, is out of time', () => {
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(1_000_000)
+    try {
+      const store = memoryReplayStore({ max: 3 })
+      expect(store.claim('a', 60_000)).toBe(true)
+      expect(store.claim('b', 10_000)).toBe(true) // out of time before 'a', behind it
+      expect(store.claim('c', 60_000)).toBe(true)
+      clock.mockReturnValue(1_005_000)
+      expect(() => store.claim('d', 5_000)).toThrow(/full/)
+      clock.mockReturnValue(1_011_000)
+      expect(store.claim('d', 5_000)).toBe(true) // 'b' dropped; 'd' is next out, at 1_016_000
+      expect(() => store.claim('e', 60_000)).toThrow(/full/)
+      clock.mockReturnValue(1_017_000)
+      expect(store.claim('e', 60_000)).toBe(true)
+      expect(store.claim('a', 60_000)).toBe(false) // still remembered: a sweep drops no live id
+    } finally {
+      clock.mockRestore()
+    }
+  })
+
+  it('refuses a claim on a full store of live ids without a pass over all of them', () => {
+    const store = memoryReplayStore({ max: 1000 })
+    for (let i = 0; i < 1000; i++) expect(store.claim(`id${i}`, 60_000)).toBe(true)
+    const refusals: unknown[] = []
+    const visited = countMapSteps(() => {
+      for (let i = 0; i < 1000; i++) {
+        try {
+          store.claim(`new${i}`, 60_000)
+        } catch (err) {
+          refusals.push(err)
+        }
+      }
+    })
+    expect(refusals).toHaveLength(1000)
+    expect(String(refusals[999])).toMatch(/memoryReplayStore is full \(1000 ids\)/)
+    // One look at the oldest id per claim; a pass over the store each time would be 1,000,000.
+    expect(visited).toBeLessThanOrEqual(2000)
+  })
+
   it('drops ids whose time is up, making room', async () => {
     const store = memoryReplayStore({ max: 2 })
     expect(store.claim('a', 20)).toBe(true)
@@ -403,3 +442,26 @@ describe('replay options at start-up', () => {
     expect(() => memoryReplayStore({ max: 0 })).toThrow(/max must be a positive integer/)
   })
 })
+
+/** How many entries every Map iterated while `run` ran (synchronously) has handed out. */
+function countMapSteps(run: () => void): number {
+  const iterate = Map.prototype[Symbol.iterator]
+  let steps = 0
+  const spy = vi.spyOn(Map.prototype, Symbol.iterator).mockImplementation(function (
+    this: Map<unknown, unknown>,
+  ) {
+    const entries = iterate.call(this)
+    const next = entries.next.bind(entries)
+    entries.next = () => {
+      steps++
+      return next()
+    }
+    return entries
+  })
+  try {
+    run()
+  } finally {
+    spy.mockRestore()
+  }
+  return steps
+}
