@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
-import protobuf from 'protobufjs'
+import protobuf, { type Type } from 'protobufjs'
 
 /** Where protobuf message types come from: a folder of `.proto` files, or a list of files. */
 export type ProtoSource = string | readonly string[]
@@ -8,7 +8,7 @@ export type ProtoSource = string | readonly string[]
 /** The loaded `.proto` files: look a message type up by its full name. */
 export interface ProtoRegistry {
   /** The message type `name` (`'demo.User'`), or a start-up error naming what is wrong. */
-  messageType(name: string): protobuf.Type
+  messageType(name: string): Type
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   readFileSync,
   rmSync,
   symlinkSync,
+  writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -54,6 +55,48 @@ describe('the entry points have types under every module resolution', () => {
       expect(found, `${entry} under ${name}`).toBeDefined()
       expect(found?.resolvedFileName).toMatch(/\.d\.c?ts$/)
       expect(existsSync(found?.resolvedFileName ?? '')).toBe(true)
+    })
+  }
+})
+
+describe('the declarations type-check in a strict project without esModuleInterop', () => {
+  // A project that sets neither esModuleInterop nor skipLibCheck reads every declaration
+  // safebody ships; one that default-imports a CommonJS package (`import protobuf from
+  // 'protobufjs'`) fails there under node10. Only safebody's own files are judged: the peers'
+  // types (@types/koa ...) are theirs.
+  // node10 reads them as CommonJS, nodenext as either: the other two add only time.
+  const dist = join(root, 'dist')
+  for (const [name, options] of settings.filter(
+    ([name]) => name === 'node10' || name === 'nodenext',
+  )) {
+    it(name, () => {
+      const file = join(project, `consumer-${name}.ts`)
+      writeFileSync(
+        file,
+        entries
+          .map((entry, i) => `import * as entry${i} from '${entry}'\nexport { entry${i} }\n`)
+          .join(''),
+      )
+      const program = ts.createProgram([file], {
+        ...options,
+        strict: true,
+        noEmit: true,
+        esModuleInterop: false,
+        allowSyntheticDefaultImports: false,
+        skipLibCheck: false,
+        types: ['node'],
+        typeRoots: [join(root, 'node_modules', '@types')],
+      })
+      const ours = ts
+        .getPreEmitDiagnostics(program)
+        .filter((d) => d.file === undefined || d.file.fileName.startsWith(dist))
+        .map((d) => {
+          const text = ts.flattenDiagnosticMessageText(d.messageText, '\n')
+          return d.file === undefined ? text : `${d.file.fileName.slice(dist.length)}: ${text}`
+        })
+      expect(ours).toEqual([])
+      const read = program.getSourceFiles().filter((f) => f.fileName.startsWith(dist))
+      expect(read.length).toBeGreaterThan(entries.length)
     })
   }
 })
