@@ -286,8 +286,9 @@ export function limitError(
   value: number | string,
   route: string | undefined,
   props?: BodyErrorProps,
+  /** The option that set `value`, where it is not the one the catalogue names for `type`. */
+  setting = (catalogue[type] as CatalogueEntry).setting ?? 'limit',
 ): BodyError {
-  const setting = (catalogue[type] as CatalogueEntry).setting ?? 'limit'
   return bodyError(type, `${what} (${settingNote(setting, value, route)}).`, props)
 }
 

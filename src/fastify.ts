@@ -14,7 +14,7 @@ import { type BodyScope, dropBody, noBody, takeBody, unread } from './core/body.
 import { type BodyEngine, createEngine } from './core/engine.js'
 import type { RouteBinding, RoutePolicy, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
-import { hasBody } from './core/read.js'
+import { hasBody, type ReadPolicy } from './core/read.js'
 import { pathOf } from './core/request.js'
 import type { CompiledRoute } from './core/route.js'
 import { fastifyPattern } from './fastify-pattern.js'
@@ -150,7 +150,12 @@ function capped(route: CompiledRoute, bodyLimit: number): CompiledRoute {
 }
 
 function cappedPolicy(policy: RoutePolicy, bodyLimit: number): RoutePolicy {
-  return { ...policy, read: { ...policy.read, limit: bodyLimit } }
+  return { ...policy, read: bodyLimited(policy.read, bodyLimit) }
+}
+
+/** `read` with fastify's `bodyLimit` as its limit, which its refusals name. */
+function bodyLimited(read: ReadPolicy, bodyLimit: number): ReadPolicy {
+  return { ...read, limit: bodyLimit, limitSetting: 'bodyLimit' }
 }
 
 /**
@@ -203,7 +208,7 @@ class FastifyBindings {
     const { scope } = this.engine
     const { read } = scope.fallback.policy
     const { bodyLimit } = request.routeOptions
-    const policy = read.limit <= bodyLimit ? read : { ...read, limit: bodyLimit }
+    const policy = read.limit <= bodyLimit ? read : bodyLimited(read, bodyLimit)
     const { method, url, headers, raw } = request
     const asked = { method, path: pathOf(url), headers, rawHeaders: raw.rawHeaders }
     dropBody(scope, asked, source, policy, (err) => done((err ?? null) as Error | null))

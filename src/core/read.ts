@@ -29,6 +29,8 @@ export interface ReadPolicy {
    * to find it empty (`limit` 0), and a compressed one needs its coded bytes read for that.
    */
   readonly wireLimit?: number
+  /** The option `limit` came from, as a refusal names it, where it is not `limit` (`bodyLimit`). */
+  readonly limitSetting?: string
 }
 
 /** A Node readable stream of body bytes, such as an `http.IncomingMessage`. */
@@ -623,10 +625,15 @@ function tooLarge(policy: ReadPolicy, inflated: boolean, props: BodyErrorProps):
   const what = inflated
     ? `The body inflates past the ${limit} limit`
     : `The body is larger than the ${limit} limit`
-  return limitError('entity.too.large', what, limit, policy.route, {
-    limit: policy.limit,
-    ...props,
-  })
+  const { route, limitSetting } = policy
+  return limitError(
+    'entity.too.large',
+    what,
+    limit,
+    route,
+    { limit: policy.limit, ...props },
+    limitSetting,
+  )
 }
 
 function encodingSet(): Error {

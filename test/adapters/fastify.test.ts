@@ -222,11 +222,23 @@ describe('safebody/fastify', () => {
       }),
     )
     instance.post('/listed', async () => ({ ok: true }))
+    instance.post(
+      '/small',
+      { schema: { body: { type: 'string' } }, config: { safebody: { limit: 500 } } },
+      async () => ({ ok: true }),
+    )
     const payload = JSON.stringify('a'.repeat(2000))
     const headers = { 'content-type': 'application/json' }
-    for (const url of ['/big', '/listed']) {
+    // The detail names the setting that decided: raising safebody's `limit` would not help.
+    for (const [url, setting] of [
+      ['/big', '`bodyLimit` is 1000B on POST /big'],
+      ['/listed', '`bodyLimit` is 1000B on POST /listed'],
+      ['/small', '`limit` is 500B on POST /small'],
+    ]) {
       const refused = await instance.inject({ method: 'POST', url, payload, headers })
-      expect([url, refused.statusCode, refused.json().type]).toEqual([url, 413, 'entity.too.large'])
+      const { type, detail } = refused.json<{ type: string; detail: string }>()
+      expect([url, refused.statusCode, type]).toEqual([url, 413, 'entity.too.large'])
+      expect(detail).toContain(`(${setting}).`)
     }
     const taken = await instance.inject({ method: 'POST', url: '/bigger', payload, headers })
     expect(taken.statusCode).toBe(200)
