@@ -66,6 +66,69 @@ describe('suppression comments', () => {
     expect(result.suppressed.map((s) => s.line)).toEqual([2, 4, 8])
   })
 
+  it('take a reason that goes on over the comment lines below, and cover the next code line', () => {
+    const text = [
+      'export function run(formula) {',
+      '  // safebody-audit-ignore code-eval: formulas come from the',
+      '  // admin-only report builder',
+      '  eval(formula)',
+      '  /* safebody-audit-ignore code-eval: formulas come from the',
+      '   * admin-only report builder,',
+      '     reviewed in #12 */',
+      '  eval(formula + 1)',
+      '  // safebody-audit-ignore code-eval:',
+      '  //   the reason may start on the next line',
+      '  eval(formula + 2)',
+      '  // safebody-audit-ignore code-eval: reviewed',
+      '  // eslint-disable-next-line no-eval',
+      '  eval(formula + 3)',
+      '  // safebody-audit-ignore code-eval: stacked',
+      '  // safebody-audit-ignore timer-string: stacked too',
+      "  setTimeout('tick()', eval(formula + 4))",
+      '}',
+      '',
+    ].join('\n')
+    writeFileSync(join(dir, 'multiline.js'), text)
+    const result = runAudit({ paths: ['multiline.js'], cwd: dir })
+    expect(result.findings).toEqual([])
+    expect(result.invalidSuppressions).toEqual([])
+    expect(result.suppressed.map((s) => [s.line, s.ruleId, s.reason])).toEqual([
+      [4, 'code-eval', 'formulas come from the admin-only report builder'],
+      [8, 'code-eval', 'formulas come from the admin-only report builder, reviewed in #12'],
+      [11, 'code-eval', 'the reason may start on the next line'],
+      [14, 'code-eval', 'reviewed'],
+      [17, 'timer-string', 'stacked too'],
+      [17, 'code-eval', 'stacked'],
+    ])
+  })
+
+  it('end the reason and the reach of a comment at a blank line or code', () => {
+    const text = [
+      'export function run(code) {',
+      '  // safebody-audit-ignore code-eval: reviewed',
+      '',
+      '  eval(code)',
+      '  eval(code + 1) // safebody-audit-ignore code-eval: trailing, covers its own line',
+      '  // a note about the next line',
+      '  eval(code + 2)',
+      '  // safebody-audit-ignore code-eval',
+      '  // no rule separator, so no reason: ignored',
+      '  eval(code + 3)',
+      '  const a = 1 // safebody-audit-ignore code-eval: not alone, so not the line below',
+      '  // still a comment',
+      '  eval(code + 4)',
+      '}',
+      '',
+    ].join('\n')
+    writeFileSync(join(dir, 'ends.js'), text)
+    const result = runAudit({ paths: ['ends.js'], cwd: dir })
+    expect(result.findings.map((f) => f.line)).toEqual([4, 7, 10, 13])
+    expect(result.suppressed.map((s) => [s.line, s.reason])).toEqual([
+      [5, 'trailing, covers its own line'],
+    ])
+    expect(result.invalidSuppressions.map((s) => s.line)).toEqual([8])
+  })
+
   it.each([
     ['U+2028', '\u2028'],
     ['U+2029', '\u2029'],
