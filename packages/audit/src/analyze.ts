@@ -263,12 +263,15 @@ function checkFile(
     for (const value of values) {
       if (isStaticValue(value)) continue
       for (const i of ctx.taint.parameterOrigins(value, owner.fn)) parameters.add(i)
+      for (const i of ctx.taint.parameterOrigins(value, owner.fn, 'json')) parameters.add(i)
     }
     for (const i of parameters) {
       const assumed: FileContext = {
         ...ctx,
         isRequestData: (e) =>
           ctx.taint.isRequestData(e) || ctx.taint.parameterOrigins(e, owner.fn).includes(i),
+        isRequestJson: (e) =>
+          ctx.taint.isRequestJson(e) || ctx.taint.parameterOrigins(e, owner.fn, 'json').includes(i),
       }
       const report = rule.check(node, assumed)
       if (!report) continue

@@ -35,6 +35,8 @@ export interface FileContext {
   calleeName(call: ts.CallExpression | ts.NewExpression): string | undefined
   /** True when the expression is request data of an enclosing handler. */
   isRequestData(expr: ts.Expression): boolean
+  /** True when the expression holds request data serialized by JSON.stringify (taint.ts). */
+  isRequestJson(expr: ts.Expression): boolean
   /** The function an expression names: in this file, or exported by a scanned local module. */
   resolveFunction(expr: ts.Expression): FunctionRef | undefined
   /** The nearest enclosing function that has a local path, with that path. */
@@ -75,6 +77,11 @@ export function createFileContext(
     calleeName,
     isRequestData: (expr) => {
       const found = taint.isRequestData(expr)
+      if (!found && probe?.asked) probe.asked.push(expr)
+      return found
+    },
+    isRequestJson: (expr) => {
+      const found = taint.isRequestJson(expr)
       if (!found && probe?.asked) probe.asked.push(expr)
       return found
     },

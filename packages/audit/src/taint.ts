@@ -25,7 +25,6 @@ const REQUEST_GETTERS = new Set(['get', 'header', 'param'])
 // Calls that hand their (string) argument back in another shape, so taint flows through.
 const PASS_THROUGH = new Set([
   'String',
-  'JSON.parse',
   'Buffer.from',
   'decodeURIComponent',
   'decodeURI',
@@ -42,10 +41,22 @@ const PASS_THROUGH = new Set([
 const REQUEST = 1
 const MAX_PARAMETERS = 30
 
+/**
+ * How request data sits in a value: as the client sent it, or inside the output of
+ * JSON.stringify, a JSON text whose quoting holds for JavaScript but not for a shell.
+ */
+type Form = 'raw' | 'json'
+
 /** What one function knows: the names of its request, and the labels of its locals. */
 interface RequestScope {
   requestNames: Set<string>
   tainted: Map<string, number>
+  /** Locals holding request data serialized by JSON.stringify, by the same labels. */
+  serialized: Map<string, number>
+}
+
+function emptyScope(): RequestScope {
+  return { requestNames: new Set(), tainted: new Map(), serialized: new Map() }
 }
 
 /**
@@ -68,24 +79,33 @@ export class RequestTaint {
   /** True when `expr` is, or is built from, request data of an enclosing handler. */
   isRequestData(expr: ts.Expression): boolean {
     const scope = this.scopeAt(expr)
-    return scope !== undefined && this.tainted(expr, scope, 0) !== 0
+    return scope !== undefined && this.tainted(expr, scope, 0, 'raw') !== 0
+  }
+
+  /**
+   * True when `expr` holds request data serialized by JSON.stringify, directly or through
+   * locals (`const payload = JSON.stringify(req.body)`): quoted, but not for a shell.
+   */
+  isRequestJson(expr: ts.Expression): boolean {
+    const scope = this.scopeAt(expr)
+    return scope !== undefined && this.tainted(expr, scope, 0, 'json') !== 0
   }
 
   /**
    * The parameters of `fn` (indexes) that `expr`, inside `fn`, is built from. Computed the
    * first time a function is asked about, so functions nobody asks about cost nothing.
    */
-  parameterOrigins(expr: ts.Expression, fn: HandlerFunction): number[] {
+  parameterOrigins(expr: ts.Expression, fn: HandlerFunction, form: Form = 'raw'): number[] {
     let scope = this.parameterScopes.get(fn)
     if (!scope) {
-      scope = { requestNames: new Set(), tainted: new Map() }
+      scope = emptyScope()
       fn.parameters.slice(0, MAX_PARAMETERS).forEach((param, i) => {
         bindAll(param.name, scope!.tainted, 1 << i)
       })
       this.propagateBody(fn, scope)
       this.parameterScopes.set(fn, scope)
     }
-    const mask = this.tainted(expr, scope, 0)
+    const mask = this.tainted(expr, scope, 0, form)
     const origins: number[] = []
     for (let i = 0; i < fn.parameters.length && i < MAX_PARAMETERS; i++) {
       if (mask & (1 << i)) origins.push(i)
@@ -110,17 +130,16 @@ export class RequestTaint {
     for (let current: ts.Node | undefined = node; current; current = current.parent) {
       const scope = this.scopes.get(current)
       if (!scope) continue
-      merged ??= { requestNames: new Set(), tainted: new Map() }
+      merged ??= emptyScope()
       for (const name of scope.requestNames) merged.requestNames.add(name)
-      for (const [name, mask] of scope.tainted) {
-        merged.tainted.set(name, (merged.tainted.get(name) ?? 0) | mask)
-      }
+      for (const [name, mask] of scope.tainted) addLabel(merged.tainted, name, mask)
+      for (const [name, mask] of scope.serialized) addLabel(merged.serialized, name, mask)
     }
     return merged
   }
 
   private buildScope(fn: HandlerFunction): RequestScope {
-    const scope: RequestScope = { requestNames: new Set(), tainted: new Map() }
+    const scope = emptyScope()
     const param = requestParameter(fn)
     if (param && ts.isIdentifier(param.name)) scope.requestNames.add(param.name.text)
     if (param && ts.isObjectBindingPattern(param.name)) bindFromRequest(param.name, scope)
@@ -146,31 +165,35 @@ export class RequestTaint {
       if (ts.isIdentifier(init) && scope.requestNames.has(init.text)) {
         if (ts.isObjectBindingPattern(node.name)) bindFromRequest(node.name, scope)
         else if (ts.isIdentifier(node.name)) scope.requestNames.add(node.name.text)
-      } else {
-        const mask = this.tainted(init, scope, 0)
-        if (mask !== 0) bindAll(node.name, scope.tainted, mask)
-      }
+      } else this.bind(node.name, init, scope)
     } else if (
       ts.isBinaryExpression(node) &&
       node.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
       ts.isIdentifier(node.left)
     ) {
-      const mask = this.tainted(node.right, scope, 0)
-      if (mask !== 0) addLabel(scope.tainted, node.left.text, mask)
+      this.bind(node.left, node.right, scope)
     } else if (
       (ts.isForOfStatement(node) || ts.isForInStatement(node)) &&
       ts.isVariableDeclarationList(node.initializer)
     ) {
-      const mask = this.tainted(node.expression, scope, 0)
-      if (mask === 0) return
-      for (const decl of node.initializer.declarations) bindAll(decl.name, scope.tainted, mask)
+      for (const decl of node.initializer.declarations) this.bind(decl.name, node.expression, scope)
     }
   }
 
-  private tainted(expr: ts.Expression, scope: RequestScope, depth: number): number {
+  // The names take the labels of the value, in each form.
+  private bind(name: ts.BindingName, value: ts.Expression, scope: RequestScope): void {
+    const raw = this.tainted(value, scope, 0, 'raw')
+    if (raw !== 0) bindAll(name, scope.tainted, raw)
+    const json = this.tainted(value, scope, 0, 'json')
+    if (json !== 0) bindAll(name, scope.serialized, json)
+  }
+
+  private tainted(expr: ts.Expression, scope: RequestScope, depth: number, form: Form): number {
     if (depth > 12) return 0
-    const next = (e: ts.Expression): number => this.tainted(e, scope, depth + 1)
-    if (ts.isIdentifier(expr)) return scope.tainted.get(expr.text) ?? 0
+    const label = (e: ts.Expression, as: Form): number => this.tainted(e, scope, depth + 1, as)
+    const next = (e: ts.Expression): number => label(e, form)
+    const locals = form === 'raw' ? scope.tainted : scope.serialized
+    if (ts.isIdentifier(expr)) return locals.get(expr.text) ?? 0
     if (
       ts.isParenthesizedExpression(expr) ||
       ts.isAsExpression(expr) ||
@@ -182,7 +205,8 @@ export class RequestTaint {
       return next(expr.expression)
     }
     if (ts.isPropertyAccessExpression(expr) || ts.isElementAccessExpression(expr)) {
-      return (isRequestSource(expr, scope.requestNames) ? REQUEST : 0) | next(expr.expression)
+      const source = form === 'raw' && isRequestSource(expr, scope.requestNames)
+      return (source ? REQUEST : 0) | next(expr.expression)
     }
     if (ts.isTemplateExpression(expr)) return union(expr.templateSpans, (s) => next(s.expression))
     if (ts.isBinaryExpression(expr)) return next(expr.left) | next(expr.right)
@@ -192,31 +216,38 @@ export class RequestTaint {
       return union(expr.properties, (p) => {
         if (ts.isPropertyAssignment(p)) return next(p.initializer)
         if (ts.isSpreadAssignment(p)) return next(p.expression)
-        if (ts.isShorthandPropertyAssignment(p)) return scope.tainted.get(p.name.text) ?? 0
+        if (ts.isShorthandPropertyAssignment(p)) return locals.get(p.name.text) ?? 0
         return 0
       })
     }
-    if (ts.isCallExpression(expr)) return this.taintedCall(expr, scope, next)
+    if (ts.isCallExpression(expr)) return this.taintedCall(expr, scope, form, label)
     return 0
   }
 
   private taintedCall(
     call: ts.CallExpression,
     scope: RequestScope,
-    next: (e: ts.Expression) => number,
+    form: Form,
+    label: (e: ts.Expression, as: Form) => number,
   ): number {
     const callee = call.expression
+    const next = (e: ts.Expression): number => label(e, form)
     let mask = 0
     if (ts.isPropertyAccessExpression(callee)) {
       const receiver = callee.expression
       const getter = REQUEST_GETTERS.has(callee.name.text)
       if (getter && ts.isIdentifier(receiver) && scope.requestNames.has(receiver.text)) {
-        return REQUEST
+        return form === 'raw' ? REQUEST : 0
       }
       // x.trim(), x.toString(), x.split(','): a method of request data returns request data.
       mask = next(receiver)
     }
     const name = qualifiedName(callee, this.bindings)
+    const [first] = call.arguments
+    // JSON.stringify quotes its value into a JSON text, which JSON.parse turns back.
+    const both = (e: ts.Expression) => label(e, 'raw') | label(e, 'json')
+    if (name === 'JSON.stringify') return mask | (form === 'json' && first ? both(first) : 0)
+    if (name === 'JSON.parse') return mask | (form === 'raw' ? union(call.arguments, both) : 0)
     if (name !== undefined && PASS_THROUGH.has(name)) mask |= union(call.arguments, next)
     return mask
   }

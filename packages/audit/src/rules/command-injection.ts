@@ -45,7 +45,8 @@ export const commandInjection: Rule = {
     if (script && inShellCommand(script, file)) {
       return { node, message: `${callee}() runs a shell with a command from request data` }
     }
-    const argsFromRequest = args !== undefined && file.isRequestData(args)
+    // With a shell, the arguments are joined into its command line.
+    const argsFromRequest = args !== undefined && inShellCommand(args, file)
     if (argsFromRequest && usesShell(node)) {
       return { node, message: `${callee}() with shell: true gets arguments from request data` }
     }
@@ -72,24 +73,12 @@ function shellScript(program: ts.Expression, args: ts.Expression): ts.Expression
 }
 
 /**
- * Request data in a shell command line: directly, or quoted by JSON.stringify inside a template
- * or `+` (`echo ${JSON.stringify(q)}`): its double quotes leave `$(...)` and backquotes to the
- * shell.
+ * Request data in a shell command line: as it came, or quoted by JSON.stringify, here or in a
+ * local (`const payload = JSON.stringify(req.body)`): its double quotes leave `$(...)` and
+ * backquotes to the shell.
  */
 function inShellCommand(expr: ts.Expression, file: FileContext): boolean {
-  if (file.isRequestData(expr)) return true
-  const inner = unwrap(expr)
-  if (ts.isTemplateExpression(inner)) {
-    return inner.templateSpans.some((span) => inShellCommand(span.expression, file))
-  }
-  if (ts.isBinaryExpression(inner) && inner.operatorToken.kind === ts.SyntaxKind.PlusToken) {
-    return inShellCommand(inner.left, file) || inShellCommand(inner.right, file)
-  }
-  if (ts.isCallExpression(inner) && file.calleeName(inner) === 'JSON.stringify') {
-    const [value] = inner.arguments
-    return value !== undefined && file.isRequestData(value)
-  }
-  return false
+  return file.isRequestData(expr) || file.isRequestJson(expr)
 }
 
 function usesShell(call: ts.CallExpression): boolean {
