@@ -1,4 +1,5 @@
 import ts from 'typescript'
+import { isKoaContext } from './sources.js'
 
 /** Methods of an Express app, router or `app.route()` that take middleware and handlers. */
 const ROUTE_METHODS = new Set([
@@ -74,15 +75,16 @@ const REQUEST_NAME = /^(req|request)$/i
 const REQUEST_TYPE = /\bRequest\b/
 
 /**
- * True when a function looks like an Express-style handler on its own: its request parameter
- * is called `req`/`request`, is typed `Request`, or destructures `body`, `query`... beside a
- * second parameter. Functions passed to a route method count
- * whatever their parameters are called; the caller checks that.
+ * True when a function looks like an Express-style or Koa handler on its own: its request
+ * parameter is called `req`/`request`, is typed `Request`, destructures `body`, `query`...
+ * beside a second parameter, or is a Koa context (`ctx`, sources.ts). Functions passed to a
+ * route method count whatever their parameters are called; the caller checks that.
  */
 export function looksLikeHandler(fn: HandlerFunction): boolean {
   const param = requestParameter(fn)
   if (!param) return false
   if (ts.isIdentifier(param.name) && REQUEST_NAME.test(param.name.text)) return true
+  if (isKoaContext(param)) return true
   if (param.type !== undefined) return REQUEST_TYPE.test(param.type.getText())
   // `({ body }, res) => ...`: a request destructured in place, beside a response.
   return (

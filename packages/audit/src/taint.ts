@@ -7,21 +7,17 @@ import {
   requestParameter,
   routeMethod,
 } from './express.js'
-
-/** Properties of an Express request that the client controls. */
-const REQUEST_SOURCES = new Set([
-  'body',
-  'query',
-  'params',
-  'headers',
-  'cookies',
-  'signedCookies',
-  // Uploads: req.files (express-fileupload, multer's array forms) and req.file (multer).
-  'files',
-  'file',
-])
-// req.get('x-y'), req.header('x-y'), req.param('id'): client-controlled too.
-const REQUEST_GETTERS = new Set(['get', 'header', 'param'])
+import {
+  bindingKey,
+  destructureRequest,
+  isKoaContext,
+  isRequestGetter,
+  isRequestSource,
+  memberKey,
+  type RequestKind,
+  requestKind,
+  type RequestNames,
+} from './sources.js'
 // Calls that hand their (string) argument back in another shape, so taint flows through.
 const PASS_THROUGH = new Set([
   'String',
@@ -49,19 +45,20 @@ type Form = 'raw' | 'json'
 
 /** What one function knows: the names of its request, and the labels of its locals. */
 interface RequestScope {
-  requestNames: Set<string>
+  requestNames: RequestNames
   tainted: Map<string, number>
   /** Locals holding request data serialized by JSON.stringify, by the same labels. */
   serialized: Map<string, number>
 }
 
 function emptyScope(): RequestScope {
-  return { requestNames: new Set(), tainted: new Map(), serialized: new Map() }
+  return { requestNames: new Map(), tainted: new Map(), serialized: new Map() }
 }
 
 /**
- * Request-data tracking within Express-style handlers: `req.body` and friends, and locals
- * assigned from them in the same function (including callbacks nested inside it).
+ * Request-data tracking within Express-style and Koa handlers: `req.body`, `ctx.request.body`
+ * and friends (sources.ts), and locals assigned from them in the same function (including
+ * callbacks nested inside it).
  */
 export class RequestTaint {
   private readonly scopes = new Map<ts.Node, RequestScope>()
@@ -113,7 +110,11 @@ export class RequestTaint {
     return origins
   }
 
-  /** True when `node` reads `req.body` (or destructures `body` from the request). */
+  /**
+   * True when `node` reads `req.body` (or destructures `body` from the request) of an
+   * Express-style request; Koa's `ctx.request.body` does not count (unvalidated-body is
+   * Express's).
+   */
   readsBody(node: ts.Node, fn: ts.Node): boolean {
     const scope = this.scopes.get(fn)
     if (!scope) return false
@@ -131,7 +132,7 @@ export class RequestTaint {
       const scope = this.scopes.get(current)
       if (!scope) continue
       merged ??= emptyScope()
-      for (const name of scope.requestNames) merged.requestNames.add(name)
+      for (const [name, kind] of scope.requestNames) merged.requestNames.set(name, kind)
       for (const [name, mask] of scope.tainted) addLabel(merged.tainted, name, mask)
       for (const [name, mask] of scope.serialized) addLabel(merged.serialized, name, mask)
     }
@@ -141,8 +142,9 @@ export class RequestTaint {
   private buildScope(fn: HandlerFunction): RequestScope {
     const scope = emptyScope()
     const param = requestParameter(fn)
-    if (param && ts.isIdentifier(param.name)) scope.requestNames.add(param.name.text)
-    if (param && ts.isObjectBindingPattern(param.name)) bindFromRequest(param.name, scope)
+    const kind: RequestKind = param && isKoaContext(param) ? 'koaContext' : 'express'
+    if (param && ts.isIdentifier(param.name)) scope.requestNames.set(param.name.text, kind)
+    if (param && ts.isObjectBindingPattern(param.name)) bindFromRequest(param.name, kind, scope)
     this.propagateBody(fn, scope)
     return scope
   }
@@ -162,9 +164,10 @@ export class RequestTaint {
   private propagate(node: ts.Node, scope: RequestScope): void {
     if (ts.isVariableDeclaration(node) && node.initializer) {
       const init = node.initializer
-      if (ts.isIdentifier(init) && scope.requestNames.has(init.text)) {
-        if (ts.isObjectBindingPattern(node.name)) bindFromRequest(node.name, scope)
-        else if (ts.isIdentifier(node.name)) scope.requestNames.add(node.name.text)
+      const kind = requestKind(init, scope.requestNames)
+      if (kind !== undefined) {
+        if (ts.isObjectBindingPattern(node.name)) bindFromRequest(node.name, kind, scope)
+        else if (ts.isIdentifier(node.name)) scope.requestNames.set(node.name.text, kind)
       } else this.bind(node.name, init, scope)
     } else if (
       ts.isBinaryExpression(node) &&
@@ -233,15 +236,9 @@ export class RequestTaint {
     const callee = call.expression
     const next = (e: ts.Expression): number => label(e, form)
     let mask = 0
-    if (ts.isPropertyAccessExpression(callee)) {
-      const receiver = callee.expression
-      const getter = REQUEST_GETTERS.has(callee.name.text)
-      if (getter && ts.isIdentifier(receiver) && scope.requestNames.has(receiver.text)) {
-        return form === 'raw' ? REQUEST : 0
-      }
-      // x.trim(), x.toString(), x.split(','): a method of request data returns request data.
-      mask = next(receiver)
-    }
+    if (isRequestGetter(callee, scope.requestNames)) return form === 'raw' ? REQUEST : 0
+    // x.trim(), x.toString(), x.split(','): a method of request data returns request data.
+    if (ts.isPropertyAccessExpression(callee)) mask = next(callee.expression)
     const name = qualifiedName(callee, this.bindings)
     const [first] = call.arguments
     // JSON.stringify quotes its value into a JSON text, which JSON.parse turns back.
@@ -263,50 +260,32 @@ function addLabel(into: Map<string, number>, name: string, mask: number): void {
   into.set(name, (into.get(name) ?? 0) | mask)
 }
 
-/** `req.body`, `req.query.x`, `req['params']`: a read of a client-controlled request part. */
-function isRequestSource(expr: ts.Expression, requestNames: Set<string>): boolean {
-  if (!ts.isPropertyAccessExpression(expr) && !ts.isElementAccessExpression(expr)) return false
-  const receiver = expr.expression
-  if (!ts.isIdentifier(receiver) || !requestNames.has(receiver.text)) return false
-  const key = ts.isPropertyAccessExpression(expr) ? expr.name.text : literalKey(expr)
-  return key !== undefined && REQUEST_SOURCES.has(key)
-}
-
-function isBodyAccess(node: ts.Node, requestNames: Set<string>): boolean {
+function isBodyAccess(node: ts.Node, requestNames: RequestNames): boolean {
+  const express = (e: ts.Expression) => ts.isIdentifier(e) && requestNames.get(e.text) === 'express'
   if (ts.isPropertyAccessExpression(node) || ts.isElementAccessExpression(node)) {
-    const receiver = node.expression
-    const key = ts.isPropertyAccessExpression(node) ? node.name.text : literalKey(node)
-    return key === 'body' && ts.isIdentifier(receiver) && requestNames.has(receiver.text)
+    return memberKey(node) === 'body' && express(node.expression)
   }
   if (ts.isVariableDeclaration(node) && node.initializer && ts.isObjectBindingPattern(node.name)) {
-    const init = node.initializer
-    return (
-      ts.isIdentifier(init) &&
-      requestNames.has(init.text) &&
-      node.name.elements.some((e) => bindingKey(e) === 'body')
-    )
+    return express(node.initializer) && node.name.elements.some((e) => bindingKey(e) === 'body')
   }
-  if (ts.isParameter(node) && ts.isObjectBindingPattern(node.name)) {
+  if (ts.isParameter(node) && ts.isObjectBindingPattern(node.name) && !isKoaContext(node)) {
     return node.name.elements.some((e) => bindingKey(e) === 'body')
   }
   return false
 }
 
-function literalKey(expr: ts.ElementAccessExpression): string | undefined {
-  return ts.isStringLiteralLike(expr.argumentExpression) ? expr.argumentExpression.text : undefined
-}
-
-function bindingKey(element: ts.BindingElement): string | undefined {
-  const key = element.propertyName ?? element.name
-  return ts.isIdentifier(key) || ts.isStringLiteral(key) ? key.text : undefined
-}
-
 // `const { body, query: q } = req`: body and q hold request data; other keys do not.
-function bindFromRequest(pattern: ts.ObjectBindingPattern, scope: RequestScope): void {
-  for (const element of pattern.elements) {
-    const key = bindingKey(element)
-    if (key !== undefined && REQUEST_SOURCES.has(key)) bindAll(element.name, scope.tainted, REQUEST)
-  }
+function bindFromRequest(
+  pattern: ts.ObjectBindingPattern,
+  kind: RequestKind,
+  scope: RequestScope,
+): void {
+  destructureRequest(
+    pattern,
+    kind,
+    (name) => bindAll(name, scope.tainted, REQUEST),
+    (name, named) => scope.requestNames.set(name, named),
+  )
 }
 
 function bindAll(name: ts.BindingName, into: Map<string, number>, mask: number): void {
