@@ -1,9 +1,11 @@
 import ts from 'typescript'
+import { type Bindings, qualifiedName } from './bindings.js'
 
 /**
  * Where request data comes from in each framework's handlers: an Express-style request
  * (`req.body`), a Koa context (`ctx.query`, `ctx.request.body`) and Koa's request
- * (`ctx.request`). The parts the client controls differ: Koa's `ctx.body` is the response.
+ * (`ctx.request`), a NestJS parameter decorated `@Body()`. The parts the client controls
+ * differ: Koa's `ctx.body` is the response.
  */
 export type RequestKind = 'express' | 'koaContext' | 'koaRequest'
 
@@ -137,4 +139,55 @@ export function memberKey(
 export function bindingKey(element: ts.BindingElement): string | undefined {
   const key = element.propertyName ?? element.name
   return ts.isIdentifier(key) || ts.isStringLiteral(key) ? key.text : undefined
+}
+
+// NestJS parameter decorators: these hand the method request data, @Req() the request itself.
+const NEST_DATA = new Set(['Body', 'Query', 'Param', 'Headers', 'UploadedFile', 'UploadedFiles'])
+const NEST_REQUEST = new Set(['Req', 'Request'])
+const NEST = '@nestjs/common.'
+// `@Param('id', ParseIntPipe)`: a number, boolean, UUID or enum member carries no code.
+const NEST_NARROWING_PIPE = /^Parse(?:Int|Float|Bool|UUID|Enum)Pipe$/
+
+/**
+ * What a NestJS controller method's parameter holds: request data (`@Body() body`,
+ * `@Query('q') q`, `@Param('id') id`, `@Headers()`, `@UploadedFile()`), the request
+ * (`@Req() req`), or neither. The decorator must come from `@nestjs/common`; a parameter that a
+ * parse pipe narrows to a number, boolean, UUID or enum (`@Param('id', ParseIntPipe)`) holds
+ * no request data.
+ */
+export function nestParameter(
+  param: ts.ParameterDeclaration,
+  bindings: Bindings,
+): 'data' | 'request' | undefined {
+  for (const decorator of ts.getDecorators(param) ?? []) {
+    const call = decorator.expression
+    if (!ts.isCallExpression(call)) continue
+    const name = qualifiedName(call.expression, bindings)
+    if (!name?.startsWith(NEST)) continue
+    const member = name.slice(NEST.length)
+    if (NEST_REQUEST.has(member)) return 'request'
+    if (!NEST_DATA.has(member)) continue
+    const narrowed = call.arguments.some((arg) => {
+      const pipe = ts.isNewExpression(arg) ? arg.expression : arg
+      const pipeName = qualifiedName(pipe, bindings)
+      return pipeName?.startsWith(NEST) && NEST_NARROWING_PIPE.test(pipeName.slice(NEST.length))
+    })
+    return narrowed ? undefined : 'data'
+  }
+  return undefined
+}
+
+/** True for a NestJS controller method: a parameter of it is decorated `@Body()`, `@Req()`... */
+export function isNestHandler(fn: ts.SignatureDeclarationBase, bindings: Bindings): boolean {
+  return ts.isMethodDeclaration(fn) && fn.parameters.some((p) => nestDecorated(p, bindings))
+}
+
+// Decorated with one of the request decorators, narrowed by a pipe or not.
+function nestDecorated(param: ts.ParameterDeclaration, bindings: Bindings): boolean {
+  return (ts.getDecorators(param) ?? []).some((decorator) => {
+    const call = decorator.expression
+    const name = ts.isCallExpression(call) ? qualifiedName(call.expression, bindings) : undefined
+    const member = name?.startsWith(NEST) ? name.slice(NEST.length) : undefined
+    return member !== undefined && (NEST_DATA.has(member) || NEST_REQUEST.has(member))
+  })
 }

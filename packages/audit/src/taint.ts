@@ -11,9 +11,11 @@ import {
   bindingKey,
   destructureRequest,
   isKoaContext,
+  isNestHandler,
   isRequestGetter,
   isRequestSource,
   memberKey,
+  nestParameter,
   type RequestKind,
   requestKind,
   type RequestNames,
@@ -69,7 +71,7 @@ export class RequestTaint {
     sourceFile: ts.SourceFile,
     private readonly bindings: Bindings,
   ) {
-    this.found = findHandlers(sourceFile)
+    this.found = findHandlers(sourceFile, bindings)
     for (const fn of this.found) this.scopes.set(fn, this.buildScope(fn))
   }
 
@@ -141,6 +143,17 @@ export class RequestTaint {
 
   private buildScope(fn: HandlerFunction): RequestScope {
     const scope = emptyScope()
+    if (isNestHandler(fn, this.bindings)) {
+      for (const p of fn.parameters) {
+        const holds = nestParameter(p, this.bindings)
+        if (holds === 'data') bindAll(p.name, scope.tainted, REQUEST)
+        if (holds !== 'request') continue
+        if (ts.isIdentifier(p.name)) scope.requestNames.set(p.name.text, 'express')
+        else if (ts.isObjectBindingPattern(p.name)) bindFromRequest(p.name, 'express', scope)
+      }
+      this.propagateBody(fn, scope)
+      return scope
+    }
     const param = requestParameter(fn)
     const kind: RequestKind = param && isKoaContext(param) ? 'koaContext' : 'express'
     if (param && ts.isIdentifier(param.name)) scope.requestNames.set(param.name.text, kind)
@@ -299,7 +312,7 @@ function bindAll(name: ts.BindingName, into: Map<string, number>, mask: number):
 }
 
 /** Functions passed to route methods, functions named in them, and `(req, res)` look-alikes. */
-function findHandlers(sourceFile: ts.SourceFile): HandlerFunction[] {
+function findHandlers(sourceFile: ts.SourceFile, bindings: Bindings): HandlerFunction[] {
   const found = new Set<HandlerFunction>()
   const named = new Set<string>()
   const candidates: [string | undefined, HandlerFunction][] = []
@@ -326,6 +339,7 @@ function findHandlers(sourceFile: ts.SourceFile): HandlerFunction[] {
   for (const [name, fn] of candidates) {
     if (fn.parameters.length === 0) continue
     if ((name !== undefined && named.has(name)) || looksLikeHandler(fn)) found.add(fn)
+    else if (isNestHandler(fn, bindings)) found.add(fn)
   }
   return [...found]
 }

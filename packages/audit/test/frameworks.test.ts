@@ -11,16 +11,20 @@ function audit(path: string) {
     .sort(byPlace)
 }
 
-describe.each(['koa'])('%s handlers', (framework) => {
+describe.each([
+  ['koa', 'js'],
+  ['nestjs', 'ts'],
+])('%s handlers', (framework, ext) => {
   const dir = `test/fixtures/frameworks/${framework}`
 
   it('find request data in the framework’s own places', () => {
-    const expected = expectedInDir(dir).filter((f) => f.file.endsWith('positive.js'))
+    const positive = `${dir}/positive.${ext}`
+    const expected = expectedInDir(dir).filter((f) => f.file === positive)
     expect(expected.length).toBeGreaterThan(0)
-    expect(audit(`${dir}/positive.js`)).toEqual(expected)
+    expect(audit(positive)).toEqual(expected)
   })
 
   it('leave the look-alikes clean', () => {
-    expect(audit(`${dir}/negative.js`)).toEqual([])
+    expect(audit(`${dir}/negative.${ext}`)).toEqual([])
   })
 })
