@@ -1,12 +1,6 @@
 import ts from 'typescript'
 import { type Bindings, qualifiedName } from './bindings.js'
-import {
-  type HandlerFunction,
-  isFunctionLike,
-  looksLikeHandler,
-  requestParameter,
-  routeMethod,
-} from './express.js'
+import { findHandlers, type HandlerFunction, requestParameter } from './express.js'
 import {
   bindingKey,
   destructureRequest,
@@ -309,53 +303,4 @@ function bindAll(name: ts.BindingName, into: Map<string, number>, mask: number):
   for (const element of name.elements) {
     if (ts.isBindingElement(element)) bindAll(element.name, into, mask)
   }
-}
-
-/** Functions passed to route methods, functions named in them, and `(req, res)` look-alikes. */
-function findHandlers(sourceFile: ts.SourceFile, bindings: Bindings): HandlerFunction[] {
-  const found = new Set<HandlerFunction>()
-  const named = new Set<string>()
-  const candidates: [string | undefined, HandlerFunction][] = []
-  const visit = (node: ts.Node): void => {
-    if (ts.isCallExpression(node) && routeMethod(node) !== undefined) {
-      for (const routeArg of node.arguments) {
-        // `asyncHandler(users.create)`, `catchErrors((req, res) => ...)`: a wrapped handler.
-        const wrapped = ts.isCallExpression(routeArg) && routeArg.arguments.length === 1
-        const arg = wrapped ? (routeArg.arguments[0] as ts.Expression) : routeArg
-        if (isFunctionLike(arg)) found.add(arg)
-        else if (ts.isIdentifier(arg)) named.add(arg.text)
-        // `router.post('/x', users.create)`: a controller method named by the route.
-        else if (ts.isPropertyAccessExpression(arg)) named.add(arg.name.text)
-      }
-    }
-    if (ts.isFunctionDeclaration(node)) candidates.push([node.name?.text, node])
-    if (ts.isMethodDeclaration(node) && ts.isIdentifier(node.name)) {
-      candidates.push([node.name.text, node])
-    }
-    if (isFunctionLike(node)) candidates.push([declaredName(node), node])
-    ts.forEachChild(node, visit)
-  }
-  visit(sourceFile)
-  for (const [name, fn] of candidates) {
-    if (fn.parameters.length === 0) continue
-    if ((name !== undefined && named.has(name)) || looksLikeHandler(fn)) found.add(fn)
-    else if (isNestHandler(fn, bindings)) found.add(fn)
-  }
-  return [...found]
-}
-
-function declaredName(fn: ts.ArrowFunction | ts.FunctionExpression): string | undefined {
-  const parent = fn.parent
-  if (ts.isVariableDeclaration(parent) && ts.isIdentifier(parent.name)) return parent.name.text
-  if (ts.isPropertyAssignment(parent) && ts.isIdentifier(parent.name)) return parent.name.text
-  if (ts.isPropertyDeclaration(parent) && ts.isIdentifier(parent.name)) return parent.name.text
-  // `this.create = function (req, res) {...}`, `exports.create = ...`
-  if (
-    ts.isBinaryExpression(parent) &&
-    parent.right === fn &&
-    ts.isPropertyAccessExpression(parent.left)
-  ) {
-    return parent.left.name.text
-  }
-  return fn.name?.text
 }
