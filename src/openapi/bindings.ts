@@ -32,9 +32,13 @@ export function openApiRoutes(
   available: Readonly<Record<string, Format>> = formats,
 ): OpenApiRoutes {
   const { document, version, name } = loaded
-  const context: TranslateContext = { version, keywords: new Set() }
   const schemas: JsonSchema[] = []
   const components = isRecord(document.components) ? document.components.schemas : undefined
+  const context: TranslateContext = {
+    version,
+    keywords: new Set(),
+    ...(isRecord(components) ? { components } : {}),
+  }
   for (const [key, schema] of Object.entries(isRecord(components) ? components : {})) {
     const translated = translateSchema(schema, context, `${name} #/components/schemas/${key}`)
     if (typeof translated === 'boolean') {

@@ -21,6 +21,8 @@ export interface TranslateContext {
   readonly version: '3.0' | '3.1'
   /** Extension keywords (`x-...`) met in schemas: ajv must accept them as annotations. */
   readonly keywords: Set<string>
+  /** The document's `components/schemas`, as written: a `$ref`'s target is read for `readOnly`. */
+  readonly components?: Readonly<Record<string, unknown>>
 }
 
 // Keywords whose value is a schema, a map of schemas, or a list of schemas.
@@ -52,8 +54,9 @@ const schemaList = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items'])
  * Translate one schema from the document into what the registry's ajv (JSON Schema
  * 2020-12) validates the same way: references into `components/schemas` rewritten to the
  * components' ids, and for OpenAPI 3.0, `nullable` and the boolean `exclusiveMinimum` /
- * `exclusiveMaximum` rewritten, and `$ref` siblings dropped (3.0 ignores them). Returns a
- * new schema; the document is not changed.
+ * `exclusiveMaximum` rewritten, and `$ref` siblings dropped (3.0 ignores them). `readOnly`
+ * properties are read as a request's (`requestOnly`). Returns a new schema; the document is
+ * not changed.
  */
 export function translateSchema(schema: unknown, context: TranslateContext, where: string) {
   try {
@@ -78,27 +81,73 @@ function translate(
   if (active.has(schema)) throw new Error(`safebody: ${where} contains itself`)
   active.add(schema)
   const sub = (value: unknown, at: string) => translate(value, context, `${where}/${at}`, active)
-  const out: Record<string, unknown> = {}
+  // Built as entries: a member named `__proto__` stays a member, never the prototype.
+  const entries: Array<[string, unknown]> = []
   const only$ref = context.version === '3.0' && typeof schema.$ref === 'string'
   for (const [key, value] of Object.entries(schema)) {
     if (only$ref && key !== '$ref') continue
     if (key.startsWith('x-')) context.keywords.add(key)
-    if (key === '$ref' && typeof value === 'string') out.$ref = rewriteRef(value, where)
+    if (key === '$ref' && typeof value === 'string') entries.push([key, rewriteRef(value, where)])
     else if (schemaList.has(key) && Array.isArray(value)) {
-      out[key] = value.map((item, i) => sub(item, `${key}/${i}`))
-    } else if (oneSchema.has(key)) out[key] = sub(value, key)
+      entries.push([key, value.map((item, i) => sub(item, `${key}/${i}`))])
+    } else if (oneSchema.has(key)) entries.push([key, sub(value, key)])
     else if (schemaMap.has(key) && isRecord(value)) {
-      out[key] = Object.fromEntries(
-        Object.entries(value).map(([name, item]) => [
-          name,
-          Array.isArray(item) ? item : sub(item, `${key}/${name}`),
-        ]),
-      )
-    } else out[key] = value
+      const map = Object.entries(value).map(([name, item]): [string, unknown] => [
+        name,
+        Array.isArray(item) ? item : sub(item, `${key}/${name}`),
+      ])
+      entries.push([key, Object.fromEntries(map)])
+    } else entries.push([key, value])
   }
   active.delete(schema)
+  const out: Record<string, unknown> = Object.fromEntries(entries)
+  requestOnly(schema, out, context)
   if (context.version === '3.0') from30(out)
   return out
+}
+
+/**
+ * `readOnly` read as OpenAPI reads it in a request (3.0.3 and 3.1 alike, as
+ * express-openapi-validator does): a read-only property "SHOULD NOT be sent", and `required`
+ * does not hold for it. So where `schema` declares one, sending it is refused (its schema
+ * becomes `false`: a 422 at its path) and `required` in the same schema leaves it out.
+ * `readOnly` counts on the property's schema, a `$ref` sibling included, or on the component
+ * its `$ref` names.
+ */
+function requestOnly(
+  schema: Record<string, unknown>,
+  out: Record<string, unknown>,
+  context: TranslateContext,
+): void {
+  const { properties } = schema
+  if (!isRecord(properties) || !isRecord(out.properties)) return
+  const readOnly = Object.keys(properties).filter((name) =>
+    isReadOnly(properties[name], context, new Set()),
+  )
+  if (readOnly.length === 0) return
+  out.properties = Object.fromEntries(
+    Object.entries(out.properties).map(([name, value]) => [
+      name,
+      readOnly.includes(name) ? false : value,
+    ]),
+  )
+  if (Array.isArray(out.required)) {
+    out.required = out.required.filter((name: unknown) => !readOnly.includes(name as string))
+  }
+}
+
+function isReadOnly(schema: unknown, context: TranslateContext, seen: Set<string>): boolean {
+  if (!isRecord(schema)) return false
+  if (schema.readOnly === true) return true
+  const ref = schema.$ref
+  const { components } = context
+  if (typeof ref !== 'string' || components === undefined || seen.has(ref)) return false
+  seen.add(ref)
+  const parts = ref.split('/')
+  if (parts.length !== 4 || parts[0] !== '#' || parts[1] !== 'components') return false
+  const name = parts[2] === 'schemas' ? unescapePointer(parts[3] as string) : null
+  if (name === null || !Object.hasOwn(components, name)) return false
+  return isReadOnly(components[name], context, seen)
 }
 
 /** OpenAPI 3.0 keywords whose meaning JSON Schema 2020-12 spells differently. */

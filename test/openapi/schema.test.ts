@@ -72,6 +72,52 @@ describe('OpenAPI 3.0 schemas', () => {
   })
 })
 
+describe('readOnly, read as in a request', () => {
+  test('a readOnly property may not be sent, and required leaves it out', () => {
+    const schema = {
+      type: 'object',
+      required: ['id', 'name'],
+      properties: { id: { type: 'integer', readOnly: true }, name: { type: 'string' } },
+    }
+    expect(translateSchema(schema, v30(), 's')).toEqual({
+      type: 'object',
+      required: ['name'],
+      properties: { id: false, name: { type: 'string' } },
+    })
+    expect(schema.properties.id).toEqual({ type: 'integer', readOnly: true })
+  })
+
+  test('readOnly on the component a $ref names, through a chain; a loop ends', () => {
+    const context: TranslateContext = {
+      version: '3.1',
+      keywords: new Set(),
+      components: {
+        Id: { $ref: '#/components/schemas/Serial' },
+        Serial: { type: 'integer', readOnly: true },
+        Loop: { $ref: '#/components/schemas/Loop' },
+      },
+    }
+    const refTo = (name: string) => ({ $ref: `#/components/schemas/${name}` })
+    const out = translateSchema(
+      { properties: { id: refTo('Id'), loop: refTo('Loop'), name: refTo('constructor') } },
+      context,
+      's',
+    )
+    expect(out).toEqual({
+      properties: {
+        id: false,
+        loop: { $ref: 'openapi:/components/schemas/Loop' },
+        name: { $ref: 'openapi:/components/schemas/constructor' },
+      },
+    })
+  })
+
+  test('readOnly: false, or readOnly on the object itself, changes nothing', () => {
+    const schema = { readOnly: true, properties: { a: { type: 'string', readOnly: false } } }
+    expect(translateSchema(schema, v31(), 's')).toEqual(schema)
+  })
+})
+
 describe('references and keywords', () => {
   test('refs into components/schemas point at the components ids, escapes kept', () => {
     expect(
@@ -124,6 +170,14 @@ describe('references and keywords', () => {
     const loop: Record<string, unknown> = { type: 'object' }
     loop.properties = { self: loop }
     expect(() => translateSchema(loop, v31(), 's')).toThrow(/contains itself/)
+  })
+
+  test('a member named __proto__ stays a member, never the prototype', () => {
+    const schema = JSON.parse('{"type":"object","__proto__":{"required":["hidden"]}}')
+    const out = translateSchema(schema, v31(), 's') as Record<string, unknown>
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype)
+    expect(Object.hasOwn(out, '__proto__')).toBe(true)
+    expect((out as { required?: unknown }).required).toBeUndefined()
   })
 
   test('a value that is not a schema is refused', () => {
