@@ -98,12 +98,12 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
       const done: BodyCallback = (err, value, taken) => {
         if (err !== null && err !== undefined) return reject(refusal(ctx, err))
         if (value !== noBody && value !== unread) target.body = value
-        // An empty body read from the stream is none, but taken all the same. Koa has no
-        // "already parsed" flag but a body: with none, @koa/bodyparser's own switch tells it
-        // not to read the spent stream (a 500 "stream is not readable" otherwise).
+        // Koa has no "already parsed" flag but a body, and a taken body may leave none: an
+        // empty one, or a schema whose output is `undefined`. The body parsers' own switch
+        // tells them not to read the spent stream (a 500 "stream is not readable" otherwise).
         if (taken !== undefined) {
           takenBodies.set(req, taken)
-          if (value === noBody) ctx.disableBodyParser = true
+          ctx.disableBodyParser = true
         }
         resolve()
       }

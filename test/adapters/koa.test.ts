@@ -178,6 +178,31 @@ describe('safebody/koa', () => {
     }
   })
 
+  it('a body parser after safebody leaves a body alone whose validated value is undefined', async () => {
+    const dropAll = {
+      '~standard': { version: 1, vendor: 'test', validate: () => ({ value: undefined }) },
+    } as const
+    const app = new Koa()
+    app.use(problemDetails())
+    app.use(safeBody({ 'POST /ping': dropAll }))
+    app.use(bodyParser())
+    app.use((ctx) => {
+      ctx.body = { ran: true, body: ctx.request.body ?? null }
+    })
+    const { baseUrl, close } = await serve(app)
+    try {
+      const res = await fetch(`${baseUrl}/ping`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+      })
+      expect([res.status, await res.json()]).toEqual([200, { ran: true, body: null }])
+      expectPrototypesUntouched()
+    } finally {
+      close()
+    }
+  })
+
   // @koa/bodyparser behind a global instance reads what the global one left: a bodiless
   // request's empty stream, setting `{}`. A per-route instance after it lost nothing to check.
   it('a per-route instance after @koa/bodyparser takes a bodiless request as bodiless, not a 500', async () => {
