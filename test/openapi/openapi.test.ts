@@ -134,75 +134,75 @@ describe.each(frameworks)('OpenAPI 3.1 document (%s)', (_name, express) => {
   })
 })
 
-describe.each([
-  ['3.0.3', '3.0'],
-  ['3.1.0', '3.1'],
-] as const)('readOnly properties in a request body (OpenAPI %s)', (openapi) => {
-  // One Pet schema for requests and responses, as documents write it: `id` and `role` are
-  // the server's, required in a response, never to be set by a client.
-  const mount = () =>
-    buildApp(frameworks[0][1], (app, echo) => {
-      app.use(
-        safeBody({
-          openapi: {
-            openapi,
-            info: { title: 't', version: '1' },
-            paths: {
-              '/pets': {
-                post: {
-                  requestBody: {
-                    required: true,
-                    content: {
-                      'application/json': { schema: { $ref: '#/components/schemas/Pet' } },
+describe.each(['3.0.3', '3.1.0'])(
+  'readOnly properties in a request body (OpenAPI %s)',
+  (openapi) => {
+    // One Pet schema for requests and responses, as documents write it: `id` and `role` are
+    // the server's, required in a response, never to be set by a client.
+    const mount = () =>
+      buildApp(frameworks[0][1], (app, echo) => {
+        app.use(
+          safeBody({
+            openapi: {
+              openapi,
+              info: { title: 't', version: '1' },
+              paths: {
+                '/pets': {
+                  post: {
+                    requestBody: {
+                      required: true,
+                      content: {
+                        'application/json': { schema: { $ref: '#/components/schemas/Pet' } },
+                      },
+                    },
+                  },
+                },
+              },
+              components: {
+                schemas: {
+                  Id: { type: 'integer', readOnly: true },
+                  Pet: {
+                    type: 'object',
+                    required: ['id', 'name', 'role'],
+                    properties: {
+                      id: { $ref: '#/components/schemas/Id' },
+                      name: { type: 'string' },
+                      role: { type: 'string', readOnly: true },
                     },
                   },
                 },
               },
             },
-            components: {
-              schemas: {
-                Id: { type: 'integer', readOnly: true },
-                Pet: {
-                  type: 'object',
-                  required: ['id', 'name', 'role'],
-                  properties: {
-                    id: { $ref: '#/components/schemas/Id' },
-                    name: { type: 'string' },
-                    role: { type: 'string', readOnly: true },
-                  },
-                },
-              },
-            },
-          },
-        }),
-      )
-      app.use(echo)
+          }),
+        )
+        app.use(echo)
+      })
+
+    test('are not required', async () => {
+      const { app, seen } = mount()
+      expect((await request(app).post('/pets').send({ name: 'Rex' })).status).toBe(200)
+      expect(seen.bodies).toEqual([{ name: 'Rex' }])
     })
 
-  test('are not required', async () => {
-    const { app, seen } = mount()
-    expect((await request(app).post('/pets').send({ name: 'Rex' })).status).toBe(200)
-    expect(seen.bodies).toEqual([{ name: 'Rex' }])
-  })
+    test.each([
+      ['on the property', { name: 'Rex', role: 'admin' }, '/role'],
+      ['on the component its $ref names', { name: 'Rex', id: 1 }, '/id'],
+    ])('are refused when sent (readOnly %s)', async (_where, body, instancePath) => {
+      const { app, seen } = mount()
+      const res = await request(app).post('/pets').send(body)
+      expectRefusal(res, 422, 'entity.validation.failed', seen)
+      expect(res.body.errors[0]).toMatchObject({ instancePath })
+    })
 
-  test.each([
-    ['on the property', { name: 'Rex', role: 'admin' }, '/role'],
-    ['on the component its $ref names', { name: 'Rex', id: 1 }, '/id'],
-  ])('are refused when sent (readOnly %s)', async (_where, body, instancePath) => {
-    const { app, seen } = mount()
-    const res = await request(app).post('/pets').send(body)
-    expectRefusal(res, 422, 'entity.validation.failed', seen)
-    expect(res.body.errors[0]).toMatchObject({ instancePath })
-  })
-
-  test('other properties are still required', async () => {
-    const { app, seen } = mount()
-    const res = await request(app).post('/pets').send({})
-    expectRefusal(res, 422, 'entity.validation.failed', seen)
-    expect(res.body.errors).toEqual([expect.objectContaining({ keyword: 'required' })])
-    expect(res.body.errors[0].message).toMatch(/'name'/)
-  })
-})
+    test('other properties are still required', async () => {
+      const { app, seen } = mount()
+      const res = await request(app).post('/pets').send({})
+      expectRefusal(res, 422, 'entity.validation.failed', seen)
+      expect(res.body.errors).toEqual([expect.objectContaining({ keyword: 'required' })])
+      expect(res.body.errors[0].message).toMatch(/'name'/)
+    })
+  },
+)
 
 describe('OpenAPI with other options', () => {
   test('a document object works like a path, and routes add routes', async () => {
