@@ -17,10 +17,12 @@ export function readDocument(path: string): unknown {
   } catch (cause) {
     throw new Error(`safebody: cannot read "${path}"`, { cause })
   }
+  let value: unknown
   try {
-    return extname(path).toLowerCase() === '.json'
-      ? JSON.parse(text)
-      : load(text, { schema: CORE_SCHEMA, filename: path })
+    value =
+      extname(path).toLowerCase() === '.json'
+        ? JSON.parse(text)
+        : load(text, { schema: CORE_SCHEMA, filename: path })
   } catch (cause) {
     throw new Error(
       `safebody: "${path}" is not valid ${extname(path).slice(1)}: ${message(cause)}`,
@@ -29,6 +31,55 @@ export function readDocument(path: string): unknown {
       },
     )
   }
+  // Only a YAML alias (`*name`) can put one object in two places.
+  if (text.includes('*')) boundRepeats(value, `"${path}"`)
+  return value
+}
+
+/** How many objects a document's repeats may add in all (`boundRepeats`). */
+export const REPEATED_OBJECTS = 10_000
+
+/**
+ * A document may hold one object in several places (a YAML alias; in one given as a value,
+ * an object used twice). ajv compiles each place as a copy, so aliases of aliases can make a
+ * file of a few hundred bytes compile as millions of schemas: minutes of start-up and
+ * gigabytes. The copies may add `REPEATED_OBJECTS` objects in all; the walk stops there. A
+ * loop (an object inside itself) is not counted: it is refused where it is read.
+ */
+export function boundRepeats(document: unknown, name: string): void {
+  const met = new WeakSet<object>()
+  const inside = new Set<object>()
+  let left = REPEATED_OBJECTS
+  const work: Frame[] = [{ value: document, copied: false, leave: false }]
+  while (work.length > 0) {
+    const { value, copied, leave } = work.pop() as Frame
+    if (typeof value !== 'object' || value === null) continue
+    if (leave) {
+      inside.delete(value)
+      continue
+    }
+    if (inside.has(value)) continue
+    const copy = copied || met.has(value)
+    if (copy && --left < 0) {
+      throw new Error(
+        `safebody: ${name} repeats more than ${REPEATED_OBJECTS} objects (YAML aliases, or ` +
+          'one object used in several places, each compiled as a copy): give a part used ' +
+          'many times a name of its own and $ref it',
+      )
+    }
+    met.add(value)
+    inside.add(value)
+    work.push({ value, copied: copy, leave: true })
+    for (const child of Object.values(value))
+      work.push({ value: child, copied: copy, leave: false })
+  }
+}
+
+/** A value to enter (inside a copy or not), or, once its children are done, to leave. */
+interface Frame {
+  readonly value: unknown
+  readonly copied: boolean
+  readonly leave: boolean
 }
 
 /** One file of a schema folder: its names (file name with and without extension) and content. */

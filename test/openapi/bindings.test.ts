@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { type Format, formats } from '../../src/decoders/formats.js'
 import { safeBody } from '../../src/index.js'
@@ -127,6 +130,49 @@ describe('start-up checks through safeBody()', () => {
     }
     expect(() => safeBody({ openapi: document })).toThrow(
       /schema "openapi:\/components\/schemas\/[AB]" refers to itself in a loop that reads nothing/,
+    )
+  })
+
+  // Aliases of aliases: each level doubles what ajv would compile (2^n schema objects from a
+  // file of a few hundred bytes), minutes of start-up and hundreds of MB at 14 levels.
+  const aliasBomb = (levels: number) => {
+    const anchors = Array.from({ length: levels }, (_, i) => i)
+    let schema = '&l0 {type: string}'
+    for (const i of anchors.slice(1)) schema = `&l${i} {anyOf: [${schema}, *l${i - 1}]}`
+    return [
+      'openapi: 3.0.3',
+      "info: {title: t, version: '1'}",
+      'paths:',
+      '  /p:',
+      '    post:',
+      '      requestBody:',
+      '        content:',
+      '          application/json:',
+      `            schema: ${schema}`,
+    ].join('\n')
+  }
+
+  test('a document whose aliases repeat past 10000 objects fails at start-up', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'safebody-openapi-'))
+    try {
+      const file = join(dir, 'bomb.yaml')
+      writeFileSync(file, aliasBomb(30))
+      expect(() => safeBody({ openapi: file })).toThrow(
+        /bomb\.yaml" repeats more than 10000 objects \(YAML aliases.*\$ref it/,
+      )
+      // A few aliases, as documents use them, load; each place gets its own copy.
+      writeFileSync(file, aliasBomb(8))
+      expect(typeof safeBody({ openapi: file })).toBe('function')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('so does a document given as an object that uses one object in many places', () => {
+    let schema: object = { type: 'string' }
+    for (let i = 0; i < 30; i++) schema = { anyOf: [schema, schema] }
+    expect(() => safeBody({ openapi: doc({ 'application/json': { schema } }) })).toThrow(
+      /OpenAPI document repeats more than 10000 objects/,
     )
   })
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import request from 'supertest'
 import { describe, expect, test } from 'vitest'
@@ -42,6 +45,24 @@ describe('schemas: a folder', () => {
     expect(() => safeBody({ schemas: folder('unsafe-yaml') })).toThrow(
       /evil\.yaml" is not valid yaml: unknown scalar tag/,
     )
+  })
+
+  test('a YAML file whose aliases repeat past 10000 objects fails at start-up; a loop does not hang', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'safebody-schemas-'))
+    try {
+      // Each level's anchor is used twice by the next: 2^30 places from 30 lines.
+      const levels = ['l0: &l0 {type: string}']
+      for (let i = 1; i < 30; i++) levels.push(`l${i}: &l${i} {anyOf: [*l${i - 1}, *l${i - 1}]}`)
+      writeFileSync(join(dir, 'bomb.yaml'), `$defs:\n${levels.map((l) => `  ${l}`).join('\n')}\n`)
+      expect(() => safeBody({ schemas: dir })).toThrow(
+        /bomb\.yaml" repeats more than 10000 objects \(YAML aliases/,
+      )
+      rmSync(join(dir, 'bomb.yaml'))
+      writeFileSync(join(dir, 'loop.yaml'), 'properties:\n  a: &a\n    items: *a\n')
+      expect(() => safeBody({ schemas: dir })).toThrow(/schema "loop" is not a valid JSON Schema/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('a missing folder fails at start-up', () => {
