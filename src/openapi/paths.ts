@@ -1,3 +1,5 @@
+import { isRecord } from './document.js'
+
 /**
  * An OpenAPI path template as an Express 5 (path-to-regexp 8) path: `/users/{id}` becomes
  * `/users/:id`, a name Express cannot spell bare becomes a quoted one (`{user-id}` ->
@@ -43,10 +45,14 @@ function badTemplate(template: string, why: string): Error {
   return new Error(`safebody: OpenAPI path "${template}" ${why}`)
 }
 
+/** The most base paths one server's variables may spell (their values multiplied). */
+const MAX_SERVER_PATHS = 1000
+
 /**
  * The base paths a `servers` list puts in front of every path: the path of each server URL
- * (`https://api.example.com/v1` -> `/v1`), with server variables set to their defaults.
- * No servers, or servers at the root, give `['']`.
+ * (`https://api.example.com/v1` -> `/v1`), once for each value its variables take: each value
+ * of a variable's `enum`, as express-openapi-validator binds them, and its `default`. No
+ * servers, or servers at the root, give `['']`.
  */
 export function basePaths(servers: unknown): string[] {
   if (!Array.isArray(servers) || servers.length === 0) return ['']
@@ -54,15 +60,41 @@ export function basePaths(servers: unknown): string[] {
   for (const server of servers as unknown[]) {
     const { url, variables } = (server ?? {}) as { url?: unknown; variables?: unknown }
     if (typeof url !== 'string') throw new Error('safebody: an OpenAPI server has no url')
-    const filled = url.replace(/\{([^}]*)\}/g, (_, name: string) => {
-      const value = (variables as Record<string, { default?: unknown }> | undefined)?.[name]
-      if (typeof value?.default !== 'string') {
-        throw new Error(`safebody: OpenAPI server "${url}" has no default for {${name}}`)
-      }
-      return value.default
-    })
-    const path = new URL(filled, 'http://server.invalid/').pathname.replace(/\/+$/, '')
-    paths.add(path.split('').map(literal).join(''))
+    for (const filled of spellings(url, isRecord(variables) ? variables : {})) {
+      const path = new URL(filled, 'http://server.invalid/').pathname.replace(/\/+$/, '')
+      paths.add(path.split('').map(literal).join(''))
+    }
   }
   return [...paths]
+}
+
+/** `url` with its `{variables}` filled in every way their values allow. */
+function spellings(url: string, variables: Record<string, unknown>): string[] {
+  let settings = [new Map<string, string>()]
+  for (const [, name] of url.matchAll(/\{([^}]*)\}/g)) {
+    if (name === undefined || settings[0]?.has(name)) continue
+    const values = valuesOf(url, name, Object.hasOwn(variables, name) ? variables[name] : {})
+    settings = settings.flatMap((set) => values.map((value) => new Map(set).set(name, value)))
+    if (settings.length > MAX_SERVER_PATHS) {
+      throw new Error(
+        `safebody: OpenAPI server "${url}": its variables' values spell more than ` +
+          `${MAX_SERVER_PATHS} URLs; list the base paths as servers of their own`,
+      )
+    }
+  }
+  return settings.map((set) =>
+    url.replace(/\{([^}]*)\}/g, (_, name: string) => set.get(name) ?? ''),
+  )
+}
+
+function valuesOf(url: string, name: string, variable: unknown): string[] {
+  const { default: fallback, enum: listed } = (isRecord(variable) ? variable : {}) as {
+    default?: unknown
+    enum?: unknown
+  }
+  if (typeof fallback !== 'string') {
+    throw new Error(`safebody: OpenAPI server "${url}" has no default for {${name}}`)
+  }
+  const values = Array.isArray(listed) ? listed.filter((v) => typeof v === 'string') : []
+  return [...new Set([fallback, ...values])]
 }

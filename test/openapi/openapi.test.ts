@@ -236,6 +236,44 @@ describe('OpenAPI with other options', () => {
     expect(seen.bodies).toEqual([5, 'hi'])
   })
 
+  test("a server variable's enum values each prefix the paths", async () => {
+    const { app, seen } = buildApp(frameworks[0][1], (app, echo) => {
+      app.use(
+        safeBody({
+          openapi: {
+            openapi: '3.1.0',
+            info: { title: 't', version: '1' },
+            servers: [
+              { url: '/{version}', variables: { version: { default: 'v1', enum: ['v1', 'v2'] } } },
+            ],
+            paths: {
+              '/things': {
+                post: {
+                  requestBody: { content: { 'application/json': { schema: { type: 'integer' } } } },
+                },
+              },
+            },
+          },
+        }),
+      )
+      app.use(echo)
+    })
+    for (const path of ['/v1/things', '/v2/things']) {
+      expect((await request(app).post(path).type('json').send('5')).status).toBe(200)
+    }
+    expectRefusal(
+      await request(app).post('/v2/things').type('json').send('"x"'),
+      422,
+      'entity.validation.failed',
+    )
+    expectRefusal(
+      await request(app).post('/v3/things').type('json').send('5'),
+      415,
+      'route.schema.missing',
+    )
+    expect(seen.bodies).toEqual([5, 5])
+  })
+
   test('a document schema can $ref a schemas entry by its absolute $id', async () => {
     const address = fileURLToPath(new URL('../fixtures/schemas-folder/good', import.meta.url))
     const { app, seen } = buildApp(frameworks[0][1], (app, echo) => {

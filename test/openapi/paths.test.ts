@@ -57,6 +57,27 @@ describe('basePaths', () => {
     ).toEqual(['/v1', '/beta'])
   })
 
+  test("each value of a variable's enum is a base path, its default too", () => {
+    expect(
+      basePaths([
+        {
+          url: 'https://{region}.example.com/{version}/api',
+          variables: {
+            region: { default: 'eu', enum: ['eu', 'us'] },
+            version: { default: 'v1', enum: ['v2', 'v3', 7] },
+          },
+        },
+      ]),
+    ).toEqual(['/v1/api', '/v2/api', '/v3/api'])
+  })
+
+  test('variables whose values spell more than 1000 URLs are refused', () => {
+    const many = { default: 'a', enum: Array.from({ length: 40 }, (_, i) => `v${i}`) }
+    expect(() => basePaths([{ url: '/{a}/{b}', variables: { a: many, b: many } }])).toThrow(
+      /values spell more than 1000 URLs; list the base paths as servers of their own/,
+    )
+  })
+
   test('a variable with no default is refused', () => {
     expect(() => basePaths([{ url: '/{stage}' }])).toThrow(/no default for \{stage\}/)
   })
