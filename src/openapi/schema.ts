@@ -102,8 +102,63 @@ function translate(
   active.delete(schema)
   const out: Record<string, unknown> = Object.fromEntries(entries)
   requestOnly(schema, out, context)
+  discriminate(schema, out, where)
   if (context.version === '3.0') from30(out)
   return out
+}
+
+/**
+ * OpenAPI's `discriminator` beside `oneOf` or `anyOf`, read as express-openapi-validator reads
+ * it: the named property's value picks the one schema the body is held to, by `mapping` or
+ * by a branch's component name, where `oneOf` alone refused a body that two branches admit
+ * (a Cat that the Dog schema, without `additionalProperties: false`, admits too). A value no
+ * mapping names is refused, as is a body without the property. Branches that are not
+ * `$ref`s to components, with no `mapping` either, are left as written.
+ */
+function discriminate(
+  schema: Record<string, unknown>,
+  out: Record<string, unknown>,
+  where: string,
+): void {
+  const { discriminator } = schema
+  const list = Array.isArray(schema.oneOf) ? 'oneOf' : Array.isArray(schema.anyOf) ? 'anyOf' : null
+  if (!isRecord(discriminator) || typeof discriminator.propertyName !== 'string' || !list) return
+  const property = discriminator.propertyName
+  // value -> the schema's id (or $ref) it picks
+  const picks = new Map<string, string>()
+  for (const [value, target] of Object.entries(
+    isRecord(discriminator.mapping) ? discriminator.mapping : {},
+  )) {
+    if (typeof target !== 'string') {
+      throw new Error(`safebody: ${where}: discriminator mapping "${value}" is not a $ref or name`)
+    }
+    picks.set(value, /[#/]/.test(target) ? rewriteRef(target, where) : componentId(target))
+  }
+  for (const branch of schema[list] as unknown[]) {
+    const ref = isRecord(branch) ? branch.$ref : undefined
+    const name = typeof ref === 'string' ? componentName(ref) : null
+    if (name !== null && !picks.has(name)) picks.set(name, rewriteRef(ref as string, where))
+  }
+  if (picks.size === 0) return
+  delete out[list]
+  delete out.discriminator
+  const is = (value: string) => ({ type: 'object', properties: { [property]: { const: value } } })
+  out.allOf = [
+    ...(Array.isArray(out.allOf) ? out.allOf : []),
+    {
+      type: 'object',
+      required: [property],
+      properties: { [property]: { enum: [...picks.keys()] } },
+    },
+    ...[...picks].map(([value, $ref]) => ({ if: is(value), then: { $ref } })),
+  ]
+}
+
+/** `User` for `#/components/schemas/User`; null for any other reference. */
+function componentName(ref: string): string | null {
+  const parts = ref.split('/')
+  if (parts.length !== 4 || parts[0] !== '#' || parts[1] !== 'components') return null
+  return parts[2] === 'schemas' ? unescapePointer(parts[3] as string) : null
 }
 
 /**
@@ -143,9 +198,7 @@ function isReadOnly(schema: unknown, context: TranslateContext, seen: Set<string
   const { components } = context
   if (typeof ref !== 'string' || components === undefined || seen.has(ref)) return false
   seen.add(ref)
-  const parts = ref.split('/')
-  if (parts.length !== 4 || parts[0] !== '#' || parts[1] !== 'components') return false
-  const name = parts[2] === 'schemas' ? unescapePointer(parts[3] as string) : null
+  const name = componentName(ref)
   if (name === null || !Object.hasOwn(components, name)) return false
   return isReadOnly(components[name], context, seen)
 }

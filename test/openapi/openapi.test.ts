@@ -204,6 +204,86 @@ describe.each(['3.0.3', '3.1.0'])(
   },
 )
 
+describe.each(['3.0.3', '3.1.0'])('a discriminator beside oneOf (OpenAPI %s)', (openapi) => {
+  // Neither branch refuses the other's properties: oneOf alone refuses every Cat as
+  // matching Dog too. The discriminator picks the one branch.
+  const mount = (discriminator: object, ajv?: object) =>
+    buildApp(frameworks[0][1], (app, echo) => {
+      app.use(
+        safeBody({
+          ...(ajv === undefined ? {} : { ajv }),
+          openapi: {
+            openapi,
+            info: { title: 't', version: '1' },
+            paths: {
+              '/pets': {
+                post: {
+                  requestBody: {
+                    content: {
+                      'application/json': { schema: { $ref: '#/components/schemas/Pet' } },
+                    },
+                  },
+                },
+              },
+            },
+            components: {
+              schemas: {
+                Pet: {
+                  oneOf: [
+                    { $ref: '#/components/schemas/Cat' },
+                    { $ref: '#/components/schemas/Dog' },
+                  ],
+                  discriminator,
+                },
+                Cat: {
+                  type: 'object',
+                  required: ['petType', 'name'],
+                  properties: { petType: { type: 'string' }, name: { type: 'string' } },
+                },
+                Dog: {
+                  type: 'object',
+                  required: ['petType'],
+                  properties: { petType: { type: 'string' }, bark: { type: 'boolean' } },
+                },
+              },
+            },
+          },
+        }),
+      )
+      app.use(echo)
+    })
+
+  test('by component name: the value picks the one schema the body is held to', async () => {
+    const { app, seen } = mount({ propertyName: 'petType' })
+    const cat = { petType: 'Cat', name: 'Tom' }
+    expect((await request(app).post('/pets').send(cat)).status).toBe(200)
+    expect(seen.bodies).toEqual([cat])
+    for (const body of [
+      { petType: 'Dog', bark: 'loud' },
+      { petType: 'Cat' },
+      { petType: 'Cow', name: 'Daisy' },
+      { name: 'Tom' },
+    ]) {
+      const res = await request(app).post('/pets').send(body)
+      expectRefusal(res, 422, 'entity.validation.failed')
+    }
+    expect(seen.bodies).toEqual([cat])
+  })
+
+  test('by mapping, to a $ref or a name; ajv discriminator: true does not object', async () => {
+    const mapping = { cat: '#/components/schemas/Cat', dog: 'Dog' }
+    const { app, seen } = mount({ propertyName: 'petType', mapping }, { discriminator: true })
+    const dog = { petType: 'dog', bark: true }
+    expect((await request(app).post('/pets').send(dog)).status).toBe(200)
+    expectRefusal(
+      await request(app).post('/pets').send({ petType: 'cat', bark: true }),
+      422,
+      'entity.validation.failed',
+    )
+    expect(seen.bodies).toEqual([dog])
+  })
+})
+
 describe('OpenAPI with other options', () => {
   test('a document object works like a path, and routes add routes', async () => {
     const { app, seen } = buildApp(frameworks[0][1], (app, echo) => {
