@@ -1,6 +1,6 @@
 import ts from 'typescript'
 import type { Bindings } from './bindings.js'
-import { isKoaContext, isNestHandler } from './sources.js'
+import { isNestHandler, looksLikeKoaHandler } from './sources.js'
 
 /** Methods of an Express app, router or `app.route()` that take middleware and handlers. */
 const ROUTE_METHODS = new Set([
@@ -78,14 +78,14 @@ const REQUEST_TYPE = /\bRequest\b/
 /**
  * True when a function looks like an Express-style or Koa handler on its own: its request
  * parameter is called `req`/`request`, is typed `Request`, destructures `body`, `query`...
- * beside a second parameter, or is a Koa context (`ctx`, sources.ts). Functions passed to a
+ * beside a second parameter, or is a Koa context beside `next` (sources.ts). Functions passed to a
  * route method count whatever their parameters are called; the caller checks that.
  */
 export function looksLikeHandler(fn: HandlerFunction): boolean {
   const param = requestParameter(fn)
   if (!param) return false
   if (ts.isIdentifier(param.name) && REQUEST_NAME.test(param.name.text)) return true
-  if (isKoaContext(param)) return true
+  if (looksLikeKoaHandler(fn.parameters)) return true
   if (param.type !== undefined) return REQUEST_TYPE.test(param.type.getText())
   // `({ body }, res) => ...`: a request destructured in place, beside a response.
   return (

@@ -73,6 +73,22 @@ export function isKoaContext(param: ts.ParameterDeclaration): boolean {
   return ts.isObjectBindingPattern(param.name) && param.name.elements.some(isRequestElement)
 }
 
+/**
+ * True when a function, not seen passed to a route method or `use`, looks like a Koa handler
+ * on its own: its context typed as Koa's, or called `ctx`/`context` (or destructuring
+ * `request`) beside a `next`. `ctx` alone is too common a name to go by: a build step's
+ * settings (`context.get('outDir')`), a DI container, a test fixture's `{ request }`.
+ */
+export function looksLikeKoaHandler(params: readonly ts.ParameterDeclaration[]): boolean {
+  const [param, next] = params
+  if (param === undefined) return false
+  if (param.type !== undefined) {
+    return ts.isIdentifier(param.name) && KOA_CONTEXT_TYPE.test(param.type.getText())
+  }
+  const named = next !== undefined && ts.isIdentifier(next.name) && next.name.text === 'next'
+  return named && isKoaContext(param)
+}
+
 function isRequestElement(element: ts.BindingElement): boolean {
   return bindingKey(element) === 'request'
 }
