@@ -227,9 +227,11 @@ export function memoryReplayStore(options: MemoryReplayStoreOptions = {}): Repla
   const max = positive(options.max ?? 100_000, 'memoryReplayStore: max')
   // Insertion order is close to expiry order: sweeping from the front is amortised O(1).
   const expiries = new Map<string, number>()
-  // No id expires before this (it may be early, never late): a full store sweeps all of its
-  // ids only once one may have expired, so a refused claim costs O(1), not a pass over `max`.
-  let earliest = Infinity
+  // An id that expires before one added ahead of it waits behind it, past the front sweep.
+  // `behind` is never later than the first of those to expire: a full store passes over all
+  // of its ids only once one may have, so a refused claim costs O(1), not a pass over `max`.
+  let newest = -Infinity
+  let behind = Infinity
   const sweep = (now: number) => {
     for (const [key, expiresAt] of expiries) {
       if (expiresAt > now) return
@@ -237,10 +239,12 @@ export function memoryReplayStore(options: MemoryReplayStoreOptions = {}): Repla
     }
   }
   const sweepAll = (now: number) => {
-    earliest = Infinity
+    behind = Infinity
+    newest = -Infinity
     for (const [key, expiresAt] of expiries) {
       if (expiresAt <= now) expiries.delete(key)
-      else if (expiresAt < earliest) earliest = expiresAt
+      else if (expiresAt < newest) behind = Math.min(behind, expiresAt)
+      else newest = expiresAt
     }
   }
   return {
@@ -250,13 +254,15 @@ export function memoryReplayStore(options: MemoryReplayStoreOptions = {}): Repla
       const expiresAt = expiries.get(key)
       if (expiresAt !== undefined && expiresAt > now) return false
       if (expiresAt === undefined && expiries.size >= max) {
-        if (earliest <= now) sweepAll(now)
+        if (behind <= now) sweepAll(now)
         // Dropping a live id would let its replay through: refuse to forget instead.
         if (expiries.size >= max) throw new Error(`memoryReplayStore is full (${max} ids)`)
       }
-      if (now + ttl < earliest) earliest = now + ttl
+      const until = now + ttl
+      if (until < newest) behind = Math.min(behind, until)
+      else newest = until
       expiries.delete(key)
-      expiries.set(key, now + ttl)
+      expiries.set(key, until)
       return true
     },
   }

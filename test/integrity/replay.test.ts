@@ -405,6 +405,38 @@ describe('the in-memory store', () => {
     expect(visited).toBeLessThanOrEqual(2000)
   })
 
+  it('passes over no full store whose ids expire in the order they came, as time goes on', () => {
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(0)
+    try {
+      const store = memoryReplayStore({ max: 1000 })
+      for (let i = 0; i < 1000; i++) {
+        clock.mockReturnValue(i)
+        store.claim(`id${i}`, 60_000)
+      }
+      // One id expires each ms; ten new deliveries arrive in it: one takes the room made,
+      // nine are refused.
+      let taken = 0
+      let refused = 0
+      const visited = countMapSteps(() => {
+        for (let ms = 60_000; ms < 60_300; ms++) {
+          clock.mockReturnValue(ms)
+          for (let n = 0; n < 10; n++) {
+            try {
+              if (store.claim(`new${ms}.${n}`, 60_000)) taken++
+            } catch {
+              refused++
+            }
+          }
+        }
+      })
+      expect([taken, refused]).toEqual([300, 2700])
+      // A look at the front per claim; a pass over the store at each expiry would be 300,000.
+      expect(visited).toBeLessThanOrEqual(3 * 3000)
+    } finally {
+      clock.mockRestore()
+    }
+  })
+
   it('drops ids whose time is up, making room', async () => {
     const store = memoryReplayStore({ max: 2 })
     expect(store.claim('a', 20)).toBe(true)
