@@ -31,20 +31,28 @@ export function readDocument(path: string): unknown {
       },
     )
   }
-  // Only a YAML alias (`*name`) can put one object in two places.
-  if (text.includes('*')) boundRepeats(value, `"${path}"`)
   return value
 }
 
-/** How many objects a document's repeats may add in all (`boundRepeats`). */
+/** How many objects the repeats of a schema file, or of an OpenAPI document's schemas, may add. */
 export const REPEATED_OBJECTS = 10_000
 
+/** The error for a schema source whose repeats add more than `REPEATED_OBJECTS` objects. */
+export function tooManyRepeats(name: string): Error {
+  return new Error(
+    `safebody: ${name} repeats more than ${REPEATED_OBJECTS} objects (YAML aliases, or ` +
+      'one object used in several places, each compiled as a copy): give a part used ' +
+      'many times a name of its own and $ref it',
+  )
+}
+
 /**
- * A document may hold one object in several places (a YAML alias; in one given as a value,
- * an object used twice). ajv compiles each place as a copy, so aliases of aliases can make a
- * file of a few hundred bytes compile as millions of schemas: minutes of start-up and
- * gigabytes. The copies may add `REPEATED_OBJECTS` objects in all; the walk stops there. A
- * loop (an object inside itself) is not counted: it is refused where it is read.
+ * A schema may hold one object in several places (a YAML alias). ajv compiles each place as
+ * a copy, so aliases of aliases can make a file of a few hundred bytes compile as millions of
+ * schemas: minutes of start-up and gigabytes. The copies may add `REPEATED_OBJECTS` objects
+ * in all; the walk stops there. A loop (an object inside itself) is not counted: ajv refuses
+ * it. (An OpenAPI document is counted where its schemas are translated, not here: its
+ * responses and examples are not compiled.)
  */
 export function boundRepeats(document: unknown, name: string): void {
   const met = new WeakSet<object>()
@@ -60,13 +68,7 @@ export function boundRepeats(document: unknown, name: string): void {
     }
     if (inside.has(value)) continue
     const copy = copied || met.has(value)
-    if (copy && --left < 0) {
-      throw new Error(
-        `safebody: ${name} repeats more than ${REPEATED_OBJECTS} objects (YAML aliases, or ` +
-          'one object used in several places, each compiled as a copy): give a part used ' +
-          'many times a name of its own and $ref it',
-      )
-    }
+    if (copy && --left < 0) throw tooManyRepeats(name)
     met.add(value)
     inside.add(value)
     work.push({ value, copied: copy, leave: true })
@@ -99,11 +101,12 @@ export function readSchemaFolder(folder: string): SchemaFile[] {
   } catch (cause) {
     throw new Error(`safebody: cannot read the schema folder "${folder}"`, { cause })
   }
-  return files.sort().map((file) => ({
-    file,
-    stem: basename(file, extname(file)),
-    schema: readDocument(join(folder, file)),
-  }))
+  return files.sort().map((file) => {
+    const path = join(folder, file)
+    const schema = readDocument(path)
+    boundRepeats(schema, `"${path}"`)
+    return { file, stem: basename(file, extname(file)), schema }
+  })
 }
 
 function message(err: unknown): string {

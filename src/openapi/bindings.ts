@@ -3,7 +3,7 @@ import type { RouteBinding } from '../core/options.js'
 import type { JsonSchema } from '../core/registry.js'
 import { isRecord, type LoadedDocument, resolveLocal } from './document.js'
 import { basePaths, expressPath } from './paths.js'
-import { componentId, type TranslateContext, translateSchema } from './schema.js'
+import { componentId, repeatCount, type TranslateContext, translateSchema } from './schema.js'
 
 /** A route binding read from an operation's requestBody (`message` from `x-protobuf-message`). */
 export type OpenApiBinding = RouteBinding
@@ -36,7 +36,10 @@ export function openApiRoutes(
   const components = isRecord(document.components) ? document.components.schemas : undefined
   const context: TranslateContext = {
     version,
+    name,
     keywords: new Set(),
+    repeats: repeatCount(),
+    translated: new WeakMap(),
     ...(isRecord(components) ? { components } : {}),
   }
   for (const [key, schema] of Object.entries(isRecord(components) ? components : {})) {

@@ -1,4 +1,4 @@
-import { boundRepeats, readDocument } from '../core/schema-files.js'
+import { readDocument } from '../core/schema-files.js'
 
 /** An OpenAPI 3.0 or 3.1 document, as parsed from JSON or YAML. */
 export type OpenApiDocument = { readonly openapi: string; readonly [field: string]: unknown }
@@ -13,8 +13,6 @@ export interface LoadedDocument {
 /** Read a document from a path (`.json`, `.yaml`, `.yml`) or take it as given. */
 export function loadDocument(source: string | OpenApiDocument): LoadedDocument {
   const name = typeof source === 'string' ? `OpenAPI document "${source}"` : 'OpenAPI document'
-  // A file is bounded as it is read; a document given as a value, here.
-  if (typeof source !== 'string') boundRepeats(source, name)
   const document = typeof source === 'string' ? readDocument(source) : source
   if (!isRecord(document) || typeof document.openapi !== 'string') {
     throw new Error(`safebody: ${name} has no "openapi" version field`)

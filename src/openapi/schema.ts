@@ -1,4 +1,5 @@
 import type { JsonSchema } from '../core/registry.js'
+import { REPEATED_OBJECTS, tooManyRepeats } from '../core/schema-files.js'
 import { isRecord, unescapePointer } from './document.js'
 
 /**
@@ -23,6 +24,32 @@ export interface TranslateContext {
   readonly keywords: Set<string>
   /** The document's `components/schemas`, as written: a `$ref`'s target is read for `readOnly`. */
   readonly components?: Readonly<Record<string, unknown>>
+  /** The document's schema objects translated so far, and what their copies may still add. */
+  readonly repeats?: Repeats
+  /** What to call the document in errors. */
+  readonly name?: string
+  /**
+   * The schemas translated whole (a media type's, a component), by the object in the
+   * document: one used by several operations is translated, and compiled, once.
+   */
+  readonly translated?: WeakMap<object, JsonSchema>
+}
+
+/**
+ * A document may use one schema object in several places (a YAML alias; in a document given
+ * as a value, one object used twice): each place is translated, and compiled by ajv, as a
+ * copy. The copies may add `REPEATED_OBJECTS` schema objects in all, so that aliases of
+ * aliases cannot make a 500-byte file compile as millions of schemas. Only schemas count:
+ * responses and examples shared by anchors are never compiled.
+ */
+export interface Repeats {
+  readonly seen: WeakSet<object>
+  left: number
+}
+
+/** A fresh count of a document's repeated schema objects. */
+export function repeatCount(): Repeats {
+  return { seen: new WeakSet(), left: REPEATED_OBJECTS }
 }
 
 // Keywords whose value is a schema, a map of schemas, or a list of schemas.
@@ -60,7 +87,18 @@ const schemaList = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items'])
  */
 export function translateSchema(schema: unknown, context: TranslateContext, where: string) {
   try {
-    return translate(schema, context, where, new Set())
+    const done = isRecord(schema) ? context.translated?.get(schema) : undefined
+    if (done !== undefined) return done
+    const out = translate(
+      schema,
+      context,
+      where,
+      new Set(),
+      context.repeats ?? repeatCount(),
+      false,
+    )
+    if (isRecord(schema)) context.translated?.set(schema, out)
+    return out
   } catch (cause) {
     // Thousands of levels: ajv could not compile it either.
     if (cause instanceof RangeError && /call stack/i.test(cause.message)) {
@@ -75,12 +113,19 @@ function translate(
   context: TranslateContext,
   where: string,
   active: Set<object>,
+  repeats: Repeats,
+  /** Inside a copy: every object here is one more. */
+  copied: boolean,
 ): JsonSchema {
   if (typeof schema === 'boolean') return schema
   if (!isRecord(schema)) throw new Error(`safebody: ${where} is not a schema`)
   if (active.has(schema)) throw new Error(`safebody: ${where} contains itself`)
+  const copy = copied || repeats.seen.has(schema)
+  if (copy && --repeats.left < 0) throw tooManyRepeats(context.name ?? where)
+  repeats.seen.add(schema)
   active.add(schema)
-  const sub = (value: unknown, at: string) => translate(value, context, `${where}/${at}`, active)
+  const sub = (value: unknown, at: string) =>
+    translate(value, context, `${where}/${at}`, active, repeats, copy)
   // Built as entries: a member named `__proto__` stays a member, never the prototype.
   const entries: Array<[string, unknown]> = []
   const only$ref = context.version === '3.0' && typeof schema.$ref === 'string'

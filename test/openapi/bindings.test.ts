@@ -168,6 +168,44 @@ describe('start-up checks through safeBody()', () => {
     }
   })
 
+  test('anchors shared by hundreds of operations load: responses, and a requestBody', () => {
+    // 400 operations, each with the same 30-object responses and body schema: 24,000
+    // repeated objects, of which the compiled ones are one schema, translated once.
+    const props = Array.from({ length: 14 }, (_, i) => `        f${i}: {type: string}`)
+    const lines = [
+      'openapi: 3.1.0',
+      "info: {title: t, version: '1'}",
+      'x-shared:',
+      '  errors: &errors',
+      ...Array.from({ length: 10 }, (_, i) => [
+        `    '4${i}0':`,
+        '      description: e',
+        '      content: {application/json: {schema: {$ref: "#/components/schemas/E"}}}',
+      ]).flat(),
+      '  body: &body',
+      '    content:',
+      '      application/json:',
+      '        schema:',
+      '          type: object',
+      '          properties:',
+      ...props.map((p) => `    ${p}`),
+      'paths:',
+      ...Array.from({ length: 400 }, (_, i) => [
+        `  /things${i}:`,
+        '    post: {requestBody: *body, responses: *errors}',
+      ]).flat(),
+      'components: {schemas: {E: {type: object}}}',
+    ]
+    const dir = mkdtempSync(join(tmpdir(), 'safebody-openapi-'))
+    try {
+      const file = join(dir, 'shared.yaml')
+      writeFileSync(file, lines.join('\n'))
+      expect(typeof safeBody({ openapi: file })).toBe('function')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test('so does a document given as an object that uses one object in many places', () => {
     let schema: object = { type: 'string' }
     for (let i = 0; i < 30; i++) schema = { anyOf: [schema, schema] }
