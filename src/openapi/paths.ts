@@ -45,13 +45,17 @@ function badTemplate(template: string, why: string): Error {
   return new Error(`safebody: OpenAPI path "${template}" ${why}`)
 }
 
+/** What a relative server URL is read against. */
+const BASE = 'http://server.invalid/'
+
 /** The most base paths one server's variables may spell (their values multiplied). */
 const MAX_SERVER_PATHS = 1000
 
 /**
  * The base paths a `servers` list puts in front of every path: the path of each server URL
- * (`https://api.example.com/v1` -> `/v1`), once for each value its variables take: each value
- * of a variable's `enum`, as express-openapi-validator binds them, and its `default`. No
+ * (`https://api.example.com/v1` -> `/v1`), once for each value its path's variables take:
+ * each value of a variable's `enum`, as express-openapi-validator binds them, and its
+ * `default`. Variables of the host or port take their default (the path is the same). No
  * servers, or servers at the root, give `['']`.
  */
 export function basePaths(servers: unknown): string[] {
@@ -60,34 +64,54 @@ export function basePaths(servers: unknown): string[] {
   for (const server of servers as unknown[]) {
     const { url, variables } = (server ?? {}) as { url?: unknown; variables?: unknown }
     if (typeof url !== 'string') throw new Error('safebody: an OpenAPI server has no url')
-    for (const filled of spellings(url, isRecord(variables) ? variables : {})) {
-      const path = new URL(filled, 'http://server.invalid/').pathname.replace(/\/+$/, '')
+    for (const path of serverPaths(url, isRecord(variables) ? variables : {})) {
       paths.add(path.split('').map(literal).join(''))
     }
   }
   return [...paths]
 }
 
-/** `url` with its `{variables}` filled in every way their values allow. */
-function spellings(url: string, variables: Record<string, unknown>): string[] {
-  let settings = [new Map<string, string>()]
-  for (const [, name] of url.matchAll(/\{([^}]*)\}/g)) {
-    if (name === undefined || settings[0]?.has(name)) continue
-    const values = valuesOf(url, name, Object.hasOwn(variables, name) ? variables[name] : {})
-    settings = settings.flatMap((set) => values.map((value) => new Map(set).set(name, value)))
+/** The paths `url` spells with its variables set in every way their values allow. */
+function serverPaths(url: string, variables: Record<string, unknown>): string[] {
+  const names = [...new Set(Array.from(url.matchAll(/\{([^}]*)\}/g), (m) => m[1] as string))]
+  const values = new Map(names.map((name) => [name, valuesOf(url, name, variables)]))
+  const defaults = new Map(names.map((name) => [name, (values.get(name) as string[])[0] ?? '']))
+  // A variable reaches the path if a marker put in its place does (a port that is not a
+  // number does not: the URL is no URL).
+  const marker = 'safebodyservervariable'
+  const inPath = names.filter((name) => {
+    const probe = fill(url, new Map(defaults).set(name, marker))
+    return URL.canParse(probe, BASE) && new URL(probe, BASE).pathname.includes(marker)
+  })
+  let settings = [defaults]
+  for (const name of inPath) {
+    const each = values.get(name) as string[]
+    settings = settings.flatMap((set) => each.map((value) => new Map(set).set(name, value)))
     if (settings.length > MAX_SERVER_PATHS) {
       throw new Error(
-        `safebody: OpenAPI server "${url}": its variables' values spell more than ` +
-          `${MAX_SERVER_PATHS} URLs; list the base paths as servers of their own`,
+        `safebody: OpenAPI server "${url}": its path's variables spell more than ` +
+          `${MAX_SERVER_PATHS} paths; list the base paths as servers of their own`,
       )
     }
   }
-  return settings.map((set) =>
-    url.replace(/\{([^}]*)\}/g, (_, name: string) => set.get(name) ?? ''),
-  )
+  return settings.map((set) => pathOf(url, fill(url, set)))
 }
 
-function valuesOf(url: string, name: string, variable: unknown): string[] {
+function fill(url: string, set: ReadonlyMap<string, string>): string {
+  return url.replace(/\{([^}]*)\}/g, (_, name: string) => set.get(name) ?? '')
+}
+
+function pathOf(url: string, filled: string): string {
+  try {
+    return new URL(filled, BASE).pathname.replace(/\/+$/, '')
+  } catch (cause) {
+    throw new Error(`safebody: OpenAPI server "${url}" is not a URL as "${filled}"`, { cause })
+  }
+}
+
+/** A variable's values, its default first: `enum`'s strings and the default, each once. */
+function valuesOf(url: string, name: string, variables: Record<string, unknown>): string[] {
+  const variable = Object.hasOwn(variables, name) ? variables[name] : undefined
   const { default: fallback, enum: listed } = (isRecord(variable) ? variable : {}) as {
     default?: unknown
     enum?: unknown

@@ -71,10 +71,28 @@ describe('basePaths', () => {
     ).toEqual(['/v1/api', '/v2/api', '/v3/api'])
   })
 
-  test('variables whose values spell more than 1000 URLs are refused', () => {
+  test("a path's variables whose values spell more than 1000 paths are refused", () => {
     const many = { default: 'a', enum: Array.from({ length: 40 }, (_, i) => `v${i}`) }
     expect(() => basePaths([{ url: '/{a}/{b}', variables: { a: many, b: many } }])).toThrow(
-      /values spell more than 1000 URLs; list the base paths as servers of their own/,
+      /path's variables spell more than 1000 paths; list the base paths as servers of their own/,
+    )
+  })
+
+  test('variables of the host and port keep their default, whatever their enum', () => {
+    const many = { default: 'a', enum: Array.from({ length: 40 }, (_, i) => `v${i}`) }
+    const port = { default: '8080', enum: ['8080', '${PORT}'] }
+    expect(
+      basePaths([
+        { url: 'https://{env}.{region}.example.com/v1', variables: { env: many, region: many } },
+        { url: 'http://localhost:{port}/v2', variables: { port } },
+      ]),
+    ).toEqual(['/v1', '/v2'])
+  })
+
+  test('a server that its defaults make no URL is refused, named', () => {
+    const port = { default: '${PORT}' }
+    expect(() => basePaths([{ url: 'http://localhost:{port}/v1', variables: { port } }])).toThrow(
+      /server "http:\/\/localhost:\{port\}\/v1" is not a URL as "http:\/\/localhost:\$\{PORT\}\/v1"/,
     )
   })
 
