@@ -3,7 +3,13 @@ import type { RouteBinding } from '../core/options.js'
 import type { JsonSchema } from '../core/registry.js'
 import { isRecord, type LoadedDocument, resolveLocal } from './document.js'
 import { basePaths, expressPath } from './paths.js'
-import { componentId, repeatCount, type TranslateContext, translateSchema } from './schema.js'
+import {
+  componentId,
+  discriminatorProperties,
+  repeatCount,
+  type TranslateContext,
+  translateSchema,
+} from './schema.js'
 
 /** A route binding read from an operation's requestBody (`message` from `x-protobuf-message`). */
 export type OpenApiBinding = RouteBinding
@@ -39,6 +45,7 @@ export function openApiRoutes(
     name,
     keywords: new Set(),
     repeats: repeatCount(),
+    discriminators: discriminatorProperties(document),
     translated: new WeakMap(),
     ...(isRecord(components) ? { components } : {}),
   }

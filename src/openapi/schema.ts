@@ -24,6 +24,8 @@ export interface TranslateContext {
   readonly keywords: Set<string>
   /** The document's `components/schemas`, as written: a `$ref`'s target is read for `readOnly`. */
   readonly components?: Readonly<Record<string, unknown>>
+  /** The properties the document's discriminators name: never read-only in a request. */
+  readonly discriminators?: ReadonlySet<string>
   /** The document's schema objects translated so far, and what their copies may still add. */
   readonly repeats?: Repeats
   /** What to call the document in errors. */
@@ -210,42 +212,96 @@ function componentName(ref: string): string | null {
  * `readOnly` read as OpenAPI reads it in a request (3.0.3 and 3.1 alike, as
  * express-openapi-validator does): a read-only property "SHOULD NOT be sent", and `required`
  * does not hold for it. So where `schema` declares one, sending it is refused (its schema
- * becomes `false`: a 422 at its path) and `required` in the same schema leaves it out.
- * `readOnly` counts on the property's schema, a `$ref` sibling included, or on the component
- * its `$ref` names.
+ * becomes `false`: a 422 at its path), and `required` leaves out the read-only properties of
+ * the schema and of its `allOf` branches, in the schema and in its inline `allOf` branches
+ * (`allOf: [{ $ref: Base }, { required: [id, name] }]`). `readOnly` counts on the property's
+ * schema (a `readOnly: false` there wins), on the component its `$ref` names, or on an
+ * `allOf` branch of it. A discriminator's property is never read-only: it must be sent.
  */
 function requestOnly(
   schema: Record<string, unknown>,
   out: Record<string, unknown>,
   context: TranslateContext,
 ): void {
-  const { properties } = schema
-  if (!isRecord(properties) || !isRecord(out.properties)) return
-  const readOnly = Object.keys(properties).filter((name) =>
-    isReadOnly(properties[name], context, new Set()),
-  )
-  if (readOnly.length === 0) return
-  out.properties = Object.fromEntries(
-    Object.entries(out.properties).map(([name, value]) => [
-      name,
-      readOnly.includes(name) ? false : value,
-    ]),
-  )
-  if (Array.isArray(out.required)) {
-    out.required = out.required.filter((name: unknown) => !readOnly.includes(name as string))
+  const own = readOnlyNames(schema, context, false, new Set())
+  if (own.size > 0 && isRecord(out.properties)) {
+    out.properties = Object.fromEntries(
+      Object.entries(out.properties).map(([name, value]) => [name, own.has(name) ? false : value]),
+    )
+  }
+  const all = readOnlyNames(schema, context, true, new Set())
+  if (all.size === 0) return
+  const unrequire = (target: Record<string, unknown>) => {
+    if (Array.isArray(target.required)) {
+      target.required = target.required.filter((name: unknown) => !all.has(name as string))
+    }
+  }
+  unrequire(out)
+  for (const branch of Array.isArray(out.allOf) ? out.allOf : []) {
+    if (isRecord(branch) && branch.$ref === undefined) unrequire(branch)
   }
 }
 
-function isReadOnly(schema: unknown, context: TranslateContext, seen: Set<string>): boolean {
-  if (!isRecord(schema)) return false
-  if (schema.readOnly === true) return true
-  const ref = schema.$ref
+/** The read-only properties `schema` declares, and with `branches`, its `allOf` branches too. */
+function readOnlyNames(
+  schema: unknown,
+  context: TranslateContext,
+  branches: boolean,
+  seen: Set<unknown>,
+): Set<string> {
+  const names = new Set<string>()
+  const target = component(schema, context)
+  if (!isRecord(target) || seen.has(target)) return names
+  seen.add(target)
+  const { properties, allOf } = target
+  if (isRecord(properties)) {
+    for (const [name, property] of Object.entries(properties)) {
+      if (!context.discriminators?.has(name) && isReadOnly(property, context, new Set())) {
+        names.add(name)
+      }
+    }
+  }
+  if (branches && Array.isArray(allOf)) {
+    for (const branch of allOf) {
+      for (const name of readOnlyNames(branch, context, true, seen)) names.add(name)
+    }
+  }
+  return names
+}
+
+function isReadOnly(schema: unknown, context: TranslateContext, seen: Set<unknown>): boolean {
+  if (!isRecord(schema) || seen.has(schema)) return false
+  seen.add(schema)
+  if (typeof schema.readOnly === 'boolean') return schema.readOnly
+  if (typeof schema.$ref === 'string') return isReadOnly(component(schema, context), context, seen)
+  return Array.isArray(schema.allOf) && schema.allOf.some((b) => isReadOnly(b, context, seen))
+}
+
+/** The properties the discriminators anywhere in `document` name (`propertyName`). */
+export function discriminatorProperties(document: unknown): Set<string> {
+  const found = new Set<string>()
+  const seen = new WeakSet<object>()
+  const work: unknown[] = [document]
+  while (work.length > 0) {
+    const value = work.pop()
+    if (typeof value !== 'object' || value === null || seen.has(value)) continue
+    seen.add(value)
+    const { discriminator } = value as { discriminator?: unknown }
+    if (isRecord(discriminator) && typeof discriminator.propertyName === 'string') {
+      found.add(discriminator.propertyName)
+    }
+    for (const child of Object.values(value)) work.push(child)
+  }
+  return found
+}
+
+/** The component a `{ $ref: '#/components/schemas/X' }` names, else the schema itself. */
+function component(schema: unknown, context: TranslateContext): unknown {
+  const ref = isRecord(schema) ? schema.$ref : undefined
   const { components } = context
-  if (typeof ref !== 'string' || components === undefined || seen.has(ref)) return false
-  seen.add(ref)
+  if (typeof ref !== 'string' || components === undefined) return schema
   const name = componentName(ref)
-  if (name === null || !Object.hasOwn(components, name)) return false
-  return isReadOnly(components[name], context, seen)
+  return name !== null && Object.hasOwn(components, name) ? components[name] : undefined
 }
 
 /** OpenAPI 3.0 keywords whose meaning JSON Schema 2020-12 spells differently. */

@@ -194,6 +194,48 @@ describe.each(['3.0.3', '3.1.0'])(
       expect(res.body.errors[0]).toMatchObject({ instancePath })
     })
 
+    test("an allOf branch's required leaves out the base's read-only properties", async () => {
+      const { app, seen } = buildApp(frameworks[0][1], (app, echo) => {
+        app.use(
+          safeBody({
+            openapi: {
+              openapi,
+              info: { title: 't', version: '1' },
+              paths: {
+                '/pets': {
+                  post: {
+                    requestBody: {
+                      content: {
+                        'application/json': {
+                          schema: {
+                            allOf: [
+                              { $ref: '#/components/schemas/Base' },
+                              { type: 'object', required: ['id', 'name'] },
+                            ],
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+              components: {
+                schemas: {
+                  Base: { type: 'object', properties: { id: { type: 'integer', readOnly: true } } },
+                },
+              },
+            },
+          }),
+        )
+        app.use(echo)
+      })
+      expect((await request(app).post('/pets').send({ name: 'Rex' })).status).toBe(200)
+      const res = await request(app).post('/pets').send({ id: 1, name: 'Rex' })
+      expectRefusal(res, 422, 'entity.validation.failed')
+      expect(res.body.errors[0]).toMatchObject({ instancePath: '/id' })
+      expect(seen.bodies).toEqual([{ name: 'Rex' }])
+    })
+
     test('other properties are still required', async () => {
       const { app, seen } = mount()
       const res = await request(app).post('/pets').send({})
@@ -243,7 +285,11 @@ describe.each(['3.0.3', '3.1.0'])('a discriminator beside oneOf (OpenAPI %s)', (
                 Dog: {
                   type: 'object',
                   required: ['petType'],
-                  properties: { petType: { type: 'string' }, bark: { type: 'boolean' } },
+                  // A discriminator's property marked readOnly must still be sent (never refused).
+                  properties: {
+                    petType: { type: 'string', readOnly: true },
+                    bark: { type: 'boolean' },
+                  },
                 },
               },
             },

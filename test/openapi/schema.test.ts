@@ -112,6 +112,49 @@ describe('readOnly, read as in a request', () => {
     })
   })
 
+  const withComponents = (components: Record<string, unknown>, discriminators?: string[]) =>
+    ({
+      version: '3.1',
+      keywords: new Set(),
+      components,
+      ...(discriminators === undefined ? {} : { discriminators: new Set(discriminators) }),
+    }) satisfies TranslateContext
+  const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
+
+  test("required leaves out an allOf branch's read-only properties, in every inline branch", () => {
+    const context = withComponents({ Base: { properties: { id: { readOnly: true } } } })
+    const pet = {
+      required: ['id', 'kind'],
+      allOf: [ref('Base'), { type: 'object', required: ['id', 'name'] }],
+    }
+    expect(translateSchema(pet, context, 's')).toEqual({
+      required: ['kind'],
+      allOf: [{ $ref: 'openapi:/components/schemas/Base' }, { type: 'object', required: ['name'] }],
+    })
+  })
+
+  test('readOnly through an allOf wrapper counts; a readOnly: false beside a $ref wins', () => {
+    const context = withComponents({ Id: { type: 'integer', readOnly: true } })
+    const schema = {
+      properties: { a: { allOf: [ref('Id')] }, b: { ...ref('Id'), readOnly: false } },
+    }
+    expect(translateSchema(schema, context, 's')).toEqual({
+      properties: {
+        a: false,
+        b: { $ref: 'openapi:/components/schemas/Id', readOnly: false },
+      },
+    })
+  })
+
+  test("a discriminator's property is never read-only: it must be sent", () => {
+    const context = withComponents({}, ['petType'])
+    const cat = {
+      required: ['petType'],
+      properties: { petType: { type: 'string', readOnly: true } },
+    }
+    expect(translateSchema(cat, context, 's')).toEqual(cat)
+  })
+
   test('readOnly: false, or readOnly on the object itself, changes nothing', () => {
     const schema = { readOnly: true, properties: { a: { type: 'string', readOnly: false } } }
     expect(translateSchema(schema, v31(), 's')).toEqual(schema)
