@@ -26,6 +26,7 @@ import type { OwnRules, RoutePolicy } from './options.js'
 import {
   type BodySource,
   checkRead,
+  cutShort,
   discardBody,
   hasBody,
   type NodeBodyStream,
@@ -161,7 +162,8 @@ export function parsedElsewhere(
   source: BodySource,
   route: CompiledRoute | undefined,
 ): boolean {
-  if (hasBody(headers, source)) {
+  // A request its client cut short is read, and refused as aborted, as if nothing came first.
+  if (hasBody(headers, source) && !cutShort(source)) {
     throw createError(500, 'safebody must run before any other body parser', { expose: false })
   }
   return route !== undefined && route.policy.mode === 'enforce'

@@ -32,10 +32,16 @@ export function closeUnread(req: IncomingMessage, res: ServerResponse): void {
   // HTTP/2 (Node's compatibility API): the response emits 'finish' only once its stream has
   // closed, which a client still sending never lets happen. Once the answer is written, the
   // stream is closed with RST_STREAM NO_ERROR, which asks the client to stop sending and
-  // keeps the answer (RFC 9113, 8.1); the session and its other streams go on.
+  // keeps the answer (RFC 9113, 8.1); the session and its other streams go on. Node destroys
+  // a stream once its read side has ended too, which the bytes already buffered (up to the
+  // stream's window) would stop for good, and with the stream its session and socket, even
+  // after the client leaves: with no more to come, those are dropped.
   const stream = (res as { stream?: Partial<Http2Stream> }).stream
   if (req.httpVersionMajor === 2 && typeof stream?.close === 'function') {
-    stream.once?.('finish', () => stream.close?.(constants.NGHTTP2_NO_ERROR))
+    stream.once?.('finish', () => {
+      stream.close?.(constants.NGHTTP2_NO_ERROR)
+      setImmediate(() => req.resume())
+    })
     return
   }
   res.once('finish', () => {

@@ -143,12 +143,27 @@ export function readBody(
   if (!(source instanceof Readable) && isWebStream(source)) return void pumpWeb(source, reader)
   // A stream already read cannot give us its bytes (nor can one decoding to strings: see
   // `listen`): a server fault, reported with raw-body's error so body-parser users see the same.
+  // But a request the client cut short before it was read (an HTTP/2 stream cancelled while
+  // the application awaited something) is no parser's doing: the client went away.
   if (readableOf(source) === false) {
+    if (cutShort(source)) return reader.aborted()
     return sink.readFailed(
       createError(500, 'stream is not readable', { type: 'stream.not.readable' }),
     )
   }
   reader.listen(source)
+}
+
+/**
+ * True for a request whose message never arrived whole and that can no longer be read: its
+ * client reset or closed it. A parser that read it would have seen it complete (node:http2's
+ * compatibility request calls an aborted one complete, and says `aborted`).
+ */
+export function cutShort(source: BodySource): boolean {
+  if (source instanceof Uint8Array || isWebStream(source) || readableOf(source) !== false) {
+    return false
+  }
+  return completeOf(source) === false || Reflect.get(source, 'aborted') === true
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   createServer,
   Http2ServerResponse,
   type Http2Server,
+  type ServerHttp2Stream,
 } from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { serve as serveNode } from '@hono/node-server'
@@ -25,11 +26,12 @@ import { contractUser } from './contract.js'
 
 // HTTP/2 needs no Content-Length: a body is whatever DATA frames the stream carries. Each
 // server must read it as it reads an HTTP/1.1 body, never take it for none.
-type Started = { port: number; close: () => Promise<void> }
+type Started = { port: number; close: () => Promise<void>; server: Http2Server }
 
 async function listen(server: Http2Server): Promise<Started> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
+    server,
     port: (server.address() as AddressInfo).port,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   }
@@ -80,6 +82,7 @@ const servers: Array<[string, () => Promise<Started>]> = [
       }))
       await app.listen({ port: 0, host: '127.0.0.1' })
       return {
+        server: app.server,
         port: (app.server.address() as AddressInfo).port,
         close: () => app.close(),
       }
@@ -132,6 +135,7 @@ servers.push([
       )
     })
     return {
+      server: server as Http2Server,
       port: (server.address() as AddressInfo).port,
       close: () => new Promise((resolve) => server.close(() => resolve())),
     }
@@ -219,6 +223,169 @@ describe.each(servers)('an HTTP/2 body without Content-Length, through %s', (nam
     }
     expectPrototypesUntouched()
   }
+})
+
+// Node destroys a server stream once its read side has ended too: the bytes a refusal left
+// buffered (up to the stream's window) kept the stream, its session and its socket for good,
+// and server.close() waiting, even after the client left.
+describe('an HTTP/2 stream refused mid-body', () => {
+  const routes = { 'POST /users': { type: 'object' } }
+  it.each([
+    [
+      'safebody/node',
+      () => {
+        const read = createBodyReader({ limit: '16kb', routes })
+        return listen(
+          createServer((req, res) => {
+            read(req as unknown as Parameters<typeof read>[0], res as never).then(
+              () => res.end(),
+              (err: unknown) => sendProblem(res as never, err),
+            )
+          }),
+        )
+      },
+    ],
+    [
+      'safebody/koa',
+      () => {
+        const app = new Koa()
+        app.use(koaProblems())
+        app.use(koaBody({ limit: '16kb', routes }))
+        app.use((ctx) => {
+          ctx.body = 'ok'
+        })
+        return listen(createServer(app.callback()))
+      },
+    ],
+  ])('is let go, buffered bytes and all, on %s', async (_name, start) => {
+    const server = await start()
+    const streams: ServerHttp2Stream[] = []
+    server.server.on('stream', (stream: ServerHttp2Stream) => streams.push(stream))
+    const session = http2Connect(`http://127.0.0.1:${server.port}`)
+    try {
+      for (let i = 0; i < 3; i++) {
+        const status = await new Promise<number>((resolve) => {
+          const stream = session.request({
+            ':method': 'POST',
+            ':path': '/users',
+            'content-type': 'application/json',
+          })
+          let answer = 0
+          stream.on('response', (headers) => (answer = Number(headers[':status'])))
+          stream.on('error', () => {})
+          stream.resume()
+          stream.on('end', () => {
+            stream.destroy()
+            resolve(answer)
+          })
+          const body = Buffer.alloc(300_000, 32)
+          body[0] = 0x7b
+          for (let at = 0; at < body.length; at += 16384)
+            stream.write(body.subarray(at, at + 16384))
+          stream.end()
+        })
+        expect(status).toBe(413)
+      }
+      for (let waited = 0; streams.some((s) => !s.destroyed) && waited < 2000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      expect(streams.map((s) => [s.destroyed, s.readableLength])).toEqual(
+        Array.from({ length: 3 }, () => [true, 0]),
+      )
+    } finally {
+      session.close()
+      await server.close()
+    }
+  })
+})
+
+// A client that cancels its stream while the application awaits something before the body is
+// read went away: 400 request.aborted, never the 500 of a stream another parser consumed.
+describe('an HTTP/2 stream cancelled before its body is read', () => {
+  const routes = { 'POST /users': contractUser }
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 30))
+  const starts: Array<[string, (seen: unknown[]) => Promise<Started>]> = [
+    [
+      'safebody/node',
+      (seen) => {
+        const read = createBodyReader({ routes })
+        return listen(
+          createServer(async (req, res) => {
+            await pause()
+            read(req as unknown as Parameters<typeof read>[0]).then(
+              () => res.end(),
+              (err: unknown) => {
+                seen.push(err)
+                res.writeHead(400).end()
+              },
+            )
+          }),
+        )
+      },
+    ],
+    [
+      'safebody/koa',
+      (seen) => {
+        const app = new Koa()
+        app.silent = true
+        app.use(async (ctx, next) => {
+          await pause()
+          try {
+            await next()
+          } catch (err) {
+            seen.push(err)
+            throw err
+          }
+        })
+        app.use(koaBody({ routes }))
+        app.use((ctx) => {
+          ctx.body = 'ok'
+        })
+        return listen(createServer(app.callback()))
+      },
+    ],
+    [
+      'safebody/fastify',
+      async (seen) => {
+        const app = Fastify({ http2: true })
+        await app.register(fastifyPlugin)
+        app.addHook('onRequest', pause)
+        app.setErrorHandler((err, _request, reply) => {
+          seen.push(err)
+          return reply.code(400).send()
+        })
+        app.post('/users', { schema: { body: contractUser } }, () => 'ok')
+        await app.listen({ port: 0, host: '127.0.0.1' })
+        const port = (app.server.address() as AddressInfo).port
+        return { server: app.server, port, close: () => app.close() }
+      },
+    ],
+  ]
+
+  it.each(starts)('is 400 request.aborted on %s', async (_name, start) => {
+    const seen: unknown[] = []
+    const server = await start(seen)
+    const session = http2Connect(`http://127.0.0.1:${server.port}`)
+    try {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/users',
+        'content-type': 'application/json',
+      })
+      stream.on('error', () => {})
+      stream.write('{"name":')
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      stream.close(constants.NGHTTP2_CANCEL)
+      for (let waited = 0; seen.length === 0 && waited < 2000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      expect(seen).toEqual([expect.objectContaining({ status: 400, type: 'request.aborted' })])
+      expectPrototypesUntouched()
+    } finally {
+      session.close()
+      await server.close()
+    }
+  })
 })
 
 // HTTP/2 hands `:method` on as sent; @koa/router upper-cases it before matching, so a `post`
