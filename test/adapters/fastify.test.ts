@@ -541,13 +541,18 @@ describe('safebody/fastify', () => {
   })
 
   it('tokenizes a route pattern once: when the route is added, or on the first request of a route added before', async () => {
+    // Files share a worker (isolate: false): another may have loaded the plugin, with the
+    // tokenizer as it was, before this file's mock. A fresh copy of both sees the mock.
+    vi.resetModules()
+    const { default: plugin } = await import('../../src/fastify.js')
+    const { fastifyPattern: counted } = await import('../../src/fastify-pattern.js')
     const instance = Fastify()
     instance.post('/early/:id', async () => ({ ok: true }))
-    await instance.register(safebody, { routes: { 'POST /early/:key': true, 'POST /late': true } })
+    await instance.register(plugin, { routes: { 'POST /early/:key': true, 'POST /late': true } })
     instance.post('/late', async () => ({ ok: true }))
     instance.post('/unbound/:id', async () => ({ ok: true }))
     await instance.ready()
-    const tokenized = vi.mocked(fastifyPattern)
+    const tokenized = vi.mocked(counted)
     tokenized.mockClear()
     const send = (url: string) =>
       instance.inject({
