@@ -155,14 +155,16 @@ export function readBody(
 }
 
 /**
- * True for a request whose message never arrived whole and that can no longer be read: its
- * client reset or closed it. A parser that read it would have seen it complete (node:http2's
- * compatibility request calls an aborted one complete, and says `aborted`).
+ * True for a request that nothing read and that can no longer be read, because its message
+ * never arrived whole: its client reset or closed it. One a parser read is not (node:http2's
+ * compatibility request calls an aborted one complete and says `aborted`, also for a stream
+ * reset after a parser read its body to the end: `readableDidRead` tells them apart).
  */
 export function cutShort(source: BodySource): boolean {
   if (source instanceof Uint8Array || isWebStream(source) || readableOf(source) !== false) {
     return false
   }
+  if (Reflect.get(source, 'readableDidRead') === true) return false
   return completeOf(source) === false || Reflect.get(source, 'aborted') === true
 }
 

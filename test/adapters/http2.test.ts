@@ -7,6 +7,7 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2'
 import type { AddressInfo } from 'node:net'
+import { bodyParser as koaBodyParser } from '@koa/bodyparser'
 import { serve as serveNode } from '@hono/node-server'
 import Router from '@koa/router'
 import Fastify from 'fastify'
@@ -386,6 +387,48 @@ describe('an HTTP/2 stream cancelled before its body is read', () => {
       await server.close()
     }
   })
+})
+
+// node:http2's compatibility request says `aborted` for any stream reset before its answer,
+// also one whose body a parser read whole: that is still the 500 of a parser that came first.
+it('a stream another parser read whole, then reset, is the 500 of a parser first', async () => {
+  const seen: unknown[] = []
+  const app = new Koa()
+  app.silent = true
+  app.use(async (ctx, next) => {
+    try {
+      await next()
+    } catch (err) {
+      seen.push(err)
+      throw err
+    }
+  })
+  app.use(koaBodyParser())
+  app.use(async (_ctx, next) => {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await next()
+  })
+  app.use(koaBody({ routes: { 'POST /users': contractUser } }))
+  const server = await listen(createServer(app.callback()))
+  const session = http2Connect(`http://127.0.0.1:${server.port}`)
+  try {
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/users',
+      'content-type': 'application/json',
+    })
+    stream.on('error', () => {})
+    stream.end('{"name":"a","email":"a@b"}')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    stream.close(constants.NGHTTP2_CANCEL)
+    for (let waited = 0; seen.length === 0 && waited < 2000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect(seen).toEqual([expect.objectContaining({ status: 500 })])
+  } finally {
+    session.close()
+    await server.close()
+  }
 })
 
 // HTTP/2 hands `:method` on as sent; @koa/router upper-cases it before matching, so a `post`
