@@ -76,12 +76,16 @@ function serverPaths(url: string, variables: Record<string, unknown>): string[] 
   const names = [...new Set(Array.from(url.matchAll(/\{([^}]*)\}/g), (m) => m[1] as string))]
   const values = new Map(names.map((name) => [name, valuesOf(url, name, variables)]))
   const defaults = new Map(names.map((name) => [name, (values.get(name) as string[])[0] ?? '']))
-  // A variable reaches the path if a marker put in its place does (a port that is not a
-  // number does not: the URL is no URL).
-  const marker = 'safebodyservervariable'
+  // A variable spells more than one path if its values, the others at their defaults, do
+  // (`https://api.example.com{base}` too); one of the host or port does not, and a value that
+  // makes no URL there (a port of `${PORT}`) is none of its paths.
   const inPath = names.filter((name) => {
-    const probe = fill(url, new Map(defaults).set(name, marker))
-    return URL.canParse(probe, BASE) && new URL(probe, BASE).pathname.includes(marker)
+    const spelled = new Set<string>()
+    for (const value of values.get(name) as string[]) {
+      const probe = fill(url, new Map(defaults).set(name, value))
+      if (URL.canParse(probe, BASE)) spelled.add(new URL(probe, BASE).pathname)
+    }
+    return spelled.size > 1
   })
   let settings = [defaults]
   for (const name of inPath) {

@@ -78,6 +78,17 @@ describe('basePaths', () => {
     )
   })
 
+  test('a variable right after the host, or a host value with a path, is a path variable', () => {
+    const base = { default: '/v1', enum: ['/v1', '/v2'] }
+    const host = { default: 'x.example.com/base', enum: ['y.example.com'] }
+    expect(
+      basePaths([
+        { url: 'https://api.example.com{base}', variables: { base } },
+        { url: 'https://{host}/api', variables: { host } },
+      ]),
+    ).toEqual(['/v1', '/v2', '/base/api', '/api'])
+  })
+
   test('variables of the host and port keep their default, whatever their enum', () => {
     const many = { default: 'a', enum: Array.from({ length: 40 }, (_, i) => `v${i}`) }
     const port = { default: '8080', enum: ['8080', '${PORT}'] }
