@@ -46,34 +46,48 @@ export function tooManyRepeats(name: string): Error {
   )
 }
 
+/** The objects of a schema source met so far, and how many more its copies may add. */
+export interface Repeats {
+  readonly seen: WeakSet<object>
+  left: number
+}
+
+/** A fresh count for one schema source. */
+export function repeatCount(): Repeats {
+  return { seen: new WeakSet(), left: REPEATED_OBJECTS }
+}
+
 /**
  * A schema may hold one object in several places (a YAML alias). ajv compiles each place as
  * a copy, so aliases of aliases can make a file of a few hundred bytes compile as millions of
  * schemas: minutes of start-up and gigabytes. The copies may add `REPEATED_OBJECTS` objects
- * in all; the walk stops there. A loop (an object inside itself) is not counted: ajv refuses
- * it. (An OpenAPI document is counted where its schemas are translated, not here: its
- * responses and examples are not compiled.)
+ * in all (`repeats`, which several values of one source share); the walk stops there. A loop
+ * (an object inside itself) is not counted: ajv refuses it. `copied`: `value` is itself
+ * inside a copy.
  */
-export function boundRepeats(document: unknown, name: string): void {
-  const met = new WeakSet<object>()
+export function boundRepeats(
+  value: unknown,
+  name: string,
+  repeats: Repeats = repeatCount(),
+  copied = false,
+): void {
   const inside = new Set<object>()
-  let left = REPEATED_OBJECTS
-  const work: Frame[] = [{ value: document, copied: false, leave: false }]
+  const work: Frame[] = [{ value, copied, leave: false }]
   while (work.length > 0) {
-    const { value, copied, leave } = work.pop() as Frame
-    if (typeof value !== 'object' || value === null) continue
-    if (leave) {
-      inside.delete(value)
+    const frame = work.pop() as Frame
+    const item = frame.value
+    if (typeof item !== 'object' || item === null) continue
+    if (frame.leave) {
+      inside.delete(item)
       continue
     }
-    if (inside.has(value)) continue
-    const copy = copied || met.has(value)
-    if (copy && --left < 0) throw tooManyRepeats(name)
-    met.add(value)
-    inside.add(value)
-    work.push({ value, copied: copy, leave: true })
-    for (const child of Object.values(value))
-      work.push({ value: child, copied: copy, leave: false })
+    if (inside.has(item)) continue
+    const copy = frame.copied || repeats.seen.has(item)
+    if (copy && --repeats.left < 0) throw tooManyRepeats(name)
+    repeats.seen.add(item)
+    inside.add(item)
+    work.push({ value: item, copied: copy, leave: true })
+    for (const child of Object.values(item)) work.push({ value: child, copied: copy, leave: false })
   }
 }
 

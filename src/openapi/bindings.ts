@@ -1,4 +1,5 @@
 import { type Format, type FormatName, formats } from '../decoders/formats.js'
+import { repeatCount } from '../core/schema-files.js'
 import type { RouteBinding } from '../core/options.js'
 import type { JsonSchema } from '../core/registry.js'
 import { isRecord, type LoadedDocument, resolveLocal } from './document.js'
@@ -6,7 +7,6 @@ import { basePaths, expressPath } from './paths.js'
 import {
   componentId,
   discriminatorProperties,
-  repeatCount,
   type TranslateContext,
   translateSchema,
 } from './schema.js'

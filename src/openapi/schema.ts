@@ -1,5 +1,5 @@
 import type { JsonSchema } from '../core/registry.js'
-import { REPEATED_OBJECTS, tooManyRepeats } from '../core/schema-files.js'
+import { boundRepeats, type Repeats, repeatCount, tooManyRepeats } from '../core/schema-files.js'
 import { isRecord, unescapePointer } from './document.js'
 
 /**
@@ -35,23 +35,6 @@ export interface TranslateContext {
    * document: one used by several operations is translated, and compiled, once.
    */
   readonly translated?: WeakMap<object, JsonSchema>
-}
-
-/**
- * A document may use one schema object in several places (a YAML alias; in a document given
- * as a value, one object used twice): each place is translated, and compiled by ajv, as a
- * copy. The copies may add `REPEATED_OBJECTS` schema objects in all, so that aliases of
- * aliases cannot make a 500-byte file compile as millions of schemas. Only schemas count:
- * responses and examples shared by anchors are never compiled.
- */
-export interface Repeats {
-  readonly seen: WeakSet<object>
-  left: number
-}
-
-/** A fresh count of a document's repeated schema objects. */
-export function repeatCount(): Repeats {
-  return { seen: new WeakSet(), left: REPEATED_OBJECTS }
 }
 
 // Keywords whose value is a schema, a map of schemas, or a list of schemas.
@@ -144,7 +127,14 @@ function translate(
         Array.isArray(item) ? item : sub(item, `${key}/${name}`),
       ])
       entries.push([key, Object.fromEntries(map)])
-    } else entries.push([key, value])
+    } else {
+      // Data in a schema (`enum`, `const`, `default`, `example`) is compiled, or copied into
+      // the route's schema, as often as it is repeated too.
+      if (typeof value === 'object' && value !== null) {
+        boundRepeats(value, context.name ?? where, repeats, copy)
+      }
+      entries.push([key, value])
+    }
   }
   active.delete(schema)
   const out: Record<string, unknown> = Object.fromEntries(entries)

@@ -168,6 +168,37 @@ describe('start-up checks through safeBody()', () => {
     }
   })
 
+  test.each(['enum', 'const', 'default', 'example'])(
+    'so does a document whose aliases repeat data inside a schema (%s)',
+    (keyword) => {
+      // Data in a schema is compiled (enum, const) or copied with the route's schema.
+      const levels = ['- &a0 [x, x]']
+      for (let i = 1; i < 30; i++) levels.push(`- &a${i} [*a${i - 1}, *a${i - 1}]`)
+      const lines = [
+        'openapi: 3.1.0',
+        "info: {title: t, version: '1'}",
+        'paths:',
+        '  /p:',
+        '    post:',
+        '      requestBody:',
+        '        content:',
+        '          application/json:',
+        '            schema:',
+        '              type: array',
+        `              ${keyword}:`,
+        ...levels.map((level) => `                ${level}`),
+      ]
+      const dir = mkdtempSync(join(tmpdir(), 'safebody-openapi-'))
+      try {
+        const file = join(dir, 'data.yaml')
+        writeFileSync(file, lines.join('\n'))
+        expect(() => safeBody({ openapi: file })).toThrow(/repeats more than 10000 objects/)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  )
+
   test('anchors shared by hundreds of operations load: responses, and a requestBody', () => {
     // 400 operations, each with the same 30-object responses and body schema: 24,000
     // repeated objects, of which the compiled ones are one schema, translated once.
