@@ -6,7 +6,7 @@ import { isRecord, type LoadedDocument, resolveLocal } from './document.js'
 import { basePaths, expressPath } from './paths.js'
 import {
   componentId,
-  discriminatorProperties,
+  discriminatedSchemas,
   type TranslateContext,
   translateSchema,
 } from './schema.js'
@@ -40,14 +40,15 @@ export function openApiRoutes(
   const { document, version, name } = loaded
   const schemas: JsonSchema[] = []
   const components = isRecord(document.components) ? document.components.schemas : undefined
+  const found = isRecord(components) ? { components } : {}
   const context: TranslateContext = {
     version,
     name,
     keywords: new Set(),
     repeats: repeatCount(),
-    discriminators: discriminatorProperties(document),
+    discriminated: discriminatedSchemas(document, found),
     translated: new WeakMap(),
-    ...(isRecord(components) ? { components } : {}),
+    ...found,
   }
   for (const [key, schema] of Object.entries(isRecord(components) ? components : {})) {
     const translated = translateSchema(schema, context, `${name} #/components/schemas/${key}`)

@@ -24,8 +24,8 @@ export interface TranslateContext {
   readonly keywords: Set<string>
   /** The document's `components/schemas`, as written: a `$ref`'s target is read for `readOnly`. */
   readonly components?: Readonly<Record<string, unknown>>
-  /** The properties the document's discriminators name: never read-only in a request. */
-  readonly discriminators?: ReadonlySet<string>
+  /** The schemas a discriminator picks among, with its property: never read-only there. */
+  readonly discriminated?: WeakMap<object, ReadonlySet<string>>
   /** The document's schema objects translated so far, and what their copies may still add. */
   readonly repeats?: Repeats
   /** What to call the document in errors. */
@@ -206,7 +206,8 @@ function componentName(ref: string): string | null {
  * the schema and of its `allOf` branches, in the schema and in its inline `allOf` branches
  * (`allOf: [{ $ref: Base }, { required: [id, name] }]`). `readOnly` counts on the property's
  * schema (a `readOnly: false` there wins), on the component its `$ref` names, or on an
- * `allOf` branch of it. A discriminator's property is never read-only: it must be sent.
+ * `allOf` branch of it. In the schemas a discriminator picks among, its property is never
+ * read-only: it must be sent.
  */
 function requestOnly(
   schema: Record<string, unknown>,
@@ -232,7 +233,10 @@ function requestOnly(
   }
 }
 
-/** The read-only properties `schema` declares, and with `branches`, its `allOf` branches too. */
+/**
+ * The read-only properties `schema` declares, and with `branches`, those of what it composes
+ * too: its `allOf` branches and the schema its `$ref` names (in 3.1, beside its own).
+ */
 function readOnlyNames(
   schema: unknown,
   context: TranslateContext,
@@ -240,21 +244,18 @@ function readOnlyNames(
   seen: Set<unknown>,
 ): Set<string> {
   const names = new Set<string>()
-  const target = component(schema, context)
-  if (!isRecord(target) || seen.has(target)) return names
-  seen.add(target)
-  const { properties, allOf } = target
+  if (!isRecord(schema) || seen.has(schema)) return names
+  seen.add(schema)
+  const { properties, allOf } = schema
+  const sent = context.discriminated?.get(schema)
   if (isRecord(properties)) {
     for (const [name, property] of Object.entries(properties)) {
-      if (!context.discriminators?.has(name) && isReadOnly(property, context, new Set())) {
-        names.add(name)
-      }
+      if (!sent?.has(name) && isReadOnly(property, context, new Set())) names.add(name)
     }
   }
-  if (branches && Array.isArray(allOf)) {
-    for (const branch of allOf) {
-      for (const name of readOnlyNames(branch, context, true, seen)) names.add(name)
-    }
+  if (!branches) return names
+  for (const part of [...(Array.isArray(allOf) ? allOf : []), component(schema, context)]) {
+    for (const name of readOnlyNames(part, context, true, seen)) names.add(name)
   }
   return names
 }
@@ -267,26 +268,56 @@ function isReadOnly(schema: unknown, context: TranslateContext, seen: Set<unknow
   return Array.isArray(schema.allOf) && schema.allOf.some((b) => isReadOnly(b, context, seen))
 }
 
-/** The properties the discriminators anywhere in `document` name (`propertyName`). */
-export function discriminatorProperties(document: unknown): Set<string> {
-  const found = new Set<string>()
-  const seen = new WeakSet<object>()
+/**
+ * The schemas a discriminator picks among (its `oneOf`/`anyOf` branches, its `mapping`'s, and
+ * what each composes: `allOf` bases, `$ref` targets), with the property it reads: there that
+ * property must be sent, whatever `readOnly` says.
+ */
+export function discriminatedSchemas(
+  document: unknown,
+  context: Pick<TranslateContext, 'components'>,
+): WeakMap<object, Set<string>> {
+  const found = new WeakMap<object, Set<string>>()
+  const cover = (schema: unknown, property: string, seen: Set<unknown>): void => {
+    if (!isRecord(schema) || seen.has(schema)) return
+    seen.add(schema)
+    const names = found.get(schema) ?? new Set<string>()
+    found.set(schema, names.add(property))
+    for (const part of [
+      ...(Array.isArray(schema.allOf) ? schema.allOf : []),
+      component(schema, context),
+    ]) {
+      cover(part, property, seen)
+    }
+  }
+  const met = new WeakSet<object>()
   const work: unknown[] = [document]
   while (work.length > 0) {
     const value = work.pop()
-    if (typeof value !== 'object' || value === null || seen.has(value)) continue
-    seen.add(value)
-    const { discriminator } = value as { discriminator?: unknown }
-    if (isRecord(discriminator) && typeof discriminator.propertyName === 'string') {
-      found.add(discriminator.propertyName)
-    }
+    if (typeof value !== 'object' || value === null || met.has(value)) continue
+    met.add(value)
     for (const child of Object.values(value)) work.push(child)
+    const { discriminator, oneOf, anyOf } = value as Record<string, unknown>
+    if (!isRecord(discriminator) || typeof discriminator.propertyName !== 'string') continue
+    const property = discriminator.propertyName
+    const mapped = Object.values(isRecord(discriminator.mapping) ? discriminator.mapping : {})
+    for (const branch of [
+      ...(Array.isArray(oneOf) ? oneOf : []),
+      ...(Array.isArray(anyOf) ? anyOf : []),
+      ...mapped.map((target) =>
+        typeof target !== 'string' || /[#/]/.test(target)
+          ? { $ref: target }
+          : { $ref: `#/components/schemas/${target}` },
+      ),
+    ]) {
+      cover(component(branch, context), property, new Set())
+    }
   }
   return found
 }
 
 /** The component a `{ $ref: '#/components/schemas/X' }` names, else the schema itself. */
-function component(schema: unknown, context: TranslateContext): unknown {
+function component(schema: unknown, context: Pick<TranslateContext, 'components'>): unknown {
   const ref = isRecord(schema) ? schema.$ref : undefined
   const { components } = context
   if (typeof ref !== 'string' || components === undefined) return schema

@@ -1,5 +1,9 @@
 import { describe, expect, test } from 'vitest'
-import { type TranslateContext, translateSchema } from '../../src/openapi/schema.js'
+import {
+  discriminatedSchemas,
+  type TranslateContext,
+  translateSchema,
+} from '../../src/openapi/schema.js'
 
 const v30 = (): TranslateContext => ({ version: '3.0', keywords: new Set() })
 const v31 = (): TranslateContext => ({ version: '3.1', keywords: new Set() })
@@ -112,13 +116,8 @@ describe('readOnly, read as in a request', () => {
     })
   })
 
-  const withComponents = (components: Record<string, unknown>, discriminators?: string[]) =>
-    ({
-      version: '3.1',
-      keywords: new Set(),
-      components,
-      ...(discriminators === undefined ? {} : { discriminators: new Set(discriminators) }),
-    }) satisfies TranslateContext
+  const withComponents = (components: Record<string, unknown>) =>
+    ({ version: '3.1', keywords: new Set(), components }) satisfies TranslateContext
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
 
   test("required leaves out an allOf branch's read-only properties, in every inline branch", () => {
@@ -146,13 +145,41 @@ describe('readOnly, read as in a request', () => {
     })
   })
 
-  test("a discriminator's property is never read-only: it must be sent", () => {
-    const context = withComponents({}, ['petType'])
+  test("a discriminator's property is never read-only in the schemas it picks among", () => {
     const cat = {
       required: ['petType'],
       properties: { petType: { type: 'string', readOnly: true } },
     }
+    const order = { required: ['petType'], properties: { petType: { readOnly: true } } }
+    const components = { Cat: cat, Order: order }
+    const pet = { oneOf: [ref('Cat')], discriminator: { propertyName: 'petType' } }
+    const discriminated = discriminatedSchemas(
+      { components: { schemas: { ...components, pet } } },
+      {
+        components,
+      },
+    )
+    const context = { ...withComponents(components), discriminated }
     expect(translateSchema(cat, context, 's')).toEqual(cat)
+    // Another schema's property of the same name is read-only as it says.
+    expect(translateSchema(order, context, 's')).toEqual({
+      required: [],
+      properties: { petType: false },
+    })
+  })
+
+  test("in 3.1, a $ref's sibling properties count beside its target's", () => {
+    const context = withComponents({ Base: { properties: { kind: { readOnly: true } } } })
+    const schema = {
+      $ref: '#/components/schemas/Base',
+      properties: { id: { readOnly: true } },
+      required: ['id', 'kind', 'name'],
+    }
+    expect(translateSchema(schema, context, 's')).toEqual({
+      $ref: 'openapi:/components/schemas/Base',
+      properties: { id: false },
+      required: ['name'],
+    })
   })
 
   test('readOnly: false, or readOnly on the object itself, changes nothing', () => {
