@@ -152,20 +152,24 @@ describe('start-up checks through safeBody()', () => {
     ].join('\n')
   }
 
-  test('a document whose aliases repeat past 10000 objects fails at start-up', () => {
+  /** safeBody() on a document read from a YAML file of `text`. */
+  const fromFile = (text: string) => {
     const dir = mkdtempSync(join(tmpdir(), 'safebody-openapi-'))
     try {
-      const file = join(dir, 'bomb.yaml')
-      writeFileSync(file, aliasBomb(30))
-      expect(() => safeBody({ openapi: file })).toThrow(
-        /bomb\.yaml" repeats more than 10000 objects \(YAML aliases.*\$ref it/,
-      )
-      // A few aliases, as documents use them, load; each place gets its own copy.
-      writeFileSync(file, aliasBomb(8))
-      expect(typeof safeBody({ openapi: file })).toBe('function')
+      const file = join(dir, 'document.yaml')
+      writeFileSync(file, text)
+      return safeBody({ openapi: file })
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  }
+
+  test('a document whose aliases repeat past 10000 objects fails at start-up', () => {
+    expect(() => fromFile(aliasBomb(30))).toThrow(
+      /document\.yaml" repeats more than 10000 objects \(YAML aliases.*\$ref it/,
+    )
+    // A few aliases, as documents use them, load; each place gets its own copy.
+    expect(typeof fromFile(aliasBomb(8))).toBe('function')
   })
 
   test.each(['enum', 'const', 'default', 'example'])(
@@ -188,14 +192,7 @@ describe('start-up checks through safeBody()', () => {
         `              ${keyword}:`,
         ...levels.map((level) => `                ${level}`),
       ]
-      const dir = mkdtempSync(join(tmpdir(), 'safebody-openapi-'))
-      try {
-        const file = join(dir, 'data.yaml')
-        writeFileSync(file, lines.join('\n'))
-        expect(() => safeBody({ openapi: file })).toThrow(/repeats more than 10000 objects/)
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
+      expect(() => fromFile(lines.join('\n'))).toThrow(/repeats more than 10000 objects/)
     },
   )
 
@@ -227,14 +224,7 @@ describe('start-up checks through safeBody()', () => {
       ]).flat(),
       'components: {schemas: {E: {type: object}}}',
     ]
-    const dir = mkdtempSync(join(tmpdir(), 'safebody-openapi-'))
-    try {
-      const file = join(dir, 'shared.yaml')
-      writeFileSync(file, lines.join('\n'))
-      expect(typeof safeBody({ openapi: file })).toBe('function')
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    expect(typeof fromFile(lines.join('\n'))).toBe('function')
   })
 
   test('so does a document given as an object that uses one object in many places', () => {
