@@ -53,7 +53,8 @@ export function resolveLocal(loaded: LoadedDocument, value: unknown, where: stri
 }
 
 /** The value at a JSON pointer written as a URI fragment (`#/a/b~1c`). */
-function pointer(root: unknown, ref: string): unknown {
+/** What the local reference `ref` (`#/a/b`) points at in `root`, or undefined. */
+export function pointer(root: unknown, ref: string): unknown {
   let current = root
   for (const raw of ref.slice(2).split('/')) {
     const key = unescapePointer(raw)

@@ -1,6 +1,6 @@
 import type { JsonSchema } from '../core/registry.js'
 import { boundRepeats, type Repeats, repeatCount, tooManyRepeats } from '../core/schema-files.js'
-import { isRecord, unescapePointer } from './document.js'
+import { isRecord, pointer, unescapePointer } from './document.js'
 
 /**
  * Where `components/schemas` live once registered: each component gets the `$id`
@@ -316,13 +316,16 @@ export function discriminatedSchemas(
   return found
 }
 
-/** The component a `{ $ref: '#/components/schemas/X' }` names, else the schema itself. */
+/**
+ * What a `{ $ref: '#/components/schemas/X' }` names in the document (a component, or a part
+ * of one: `#/components/schemas/X/properties/id`), else the schema itself.
+ */
 function component(schema: unknown, context: Pick<TranslateContext, 'components'>): unknown {
   const ref = isRecord(schema) ? schema.$ref : undefined
   const { components } = context
   if (typeof ref !== 'string' || components === undefined) return schema
-  const name = componentName(ref)
-  return name !== null && Object.hasOwn(components, name) ? components[name] : undefined
+  if (!ref.startsWith('#/components/schemas/')) return undefined
+  return pointer({ components: { schemas: components } }, ref)
 }
 
 /** OpenAPI 3.0 keywords whose meaning JSON Schema 2020-12 spells differently. */

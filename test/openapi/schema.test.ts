@@ -145,6 +145,25 @@ describe('readOnly, read as in a request', () => {
     })
   })
 
+  test('readOnly through a $ref to a part of a component, or to a component that is a $ref', () => {
+    const context = withComponents({
+      Item: { properties: { id: { type: 'integer', readOnly: true } } },
+      Alias: ref('Serial'),
+      Serial: { type: 'string', readOnly: true },
+    })
+    const schema = {
+      required: ['id', 'serial', 'name'],
+      properties: {
+        id: { $ref: '#/components/schemas/Item/properties/id' },
+        serial: ref('Alias'),
+      },
+    }
+    expect(translateSchema(schema, context, 's')).toEqual({
+      required: ['name'],
+      properties: { id: false, serial: false },
+    })
+  })
+
   test("a discriminator's property is never read-only in the schemas it picks among", () => {
     const cat = {
       required: ['petType'],
