@@ -133,23 +133,25 @@ describe('start-up checks through safeBody()', () => {
     )
   })
 
+  // A YAML document up to the schema of POST /p's JSON body.
+  const postP = [
+    'openapi: 3.1.0',
+    "info: {title: t, version: '1'}",
+    'paths:',
+    '  /p:',
+    '    post:',
+    '      requestBody:',
+    '        content:',
+    '          application/json:',
+  ]
+
   // Aliases of aliases: each level doubles what ajv would compile (2^n schema objects from a
   // file of a few hundred bytes), minutes of start-up and hundreds of MB at 14 levels.
   const aliasBomb = (levels: number) => {
     const anchors = Array.from({ length: levels }, (_, i) => i)
     let schema = '&l0 {type: string}'
     for (const i of anchors.slice(1)) schema = `&l${i} {anyOf: [${schema}, *l${i - 1}]}`
-    return [
-      'openapi: 3.0.3',
-      "info: {title: t, version: '1'}",
-      'paths:',
-      '  /p:',
-      '    post:',
-      '      requestBody:',
-      '        content:',
-      '          application/json:',
-      `            schema: ${schema}`,
-    ].join('\n')
+    return [...postP, `            schema: ${schema}`].join('\n')
   }
 
   /** safeBody() on a document read from a YAML file of `text`. */
@@ -179,14 +181,7 @@ describe('start-up checks through safeBody()', () => {
       const levels = ['- &a0 [x, x]']
       for (let i = 1; i < 30; i++) levels.push(`- &a${i} [*a${i - 1}, *a${i - 1}]`)
       const lines = [
-        'openapi: 3.1.0',
-        "info: {title: t, version: '1'}",
-        'paths:',
-        '  /p:',
-        '    post:',
-        '      requestBody:',
-        '        content:',
-        '          application/json:',
+        ...postP,
         '            schema:',
         '              type: array',
         `              ${keyword}:`,

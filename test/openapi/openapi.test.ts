@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import request from 'supertest'
 import { describe, expect, test } from 'vitest'
-import { safeBody } from '../../src/index.js'
+import { type SafeBodyOptions, safeBody } from '../../src/index.js'
 import { buildApp, expectRefusal, frameworks } from '../helpers/app.js'
 
 const fixture = (name: string) =>
@@ -134,48 +134,45 @@ describe.each(frameworks)('OpenAPI 3.1 document (%s)', (_name, express) => {
   })
 })
 
+const petRef = { $ref: '#/components/schemas/Pet' }
+
+/** An Express app whose OpenAPI document requires a body on POST /pets, held to `schema`. */
+function petsApp(
+  openapi: string,
+  schema: object,
+  schemas: Record<string, unknown>,
+  options: Omit<SafeBodyOptions, 'openapi'> = {},
+) {
+  const pets = { required: true, content: { 'application/json': { schema } } }
+  return buildApp(frameworks[0][1], (app, echo) => {
+    const document = { openapi, info: { title: 't', version: '1' }, components: { schemas } }
+    app.use(
+      safeBody({
+        ...options,
+        openapi: { ...document, paths: { '/pets': { post: { requestBody: pets } } } },
+      }),
+    )
+    app.use(echo)
+  })
+}
+
 describe.each(['3.0.3', '3.1.0'])(
   'readOnly properties in a request body (OpenAPI %s)',
   (openapi) => {
     // One Pet schema for requests and responses, as documents write it: `id` and `role` are
     // the server's, required in a response, never to be set by a client.
     const mount = () =>
-      buildApp(frameworks[0][1], (app, echo) => {
-        app.use(
-          safeBody({
-            openapi: {
-              openapi,
-              info: { title: 't', version: '1' },
-              paths: {
-                '/pets': {
-                  post: {
-                    requestBody: {
-                      required: true,
-                      content: {
-                        'application/json': { schema: { $ref: '#/components/schemas/Pet' } },
-                      },
-                    },
-                  },
-                },
-              },
-              components: {
-                schemas: {
-                  Id: { type: 'integer', readOnly: true },
-                  Pet: {
-                    type: 'object',
-                    required: ['id', 'name', 'role'],
-                    properties: {
-                      id: { $ref: '#/components/schemas/Id' },
-                      name: { type: 'string' },
-                      role: { type: 'string', readOnly: true },
-                    },
-                  },
-                },
-              },
-            },
-          }),
-        )
-        app.use(echo)
+      petsApp(openapi, petRef, {
+        Id: { type: 'integer', readOnly: true },
+        Pet: {
+          type: 'object',
+          required: ['id', 'name', 'role'],
+          properties: {
+            id: { $ref: '#/components/schemas/Id' },
+            name: { type: 'string' },
+            role: { type: 'string', readOnly: true },
+          },
+        },
       })
 
     test('are not required', async () => {
@@ -195,39 +192,14 @@ describe.each(['3.0.3', '3.1.0'])(
     })
 
     test("an allOf branch's required leaves out the base's read-only properties", async () => {
-      const { app, seen } = buildApp(frameworks[0][1], (app, echo) => {
-        app.use(
-          safeBody({
-            openapi: {
-              openapi,
-              info: { title: 't', version: '1' },
-              paths: {
-                '/pets': {
-                  post: {
-                    requestBody: {
-                      content: {
-                        'application/json': {
-                          schema: {
-                            allOf: [
-                              { $ref: '#/components/schemas/Base' },
-                              { type: 'object', required: ['id', 'name'] },
-                            ],
-                          },
-                        },
-                      },
-                    },
-                  },
-                },
-              },
-              components: {
-                schemas: {
-                  Base: { type: 'object', properties: { id: { type: 'integer', readOnly: true } } },
-                },
-              },
-            },
-          }),
-        )
-        app.use(echo)
+      const schema = {
+        allOf: [
+          { $ref: '#/components/schemas/Base' },
+          { type: 'object', required: ['id', 'name'] },
+        ],
+      }
+      const { app, seen } = petsApp(openapi, schema, {
+        Base: { type: 'object', properties: { id: { type: 'integer', readOnly: true } } },
       })
       expect((await request(app).post('/pets').send({ name: 'Rex' })).status).toBe(200)
       const res = await request(app).post('/pets').send({ id: 1, name: 'Rex' })
@@ -250,54 +222,28 @@ describe.each(['3.0.3', '3.1.0'])('a discriminator beside oneOf (OpenAPI %s)', (
   // Neither branch refuses the other's properties: oneOf alone refuses every Cat as
   // matching Dog too. The discriminator picks the one branch.
   const mount = (discriminator: object, ajv?: object) =>
-    buildApp(frameworks[0][1], (app, echo) => {
-      app.use(
-        safeBody({
-          ...(ajv === undefined ? {} : { ajv }),
-          openapi: {
-            openapi,
-            info: { title: 't', version: '1' },
-            paths: {
-              '/pets': {
-                post: {
-                  requestBody: {
-                    content: {
-                      'application/json': { schema: { $ref: '#/components/schemas/Pet' } },
-                    },
-                  },
-                },
-              },
-            },
-            components: {
-              schemas: {
-                Pet: {
-                  oneOf: [
-                    { $ref: '#/components/schemas/Cat' },
-                    { $ref: '#/components/schemas/Dog' },
-                  ],
-                  discriminator,
-                },
-                Cat: {
-                  type: 'object',
-                  required: ['petType', 'name'],
-                  properties: { petType: { type: 'string' }, name: { type: 'string' } },
-                },
-                Dog: {
-                  type: 'object',
-                  required: ['petType'],
-                  // A discriminator's property marked readOnly must still be sent (never refused).
-                  properties: {
-                    petType: { type: 'string', readOnly: true },
-                    bark: { type: 'boolean' },
-                  },
-                },
-              },
-            },
-          },
-        }),
-      )
-      app.use(echo)
-    })
+    petsApp(
+      openapi,
+      petRef,
+      {
+        Pet: {
+          oneOf: [{ $ref: '#/components/schemas/Cat' }, { $ref: '#/components/schemas/Dog' }],
+          discriminator,
+        },
+        Cat: {
+          type: 'object',
+          required: ['petType', 'name'],
+          properties: { petType: { type: 'string' }, name: { type: 'string' } },
+        },
+        Dog: {
+          type: 'object',
+          required: ['petType'],
+          // A discriminator's property marked readOnly must still be sent (never refused).
+          properties: { petType: { type: 'string', readOnly: true }, bark: { type: 'boolean' } },
+        },
+      },
+      ajv === undefined ? {} : { ajv },
+    )
 
   test('by component name: the value picks the one schema the body is held to', async () => {
     const { app, seen } = mount({ propertyName: 'petType' })
