@@ -204,7 +204,7 @@ function componentName(ref: string): string | null {
  * does not hold for it. So where `schema` declares one, sending it is refused (its schema
  * becomes `false`: a 422 at its path), and `required` leaves out the read-only properties of
  * the schema and of its `allOf` branches, in the schema and in its inline `allOf` branches
- * (`allOf: [{ $ref: Base }, { required: [id, name] }]`). `readOnly` counts on the property's
+ * at any depth (`allOf: [{ $ref: Base }, { required: [id, name] }]`). `readOnly` counts on the property's
  * schema (a `readOnly: false` there wins), on the component its `$ref` names, or on an
  * `allOf` branch of it. In the schemas a discriminator picks among, its property is never
  * read-only: it must be sent.
@@ -222,15 +222,17 @@ function requestOnly(
   }
   const all = readOnlyNames(schema, context, true, new Set())
   if (all.size === 0) return
-  const unrequire = (target: Record<string, unknown>) => {
+  // `out` and its inline branches are this translation's own copies (`translate`), and hold
+  // no cycle (it refuses a schema that contains itself): changed in place.
+  const unrequire = (target: Record<string, unknown>): void => {
     if (Array.isArray(target.required)) {
       target.required = target.required.filter((name: unknown) => !all.has(name as string))
     }
+    for (const branch of Array.isArray(target.allOf) ? target.allOf : []) {
+      if (isRecord(branch) && branch.$ref === undefined) unrequire(branch)
+    }
   }
   unrequire(out)
-  for (const branch of Array.isArray(out.allOf) ? out.allOf : []) {
-    if (isRecord(branch) && branch.$ref === undefined) unrequire(branch)
-  }
 }
 
 /**

@@ -132,6 +132,19 @@ describe('readOnly, read as in a request', () => {
     })
   })
 
+  test("required leaves out the base's read-only properties in nested inline allOf branches", () => {
+    const context = withComponents({ Base: { properties: { id: { readOnly: true } } } })
+    const pet = {
+      allOf: [ref('Base'), { allOf: [{ allOf: [{ required: ['id', 'name'] }] }] }],
+    }
+    expect(translateSchema(pet, context, 's')).toEqual({
+      allOf: [
+        { $ref: 'openapi:/components/schemas/Base' },
+        { allOf: [{ allOf: [{ required: ['name'] }] }] },
+      ],
+    })
+  })
+
   test('readOnly through an allOf wrapper counts; a readOnly: false beside a $ref wins', () => {
     const context = withComponents({ Id: { type: 'integer', readOnly: true } })
     const schema = {
