@@ -9,7 +9,7 @@ import {
   noBody,
   retakeBody,
   takeBody,
-  type TakenBody,
+  takenBodies,
   unread,
 } from './core/body.js'
 import { closeUnread, connectionHeaders } from './core/connection.js'
@@ -55,9 +55,9 @@ export interface SafeBodyHonoMiddleware<
   stats(): ViolationStats
 }
 
-// How safebody took a body, so that a second instance (a global and a per-route one) holds
-// it to its own rules without reading it again.
-const takenBodies = new WeakMap<Request, TakenBody>()
+// How safebody took a body, so that a second instance (a global and a per-route one, of this
+// build or the other) holds it to its own rules without reading it again.
+const bodiesTaken = takenBodies<Request>('hono')
 
 /**
  * Hono's routers tell `/Users` from `/users` and `/users/` from `/users` (an app made with
@@ -103,7 +103,7 @@ function handler(
 ): HonoBodyMiddleware {
   return async (c, next) => {
     const raw = c.req.raw
-    const prior = takenBodies.get(raw)
+    const prior = bodiesTaken.get(raw)
     if (prior === undefined && raw.bodyUsed) {
       // Another body reader consumed the stream: the body can no longer be checked here.
       throw new HTTPException(500, { message: 'safebody must run before any other body reader' })
@@ -126,7 +126,7 @@ function handler(
       const done: BodyCallback = (err, body, taken) => {
         if (err !== null && err !== undefined) return reject(refusal(c, err, typeBase))
         // An empty body read from the stream is none, but taken all the same.
-        if (taken !== undefined) takenBodies.set(raw, taken)
+        if (taken !== undefined) bodiesTaken.set(raw, taken)
         value = body
         resolve()
       }

@@ -6,7 +6,7 @@ import {
   parsedElsewhere,
   retakeBody,
   takeBody,
-  type TakenBody,
+  takenBodies,
   unread,
 } from './core/body.js'
 import { closeUnread, connectionHeaders } from './core/connection.js'
@@ -48,9 +48,9 @@ export interface SafeBodyKoaMiddleware<
 
 type Ctx = ParameterizedContext<DefaultState, DefaultContext>
 
-// How safebody took a body, so that a second instance (a global and a per-route one) holds
-// it to its own rules without reading it again.
-const takenBodies = new WeakMap<object, TakenBody>()
+// How safebody took a body, so that a second instance (a global and a per-route one, of this
+// build or the other) holds it to its own rules without reading it again.
+const bodiesTaken = takenBodies<object>('koa')
 
 /**
  * Create the Koa body middleware, with `safeBody()`'s options: routes are matched on the
@@ -82,7 +82,7 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
   return (ctx, next) => {
     const { req } = ctx
     const target = ctx.request as { body?: unknown }
-    const prior = takenBodies.get(req)
+    const prior = bodiesTaken.get(req)
     const route = find(ctx)
     // Another body parser consumed the stream, or another middleware set a body.
     if (prior === undefined && (target.body !== undefined || req.readableEnded)) {
@@ -102,7 +102,7 @@ function handler(find: (ctx: Ctx) => CompiledRoute | undefined, scope: BodyScope
         // empty one, or a schema whose output is `undefined`. The body parsers' own switch
         // tells them not to read the spent stream (a 500 "stream is not readable" otherwise).
         if (taken !== undefined) {
-          takenBodies.set(req, taken)
+          bodiesTaken.set(req, taken)
           ctx.disableBodyParser = true
         }
         resolve()

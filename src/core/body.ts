@@ -632,9 +632,37 @@ function checkedBefore(taken: TakenBody, required: IntegrityPolicy): boolean {
   return false
 }
 
-/** True when `value` is how a safebody instance took a body (see `retakeBody`). */
+/**
+ * The mark of a taken body, shared by every copy of safebody in the process: its ESM and
+ * CommonJS builds are two, when an application imports it and a library requires it (Node's
+ * dual package hazard). A global instance of one and a per-route instance of the other then
+ * hold one body to both their rules, as two instances of one copy do. The key names the
+ * shape of `TakenBody`; a change to the shape changes the key, so that copies which would
+ * read each other wrongly do not recognise each other (the second then finds the stream read,
+ * a server fault).
+ */
+const TAKEN = Symbol.for('safebody.taken-body.v1')
+Object.defineProperty(BodyTask.prototype, TAKEN, { value: true })
+
+/** True when `value` is how a safebody instance, of this copy or another, took a body (see `retakeBody`). */
 export function isTakenBody(value: unknown): value is TakenBody {
-  return value instanceof BodyTask
+  return (
+    value instanceof BodyTask ||
+    (typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[TAKEN] === true)
+  )
+}
+
+/**
+ * The bodies taken on an adapter's requests, by request, shared by every copy of safebody
+ * that adapter has in the process (see `TAKEN`): a per-route instance finds what a global one
+ * of the other build took.
+ */
+export function takenBodies<K extends object>(adapter: string): WeakMap<K, TakenBody> {
+  const key = Symbol.for(`safebody.${adapter}.taken-bodies.v1`)
+  const shared = globalThis as unknown as Record<symbol, WeakMap<K, TakenBody> | undefined>
+  return (shared[key] ??= new WeakMap<K, TakenBody>())
 }
 
 /**
