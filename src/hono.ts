@@ -124,7 +124,7 @@ function handler(
     let value: unknown
     await new Promise<void>((resolve, reject) => {
       const done: BodyCallback = (err, body, taken) => {
-        if (err !== null && err !== undefined) return reject(refusal(c, err, typeBase))
+        if (err !== null && err !== undefined) return reject(refusal(c, err, typeBase, incoming))
         // An empty body read from the stream is none, but taken all the same.
         if (taken !== undefined) bodiesTaken.set(raw, taken)
         value = body
@@ -211,12 +211,19 @@ interface NodeBindings {
 /**
  * A refusal as an `HTTPException` answering problem+json. On @hono/node-server, a request
  * refused before its body fully arrived is answered with Connection: close and its socket cut
- * after the response, never drained.
+ * after the response, never drained: only the Request node-server made (`incoming`, from
+ * `nodeRequestOf`). A Request made anew (an internal `app.fetch()`) shares `c.env` with the
+ * request it was made in, whose connection is not its to close.
  */
-function refusal(c: Context, err: unknown, typeBase: string): unknown {
+function refusal(
+  c: Context,
+  err: unknown,
+  typeBase: string,
+  incoming: IncomingMessage | undefined,
+): unknown {
   const problem = toProblem(err, typeBase)
   if (problem === undefined) return err
-  const { incoming, outgoing } = (c.env ?? {}) as NodeBindings
+  const { outgoing } = (c.env ?? {}) as NodeBindings
   const headers: Record<string, string> = {
     'content-type': 'application/problem+json; charset=utf-8',
   }

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { createServer as createHttp2Server } from 'node:http2'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, connect } from 'node:net'
 import { serve as serveNode } from '@hono/node-server'
 import { type Context, Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
@@ -391,6 +391,47 @@ describe('safebody/hono', () => {
       expect(mounted).toContain('"type":"request.size.invalid"')
       expectPrototypesUntouched()
     } finally {
+      close()
+    }
+  })
+
+  it("leaves the outer request's connection alone when it refuses a Request made anew", async () => {
+    const app = new Hono()
+    app.use('/api/*', safeBody({ routes: { 'POST /api/check': { type: 'object' } } }))
+    app.post('/api/check', (c) => c.json({ body: validBody(c) ?? null }))
+    // An upload handler outside safebody asks its own API first (an internal app.fetch with
+    // c.env), whose refusal must not close the upload's connection, then reads its upload.
+    app.post('/upload', async (c) => {
+      const check = await app.fetch(
+        new Request(new URL('/api/check', c.req.url), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{not json',
+        }),
+        c.env as object,
+      )
+      const problem = (await check.json()) as { type: string }
+      const own = await c.req.text()
+      return c.text(`check ${check.status} ${problem.type}; upload ${own}`)
+    })
+    const { baseUrl, close } = await serve(app)
+    const socket = connect(Number(new URL(baseUrl).port), '127.0.0.1')
+    try {
+      let answer = ''
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')))
+      // Half the upload now, the rest once the inner request has been refused.
+      socket.write(
+        'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n' +
+          'Content-Length: 20\r\nConnection: close\r\n\r\n0123456789',
+      )
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      socket.write('abcdefghij')
+      await new Promise((resolve) => socket.once('close', resolve))
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /)
+      expect(answer).toContain('check 400 entity.parse.failed; upload 0123456789abcdefghij')
+      expectPrototypesUntouched()
+    } finally {
+      socket.destroy()
       close()
     }
   })
