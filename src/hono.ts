@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Context, Env, MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
+import { basePath } from 'hono/route'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import {
   type BodyCallback,
@@ -84,7 +85,10 @@ export function safeBody<Bodies extends object = Record<never, never>>(
   const typeBase = problem.typeBase ?? ''
   if (typeof typeBase !== 'string') throw new TypeError('safebody: typeBase must be a string')
   const middleware = handler(
-    (c) => engine.find(c.req.method, c.req.path),
+    (c) => {
+      const path = pathInApp(c)
+      return path === null ? undefined : engine.find(c.req.method, path)
+    },
     engine.scope,
     typeBase,
   ) as SafeBodyHonoMiddleware<Bodies>
@@ -137,6 +141,24 @@ function handler(
     if (value !== noBody && value !== unread) c.req.addValidatedData('json', value as object)
     await next()
   }
+}
+
+/**
+ * The path a global instance matches its keys on: `c.req.path` relative to the base path of
+ * the Hono app the middleware is registered in (`app.route('/users', users)`, `basePath('/v1')`,
+ * parameters included, as Hono's `basePath(c)` reads them), as that app's own routes are
+ * written. In the top-level app, the whole path. Null, for no binding, where the path is not
+ * under the base (an app whose `getPath` changes the path Hono matched).
+ */
+function pathInApp(c: Context): string | null {
+  const { path } = c.req
+  const base = basePath(c)
+  const end = base.endsWith('/') ? base.length - 1 : base.length
+  if (end === 0) return path
+  if (!path.startsWith(base.slice(0, end))) return null
+  const rest = path.slice(end)
+  if (rest === '') return '/'
+  return rest.startsWith('/') ? rest : null
 }
 
 /**

@@ -395,6 +395,53 @@ describe('safebody/hono', () => {
     }
   })
 
+  it('matches keys relative to the base path of the Hono app it is registered in', async () => {
+    const strict = {
+      type: 'object',
+      required: ['name'],
+      additionalProperties: false,
+      properties: { name: { type: 'string' } },
+    } as const
+    const echo = (c: Context) => c.json({ body: validBody(c) ?? null })
+    // A sub-app's keys are written as its routes are: relative to where it is mounted.
+    const users = new Hono()
+    users.use(safeBody({ routes: { 'POST /': strict, 'POST /:id': { type: 'object' } } }))
+    users.post('/', echo)
+    users.post('/:id', echo)
+    const orgs = new Hono()
+    orgs.use(safeBody({ routes: { 'POST /members': strict } }))
+    orgs.post('/members', echo)
+    // A sub-app whose keys spell the whole path binds nothing: refused, never loosely matched.
+    const whole = new Hono()
+    whole.use(safeBody({ routes: { 'POST /whole/:id': { type: 'object' } } }))
+    whole.post('/:id', echo)
+    const v1 = new Hono().basePath('/v1')
+    v1.use(safeBody({ routes: { 'POST /items': strict } }))
+    v1.post('/items', echo)
+    const app = new Hono()
+    app.route('/users', users)
+    app.route('/orgs/:org', orgs)
+    app.route('/whole', whole)
+    app.route('/', v1)
+    const post = (path: string, body: string) =>
+      app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    // The create route is held to its own schema, not to the update route's pattern.
+    const admin = await post('/users', '{"role":"admin"}')
+    expect(admin.status).toBe(422)
+    expect(await admin.json()).toMatchObject({ type: 'entity.validation.failed' })
+    expect(await (await post('/users', '{"name":"a"}')).json()).toEqual({ body: { name: 'a' } })
+    expect(await (await post('/users/7', '{"role":"x"}')).json()).toEqual({ body: { role: 'x' } })
+    const member = await post('/orgs/acme/members', '{"role":"admin"}')
+    expect(member.status).toBe(422)
+    expect((await post('/orgs/acme/members', '{"name":"a"}')).status).toBe(200)
+    const unbound = await post('/whole/7', '{}')
+    expect(unbound.status).toBe(415)
+    expect(await unbound.json()).toMatchObject({ type: 'route.schema.missing' })
+    expect((await post('/v1/items', '{"role":"admin"}')).status).toBe(422)
+    expect((await post('/v1/items', '{"name":"a"}')).status).toBe(200)
+    expectPrototypesUntouched()
+  })
+
   it("leaves the outer request's connection alone when it refuses a Request made anew", async () => {
     const app = new Hono()
     app.use('/api/*', safeBody({ routes: { 'POST /api/check': { type: 'object' } } }))
