@@ -10,6 +10,7 @@ import {
   noBody,
   retakeBody,
   takeBody,
+  type TakenBody,
   takenBodies,
   unread,
 } from './core/body.js'
@@ -109,8 +110,12 @@ function handler(
     const raw = c.req.raw
     const prior = bodiesTaken.get(raw)
     if (prior === undefined && raw.bodyUsed) {
-      // Another body reader consumed the stream: the body can no longer be checked here.
-      throw new HTTPException(500, { message: 'safebody must run before any other body reader' })
+      // Another body reader consumed the stream: the body can no longer be checked here. A
+      // server fault, its message for the logs (`err.message`), not for the client.
+      throw new HTTPException(500, {
+        message: 'safebody must run before any other body reader',
+        res: new Response('Internal Server Error', { status: 500 }),
+      })
     }
     // On @hono/node-server, Node's own request: its header lines show a repeated Content-Type,
     // which fetch's Headers joins into one value, and its headers keep the first line, as
@@ -130,7 +135,10 @@ function handler(
       const done: BodyCallback = (err, body, taken) => {
         if (err !== null && err !== undefined) return reject(refusal(c, err, typeBase, incoming))
         // An empty body read from the stream is none, but taken all the same.
-        if (taken !== undefined) bodiesTaken.set(raw, taken)
+        if (taken !== undefined) {
+          bodiesTaken.set(raw, taken)
+          if (prior === undefined) cacheBytes(c, taken)
+        }
         value = body
         resolve()
       }
@@ -141,6 +149,37 @@ function handler(
     if (value !== noBody && value !== unread) c.req.addValidatedData('json', value as object)
     await next()
   }
+}
+
+/**
+ * The bytes safebody read (inflated), in Hono's body cache, where Hono's own readers find a
+ * body once its stream is spent: `c.req.json()`, `text()`, `arrayBuffer()`, `parseBody()`
+ * and Hono's validators read what safebody checked, instead of failing on the spent stream.
+ * Copied into an `ArrayBuffer` only when one asks (a getter).
+ */
+function cacheBytes(c: Context, taken: TakenBody): void {
+  const cache = (c.req as unknown as { bodyCache?: Record<string, unknown> }).bodyCache
+  if (!taken.streamRead || typeof cache !== 'object' || cache === null) return
+  if (Object.keys(cache).length > 0) return
+  let copy: Promise<ArrayBuffer> | undefined
+  const read = (): ArrayBuffer => {
+    // A body that came in chunks is joined here, the first time (see `TakenBody.bytes`).
+    const bytes = taken.bytes ?? Buffer.alloc(0)
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer
+  }
+  Object.defineProperty(cache, 'arrayBuffer', {
+    configurable: true,
+    enumerable: true,
+    get: () => (copy ??= Promise.resolve().then(read)),
+    set: (value: unknown) => {
+      Object.defineProperty(cache, 'arrayBuffer', {
+        configurable: true,
+        enumerable: true,
+        writable: true,
+        value,
+      })
+    },
+  })
 }
 
 /**

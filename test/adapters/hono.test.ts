@@ -1,10 +1,12 @@
 import { createHmac } from 'node:crypto'
 import { createServer as createHttp2Server } from 'node:http2'
 import { type AddressInfo, connect } from 'node:net'
+import { gzipSync } from 'node:zlib'
 import { serve as serveNode } from '@hono/node-server'
 import { type Context, Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { methodOverride } from 'hono/method-override'
+import { validator } from 'hono/validator'
 import { describe, expect, it } from 'vitest'
 import { safeBody, validBody } from '../../src/hono.js'
 import { expectPrototypesUntouched, http2Post, untilClosed } from '../helpers/app.js'
@@ -393,6 +395,93 @@ describe('safebody/hono', () => {
     } finally {
       close()
     }
+  })
+
+  it("leaves the bytes it read to Hono's own readers (json, text, parseBody, validator)", async () => {
+    const app = new Hono()
+    app.use(
+      safeBody({
+        routes: {
+          'POST /json': { type: 'object' },
+          'POST /text': { type: 'object' },
+          'POST /validator': { type: 'object' },
+          'POST /form': { type: 'object' },
+          'POST /bytes': { type: 'object' },
+        },
+        formats: ['json', 'urlencoded'],
+      }),
+    )
+    app.post('/json', async (c) => c.json({ read: await c.req.json(), valid: validBody(c) }))
+    app.post('/text', async (c) => c.text(await c.req.text()))
+    app.post(
+      '/validator',
+      validator('json', (value) => ({ seen: value })),
+      (c) => c.json(c.req.valid('json')),
+    )
+    app.post('/form', async (c) => c.json(await c.req.parseBody()))
+    app.post('/bytes', async (c) => c.json({ length: (await c.req.arrayBuffer()).byteLength }))
+    const json = { 'content-type': 'application/json' }
+    const post = (path: string, init: RequestInit) =>
+      app.request(path, { method: 'POST', ...init, headers: { ...json, ...init.headers } })
+    const read = await post('/json', { body: '{"name":"ok"}' })
+    expect(await read.json()).toEqual({ read: { name: 'ok' }, valid: { name: 'ok' } })
+    // Inflated, and from a body that came in chunks.
+    const gzip = await post('/text', {
+      body: gzipSync('{"name":"zipped"}'),
+      headers: { 'content-encoding': 'gzip' },
+    })
+    expect(await gzip.text()).toBe('{"name":"zipped"}')
+    const parts = ['{"name":', '"in ', 'parts"}'].map((part) => new TextEncoder().encode(part))
+    const chunked = await post('/json', {
+      body: new ReadableStream({
+        pull(controller) {
+          const part = parts.shift()
+          if (part === undefined) controller.close()
+          else controller.enqueue(part)
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit)
+    expect(await chunked.json()).toEqual({
+      read: { name: 'in parts' },
+      valid: { name: 'in parts' },
+    })
+    const checked = await post('/validator', { body: '{"name":"v"}' })
+    expect(await checked.json()).toEqual({ seen: { name: 'v' } })
+    const form = await post('/form', {
+      body: 'name=f',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    })
+    expect(await form.json()).toEqual({ name: 'f' })
+    expect(await (await post('/bytes', { body: '{"a":1}' })).json()).toEqual({ length: 7 })
+    // What safebody refuses never reaches them.
+    const polluted = await post('/json', { body: '{"__proto__":{"x":1}}' })
+    expect(polluted.status).toBe(400)
+    expect(await polluted.json()).toMatchObject({ type: 'entity.forbidden.key' })
+    expectPrototypesUntouched()
+  })
+
+  it('answers a body another reader spent first with a 500 that shows the client nothing', async () => {
+    const app = new Hono()
+    const ran: unknown[] = []
+    app.use(async (c, next) => {
+      await c.req.raw.text()
+      await next()
+    })
+    app.use(safeBody({ 'POST /x': { type: 'object' } }))
+    app.post('/x', (c) => {
+      ran.push(validBody(c))
+      return c.json({})
+    })
+    const res = await app.request('/x', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    })
+    expect(res.status).toBe(500)
+    expect(await res.text()).toBe('Internal Server Error')
+    expect(ran).toEqual([])
+    expectPrototypesUntouched()
   })
 
   it('matches keys relative to the base path of the Hono app it is registered in', async () => {
