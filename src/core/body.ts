@@ -644,7 +644,10 @@ function checkedBefore(taken: TakenBody, required: IntegrityPolicy): boolean {
 const TAKEN = Symbol.for('safebody.taken-body.v1')
 Object.defineProperty(BodyTask.prototype, TAKEN, { value: true })
 
-/** True when `value` is how a safebody instance, of this copy or another, took a body (see `retakeBody`). */
+/**
+ * True when `value` is how a safebody instance, of this copy or another, took a body (see
+ * `retakeBody`).
+ */
 export function isTakenBody(value: unknown): value is TakenBody {
   return (
     value instanceof BodyTask ||

@@ -204,9 +204,9 @@ function componentName(ref: string): string | null {
  * does not hold for it. So where `schema` declares one, sending it is refused (its schema
  * becomes `false`: a 422 at its path), and `required` leaves out the read-only properties of
  * the schema and of its `allOf` branches, in the schema and in its inline `allOf` branches
- * at any depth (`allOf: [{ $ref: Base }, { required: [id, name] }]`). `readOnly` counts on the property's
- * schema (a `readOnly: false` there wins), on the component its `$ref` names, or on an
- * `allOf` branch of it. In the schemas a discriminator picks among, its property is never
+ * at any depth (`allOf: [{ $ref: Base }, { required: [id, name] }]`). `readOnly` counts on
+ * the property's schema (a `readOnly: false` there wins), on the component its `$ref` names,
+ * or on an `allOf` branch of it. In the schemas a discriminator picks among, its property is never
  * read-only: it must be sent.
  */
 function requestOnly(
