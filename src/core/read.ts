@@ -549,7 +549,10 @@ function isWebStream(source: BodySource): source is ReadableStream<Uint8Array> {
   return typeof (source as ReadableStream<Uint8Array>).getReader === 'function'
 }
 
-/** Feed a Web stream to the reader. A stream that errors is a client that went away. */
+/**
+ * Feed a Web stream to the reader. A stream that errors is a client that went away; one that
+ * hands out something other than bytes is the server's own fault (`chunkNotBytes`).
+ */
 async function pumpWeb(stream: ReadableStream<Uint8Array>, reader: BodyReader): Promise<void> {
   const web = stream.getReader()
   reader.cancelWith(() => {
@@ -560,6 +563,8 @@ async function pumpWeb(stream: ReadableStream<Uint8Array>, reader: BodyReader): 
     for (;;) {
       const { done, value } = await web.read()
       if (done) return reader.wireEnd()
+      // Typed as bytes, but the code that built the stream may enqueue anything.
+      if (!ArrayBuffer.isView(value)) return reader.fail(chunkNotBytes(value))
       reader.wire(Buffer.from(value.buffer, value.byteOffset, value.byteLength))
     }
   } catch {
@@ -655,6 +660,25 @@ function tooLarge(policy: ReadPolicy, inflated: boolean, props: BodyErrorProps):
 
 function encodingSet(): Error {
   return createError(500, 'stream encoding should not be set', { type: 'stream.encoding.set' })
+}
+
+/**
+ * A Web stream that enqueued a string, an ArrayBuffer or anything else but an ArrayBuffer view:
+ * no client can send that, so it is a server fault (500, not exposed), as `encodingSet` is.
+ */
+function chunkNotBytes(chunk: unknown): Error {
+  const kind =
+    chunk === null
+      ? 'null'
+      : typeof chunk === 'object'
+        ? Object.prototype.toString.call(chunk).slice(8, -1)
+        : typeof chunk
+  return createError(
+    500,
+    `Web stream body chunk is ${kind}, not bytes: the code that builds the stream must enqueue ` +
+      'Uint8Array (or other ArrayBuffer view) chunks (TextEncoder encodes a string)',
+    { type: 'stream.chunk.invalid' },
+  )
 }
 
 function unsupportedEncoding(coding: string): BodyError {
