@@ -27,6 +27,7 @@ import {
   type BodySource,
   checkRead,
   cutShort,
+  deniedBody,
   discardBody,
   hasBody,
   type NodeBodyStream,
@@ -68,7 +69,10 @@ export interface TakenBody {
   readonly negotiated: boolean
   /** True when its replay store failed and `onStoreError: 'pass'` let the body on unclaimed. */
   readonly unclaimed: boolean
-  /** False for a request with no body that was taken for its signature alone (nothing read). */
+  /**
+   * False for a request with no body that was taken for its signature alone (nothing read), or
+   * read only to find its stream empty, as its `Content-Length: 0` said (`deniedBody`).
+   */
   readonly streamRead: boolean
 }
 
@@ -223,6 +227,9 @@ class BodyTask implements ReadSink, TakenBody {
         this.claim = readSignature(headers, policy.integrity)
       }
       if (!present) {
+        // A hand-built Request's stream is read all the same: a byte is a length mismatch
+        // (400), none is no body. Its Content-Encoding is moot: no bytes are inflated.
+        if (deniedBody(headers, source)) return readBody(source, DECLARED_EMPTY, policy.read, this)
         // A signed empty body is verified (and replay-checked) like any other.
         if (this.claim !== null) return this.bodyRead(EMPTY, 0)
         this.absent()
@@ -612,6 +619,8 @@ class BodyTask implements ReadSink, TakenBody {
 }
 
 const EMPTY = Buffer.alloc(0)
+/** The headers a body its `Content-Length: 0` denies is read with (see `deniedBody`). */
+const DECLARED_EMPTY: HeaderBag = { 'content-length': '0' }
 // The smallest average chunk a body is kept in, unjoined (see `bodyChunks`).
 const KEPT_CHUNK_AVERAGE = 4096
 

@@ -79,6 +79,20 @@ export function hasBody(headers: HeaderBag, source?: BodySource): boolean {
   return source !== undefined && undeclaredBody(source)
 }
 
+/**
+ * True when `Content-Length: 0` says no body (`hasBody` is false) but the source carries one
+ * all the same: a Web stream (a hand-built `Request`, as `app.request()` makes) or bytes. It is
+ * read, so that a byte is refused as a length mismatch rather than dropped unread. Node's
+ * parser frames an IncomingMessage by its Content-Length, so a Node stream never does.
+ */
+export function deniedBody(headers: HeaderBag, source: BodySource): boolean {
+  return (
+    headers['content-length'] !== undefined &&
+    !(source instanceof Readable) &&
+    undeclaredBody(source)
+  )
+}
+
 function undeclaredBody(source: BodySource): boolean {
   if (source instanceof Uint8Array) return source.byteLength > 0
   if (source instanceof Readable) {
@@ -133,7 +147,7 @@ export function readBody(
     inflater = createInflater(coding)
     if (inflater === null) return sink.readFailed(unsupportedEncoding(coding))
   }
-  const reader = new BodyReader(policy, inflater === null ? length : null, inflater, sink)
+  const reader = new BodyReader(policy, length, inflater, sink)
   if (source instanceof Uint8Array) {
     reader.wire(Buffer.from(source.buffer, source.byteOffset, source.byteLength))
     return reader.wireEnd()
@@ -211,7 +225,10 @@ class BodyReader implements Deadline {
 
   constructor(
     private readonly policy: ReadPolicy,
-    /** The declared length, checked at the end (identity bodies only). */
+    /**
+     * The declared length, which the bytes on the wire must match: an identity body's are
+     * checked once read (`complete`), a compressed body's as they come and when the wire ends.
+     */
     private readonly length: number | null,
     private readonly inflater: Duplex | null,
     private readonly sink: ReadSink,
@@ -283,12 +300,14 @@ class BodyReader implements Deadline {
     }
     const { inflater } = this
     if (inflater === null) return this.accept(chunk)
+    const { length, wireBytes } = this
+    if (length !== null && wireBytes > length) return this.mismatch(wireBytes, length)
     // Small chunks reach zlib copied together, or each would wait in its write queue.
-    if (chunk.length >= COPIED_CHUNK || this.wireBytes === chunk.length) {
+    if (chunk.length >= COPIED_CHUNK || wireBytes === chunk.length) {
       this.copiedWire?.writeTo(inflater)
       inflater.write(chunk)
     } else {
-      const full = (this.copiedWire ??= new Coalescer()).add(chunk, this.wireBytes)
+      const full = (this.copiedWire ??= new Coalescer()).add(chunk, wireBytes)
       if (full !== null) inflater.write(full)
     }
   }
@@ -325,9 +344,10 @@ class BodyReader implements Deadline {
   wireEnd(): void {
     if (this.settled) return
     this.wireEnded = true
-    const { inflater } = this
+    const { inflater, length, wireBytes } = this
     if (inflater === null) return this.complete()
-    if (this.wireBytes === 0) {
+    if (length !== null && wireBytes !== length) return this.mismatch(wireBytes, length)
+    if (wireBytes === 0) {
       // Nothing was sent: no body, as with `Content-Length: 0`, whatever the coding says.
       inflater.destroy()
       return this.complete()
@@ -357,10 +377,9 @@ class BodyReader implements Deadline {
   complete(): void {
     if (this.settled) return
     const { length, received } = this
-    if (length !== null && received !== length) {
-      return this.fail(
-        bodyError('request.size.invalid', undefined, { received, expected: length, length }),
-      )
+    // A compressed body's wire was held to its length before it was inflated (`wireEnd`).
+    if (length !== null && received !== length && this.inflater === null) {
+      return this.mismatch(received, length)
     }
     const { first, chunks, sink, wireBytes } = this
     if (chunks !== null) this.copied?.pushTo(chunks)
@@ -370,8 +389,14 @@ class BodyReader implements Deadline {
     else sink.bodyRead(Buffer.concat(chunks, received), wireBytes)
   }
 
+  /** The bytes on the wire, `received` of them, are not the declared `length`. */
+  private mismatch(received: number, length: number): void {
+    this.fail(bodyError('request.size.invalid', undefined, { received, expected: length, length }))
+  }
+
   aborted(): void {
-    const { length } = this
+    // `received` counts inflated bytes, so a compressed body's declared length is left out.
+    const length = this.inflater === null ? this.length : null
     this.fail(
       bodyError('request.aborted', undefined, {
         received: this.received,

@@ -1,3 +1,4 @@
+import zlib from 'node:zlib'
 import { type Context, Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { describe, expect, it } from 'vitest'
@@ -133,6 +134,117 @@ describe('safebody/hono: a Web stream whose chunks are not bytes', () => {
     expect(aborted.status).toBe(400)
     expect(await typeOf(aborted)).toBe('request.aborted')
     expect(errors).toEqual([expect.objectContaining({ type: 'request.aborted' })])
+    expectPrototypesUntouched()
+  })
+})
+
+describe('safebody/hono: Content-Length: 0 on a hand-built Request with a body', () => {
+  it('reads the body and refuses it with 400 request.size.invalid, not dropped unread', async () => {
+    const { app, errors, ran } = itemApp()
+    const bodies: Array<[string, () => RequestInit['body']]> = [
+      ['a string', () => '{"a":1}'],
+      ['a stream', () => chunkStream([new TextEncoder().encode('{"a":1}')]).stream],
+    ]
+    for (const [name, body] of bodies) {
+      for (const path of ['/global', '/route', '/open']) {
+        errors.length = 0
+        const res = await post(app, path, body(), { 'content-length': '0' })
+        expect(res.status, `${name} on ${path}`).toBe(400)
+        expect(await typeOf(res)).toBe('request.size.invalid')
+        expect(errors).toEqual([
+          expect.objectContaining({ received: 7, expected: 0, length: 0, expose: true }),
+        ])
+      }
+    }
+    // As `app.fetch` with a Request made by hand, and with a Content-Length of zeros.
+    const fetched = await app.fetch(
+      new Request('http://x/global', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': '00' },
+        body: '{"a":1}',
+      }),
+    )
+    expect(fetched.status).toBe(400)
+    expect(await typeOf(fetched)).toBe('request.size.invalid')
+    expect(ran).toEqual([])
+    expectPrototypesUntouched()
+  })
+
+  it('takes an empty stream as no body, as before: whatever its type, coding or binding', async () => {
+    const { app, ran } = itemApp()
+    const declaredEmpty: Array<Record<string, string>> = [
+      { 'content-length': '0' },
+      { 'content-length': '0', 'content-type': '' },
+      // Nothing to inflate: the coding is moot, even one this server does not know.
+      { 'content-length': '0', 'content-encoding': 'gzip' },
+      { 'content-length': '0', 'content-encoding': 'zip' },
+    ]
+    for (const headers of declaredEmpty) {
+      for (const path of ['/global', '/open']) {
+        for (const body of ['', chunkStream([]).stream, null]) {
+          const res = await post(app, path, body, headers)
+          expect(res.status, `${JSON.stringify(headers)} on ${path}`).toBe(200)
+          expect(await res.json()).toEqual({ body: null })
+        }
+      }
+      // The per-route binding requires a body, as it did: none was sent.
+      const missing = await post(app, '/route', '', headers)
+      expect(missing.status).toBe(400)
+      expect(await typeOf(missing)).toBe('entity.missing')
+    }
+    expect(ran).toHaveLength(4 * 2 * 3)
+    expectPrototypesUntouched()
+  })
+})
+
+describe('safebody/hono: Content-Length of a compressed hand-built Request', () => {
+  const json = JSON.stringify({ a: 1, text: 'x'.repeat(2000) })
+  const compress: Record<string, (text: string) => Buffer> = {
+    gzip: (text) => zlib.gzipSync(text),
+    deflate: (text) => zlib.deflateSync(text),
+    br: (text) => zlib.brotliCompressSync(text),
+  }
+  const zstd = (zlib as { zstdCompressSync?: (text: string) => Buffer }).zstdCompressSync
+  if (zstd !== undefined) compress.zstd = (text) => zstd(text)
+
+  it('is held to the bytes on the wire: more or fewer declared is 400 request.size.invalid', async () => {
+    const { app, errors, ran } = itemApp()
+    for (const [coding, coded] of Object.entries(compress)) {
+      const body = coded(json)
+      const send = (length: number) =>
+        post(app, '/route', body, { 'content-encoding': coding, 'content-length': String(length) })
+      const ok = await send(body.length)
+      expect(ok.status, coding).toBe(200)
+      expect(await ok.json()).toEqual({ body: JSON.parse(json) })
+      for (const length of [body.length + 5, body.length - 3, 0]) {
+        errors.length = 0
+        const res = await send(length)
+        expect(res.status, `${coding} declared ${length} of ${body.length}`).toBe(400)
+        expect(await typeOf(res)).toBe('request.size.invalid')
+        // The bytes on the wire, never the inflated ones, against what was declared.
+        expect(errors).toEqual([
+          expect.objectContaining({ received: body.length, expected: length, length }),
+        ])
+      }
+    }
+    expect(ran).toHaveLength(Object.keys(compress).length)
+    expectPrototypesUntouched()
+  })
+
+  it('refuses a compressed stream as soon as it runs past its length, and cancels it', async () => {
+    const { app, errors, ran } = itemApp()
+    const coded = zlib.gzipSync(json)
+    const chunks = [coded.subarray(0, 10), coded.subarray(10, 20), coded.subarray(20)]
+    const { stream, state } = chunkStream(chunks)
+    const res = await post(app, '/route', stream, {
+      'content-encoding': 'gzip',
+      'content-length': '15',
+    })
+    expect(res.status).toBe(400)
+    expect(await typeOf(res)).toBe('request.size.invalid')
+    expect(errors).toEqual([expect.objectContaining({ received: 20, expected: 15, length: 15 })])
+    expect(state).toEqual({ pulled: 2, cancelled: true })
+    expect(ran).toEqual([])
     expectPrototypesUntouched()
   })
 })
