@@ -159,7 +159,8 @@ function handler(
  */
 function cacheBytes(c: Context, taken: TakenBody): void {
   const cache = (c.req as unknown as { bodyCache?: Record<string, unknown> }).bodyCache
-  if (!taken.streamRead || typeof cache !== 'object' || cache === null) return
+  // Also a body read to find it empty, or none read (taken for its signature): empty bytes.
+  if (typeof cache !== 'object' || cache === null) return
   if (Object.keys(cache).length > 0) return
   let copy: Promise<ArrayBuffer> | undefined
   const read = (): ArrayBuffer => {
