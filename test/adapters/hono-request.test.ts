@@ -195,6 +195,16 @@ describe('safebody/hono: Content-Length: 0 on a hand-built Request with a body',
     expect(ran).toHaveLength(4 * 2 * 3)
     expectPrototypesUntouched()
   })
+
+  it("leaves Hono's readers an empty body after it read the stream to find it so", async () => {
+    const app = new Hono()
+    app.use(safeBody({ routes: { 'POST /read': item } }))
+    app.post('/read', async (c) => c.json({ text: await c.req.text(), body: validBody(c) ?? null }))
+    const res = await post(app, '/read', chunkStream([]).stream, { 'content-length': '0' })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ text: '', body: null })
+    expectPrototypesUntouched()
+  })
 })
 
 describe('safebody/hono: Content-Length of a compressed hand-built Request', () => {
