@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Context, Env, MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { basePath } from 'hono/route'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import {
   type BodyCallback,
@@ -185,20 +184,35 @@ function cacheBytes(c: Context, taken: TakenBody): void {
 
 /**
  * The path a global instance matches its keys on: `c.req.path` relative to the base path of
- * the Hono app the middleware is registered in (`app.route('/users', users)`, `basePath('/v1')`,
- * parameters included, as Hono's `basePath(c)` reads them), as that app's own routes are
- * written. In the top-level app, the whole path. Null, for no binding, where the path is not
- * under the base (an app whose `getPath` changes the path Hono matched).
+ * the Hono app the middleware is registered in (`app.route('/users', users)`,
+ * `basePath('/v1')`, `app.route('/orgs/:org', org)`), as that app's own routes are written;
+ * in the top-level app, the whole path. Null, for no binding (415 in enforce mode), where the
+ * base cannot be told segment by segment (a wildcard, or a parameter with its own pattern,
+ * which may span segments) or the path is not under it (an app whose `getPath` changes it).
+ * Read through the request's own `matchedRoutes` and `routeIndex` (hono 4.8 and later): the
+ * `hono/route` helpers key on a symbol of their own build, which an app of Hono's other build
+ * (ESM or CommonJS) does not carry.
  */
 function pathInApp(c: Context): string | null {
-  const { path } = c.req
-  const base = basePath(c)
-  const end = base.endsWith('/') ? base.length - 1 : base.length
-  if (end === 0) return path
-  if (!path.startsWith(base.slice(0, end))) return null
-  const rest = path.slice(end)
-  if (rest === '') return '/'
-  return rest.startsWith('/') ? rest : null
+  const req = c.req as unknown as {
+    readonly path: string
+    readonly routeIndex: number
+    readonly matchedRoutes?: ReadonlyArray<{ readonly basePath?: string }>
+  }
+  const { path } = req
+  const base = req.matchedRoutes?.[req.routeIndex]?.basePath ?? '/'
+  if (base === '/' || base === '') return path
+  if (/[*{}()]/.test(base)) return null
+  const segments = base.split('/').filter((segment) => segment !== '')
+  if (!base.includes(':') && !path.startsWith(base.endsWith('/') ? base : `${base}/`)) {
+    if (path !== base) return null
+  }
+  let at = 0
+  for (const _ of segments) {
+    at = path.indexOf('/', at + 1)
+    if (at === -1) return '/'
+  }
+  return path.slice(at)
 }
 
 /**

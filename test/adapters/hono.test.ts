@@ -504,6 +504,10 @@ describe('safebody/hono', () => {
     const whole = new Hono()
     whole.use(safeBody({ routes: { 'POST /whole/:id': { type: 'object' } } }))
     whole.post('/:id', echo)
+    // A base whose parameter has a pattern of its own may span segments: nothing is bound.
+    const files = new Hono()
+    files.use(safeBody({ routes: { 'POST /meta': { type: 'object' } } }))
+    files.post('/meta', echo)
     const v1 = new Hono().basePath('/v1')
     v1.use(safeBody({ routes: { 'POST /items': strict } }))
     v1.post('/items', echo)
@@ -512,6 +516,7 @@ describe('safebody/hono', () => {
     app.route('/orgs/:org', orgs)
     app.route('/whole', whole)
     app.route('/', v1)
+    app.route('/files/:name{[a-z/]+}', files)
     const post = (path: string, body: string) =>
       app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
     // The create route is held to its own schema, not to the update route's pattern.
@@ -528,6 +533,9 @@ describe('safebody/hono', () => {
     expect(await unbound.json()).toMatchObject({ type: 'route.schema.missing' })
     expect((await post('/v1/items', '{"role":"admin"}')).status).toBe(422)
     expect((await post('/v1/items', '{"name":"a"}')).status).toBe(200)
+    const spanned = await post('/files/a/b/meta', '{}')
+    expect(spanned.status).toBe(415)
+    expect(await spanned.json()).toMatchObject({ type: 'route.schema.missing' })
     expectPrototypesUntouched()
   })
 
