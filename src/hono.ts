@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import createError from 'http-errors'
 import type { Context, Env, MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
@@ -110,11 +111,9 @@ function handler(
     const prior = bodiesTaken.get(raw)
     if (prior === undefined && raw.bodyUsed) {
       // Another body reader consumed the stream: the body can no longer be checked here. A
-      // server fault, its message for the logs (`err.message`), not for the client.
-      throw new HTTPException(500, {
-        message: 'safebody must run before any other body reader',
-        res: new Response('Internal Server Error', { status: 500 }),
-      })
+      // server fault, not an HTTPException: Hono's error handling logs it and answers a bare
+      // 500, its message for the logs only.
+      throw createError(500, 'safebody must run before any other body reader', { expose: false })
     }
     // On @hono/node-server, Node's own request: its header lines show a repeated Content-Type,
     // which fetch's Headers joins into one value, and its headers keep the first line, as
@@ -136,7 +135,7 @@ function handler(
         // An empty body read from the stream is none, but taken all the same.
         if (taken !== undefined) {
           bodiesTaken.set(raw, taken)
-          if (prior === undefined) cacheBytes(c, taken)
+          if (prior === undefined) cacheBytes(c, taken, headers)
         }
         value = body
         resolve()
@@ -151,13 +150,19 @@ function handler(
 }
 
 /**
- * The bytes safebody read (inflated), in Hono's body cache, where Hono's own readers find a
- * body once its stream is spent: `c.req.json()`, `text()`, `arrayBuffer()`, `parseBody()`
- * and Hono's validators read what safebody checked, instead of failing on the spent stream.
- * Copied into an `ArrayBuffer` only when one asks (a getter).
+ * The bytes safebody read, in Hono's body cache, where Hono's own readers find a body once
+ * its stream is spent: `c.req.json()`, `text()`, `arrayBuffer()`, `parseBody()` and Hono's
+ * validators read the bytes safebody checked (parsed again by Hono: not the value its schema
+ * handed on), instead of failing on the spent stream. Copied into an `ArrayBuffer` only when
+ * one asks (a getter). Not a compressed body's: its inflated bytes would not match its
+ * Content-Encoding and Content-Length, which Hono's clone of the request keeps.
  */
-function cacheBytes(c: Context, taken: TakenBody): void {
+function cacheBytes(c: Context, taken: TakenBody, headers: HeaderBag): void {
   const cache = (c.req as unknown as { bodyCache?: Record<string, unknown> }).bodyCache
+  const coding = String(headers['content-encoding'] ?? '')
+    .trim()
+    .toLowerCase()
+  if (coding !== '' && coding !== 'identity') return
   // Also a body read to find it empty, or none read (taken for its signature): empty bytes.
   if (typeof cache !== 'object' || cache === null) return
   if (Object.keys(cache).length > 0) return

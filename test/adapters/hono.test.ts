@@ -425,12 +425,14 @@ describe('safebody/hono', () => {
       app.request(path, { method: 'POST', ...init, headers: { ...json, ...init.headers } })
     const read = await post('/json', { body: '{"name":"ok"}' })
     expect(await read.json()).toEqual({ read: { name: 'ok' }, valid: { name: 'ok' } })
-    // Inflated, and from a body that came in chunks.
+    // Not a compressed body's: its inflated bytes would not match its headers (a server fault
+    // in the handler, as before).
     const gzip = await post('/text', {
       body: gzipSync('{"name":"zipped"}'),
       headers: { 'content-encoding': 'gzip' },
     })
-    expect(await gzip.text()).toBe('{"name":"zipped"}')
+    expect(gzip.status).toBe(500)
+    // From a body that came in chunks.
     const parts = ['{"name":', '"in ', 'parts"}'].map((part) => new TextEncoder().encode(part))
     const chunked = await post('/json', {
       body: new ReadableStream({
