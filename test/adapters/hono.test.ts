@@ -519,6 +519,14 @@ describe('safebody/hono', () => {
     app.route('/whole', whole)
     app.route('/', v1)
     app.route('/files/:name{[a-z/]+}', files)
+    // Nested: the base is the whole mount path, /api/people.
+    const people = new Hono()
+    people.use(safeBody({ routes: { 'POST /': strict, 'POST /:id': { type: 'object' } } }))
+    people.post('/', echo)
+    people.post('/:id', echo)
+    const api = new Hono()
+    api.route('/people', people)
+    app.route('/api', api)
     const post = (path: string, body: string) =>
       app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
     // The create route is held to its own schema, not to the update route's pattern.
@@ -535,6 +543,8 @@ describe('safebody/hono', () => {
     expect(await unbound.json()).toMatchObject({ type: 'route.schema.missing' })
     expect((await post('/v1/items', '{"role":"admin"}')).status).toBe(422)
     expect((await post('/v1/items', '{"name":"a"}')).status).toBe(200)
+    expect((await post('/api/people', '{"role":"admin"}')).status).toBe(422)
+    expect((await post('/api/people/7', '{"role":"x"}')).status).toBe(200)
     const spanned = await post('/files/a/b/meta', '{}')
     expect(spanned.status).toBe(415)
     expect(await spanned.json()).toMatchObject({ type: 'route.schema.missing' })
