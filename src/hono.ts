@@ -194,7 +194,8 @@ function cacheBytes(c: Context, taken: TakenBody, headers: HeaderBag): void {
  * in the top-level app, the whole path. Null, for no binding (415 in enforce mode), where the
  * base cannot be told segment by segment (a wildcard, or a parameter with its own pattern,
  * which may span segments) or the path is not under it (an app whose `getPath` changes it).
- * Read through the request's own `matchedRoutes` and `routeIndex` (hono 4.8 and later): the
+ * Read through the request's own `matchedRoutes` and `routeIndex` (hono 4.13.8 and later: a
+ * nested sub-app's routes hold its whole base from 4.13): the
  * `hono/route` helpers key on a symbol of their own build, which an app of Hono's other build
  * (ESM or CommonJS) does not carry.
  */
@@ -212,8 +213,9 @@ function pathInApp(c: Context): string | null {
   if (!base.includes(':') && !path.startsWith(base.endsWith('/') ? base : `${base}/`)) {
     if (path !== base) return null
   }
+  // A parameter matches one segment: the base is as many segments of the path.
   let at = 0
-  for (const _ of segments) {
+  for (let i = 0; i < segments.length; i++) {
     at = path.indexOf('/', at + 1)
     if (at === -1) return '/'
   }

@@ -1,5 +1,5 @@
+import type { Server } from 'node:http'
 import { createRequire } from 'node:module'
-import type { AddressInfo } from 'node:net'
 import { serve as serveNode } from '@hono/node-server'
 import Router from '@koa/router'
 import express5, { type Request, type Response } from 'express'
@@ -35,6 +35,16 @@ const builds = async <T>(name: string): Promise<Array<[string, T, T]>> => {
 }
 const globalOptions = { 'POST /users': contractUser, 'POST /limited': { type: 'object' } }
 
+async function expectHeldToBothOn(server: Server): Promise<void> {
+  const { baseUrl, close } = await served(server)
+  try {
+    await expectHeldToBoth(baseUrl)
+    expectPrototypesUntouched()
+  } finally {
+    close()
+  }
+}
+
 describe.each(await builds<Express>('safebody'))('Express, %s', (_name, first, second) => {
   it.each([
     ['express 5', express5],
@@ -46,13 +56,7 @@ describe.each(await builds<Express>('safebody'))('Express, %s', (_name, first, s
     app.post('/users', second.safeBody().route(contractUserStrict), echo)
     app.post('/limited', second.safeBody().route(contractLimited), echo)
     app.use(second.problemDetails())
-    const { baseUrl, close } = await served(app.listen(0, '127.0.0.1'))
-    try {
-      await expectHeldToBoth(baseUrl)
-      expectPrototypesUntouched()
-    } finally {
-      close()
-    }
+    await expectHeldToBothOn(app.listen(0, '127.0.0.1'))
   })
 })
 
@@ -69,13 +73,7 @@ describe.each(await builds<KoaEntry>('safebody/koa'))('Koa, %s', (_name, first, 
       ctx.body = { body: ctx.request.body }
     })
     app.use(router.routes())
-    const { baseUrl, close } = await served(app.listen(0, '127.0.0.1'))
-    try {
-      await expectHeldToBoth(baseUrl)
-      expectPrototypesUntouched()
-    } finally {
-      close()
-    }
+    await expectHeldToBothOn(app.listen(0, '127.0.0.1'))
   })
 })
 
@@ -89,16 +87,8 @@ describe.each(await builds<HonoEntry>('safebody/hono'))('Hono, %s', (_name, firs
     app.post('/limited', second.safeBody().route(contractLimited), (c) =>
       c.json({ body: second.validBody(c) }),
     )
-    const server = await new Promise<ReturnType<typeof serveNode>>((resolve) => {
-      const s = serveNode({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
-    })
-    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    try {
-      await expectHeldToBoth(baseUrl)
-      expectPrototypesUntouched()
-    } finally {
-      ;(server as unknown as { closeAllConnections(): void }).closeAllConnections()
-      server.close()
-    }
+    await expectHeldToBothOn(
+      serveNode({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server,
+    )
   })
 })
