@@ -17,12 +17,10 @@ export function readDocument(path: string): unknown {
   } catch (cause) {
     throw new Error(`safebody: cannot read "${path}"`, { cause })
   }
-  let value: unknown
   try {
-    value =
-      extname(path).toLowerCase() === '.json'
-        ? JSON.parse(text)
-        : load(text, { schema: CORE_SCHEMA, filename: path })
+    return extname(path).toLowerCase() === '.json'
+      ? JSON.parse(text)
+      : load(text, { schema: CORE_SCHEMA, filename: path })
   } catch (cause) {
     throw new Error(
       `safebody: "${path}" is not valid ${extname(path).slice(1)}: ${message(cause)}`,
@@ -31,7 +29,6 @@ export function readDocument(path: string): unknown {
       },
     )
   }
-  return value
 }
 
 /** How many objects the repeats of a schema file, or of an OpenAPI document's schemas, may add. */
