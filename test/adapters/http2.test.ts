@@ -1,4 +1,6 @@
 import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
   connect as http2Connect,
   constants,
   createServer,
@@ -91,6 +93,24 @@ const servers: Array<[string, () => Promise<Started>]> = [
   ],
 ]
 
+/** A JSON upload to /users on `session`; its stream errors are the test's to observe. */
+function postUsers(session: ClientHttp2Session): ClientHttp2Stream {
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': '/users',
+    'content-type': 'application/json',
+  })
+  stream.on('error', () => {})
+  return stream
+}
+
+/** Wait up to 2 s for the server to record an error. */
+async function untilSeen(seen: unknown[]): Promise<void> {
+  for (let waited = 0; seen.length === 0 && waited < 2000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
 /**
  * Send 300 000 bytes of a body, over the 100 kb limit, and keep the stream open: the status
  * of the refusal, once the server has closed the stream. The client then destroys its own
@@ -99,12 +119,7 @@ const servers: Array<[string, () => Promise<Started>]> = [
 async function refusedMidBody(port: number): Promise<number> {
   const session = http2Connect(`http://127.0.0.1:${port}`)
   try {
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': '/users',
-      'content-type': 'application/json',
-    })
-    stream.on('error', () => {})
+    const stream = postUsers(session)
     stream.write(`{"name":"${'a'.repeat(300_000)}`)
     const status = await new Promise<number>((resolve) => {
       stream.on('response', (headers) => resolve(Number(headers[':status'])))
@@ -266,14 +281,9 @@ describe('an HTTP/2 stream refused mid-body', () => {
     try {
       for (let i = 0; i < 3; i++) {
         const status = await new Promise<number>((resolve) => {
-          const stream = session.request({
-            ':method': 'POST',
-            ':path': '/users',
-            'content-type': 'application/json',
-          })
+          const stream = postUsers(session)
           let answer = 0
           stream.on('response', (headers) => (answer = Number(headers[':status'])))
-          stream.on('error', () => {})
           stream.resume()
           stream.on('end', () => {
             stream.destroy()
@@ -368,18 +378,11 @@ describe('an HTTP/2 stream cancelled before its body is read', () => {
     const server = await start(seen)
     const session = http2Connect(`http://127.0.0.1:${server.port}`)
     try {
-      const stream = session.request({
-        ':method': 'POST',
-        ':path': '/users',
-        'content-type': 'application/json',
-      })
-      stream.on('error', () => {})
+      const stream = postUsers(session)
       stream.write('{"name":')
       await new Promise((resolve) => setTimeout(resolve, 5))
       stream.close(constants.NGHTTP2_CANCEL)
-      for (let waited = 0; seen.length === 0 && waited < 2000; waited += 20) {
-        await new Promise((resolve) => setTimeout(resolve, 20))
-      }
+      await untilSeen(seen)
       expect(seen).toEqual([expect.objectContaining({ status: 400, type: 'request.aborted' })])
       expectPrototypesUntouched()
     } finally {
@@ -394,15 +397,7 @@ describe('an HTTP/2 stream cancelled before its body is read', () => {
 it('a stream another parser read whole, then reset, is the 500 of a parser first', async () => {
   const seen: unknown[] = []
   const app = new Koa()
-  app.silent = true
-  app.use(async (ctx, next) => {
-    try {
-      await next()
-    } catch (err) {
-      seen.push(err)
-      throw err
-    }
-  })
+  app.on('error', (err: unknown) => seen.push(err))
   app.use(koaBodyParser())
   app.use(async (_ctx, next) => {
     await new Promise((resolve) => setTimeout(resolve, 50))
@@ -412,18 +407,11 @@ it('a stream another parser read whole, then reset, is the 500 of a parser first
   const server = await listen(createServer(app.callback()))
   const session = http2Connect(`http://127.0.0.1:${server.port}`)
   try {
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': '/users',
-      'content-type': 'application/json',
-    })
-    stream.on('error', () => {})
+    const stream = postUsers(session)
     stream.end('{"name":"a","email":"a@b"}')
     await new Promise((resolve) => setTimeout(resolve, 20))
     stream.close(constants.NGHTTP2_CANCEL)
-    for (let waited = 0; seen.length === 0 && waited < 2000; waited += 20) {
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
+    await untilSeen(seen)
     expect(seen).toEqual([expect.objectContaining({ status: 500 })])
   } finally {
     session.close()

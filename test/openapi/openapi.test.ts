@@ -144,14 +144,17 @@ function petsApp(
   options: Omit<SafeBodyOptions, 'openapi'> = {},
 ) {
   const pets = { required: true, content: { 'application/json': { schema } } }
+  const document = { openapi, info: { title: 't', version: '1' }, components: { schemas } }
+  return withSafeBody({
+    ...options,
+    openapi: { ...document, paths: { '/pets': { post: { requestBody: pets } } } },
+  })
+}
+
+/** An Express 5 app: one global safebody instance with `options`, then an echo handler. */
+function withSafeBody(options: SafeBodyOptions) {
   return buildApp(frameworks[0][1], (app, echo) => {
-    const document = { openapi, info: { title: 't', version: '1' }, components: { schemas } }
-    app.use(
-      safeBody({
-        ...options,
-        openapi: { ...document, paths: { '/pets': { post: { requestBody: pets } } } },
-      }),
-    )
+    app.use(safeBody(options))
     app.use(echo)
   })
 }
@@ -277,26 +280,21 @@ describe.each(['3.0.3', '3.1.0'])('a discriminator beside oneOf (OpenAPI %s)', (
 })
 
 describe('OpenAPI with other options', () => {
+  const integerThings = {
+    '/things': {
+      post: { requestBody: { content: { 'application/json': { schema: { type: 'integer' } } } } },
+    },
+  }
+
   test('a document object works like a path, and routes add routes', async () => {
-    const { app, seen } = buildApp(frameworks[0][1], (app, echo) => {
-      app.use(
-        safeBody({
-          openapi: {
-            openapi: '3.1.0',
-            info: { title: 't', version: '1' },
-            paths: {
-              '/things': {
-                post: {
-                  requestBody: { content: { 'application/json': { schema: { type: 'integer' } } } },
-                },
-              },
-            },
-          },
-          schemas: { note: { type: 'string' } },
-          routes: { 'POST /notes': 'note' },
-        }),
-      )
-      app.use(echo)
+    const { app, seen } = withSafeBody({
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: 't', version: '1' },
+        paths: integerThings,
+      },
+      schemas: { note: { type: 'string' } },
+      routes: { 'POST /notes': 'note' },
     })
     expect((await request(app).post('/things').type('json').send('5')).status).toBe(200)
     expect((await request(app).post('/notes').type('json').send('"hi"')).status).toBe(200)
@@ -309,26 +307,15 @@ describe('OpenAPI with other options', () => {
   })
 
   test("a server variable's enum values each prefix the paths", async () => {
-    const { app, seen } = buildApp(frameworks[0][1], (app, echo) => {
-      app.use(
-        safeBody({
-          openapi: {
-            openapi: '3.1.0',
-            info: { title: 't', version: '1' },
-            servers: [
-              { url: '/{version}', variables: { version: { default: 'v1', enum: ['v1', 'v2'] } } },
-            ],
-            paths: {
-              '/things': {
-                post: {
-                  requestBody: { content: { 'application/json': { schema: { type: 'integer' } } } },
-                },
-              },
-            },
-          },
-        }),
-      )
-      app.use(echo)
+    const { app, seen } = withSafeBody({
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: 't', version: '1' },
+        servers: [
+          { url: '/{version}', variables: { version: { default: 'v1', enum: ['v1', 'v2'] } } },
+        ],
+        paths: integerThings,
+      },
     })
     for (const path of ['/v1/things', '/v2/things']) {
       expect((await request(app).post(path).type('json').send('5')).status).toBe(200)
@@ -348,29 +335,24 @@ describe('OpenAPI with other options', () => {
 
   test('a document schema can $ref a schemas entry by its absolute $id', async () => {
     const address = fileURLToPath(new URL('../fixtures/schemas-folder/good', import.meta.url))
-    const { app, seen } = buildApp(frameworks[0][1], (app, echo) => {
-      app.use(
-        safeBody({
-          schemas: address,
-          openapi: {
-            openapi: '3.0.3',
-            paths: {
-              '/moves': {
-                post: {
-                  requestBody: {
-                    content: {
-                      'application/json': {
-                        schema: { $ref: 'https://example.com/schemas/address.yaml' },
-                      },
-                    },
+    const { app, seen } = withSafeBody({
+      schemas: address,
+      openapi: {
+        openapi: '3.0.3',
+        paths: {
+          '/moves': {
+            post: {
+              requestBody: {
+                content: {
+                  'application/json': {
+                    schema: { $ref: 'https://example.com/schemas/address.yaml' },
                   },
                 },
               },
             },
           },
-        }),
-      )
-      app.use(echo)
+        },
+      },
     })
     expect((await request(app).post('/moves').send({ street: 'Main St' })).status).toBe(200)
     expectRefusal(
