@@ -1,10 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { noBody, takeBody, unread } from './core/body.js'
-import { createEngine, type RouteSchemas } from './core/engine.js'
+import {
+  type BodyCallback,
+  type BodyScope,
+  noBody,
+  retakeBody,
+  takeBody,
+  unread,
+} from './core/body.js'
+import { type BodyEngine, createEngine, type RouteSchemas } from './core/engine.js'
 import type { SafeBodyOptions } from './core/options.js'
 import type { ViolationStats } from './core/violations.js'
 import { closeUnread } from './core/connection.js'
-import { pathOf } from './core/request.js'
+import { type BodyRequest, pathOf } from './core/request.js'
+import type { CompiledRoute } from './core/route.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
 
 /**
@@ -43,17 +51,94 @@ export function createBodyReader<Body = unknown>(
       const method = req.method ?? 'GET'
       const path = pathOf(req.url ?? '/')
       const request = { method, path, headers: req.headers, rawHeaders: req.rawHeaders }
-      takeBody(scope, engine.find(method, path), request, req, (err, value) => {
+      const done: BodyCallback = (err, value) => {
         if (err !== null && err !== undefined) {
           if (res !== undefined) closeUnread(req, res)
           return reject(err)
         }
         // No body, or (report mode) a body no format decodes, left unread in `req`.
         resolve(value === noBody || value === unread ? undefined : (value as Body))
-      })
+      }
+      if (!readsOtherwise(path)) takeBody(scope, engine.find(method, path), request, req, done)
+      else takeBodyForEach(scope, bindingsOf(engine, method, path), request, req, done)
     })) as BodyReader<Body>
   read.stats = () => engine.stats()
   return read
+}
+
+/**
+ * True for a path that routers may read as another path: one with a dot segment (`/./`,
+ * `/../`, and `%2e` for a dot), a backslash or `//`, which WHATWG URL resolves (`new URL(
+ * req.url, base)`, as Node's docs route), or a percent-escape, which a router such as
+ * find-my-way decodes. safebody cannot know which reading the application routes by.
+ */
+function readsOtherwise(path: string): boolean {
+  return path.includes('%') || path.includes('/.') || path.includes('\\') || path.includes('//')
+}
+
+/**
+ * The bindings any reading of `path` reaches: as sent, resolved as WHATWG URL resolves it,
+ * percent-decoded (but for `%2F` and `%5C`, which would make new segments), and both; at least
+ * one (`undefined`, when none binds). A request is held to each binding found, so that
+ * whichever reading the application routes by, the handler it reaches gets a body its
+ * binding checked; a reading that binds nothing adds nothing (a body on an unbound path is
+ * refused anyway, and an encoded path such as `/caf%C3%A9` reaches the key `'/café'`).
+ */
+function bindingsOf(
+  engine: BodyEngine,
+  method: string,
+  path: string,
+): Array<CompiledRoute | undefined> {
+  const resolved = resolvedPath(path)
+  const readings = [path, resolved, decodedPath(path), resolved && decodedPath(resolved)]
+  const found: CompiledRoute[] = []
+  for (const reading of readings) {
+    const route = reading === undefined ? undefined : engine.find(method, reading)
+    if (route !== undefined && !found.includes(route)) found.push(route)
+  }
+  return found.length === 0 ? [undefined] : found
+}
+
+/** The path of `new URL(path, base)`; undefined for a target that is no path (`*`). */
+function resolvedPath(path: string): string | undefined {
+  if (path.charCodeAt(0) !== 0x2f) return undefined
+  try {
+    return new URL(path, 'http://localhost').pathname
+  } catch {
+    return undefined
+  }
+}
+
+/** The path percent-decoded, `%2F` and `%5C` kept; undefined for a malformed escape. */
+function decodedPath(path: string): string | undefined {
+  try {
+    return decodeURIComponent(path.replace(/%(2f|5c)/gi, '%25$1'))
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Take the body under the first binding, then hold what it handed on to each of the others
+ * in turn (`retakeBody`: validators stack), as two instances of `safeBody()` would; a binding
+ * after a bodiless request (nothing taken) takes the request afresh.
+ */
+function takeBodyForEach(
+  scope: BodyScope,
+  routes: ReadonlyArray<CompiledRoute | undefined>,
+  request: BodyRequest,
+  source: IncomingMessage,
+  done: BodyCallback,
+): void {
+  let at = 0
+  const next: BodyCallback = (err, value, taken) => {
+    at++
+    if ((err !== null && err !== undefined) || at === routes.length) return done(err, value, taken)
+    const route = routes[at]
+    if (taken !== undefined) retakeBody(scope, route, request, value, taken, next)
+    else takeBody(scope, route, request, source, next)
+  }
+  takeBody(scope, routes[0], request, source, next)
 }
 
 /**

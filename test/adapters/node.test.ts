@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto'
 import http, { type Server } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { createBodyReader, sendProblem } from '../../src/node.js'
@@ -106,5 +107,141 @@ describe('safebody/node', () => {
     } finally {
       close()
     }
+  })
+})
+
+// A node:http app routes by whatever it likes: the path as sent, WHATWG URL's (`new URL(
+// req.url, base)`, which resolves dot segments, `%2e`, `\` and a leading `//`), or a router
+// that decodes percent-escapes. A request is held to every binding any of those reaches.
+describe('a path that routers read otherwise', () => {
+  const secret = 'node-paths-secret'
+  const github = { preset: 'github', secret } as const
+  const read = createBodyReader({
+    routes: {
+      'POST /hooks/github': { schema: { type: 'object' }, integrity: github },
+      'POST /deploy': { schema: true, required: false, integrity: github },
+      'POST /café': { type: 'object', required: ['a'] },
+      'POST /files/*rest': { type: 'object', required: ['name'] },
+      'POST /admin': { type: 'object', required: ['role'] },
+    },
+  })
+  const sign = (body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
+
+  /** POST `path` as sent (fetch would resolve it first); the answer's status and type. */
+  function post(port: number, path: string, body?: string, headers: Record<string, string> = {}) {
+    return new Promise<{ status: number; type?: string; body?: unknown }>((resolve, reject) => {
+      const sent = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method: 'POST',
+          headers: { ...headers, connection: 'close' },
+        },
+        (res) => {
+          let text = ''
+          res.setEncoding('utf8')
+          res.on('data', (chunk: string) => (text += chunk))
+          res.on('end', () => {
+            const answer =
+              text === '' ? {} : (JSON.parse(text) as { type?: string; body?: unknown })
+            resolve({ status: res.statusCode as number, ...answer })
+          })
+        },
+      )
+      sent.on('error', reject)
+      if (body === undefined) sent.end()
+      else sent.end(body)
+    })
+  }
+
+  async function withServer(check: (port: number) => Promise<void>) {
+    const { baseUrl, close } = await serve(
+      http.createServer((req, res) => {
+        read(req, res).then(
+          (body) => {
+            res.writeHead(200, { 'content-type': 'application/json' })
+            res.end(JSON.stringify({ body }))
+          },
+          (err: unknown) => sendProblem(res, err),
+        )
+      }),
+    )
+    try {
+      await check(Number(new URL(baseUrl).port))
+    } finally {
+      close()
+    }
+  }
+
+  const json = { 'content-type': 'application/json' }
+
+  it.each([
+    '/hooks/./github',
+    '/x/../hooks/github',
+    '/hooks/%2e/github',
+    '/hooks/%67ithub',
+    '/hooks\\github',
+    '//example.com/hooks/github',
+  ])('holds %s to the signed binding it may reach (401)', async (path) => {
+    await withServer(async (port) => {
+      const res = await post(port, path, '{"evil":1}', json)
+      expect(res).toMatchObject({ status: 401, type: 'entity.signature.missing' })
+      const signed = await post(port, path, '{"ok":1}', {
+        ...json,
+        'x-hub-signature-256': sign('{"ok":1}'),
+      })
+      expect(signed).toMatchObject({ status: 200, body: { ok: 1 } })
+    })
+    expectPrototypesUntouched()
+  })
+
+  it('holds a bodiless request to the signature of the path it may reach', async () => {
+    await withServer(async (port) => {
+      expect(await post(port, '/./deploy')).toMatchObject({
+        status: 401,
+        type: 'entity.signature.missing',
+      })
+      expect(await post(port, '/deploy/.')).toMatchObject({ status: 401 })
+      // `%2F` is kept: no router reads it as a new segment.
+      expect(await post(port, '/hooks%2Fgithub', '{}', json)).toMatchObject({
+        status: 415,
+        type: 'route.schema.missing',
+      })
+    })
+    expectPrototypesUntouched()
+  })
+
+  it('binds a key beyond ASCII to its percent-encoded path', async () => {
+    await withServer(async (port) => {
+      expect(await post(port, '/caf%C3%A9', '{"a":1}', json)).toMatchObject({
+        status: 200,
+        body: { a: 1 },
+      })
+      expect(await post(port, '/caf%C3%A9', '{}', json)).toMatchObject({
+        status: 422,
+        type: 'entity.validation.failed',
+      })
+    })
+    expectPrototypesUntouched()
+  })
+
+  it('holds a path two bindings may reach to both', async () => {
+    await withServer(async (port) => {
+      expect(await post(port, '/files/../admin', '{"name":"x"}', json)).toMatchObject({
+        status: 422,
+        type: 'entity.validation.failed',
+      })
+      expect(await post(port, '/files/../admin', '{"role":"x"}', json)).toMatchObject({
+        status: 422,
+        type: 'entity.validation.failed',
+      })
+      expect(await post(port, '/files/../admin', '{"name":"x","role":"y"}', json)).toMatchObject({
+        status: 200,
+        body: { name: 'x', role: 'y' },
+      })
+      expect(await post(port, '/files/a', '{"name":"x"}', json)).toMatchObject({ status: 200 })
+    })
+    expectPrototypesUntouched()
   })
 })
