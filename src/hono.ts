@@ -23,16 +23,25 @@ import type { HeaderBag } from './core/request.js'
 import type { CompiledRoute } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
 import { type ProblemDetailsOptions, toProblem } from './problem.js'
-import type { BindingBody, BodyOf, IdBody, OnlyBinding, TypedBinding } from './typed.js'
+import type {
+  BindingBody,
+  BindingInput,
+  BodyOf,
+  IdBody,
+  InputOf,
+  OnlyBinding,
+  TypedBinding,
+} from './typed.js'
 
 /**
  * Hono middleware whose handlers read the validated body with `c.req.valid('json')`, typed
- * `Body`, as after Hono's own `validator('json', ...)`.
+ * `Body`, as after Hono's own `validator('json', ...)`; Hono's client (`hc`) sends `Input`,
+ * what the schema accepts before its transforms and defaults.
  */
-export type HonoBodyMiddleware<Body = unknown> = MiddlewareHandler<
+export type HonoBodyMiddleware<Body = unknown, Input = Body> = MiddlewareHandler<
   Env,
   string,
-  { in: { json: Body }; out: { json: Body } }
+  { in: { json: Input }; out: { json: Body } }
 >
 
 /** The middleware `safeBody()` returns: bodies checked against the route table. */
@@ -50,8 +59,8 @@ export interface SafeBodyHonoMiddleware<
   route<const Id extends string>(id: Id): HonoBodyMiddleware<IdBody<Bodies, Id>>
   route<const B extends TypedBinding>(
     binding: OnlyBinding<B>,
-  ): HonoBodyMiddleware<BindingBody<Bodies, B>>
-  route<const S extends BodySchema>(schema: S): HonoBodyMiddleware<BodyOf<S>>
+  ): HonoBodyMiddleware<BindingBody<Bodies, B>, BindingInput<Bodies, B>>
+  route<const S extends BodySchema>(schema: S): HonoBodyMiddleware<BodyOf<S>, InputOf<S>>
   route(binding: string | RouteBinding | BodySchema): HonoBodyMiddleware
   /** A snapshot of the refusal and report counters, by route, format, type and action. */
   stats(): ViolationStats
@@ -323,5 +332,5 @@ function refusal(
 }
 
 export type { ProblemDetailsOptions, ProblemDocument } from './problem.js'
-export type { BodiesOf, BodyOf } from './typed.js'
+export type { BodiesOf, BodyOf, InputOf } from './typed.js'
 export type { RouteSchemas, SafeBodyOptions }

@@ -61,7 +61,7 @@ export type {
   StandardSchemaV1,
 } from './core/standard.js'
 export { relaxedInReport } from './core/report.js'
-export type { BodiesOf, BodyOf, TypedBinding, TypedBodyHandler } from './typed.js'
+export type { BodiesOf, BodyOf, InputOf, TypedBinding, TypedBodyHandler } from './typed.js'
 export type {
   ViolationAction,
   ViolationCounter,

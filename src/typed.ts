@@ -2,7 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts'
 import type { RouteBinding } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
-import type { StandardSchemaOutput, StandardSchemaV1 } from './core/standard.js'
+import type {
+  StandardSchemaInput,
+  StandardSchemaOutput,
+  StandardSchemaV1,
+} from './core/standard.js'
 
 /**
  * The body type a schema describes. A Standard Schema (zod, valibot, arktype) gives its
@@ -23,6 +27,13 @@ export type BodyOf<S> = S extends StandardSchemaV1
     : S extends JSONSchema
       ? FromSchema<S>
       : unknown
+
+/**
+ * The body type a client sends for a schema: a Standard Schema's input type, before its
+ * transforms and defaults (zod's `z.input`); for any other schema, `BodyOf`. Hono's client
+ * (`hc`) types a route's `json` with it.
+ */
+export type InputOf<S> = S extends StandardSchemaV1 ? StandardSchemaInput<S> : BodyOf<S>
 
 /** TypeBox schemas carry their static type in phantom `static` and `params` properties. */
 interface TypeBoxSchema {
@@ -62,4 +73,9 @@ export type IdBody<Bodies, Id extends string> = Id extends keyof Bodies ? Bodies
 /** The body a binding accepts; `required: false` lets a request without one through. */
 export type BindingBody<Bodies, B extends TypedBinding> =
   | (B['schema'] extends string ? IdBody<Bodies, B['schema']> : BodyOf<B['schema']>)
+  | (B extends { readonly required: false } ? undefined : never)
+
+/** What a client sends for a binding: `BindingBody`, with a schema's input type (`InputOf`). */
+export type BindingInput<Bodies, B extends TypedBinding> =
+  | (B['schema'] extends string ? IdBody<Bodies, B['schema']> : InputOf<B['schema']>)
   | (B extends { readonly required: false } ? undefined : never)

@@ -48,6 +48,11 @@ export type StandardSchemaOutput<Schema extends StandardSchemaV1> = NonNullable<
   Schema['~standard']['types']
 >['output']
 
+/** The type a Standard Schema accepts (its `types.input`), before transforms and defaults. */
+export type StandardSchemaInput<Schema extends StandardSchemaV1> = NonNullable<
+  Schema['~standard']['types']
+>['input']
+
 /**
  * True for a Standard Schema: an object or function (arktype's types are callable) with a
  * `~standard` property. Any version counts here, so that `standardValidator` can refuse one

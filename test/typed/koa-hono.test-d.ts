@@ -1,6 +1,7 @@
 import Router from '@koa/router'
 import Fastify from 'fastify'
 import { Hono } from 'hono'
+import { hc } from 'hono/client'
 import { z } from 'zod'
 import { describe, expectTypeOf, test } from 'vitest'
 import { problemDetails as fastifyProblems } from '../../src/fastify.js'
@@ -80,6 +81,30 @@ describe("safebody/hono types c.req.valid('json')", () => {
       expectTypeOf(c.req.valid('json').name).toEqualTypeOf<string>()
       return c.json(null)
     })
+  })
+
+  test("types hc's json from the schema's input, the handler's from its output", () => {
+    const signup = z.object({ name: z.string(), age: z.number().default(18) })
+    const stamp = z.object({ at: z.string().transform((at) => Date.parse(at)) })
+    const bodies = honoBody()
+    const app = new Hono()
+      .post('/users', bodies.route(signup), (c) => {
+        expectTypeOf(c.req.valid('json')).toEqualTypeOf<{ name: string; age: number }>()
+        return c.json(null)
+      })
+      .post('/stamps', bodies.route({ schema: stamp, required: false }), (c) => {
+        expectTypeOf(c.req.valid('json')).toEqualTypeOf<{ at: number } | undefined>()
+        return c.json(null)
+      })
+      .post('/plain', bodies.route(user), (c) => c.json(null))
+    const client = hc<typeof app>('http://localhost')
+    void client.users.$post({ json: { name: 'a' } })
+    void client.stamps.$post({ json: { at: '2026-12-07' } })
+    void client.plain.$post({ json: { name: 'a', age: 3 } })
+    // @ts-expect-error the client sends the input: a string, not the parsed number
+    void client.stamps.$post({ json: { at: 5 } })
+    // @ts-expect-error name has no default
+    void client.users.$post({ json: { age: 3 } })
   })
 
   test('validBody(c) after a global instance', () => {
