@@ -4,9 +4,12 @@ import type { RouteBinding } from '../core/options.js'
 import type { JsonSchema } from '../core/registry.js'
 import { isRecord, type LoadedDocument, resolveLocal } from './document.js'
 import { basePaths, expressPath } from './paths.js'
+import { refuseSameValueLoops } from './loops.js'
 import {
+  baseId,
   componentId,
   discriminatedSchemas,
+  discriminatorPicks,
   type TranslateContext,
   translateSchema,
 } from './schema.js'
@@ -41,12 +44,26 @@ export function openApiRoutes(
   const schemas: JsonSchema[] = []
   const components = isRecord(document.components) ? document.components.schemas : undefined
   const found = isRecord(components) ? { components } : {}
+  const inherits = new WeakMap<object, Set<object>>()
+  const discriminated = discriminatedSchemas(document, found, inherits)
+  // A component whose discriminator picks a schema that inherits it (`Cat: allOf: [Pet]`) is
+  // registered twice: whole, and as the base the picked schemas' `$ref`s to it name.
+  const bases = new Map<object, string>()
+  for (const [key, schema] of Object.entries(isRecord(components) ? components : {})) {
+    const where = `${name} #/components/schemas/${key}`
+    if (isRecord(schema) && discriminatorPicks(schema, where) !== null) {
+      bases.set(schema, baseId(key))
+    }
+  }
   const context: TranslateContext = {
     version,
     name,
     keywords: new Set(),
     repeats: repeatCount(),
-    discriminated: discriminatedSchemas(document, found),
+    discriminated,
+    inherits,
+    bases,
+    dispatch: new WeakSet(),
     translated: new WeakMap(),
     ...found,
   }
@@ -54,8 +71,16 @@ export function openApiRoutes(
     const translated = translateSchema(schema, context, `${name} #/components/schemas/${key}`)
     if (typeof translated === 'boolean') {
       schemas.push(translated ? { $id: componentId(key) } : { $id: componentId(key), not: {} })
-    } else schemas.push({ ...translated, $id: componentId(key) })
+      continue
+    }
+    schemas.push({ ...translated, $id: componentId(key) })
+    const base = isRecord(schema) ? bases.get(schema) : undefined
+    if (base === undefined) continue
+    const allOf = (translated.allOf as object[]).filter((entry) => !context.dispatch?.has(entry))
+    const { allOf: _dispatched, ...rest } = translated
+    schemas.push({ ...rest, ...(allOf.length > 0 ? { allOf } : {}), $id: base })
   }
+  refuseSameValueLoops(schemas, name)
 
   const routes: Array<[string, OpenApiBinding | null]> = []
   const paths = isRecord(document.paths) ? document.paths : {}

@@ -14,6 +14,14 @@ export function componentId(name: string): string {
   return componentBase + encodeURIComponent(name)
 }
 
+/**
+ * The `$id` a discriminating component is registered under a second time, without its
+ * discriminator: what the schemas it picks name when they inherit it (`allOf: [{ $ref: Pet }]`).
+ */
+export function baseId(name: string): string {
+  return `${componentId(name)}/without-discriminator`
+}
+
 /** OpenAPI's own schema keywords: annotations to ajv (they do not change validation). */
 export const openApiKeywords = ['example', 'xml', 'externalDocs', 'discriminator'] as const
 
@@ -26,6 +34,15 @@ export interface TranslateContext {
   readonly components?: Readonly<Record<string, unknown>>
   /** The schemas a discriminator picks among, with its property: never read-only there. */
   readonly discriminated?: WeakMap<object, ReadonlySet<string>>
+  /**
+   * The schemas a discriminator on a component picks among, with that component: there a
+   * `$ref` back to it (`Cat: { allOf: [{ $ref: Pet }] }`) names its base, not its dispatch.
+   */
+  readonly inherits?: WeakMap<object, ReadonlySet<object>>
+  /** The components whose discriminator dispatches, with the `$id` of their base. */
+  readonly bases?: ReadonlyMap<object, string>
+  /** The dispatch entries `discriminate` added to an `allOf`, to take out of a base. */
+  readonly dispatch?: WeakSet<object>
   /** The document's schema objects translated so far, and what their copies may still add. */
   readonly repeats?: Repeats
   /** What to call the document in errors. */
@@ -62,13 +79,33 @@ const schemaMap = new Set([
 ])
 const schemaList = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items'])
 
+// Keywords whose schemas apply to the same value as the schema that holds them.
+const inPlace = new Set([
+  'allOf',
+  'anyOf',
+  'oneOf',
+  'not',
+  'if',
+  'then',
+  'else',
+  'dependentSchemas',
+  'dependencies',
+])
+
+/**
+ * Where `readOnly: true` refuses the value: everywhere (`false`), nowhere on this schema but
+ * everywhere below it (`'node'`, the schema translated whole), or nowhere on this schema and
+ * what applies to the same value (`'tree'`: a discriminator's property, a `readOnly: false`).
+ */
+type ReadOnlyFree = false | 'node' | 'tree'
+
 /**
  * Translate one schema from the document into what the registry's ajv (JSON Schema
  * 2020-12) validates the same way: references into `components/schemas` rewritten to the
  * components' ids, and for OpenAPI 3.0, `nullable` and the boolean `exclusiveMinimum` /
  * `exclusiveMaximum` rewritten, and `$ref` siblings dropped (3.0 ignores them). `readOnly`
- * properties are read as a request's (`requestOnly`). Returns a new schema; the document is
- * not changed.
+ * is read as a request's (`requestOnly`): a read-only schema below this one refuses its
+ * value wherever it applies. Returns a new schema; the document is not changed.
  */
 export function translateSchema(schema: unknown, context: TranslateContext, where: string) {
   try {
@@ -81,6 +118,7 @@ export function translateSchema(schema: unknown, context: TranslateContext, wher
       new Set(),
       context.repeats ?? repeatCount(),
       false,
+      'node',
     )
     if (isRecord(schema)) context.translated?.set(schema, out)
     return out
@@ -101,6 +139,7 @@ function translate(
   repeats: Repeats,
   /** Inside a copy: every object here is one more. */
   copied: boolean,
+  free: ReadOnlyFree,
 ): JsonSchema {
   if (typeof schema === 'boolean') return schema
   if (!isRecord(schema)) throw new Error(`safebody: ${where} is not a schema`)
@@ -109,22 +148,34 @@ function translate(
   if (copy && --repeats.left < 0) throw tooManyRepeats(context.name ?? where)
   repeats.seen.add(schema)
   active.add(schema)
-  const sub = (value: unknown, at: string) =>
-    translate(value, context, `${where}/${at}`, active, repeats, copy)
+  // What applies to the same value keeps a discriminator's or a `readOnly: false`'s freedom.
+  const below = free === 'tree' || schema.readOnly === false ? 'tree' : false
+  const sent = context.discriminated?.get(schema)
+  const sub = (value: unknown, at: string, key: string, name?: string) =>
+    translate(
+      value,
+      context,
+      `${where}/${at}`,
+      active,
+      repeats,
+      copy,
+      inPlace.has(key) ? below : key === 'properties' && sent?.has(name as string) ? 'tree' : false,
+    )
   // Built as entries: a member named `__proto__` stays a member, never the prototype.
   const entries: Array<[string, unknown]> = []
   const only$ref = context.version === '3.0' && typeof schema.$ref === 'string'
   for (const [key, value] of Object.entries(schema)) {
     if (only$ref && key !== '$ref') continue
     if (key.startsWith('x-')) context.keywords.add(key)
-    if (key === '$ref' && typeof value === 'string') entries.push([key, rewriteRef(value, where)])
-    else if (schemaList.has(key) && Array.isArray(value)) {
-      entries.push([key, value.map((item, i) => sub(item, `${key}/${i}`))])
-    } else if (oneSchema.has(key)) entries.push([key, sub(value, key)])
+    if (key === '$ref' && typeof value === 'string') {
+      entries.push([key, baseRef(schema, context) ?? rewriteRef(value, where)])
+    } else if (schemaList.has(key) && Array.isArray(value)) {
+      entries.push([key, value.map((item, i) => sub(item, `${key}/${i}`, key))])
+    } else if (oneSchema.has(key)) entries.push([key, sub(value, key, key)])
     else if (schemaMap.has(key) && isRecord(value)) {
       const map = Object.entries(value).map(([name, item]): [string, unknown] => [
         name,
-        Array.isArray(item) ? item : sub(item, `${key}/${name}`),
+        Array.isArray(item) ? item : sub(item, `${key}/${name}`, key, name),
       ])
       entries.push([key, Object.fromEntries(map)])
     } else {
@@ -137,11 +188,25 @@ function translate(
     }
   }
   active.delete(schema)
+  // A read-only schema, or a `$ref` to one, refuses whatever value it applies to in a body
+  // (`ownerId: { anyOf: [{ $ref: Id }, { type: 'null' }] }`, `items: { $ref: Id }`).
+  if (free === false && isReadOnly(schema, context, new Set())) return false
   const out: Record<string, unknown> = Object.fromEntries(entries)
   requestOnly(schema, out, context)
-  discriminate(schema, out, where)
+  discriminate(schema, out, where, context)
   if (context.version === '3.0') from30(out)
   return out
+}
+
+/**
+ * The `$id` of a discriminating component's base, for a `$ref` to that component in a schema
+ * its discriminator picks (`Cat: { allOf: [{ $ref: Pet }, ...] }`): the base is the component
+ * without its dispatch, which would pick Cat again, and again, overflowing the stack.
+ */
+function baseRef(schema: Record<string, unknown>, context: TranslateContext): string | undefined {
+  const target = component(schema, context)
+  if (!isRecord(target) || context.inherits?.get(schema)?.has(target) !== true) return undefined
+  return context.bases?.get(target)
 }
 
 /**
@@ -156,12 +221,39 @@ function discriminate(
   schema: Record<string, unknown>,
   out: Record<string, unknown>,
   where: string,
+  context: TranslateContext,
 ): void {
+  const found = discriminatorPicks(schema, where)
+  if (found === null) return
+  const { list, property, picks } = found
+  delete out[list]
+  delete out.discriminator
+  const is = (value: string) => ({ type: 'object', properties: { [property]: { const: value } } })
+  const dispatch = [
+    {
+      type: 'object',
+      required: [property],
+      properties: { [property]: { enum: [...picks.keys()] } },
+    },
+    ...[...picks].map(([value, $ref]) => ({ if: is(value), then: { $ref } })),
+  ]
+  for (const entry of dispatch) context.dispatch?.add(entry)
+  out.allOf = [...(Array.isArray(out.allOf) ? out.allOf : []), ...dispatch]
+}
+
+/**
+ * What a discriminator beside `oneOf` or `anyOf` picks: value -> the schema's id (or `$ref`),
+ * by `mapping`, then by a branch's component name; null when it picks nothing this way.
+ */
+export function discriminatorPicks(
+  schema: Record<string, unknown>,
+  where: string,
+): { list: 'oneOf' | 'anyOf'; property: string; picks: Map<string, string> } | null {
   const { discriminator } = schema
   const list = Array.isArray(schema.oneOf) ? 'oneOf' : Array.isArray(schema.anyOf) ? 'anyOf' : null
-  if (!isRecord(discriminator) || typeof discriminator.propertyName !== 'string' || !list) return
-  const property = discriminator.propertyName
-  // value -> the schema's id (or $ref) it picks
+  if (!isRecord(discriminator) || typeof discriminator.propertyName !== 'string' || !list) {
+    return null
+  }
   const picks = new Map<string, string>()
   for (const [value, target] of Object.entries(
     isRecord(discriminator.mapping) ? discriminator.mapping : {},
@@ -176,19 +268,7 @@ function discriminate(
     const name = typeof ref === 'string' ? componentName(ref) : null
     if (name !== null && !picks.has(name)) picks.set(name, rewriteRef(ref as string, where))
   }
-  if (picks.size === 0) return
-  delete out[list]
-  delete out.discriminator
-  const is = (value: string) => ({ type: 'object', properties: { [property]: { const: value } } })
-  out.allOf = [
-    ...(Array.isArray(out.allOf) ? out.allOf : []),
-    {
-      type: 'object',
-      required: [property],
-      properties: { [property]: { enum: [...picks.keys()] } },
-    },
-    ...[...picks].map(([value, $ref]) => ({ if: is(value), then: { $ref } })),
-  ]
+  return picks.size === 0 ? null : { list, property: discriminator.propertyName, picks }
 }
 
 /** `User` for `#/components/schemas/User`; null for any other reference. */
@@ -200,27 +280,21 @@ function componentName(ref: string): string | null {
 
 /**
  * `readOnly` read as OpenAPI reads it in a request (3.0.3 and 3.1 alike, as
- * express-openapi-validator does): a read-only property "SHOULD NOT be sent", and `required`
- * does not hold for it. So where `schema` declares one, sending it is refused (its schema
- * becomes `false`: a 422 at its path), and `required` leaves out the read-only properties of
- * the schema and of its `allOf` branches, in the schema and in its inline `allOf` branches
- * at any depth (`allOf: [{ $ref: Base }, { required: [id, name] }]`). `readOnly` counts on
- * the property's schema (a `readOnly: false` there wins), on the component its `$ref` names,
- * or on an `allOf` branch of it. In the schemas a discriminator picks among, its property is never
- * read-only: it must be sent.
+ * express-openapi-validator does): a read-only value "SHOULD NOT be sent", and `required`
+ * does not hold for a read-only property. `translate` refuses a read-only schema wherever it
+ * applies (it becomes `false`: a 422 at its path); here `required` leaves out the read-only
+ * properties of the schema and of its `allOf` branches, in the schema and in its inline
+ * `allOf` branches at any depth (`allOf: [{ $ref: Base }, { required: [id, name] }]`).
+ * `readOnly` counts on the property's schema (a `readOnly: false` there wins), on the
+ * component its `$ref` names, or on an `allOf` branch of it. In the schemas a discriminator
+ * picks among, its property is never read-only: it must be sent.
  */
 function requestOnly(
   schema: Record<string, unknown>,
   out: Record<string, unknown>,
   context: TranslateContext,
 ): void {
-  const own = readOnlyNames(schema, context, false, new Set())
-  if (own.size > 0 && isRecord(out.properties)) {
-    out.properties = Object.fromEntries(
-      Object.entries(out.properties).map(([name, value]) => [name, own.has(name) ? false : value]),
-    )
-  }
-  const all = readOnlyNames(schema, context, true, new Set())
+  const all = readOnlyNames(schema, context, new Set())
   if (all.size === 0) return
   // `out` and its inline branches are this translation's own copies (`translate`), and hold
   // no cycle (it refuses a schema that contains itself): changed in place.
@@ -236,13 +310,12 @@ function requestOnly(
 }
 
 /**
- * The read-only properties `schema` declares, and with `branches`, those of what it composes
- * too: its `allOf` branches and the schema its `$ref` names (in 3.1, beside its own).
+ * The read-only properties `schema` declares, and those of what it composes: its `allOf`
+ * branches and the schema its `$ref` names (in 3.1, beside its own).
  */
 function readOnlyNames(
   schema: unknown,
   context: TranslateContext,
-  branches: boolean,
   seen: Set<unknown>,
 ): Set<string> {
   const names = new Set<string>()
@@ -255,9 +328,8 @@ function readOnlyNames(
       if (!sent?.has(name) && isReadOnly(property, context, new Set())) names.add(name)
     }
   }
-  if (!branches) return names
   for (const part of [...(Array.isArray(allOf) ? allOf : []), component(schema, context)]) {
-    for (const name of readOnlyNames(part, context, true, seen)) names.add(name)
+    for (const name of readOnlyNames(part, context, seen)) names.add(name)
   }
   return names
 }
@@ -273,23 +345,26 @@ function isReadOnly(schema: unknown, context: TranslateContext, seen: Set<unknow
 /**
  * The schemas a discriminator picks among (its `oneOf`/`anyOf` branches, its `mapping`'s, and
  * what each composes: `allOf` bases, `$ref` targets), with the property it reads: there that
- * property must be sent, whatever `readOnly` says.
+ * property must be sent, whatever `readOnly` says. `inherits`, if given, gets each of those
+ * schemas with the schemas whose discriminator picks it.
  */
 export function discriminatedSchemas(
   document: unknown,
   context: Pick<TranslateContext, 'components'>,
+  inherits?: WeakMap<object, Set<object>>,
 ): WeakMap<object, Set<string>> {
   const found = new WeakMap<object, Set<string>>()
-  const cover = (schema: unknown, property: string, seen: Set<unknown>): void => {
+  const cover = (schema: unknown, owner: object, property: string, seen: Set<unknown>): void => {
     if (!isRecord(schema) || seen.has(schema)) return
     seen.add(schema)
     const names = found.get(schema) ?? new Set<string>()
     found.set(schema, names.add(property))
+    inherits?.set(schema, (inherits.get(schema) ?? new Set()).add(owner))
     for (const part of [
       ...(Array.isArray(schema.allOf) ? schema.allOf : []),
       component(schema, context),
     ]) {
-      cover(part, property, seen)
+      cover(part, owner, property, seen)
     }
   }
   const met = new WeakSet<object>()
@@ -312,7 +387,7 @@ export function discriminatedSchemas(
           : { $ref: `#/components/schemas/${target}` },
       ),
     ]) {
-      cover(component(branch, context), property, new Set())
+      cover(component(branch, context), value, property, new Set())
     }
   }
   return found

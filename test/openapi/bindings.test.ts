@@ -133,6 +133,48 @@ describe('start-up checks through safeBody()', () => {
     )
   })
 
+  // A loop only some values reach passes the start-up probe, then overflows the stack on
+  // those values: a 500 a client can trigger at will.
+  test.each([
+    ['behind if', { A: { if: { const: 'go' }, then: { $ref: '#/components/schemas/A' } } }],
+    [
+      'behind an anyOf branch that fails first',
+      {
+        A: { anyOf: [{ type: 'string' }, { $ref: '#/components/schemas/B' }] },
+        B: { not: { $ref: '#/components/schemas/A' } },
+      },
+    ],
+    [
+      'through a discriminator that picks its own schema',
+      {
+        A: { oneOf: [{ $ref: '#/components/schemas/A' }], discriminator: { propertyName: 'k' } },
+      },
+    ],
+    [
+      'through a mapping to a schema that inherits it, beside a property',
+      {
+        A: {
+          type: 'object',
+          properties: {
+            pet: {
+              oneOf: [{ $ref: '#/components/schemas/B' }],
+              discriminator: { propertyName: 'k' },
+            },
+          },
+        },
+        B: { allOf: [{ $ref: '#/components/schemas/A/properties/pet' }] },
+      },
+    ],
+  ])('a $ref loop only some values reach (%s) fails at start-up', (_loop, schemas) => {
+    const document = {
+      ...doc({ 'application/json': { schema: { $ref: '#/components/schemas/A' } } }),
+      components: { schemas },
+    }
+    expect(() => safeBody({ openapi: document })).toThrow(
+      /^safebody: OpenAPI document: schema "openapi:\/components\/schemas\/[AB]" refers to itself in a loop that reads nothing of the value \(#\/components\/schemas\/[AB] -> /,
+    )
+  })
+
   // A YAML document up to the schema of POST /p's JSON body.
   const postP = [
     'openapi: 3.1.0',

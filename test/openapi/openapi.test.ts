@@ -279,6 +279,100 @@ describe.each(['3.0.3', '3.1.0'])('a discriminator beside oneOf (OpenAPI %s)', (
   })
 })
 
+describe.each(['3.0.3', '3.1.0'])(
+  'a discriminator on a base its branches inherit (OpenAPI %s)',
+  (openapi) => {
+    // Pet's oneOf names Cat and Dog, which are Pet plus their own properties (allOf): the
+    // common inheritance pattern. Held to Pet whole, Cat's Pet would pick Cat again, forever.
+    const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
+    const mount = () =>
+      petsApp(openapi, petRef, {
+        Pet: {
+          type: 'object',
+          required: ['petType'],
+          properties: { petType: { type: 'string' }, name: { type: 'string' } },
+          oneOf: [ref('Cat'), ref('Dog')],
+          discriminator: { propertyName: 'petType' },
+        },
+        Cat: { allOf: [ref('Pet'), { type: 'object', properties: { meow: { type: 'boolean' } } }] },
+        Dog: {
+          allOf: [
+            ref('Pet'),
+            { type: 'object', required: ['bark'], properties: { bark: { type: 'boolean' } } },
+          ],
+        },
+      })
+
+    test('the picked branch is held to its own schema and its base, once', async () => {
+      const { app, seen } = mount()
+      const cat = { petType: 'Cat', meow: true, name: 'Tom' }
+      expect((await request(app).post('/pets').send(cat)).status).toBe(200)
+      expect(seen.bodies).toEqual([cat])
+    })
+
+    test.each([
+      ['a Cat property of the wrong type', { petType: 'Cat', meow: 'yes' }, '/meow'],
+      ["a Dog without the Dog's required property", { petType: 'Dog' }, ''],
+      ["the base's property of the wrong type", { petType: 'Cat', name: 7 }, '/name'],
+      ['a value nothing maps', { petType: 'Fish' }, '/petType'],
+      ['no discriminator property', { meow: true }, ''],
+    ])('refuses %s (422, never a stack overflow)', async (_case, body, instancePath) => {
+      const { app, seen } = mount()
+      const res = await request(app).post('/pets').send(body)
+      expectRefusal(res, 422, 'entity.validation.failed', seen)
+      expect(res.body.errors[0]).toMatchObject({ instancePath })
+    })
+  },
+)
+
+describe.each(['3.0.3', '3.1.0'])('readOnly wherever it applies (OpenAPI %s)', (openapi) => {
+  // A read-only Id reached through a branch, an item or a map is as read-only as a property
+  // marked so: a client sending it is mass-assigning a server's value.
+  const id = { $ref: '#/components/schemas/Id' }
+  const nullable = openapi === '3.0.3' ? { type: 'object', nullable: true } : { type: 'null' }
+  const mount = () =>
+    petsApp(openapi, petRef, {
+      Id: { type: 'integer', readOnly: true },
+      Pet: {
+        type: 'object',
+        required: ['name', 'ownerId', 'childIds'],
+        properties: {
+          name: { type: 'string' },
+          ownerId: { anyOf: [id, nullable] },
+          parentId: { oneOf: [id] },
+          childIds: { type: 'array', items: id },
+          counts: { type: 'object', additionalProperties: id },
+          meta: { type: 'object', properties: { audit: { allOf: [{ anyOf: [id] }] } } },
+          alias: { ...id, readOnly: false },
+        },
+      },
+    })
+
+  test('a body that sends none of it passes; other branches still apply', async () => {
+    const { app, seen } = mount()
+    const pet = { name: 'Rex', ownerId: null, childIds: [], counts: {}, meta: {}, alias: 3 }
+    expect((await request(app).post('/pets').send(pet)).status).toBe(200)
+    expect(seen.bodies).toEqual([pet])
+  })
+
+  test.each([
+    ['through anyOf (the nullable $ref)', { ownerId: 1 }, '/ownerId'],
+    ['through oneOf', { parentId: 1 }, '/parentId'],
+    ['through items', { childIds: [1] }, '/childIds/0'],
+    ['through additionalProperties', { counts: { a: 1 } }, '/counts'],
+    ['nested, through allOf and anyOf', { meta: { audit: 1 } }, '/meta/audit'],
+  ])('is refused when sent %s', async (_where, body, instancePath) => {
+    const { app, seen } = mount()
+    const res = await request(app)
+      .post('/pets')
+      .send({ name: 'Rex', ownerId: null, childIds: [], ...body })
+    expectRefusal(res, 422, 'entity.validation.failed', seen)
+    expect(res.body.errors.map((e: { instancePath: string }) => e.instancePath)).toContain(
+      instancePath,
+    )
+  })
+})
+
 describe('OpenAPI with other options', () => {
   const integerThings = {
     '/things': {
