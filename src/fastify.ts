@@ -10,7 +10,16 @@ import type {
   RouteOptions,
 } from 'fastify'
 import fp from 'fastify-plugin'
-import { type BodyScope, dropBody, noBody, takeBody, unread } from './core/body.js'
+import {
+  type BodyCallback,
+  type BodyScope,
+  dropBody,
+  foreignBody,
+  noBody,
+  parsedElsewhere,
+  takeBody,
+  unread,
+} from './core/body.js'
 import { type BodyEngine, createEngine } from './core/engine.js'
 import type { RouteBinding, RoutePolicy, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
@@ -235,9 +244,9 @@ class FastifyBindings {
   }
 }
 
-// Requests whose parser answered without a body (or a validator's output of undefined): the
-// route's hook must not take their body again.
-const parsed = new WeakSet<IncomingMessage>()
+// The requests safebody's parser took: the instance's hook neither takes their body again nor
+// takes the body it finds for another parser's.
+const ours = new WeakSet<IncomingMessage>()
 
 function bodyParser(bindings: FastifyBindings) {
   return (
@@ -246,10 +255,10 @@ function bodyParser(bindings: FastifyBindings) {
     done: (err: Error | null, body?: unknown) => void,
   ): void => {
     const { method, url, headers } = request
+    ours.add(request.raw)
     if (request.is404) {
       return bindings.drop(request, payload, (err) => {
         if (err !== null) return done(err)
-        parsed.add(request.raw)
         done(null, undefined)
       })
     }
@@ -260,7 +269,6 @@ function bodyParser(bindings: FastifyBindings) {
     takeBody(scope, route, { method, path, headers, rawHeaders }, payload, (err, value) => {
       if (err !== null && err !== undefined) return done(err as Error)
       if (value === noBody || value === unread || value === undefined) {
-        parsed.add(request.raw)
         return done(null, undefined)
       }
       done(null, value)
@@ -301,40 +309,55 @@ function parserRan(method: string, headers: IncomingHttpHeaders, parsed: Readonl
 }
 
 /**
- * The requests fastify hands no parser, taken as every other adapter takes them: a bodiless
- * one (a route that requires a body or a signature refuses it), and a body fastify does not
- * parse (GET, HEAD, TRACE and the methods added without `hasBody`, and an HTTP/2 body with
- * none of Content-Type, Transfer-Encoding and Content-Length), read and checked against the
- * route's binding, or refused with 415 where it has none. Any other body went to a parser
- * (safebody's, or one the app registered after it for its types), which decided.
+ * The requests safebody's parser did not take. A body another parser took (one the app
+ * registered after the plugin, for its types): kept on a route no binding holds (a multipart
+ * upload, say); on a bound route refused as a type outside its formats (`foreignBody`), which
+ * report mode reports, as the middleware elsewhere refuses a type outside its list before any
+ * later parser sees it. The rest, taken as every other adapter takes them: a bodiless one (a
+ * route that requires a body or a signature refuses it), and a body fastify does not parse
+ * (GET, HEAD, TRACE and the methods added without `hasBody`, and an HTTP/2 body with none of
+ * Content-Type, Transfer-Encoding and Content-Length), read and checked against the route's
+ * binding, or refused with 415 where it has none.
  */
 function unparsedBody(
   bindings: FastifyBindings,
   parsedMethods: ReadonlySet<string>,
 ): preValidationHookHandler {
   return (request, _reply, next) => {
-    if (request.body !== undefined || parsed.has(request.raw)) return next()
+    const { raw } = request
+    if (ours.has(raw)) return next()
     const { method, url, headers } = request
-    const present = hasBody(headers, request.raw)
-    if (present && parserRan(method, headers, parsedMethods)) return next()
+    const present = hasBody(headers, raw)
+    const elsewhere = parserRan(method, headers, parsedMethods)
+    // Set by the app's own hook before this one, not by a parser: left as it is.
+    if (request.body !== undefined && !elsewhere) return next()
     // No route of fastify's: no handler runs, so no binding holds (a HEAD with
     // exposeHeadRoutes false stays fastify's 404, not its path's GET binding).
     if (request.is404) {
-      if (!present) return next()
-      return bindings.drop(request, request.raw, (err) => {
+      if (!present || elsewhere) return next()
+      return bindings.drop(request, raw, (err) => {
         next(err ?? undefined)
       })
     }
     const path = pathOf(url)
     const route = bindings.binding(request)
-    if (route === undefined && !present) return next()
+    if (route === undefined && (!present || elsewhere)) return next()
     const scope = bindings.scope(request, route)
-    const { rawHeaders } = request.raw
-    takeBody(scope, route, { method, path, headers, rawHeaders }, request.raw, (err, value) => {
+    const asked = { method, path, headers, rawHeaders: raw.rawHeaders }
+    const handOn: BodyCallback = (err, value) => {
       if (err !== null && err !== undefined) return next(err as Error)
       if (value !== noBody && value !== unread) request.body = value
       next()
-    })
+    }
+    if (present && elsewhere) {
+      return foreignBody(scope, route as CompiledRoute, asked, handOn)
+    }
+    // What another parser made of no body (formbody's `{}`) no binding checked: dropped in
+    // enforce mode, which holds the request as bodiless.
+    if (request.body !== undefined && parsedElsewhere(headers, raw, route)) {
+      request.body = undefined
+    }
+    takeBody(scope, route, asked, raw, handOn)
   }
 }
 

@@ -21,7 +21,7 @@ import {
   storeUnavailable,
   windowSeconds,
 } from './replay.js'
-import { negotiate, repeatedContentType } from './negotiate.js'
+import { negotiate, parsedByAnother, repeatedContentType } from './negotiate.js'
 import type { OwnRules, RoutePolicy } from './options.js'
 import {
   type BodySource,
@@ -154,6 +154,23 @@ export function retakeBody(
 }
 
 /**
+ * For an adapter whose framework handed a body to another parser instead of safebody (a
+ * fastify content-type parser registered after the plugin), on a bound route: the body
+ * safebody never read is refused as a content type outside the route's list (415), after
+ * the signature header the route requires is read (401 without it), as a read refuses it.
+ * Report mode reports it and leaves the application's value (`unread`), as it leaves a type
+ * no format decodes; a signed route refuses it in every mode, since it cannot be verified.
+ */
+export function foreignBody(
+  scope: BodyScope,
+  route: CompiledRoute,
+  request: BodyRequest,
+  done: BodyCallback,
+): void {
+  new BodyTask(scope, route, request, done).foreign()
+}
+
+/**
  * For an adapter that found the stream consumed, or a body set, by another parser before
  * safebody: a body can no longer be checked, a server fault (500, not exposed), thrown. A
  * request without one lost nothing and goes on as bodiless; true when its binding, in
@@ -253,6 +270,23 @@ class BodyTask implements ReadSink, TakenBody {
     this.format = format
     this.streamRead = true
     readBody(source, headers, policy.read, this)
+  }
+
+  foreign(): void {
+    const { policy } = this
+    const refusal = parsedByAnother((this.route as CompiledRoute).formats)
+    try {
+      if (policy.integrity !== null) {
+        this.integrity = policy.integrity
+        this.claim = readSignature(this.request.headers, policy.integrity)
+      }
+      if (!relaxed(refusal, policy) || this.claim !== null) throw refusal
+    } catch (err) {
+      return this.refuse(err)
+    }
+    this.report(refusal)
+    this.negotiated = false
+    this.done(null, unread)
   }
 
   retake(value: unknown, taken: TakenBody): void {

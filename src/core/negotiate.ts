@@ -158,6 +158,17 @@ export function repeatedContentType(table: FormatTable): BodyError {
   )
 }
 
+/**
+ * 415 for a body another parser took before safebody could (a fastify content-type parser
+ * registered after the plugin): its route accepts only the formats it lists.
+ */
+export function parsedByAnother(table: FormatTable): BodyError {
+  return bodyError(
+    'content.type.unsupported',
+    `This route accepts ${table.names.join(', ')} bodies only, read by safebody (${formatsNote(table)}): list the format in safebody's \`formats\` rather than register another parser for it.`,
+  )
+}
+
 function formatsNote(table: FormatTable): string {
   return settingNote('formats', `[${table.names.join(', ')}]`, table.route)
 }

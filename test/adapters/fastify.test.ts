@@ -178,7 +178,7 @@ describe('safebody/fastify', () => {
     await instance.close()
   })
 
-  it('leaves a content type to a pattern parser registered after it, request after request', async () => {
+  it('leaves a content type to a pattern parser registered after it on a route no binding holds, request after request', async () => {
     const instance = await app((a) => {
       a.addContentTypeParser(
         /^application\/(?:x-)?yaml(?:;|$)/,
@@ -188,13 +188,17 @@ describe('safebody/fastify', () => {
         },
       )
       a.post('/any', { schema: { body: {} } }, async (request) => request.body)
+      a.post('/free', async (request) => request.body)
     })
-    const send = (type: string, payload: string) =>
-      instance.inject({ method: 'POST', url: '/any', payload, headers: { 'content-type': type } })
+    const send = (type: string, payload: string, url = '/any') =>
+      instance.inject({ method: 'POST', url, payload, headers: { 'content-type': type } })
     // Twice each: the second request finds the parser fastify remembered for its type.
     for (let i = 0; i < 2; i++) {
-      const own = await send('application/yaml', 'a: 1')
+      const own = await send('application/yaml', 'a: 1', '/free')
       expect([own.statusCode, own.json()]).toEqual([200, { own: 'a: 1' }])
+      // On a bound route, what the other parser made is refused, unchecked.
+      const bound = await send('application/yaml', '__proto__: {x: 1}')
+      expect([bound.statusCode, bound.json().type]).toEqual([415, 'content.type.unsupported'])
       const json = await send('application/vnd.api+json; charset=utf-8', '{"a":1}')
       expect([json.statusCode, json.json()]).toEqual([200, { a: 1 }])
       const refused = await send('application/json', '{"__proto__":{"x":1}}')
@@ -819,12 +823,14 @@ describe('safebody/fastify', () => {
     await instance.close()
   })
 
-  it('leaves a body to a parser registered after it that answers without one (as multipart does)', async () => {
+  it('leaves a body to a parser registered after it that answers without one (as multipart does) on a route no binding holds', async () => {
     const instance = Fastify()
-    await instance.register(safebody, { routes: { 'POST /upload': true } })
+    await instance.register(safebody, { routes: { 'POST /bound': true } })
+    instance.setErrorHandler(problemDetails())
     instance.addContentTypeParser('multipart/form-data', (_request, _payload, done) => {
       done(null)
     })
+    instance.post('/bound', async () => ({ ran: true }))
     instance.post('/upload', async (request) => {
       const chunks: Buffer[] = []
       for await (const chunk of request.raw) chunks.push(chunk as Buffer)
@@ -837,6 +843,15 @@ describe('safebody/fastify', () => {
       headers: { 'content-type': 'multipart/form-data; boundary=b' },
     })
     expect([res.statusCode, res.json()]).toEqual([200, { own: '--b\r\n\r\nfile\r\n--b--' }])
+    // A bound route refuses it: safebody read none of it.
+    const bound = await instance.inject({
+      method: 'POST',
+      url: '/bound',
+      payload: '--b\r\n\r\nfile\r\n--b--',
+      headers: { 'content-type': 'multipart/form-data; boundary=b' },
+    })
+    expect([bound.statusCode, bound.json().type]).toEqual([415, 'content.type.unsupported'])
+    expectPrototypesUntouched()
     await instance.close()
   })
 

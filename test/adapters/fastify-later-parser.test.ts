@@ -1,0 +1,219 @@
+import { createHmac } from 'node:crypto'
+import formbody from '@fastify/formbody'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { describe, expect, it } from 'vitest'
+import type { SafeBodyOptions } from '../../src/index.js'
+import safebody, { problemDetails } from '../../src/fastify.js'
+import { expectPrototypesUntouched } from '../helpers/app.js'
+import { eventRecorder, tick } from '../helpers/violations.js'
+
+// A content-type parser the app registers after the plugin takes its types over: on a route a
+// binding holds, the body it made is refused as a type outside the route's formats (report
+// mode reports it), as the middleware elsewhere refuses such a type before a later parser sees
+// it; a route no binding holds keeps it.
+describe('safebody/fastify and a parser registered after it', () => {
+  const point = {
+    type: 'object',
+    properties: { x: { type: 'integer' } },
+    required: ['x'],
+    additionalProperties: false,
+  } as const
+  const secret = 'webhook-secret'
+  const form = { 'content-type': 'application/x-www-form-urlencoded' }
+  const json = { 'content-type': 'application/json' }
+
+  /** The handlers run, by URL. */
+  async function build(
+    options: SafeBodyOptions,
+    after: (app: FastifyInstance) => PromiseLike<unknown> | void,
+  ) {
+    const ran: string[] = []
+    const app = Fastify()
+    await app.register(safebody, options)
+    await after(app)
+    app.setErrorHandler(problemDetails())
+    const handler = async (request: { url: string; body: unknown }) => {
+      ran.push(request.url)
+      return { body: request.body ?? null }
+    }
+    app.post('/keyed', handler)
+    app.post('/hooks', handler)
+    app.post('/own', { schema: { body: point } }, handler)
+    app.post(
+      '/optional',
+      { schema: { body: point }, config: { safebody: { required: false } } },
+      handler,
+    )
+    app.post('/free', handler)
+    await app.ready()
+    return { app, ran }
+  }
+
+  const options = (extra: SafeBodyOptions = {}): SafeBodyOptions => ({
+    ...extra,
+    routes: {
+      'POST /keyed': point,
+      'POST /hooks': { schema: point, integrity: { preset: 'github', secret } },
+    },
+  })
+
+  const sign = (body: string) => ({
+    'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+  })
+
+  function expectRefused(
+    res: { statusCode: number; json(): unknown },
+    status: number,
+    type: string,
+  ) {
+    expect([res.statusCode, (res.json() as { type?: string }).type]).toEqual([status, type])
+    expectPrototypesUntouched()
+  }
+
+  it('refuses a form @fastify/formbody parsed on a bound route, and leaves it on a free one', async () => {
+    const { app, ran } = await build(options(), (a) => a.register(formbody))
+    const payload = '__proto__[polluted]=1&constructor[prototype][polluted]=1&x=1'
+    for (const url of ['/keyed', '/own']) {
+      const res = await app.inject({ method: 'POST', url, payload, headers: form })
+      expectRefused(res, 415, 'content.type.unsupported')
+      const { detail } = res.json() as { detail: string }
+      expect(detail).toContain('accepts json, msgpack, yaml bodies only')
+      expect(detail).toContain("list the format in safebody's `formats`")
+    }
+    // Its own formats still reach safebody.
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/keyed',
+      payload: '{"x":1}',
+      headers: json,
+    })
+    expect([ok.statusCode, ok.json()]).toEqual([200, { body: { x: 1 } }])
+    // A route no binding holds keeps the other parser's body.
+    const free = await app.inject({ method: 'POST', url: '/free', payload: 'a=1', headers: form })
+    expect([free.statusCode, free.json()]).toEqual([200, { body: { a: '1' } }])
+    expect(ran).toEqual(['/keyed', '/free'])
+    expectPrototypesUntouched()
+    await app.close()
+  })
+
+  it('holds an empty form on a bound route as no body, not the {} the parser made of it', async () => {
+    const { app, ran } = await build(options(), (a) => a.register(formbody))
+    const optional = await app.inject({
+      method: 'POST',
+      url: '/optional',
+      payload: '',
+      headers: form,
+    })
+    expect([optional.statusCode, optional.json()]).toEqual([200, { body: null }])
+    const required = await app.inject({ method: 'POST', url: '/own', payload: '', headers: form })
+    expectRefused(required, 400, 'entity.missing')
+    expect(ran).toEqual(['/optional'])
+    await app.close()
+  })
+
+  it('refuses what a parser that replaces one of its types made (a raw-keeping JSON parser)', async () => {
+    const { app, ran } = await build(options(), (a) => {
+      a.addContentTypeParser('application/json', { parseAs: 'string' }, (_r, body, done) => {
+        done(null, JSON.parse(body as string))
+      })
+    })
+    const payload = '{"x":1,"admin":true,"__proto__":{"polluted":1}}'
+    for (const url of ['/keyed', '/own', '/optional']) {
+      const res = await app.inject({ method: 'POST', url, payload, headers: json })
+      expectRefused(res, 415, 'content.type.unsupported')
+    }
+    const free = await app.inject({
+      method: 'POST',
+      url: '/free',
+      payload: '{"a":1}',
+      headers: json,
+    })
+    expect([free.statusCode, free.json()]).toEqual([200, { body: { a: 1 } }])
+    expect(ran).toEqual(['/free'])
+    await app.close()
+  })
+
+  it('refuses what a catch-all or pattern parser in place of its own made', async () => {
+    const { app, ran } = await build(options(), (a) => {
+      a.removeContentTypeParser('*')
+      a.addContentTypeParser('*', { parseAs: 'string' }, (_r, body, done) => {
+        done(null, { any: body })
+      })
+      a.addContentTypeParser(
+        /^application\/(?:.+\+)?json(?:;|$)/,
+        { parseAs: 'string' },
+        (_r, body, done) => {
+          done(null, { pattern: body })
+        },
+      )
+    })
+    const send = (url: string, type: string, payload: string) =>
+      app.inject({ method: 'POST', url, payload, headers: { 'content-type': type } })
+    for (let i = 0; i < 2; i++) {
+      expectRefused(await send('/keyed', 'text/csv', 'x\n1'), 415, 'content.type.unsupported')
+      expectRefused(
+        await send('/own', 'application/vnd.api+json', '{"x":1}'),
+        415,
+        'content.type.unsupported',
+      )
+      const yaml = await send('/keyed', 'application/yaml', 'x: 1')
+      expect([yaml.statusCode, yaml.json()]).toEqual([200, { body: { x: 1 } }])
+      const free = await send('/free', 'text/csv', 'x\n1')
+      expect([free.statusCode, free.json()]).toEqual([200, { body: { any: 'x\n1' } }])
+    }
+    expect(ran).toEqual(['/keyed', '/free', '/keyed', '/free'])
+    await app.close()
+  })
+
+  it('refuses it on a signed route, signed or not: a body safebody did not read cannot be verified', async () => {
+    const { app, ran } = await build(options(), (a) => a.register(formbody))
+    const payload = 'x=1'
+    const unsigned = await app.inject({ method: 'POST', url: '/hooks', payload, headers: form })
+    expectRefused(unsigned, 401, 'entity.signature.missing')
+    const signed = await app.inject({
+      method: 'POST',
+      url: '/hooks',
+      payload,
+      headers: { ...form, ...sign(payload) },
+    })
+    expectRefused(signed, 415, 'content.type.unsupported')
+    const body = '{"x":1}'
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/hooks',
+      payload: body,
+      headers: { ...json, ...sign(body) },
+    })
+    expect([ok.statusCode, ok.json()]).toEqual([200, { body: { x: 1 } }])
+    expect(ran).toEqual(['/hooks'])
+    await app.close()
+  })
+
+  it('reports it in report mode and hands it on, except on a signed route', async () => {
+    const { events, onViolation } = eventRecorder()
+    const { app, ran } = await build(options({ mode: 'report', onViolation }), (a) =>
+      a.register(formbody),
+    )
+    const payload = 'x=1'
+    const reported = await app.inject({ method: 'POST', url: '/keyed', payload, headers: form })
+    expect([reported.statusCode, reported.json()]).toEqual([200, { body: { x: '1' } }])
+    const own = await app.inject({ method: 'POST', url: '/own', payload, headers: form })
+    expect([own.statusCode, own.json()]).toEqual([200, { body: { x: '1' } }])
+    await tick()
+    expect(events.map(({ action, type, route }) => [action, type, route])).toEqual([
+      ['reported', 'content.type.unsupported', 'POST /keyed'],
+      ['reported', 'content.type.unsupported', 'POST /own'],
+    ])
+    const signed = await app.inject({
+      method: 'POST',
+      url: '/hooks',
+      payload,
+      headers: { ...form, ...sign(payload) },
+    })
+    expectRefused(signed, 415, 'content.type.unsupported')
+    await tick()
+    expect(events.at(-1)).toMatchObject({ action: 'refused', route: 'POST /hooks' })
+    expect(ran).toEqual(['/keyed', '/own'])
+    await app.close()
+  })
+})
