@@ -12,11 +12,14 @@ import type {
 import fp from 'fastify-plugin'
 import {
   type BodyCallback,
+  type BodyRequest,
   type BodyScope,
+  type BodySource,
   dropBody,
   foreignBody,
   noBody,
   parsedElsewhere,
+  retakeBody,
   takeBody,
   unread,
 } from './core/body.js'
@@ -34,7 +37,8 @@ import { type ProblemDetailsOptions, toProblem } from './problem.js'
 
 /**
  * The plugin's options: `safeBody()`'s. A route's own `schema.body` is its binding, under
- * these settings; `routes` binds routes that have no `schema.body`.
+ * these settings; a `routes` key (or OpenAPI document) binds a route by its pattern, and a
+ * route with both is held to both: the key's binding first, then `schema.body`.
  */
 export type SafeBodyPluginOptions = SafeBodyOptions
 
@@ -49,10 +53,12 @@ declare module 'fastify' {
 }
 
 // Where a route's bindings travel, by method: fastify copies the route's config into the
-// request's.
+// request's. The first one takes the body; `kThen`, the route's own `schema.body` where a
+// key binds it too, then holds what the first handed on to its own rules.
 const kRoute = Symbol('safebody.route')
+const kThen = Symbol('safebody.then')
 type RouteBindings = Readonly<Record<string, CompiledRoute | undefined>>
-type RouteConfig = { [kRoute]?: RouteBindings }
+type RouteConfig = { [kRoute]?: RouteBindings; [kThen]?: RouteBindings }
 
 /**
  * How a key's pattern compares with a route's URL: in case and trailing slash, as fastify
@@ -64,8 +70,9 @@ const FASTIFY_ROUTING = { caseSensitive: true, strict: true } as const
 /**
  * A fastify plugin that takes over body parsing: every content type goes to safebody, which
  * reads, decodes, guards and validates the body against the route's `schema.body`, or a
- * binding in `routes`, and refuses anything else (415 for a type the route does not accept or
- * a route with no binding). A body sent to a path fastify has no route for is read within
+ * binding in `routes` (both, where both bind the route), and refuses anything else (415 for a
+ * type the route does not accept, a route with no binding, or a body another parser took on a
+ * bound route). A body sent to a path fastify has no route for is read within
  * the limit and dropped, and fastify's 404 stands. Refusals reach the error handler with
  * `statusCode` and `type`. fastify's own validator skips `schema.body` on those routes: the
  * body is validated once.
@@ -97,26 +104,35 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
     // fastify's bodyLimit holds as well as safebody's limit: the smaller one applies.
     const bodyLimit = route.bodyLimit ?? this.initialConfig.bodyLimit ?? Infinity
     const bindings: Record<string, CompiledRoute | undefined> = Object.create(null)
+    const then: Record<string, CompiledRoute | undefined> = Object.create(null)
+    // A `routes` binding belongs to the route fastify matched: the key with the route's own
+    // method and URL pattern. Never the URL as sent, which fastify's router decodes, and
+    // compares in case and trailing slash as its options say: that URL could name another
+    // binding than the handler's. A route no key names and no schema.body binds takes no body.
+    const pattern = fastifyPattern(route.url)
+    // The methods a key names, a key that says the route takes no body (null) included.
+    const keyed = new Set<string>()
+    for (const method of methods) {
+      const found = engine.byPattern(method, pattern)
+      if (found !== undefined) keyed.add(method)
+      if (found !== undefined && found !== null) bindings[method] = capped(found, bodyLimit)
+    }
     if (schema !== undefined) {
       // Required unless the route says otherwise, as fastify's own validator has it.
       const settings = route.config?.safebody ?? {}
       const name = `${methods.join(',')} ${route.url}`
       const binding = { ...settings, schema: schema as BodySchema }
       const compiled = capped(engine.bind(binding, name), bodyLimit)
-      for (const method of methods) bindings[method] = compiled
-      route.validatorCompiler = skipBody(this, route.validatorCompiler)
-    } else {
-      // A `routes` binding belongs to the route fastify matched: the key with the route's own
-      // method and URL pattern. Never the URL as sent, which fastify's router decodes, and
-      // compares in case and trailing slash as its options say: that URL could name another
-      // binding than the handler's. A route no key names takes no body.
-      const pattern = fastifyPattern(route.url)
+      // Where a key binds the route too, the body is held to both, as a global instance and a
+      // `.route()` one hold it elsewhere: the key's binding takes it, then schema.body (a key
+      // that says the route takes no body refuses one, as an unbound route does).
       for (const method of methods) {
-        const found = engine.byPattern(method, pattern)
-        if (found !== undefined) bindings[method] = capped(found, bodyLimit)
+        if (keyed.has(method)) then[method] = compiled
+        else bindings[method] = compiled
       }
+      route.validatorCompiler = skipBody(this, route.validatorCompiler)
     }
-    route.config = { ...route.config, [kRoute]: bindings } as typeof route.config
+    route.config = { ...route.config, [kRoute]: bindings, [kThen]: then } as typeof route.config
   })
   // A refusal before the whole body arrived: Connection: close, the socket closed after the
   // response (`closeUnread`), instead of Node draining the rest. fastify closes the
@@ -208,6 +224,11 @@ class FastifyBindings {
     return route
   }
 
+  /** The route's own `schema.body` binding, where a key binds the route first. */
+  then(request: FastifyRequest): CompiledRoute | undefined {
+    return (request.routeOptions.config as RouteConfig)[kThen]?.[request.method]
+  }
+
   /**
    * Read and drop the body of a request sent to a path fastify has no route for, so that
    * fastify's 404 stands (`dropBody`): under the options' limit and timeout, capped to the
@@ -266,7 +287,8 @@ function bodyParser(bindings: FastifyBindings) {
     const route = bindings.binding(request)
     const scope = bindings.scope(request, route)
     const { rawHeaders } = payload
-    takeBody(scope, route, { method, path, headers, rawHeaders }, payload, (err, value) => {
+    const asked = { method, path, headers, rawHeaders }
+    takeHeld(scope, route, bindings.then(request), asked, payload, (err, value) => {
       if (err !== null && err !== undefined) return done(err as Error)
       if (value === noBody || value === unread || value === undefined) {
         return done(null, undefined)
@@ -274,6 +296,28 @@ function bodyParser(bindings: FastifyBindings) {
       done(null, value)
     })
   }
+}
+
+/**
+ * Take a request's body with its route's first binding and, where the route has a second (its
+ * `schema.body` behind a key), hold what the first handed on to that one too (`retakeBody`),
+ * or, where the first read nothing (no body, or report mode left it unread), let the second
+ * take it as it comes.
+ */
+function takeHeld(
+  scope: BodyScope,
+  route: CompiledRoute | undefined,
+  then: CompiledRoute | undefined,
+  request: BodyRequest,
+  source: BodySource,
+  done: BodyCallback,
+): void {
+  if (then === undefined) return takeBody(scope, route, request, source, done)
+  takeBody(scope, route, request, source, (err, value, taken) => {
+    if (err !== null && err !== undefined) return done(err)
+    if (taken !== undefined) retakeBody(scope, then, request, value, taken, done)
+    else takeBody(scope, then, request, source, done)
+  })
 }
 
 /**
@@ -341,7 +385,8 @@ function unparsedBody(
     }
     const path = pathOf(url)
     const route = bindings.binding(request)
-    if (route === undefined && (!present || elsewhere)) return next()
+    const then = bindings.then(request)
+    if (route === undefined && then === undefined && (!present || elsewhere)) return next()
     const scope = bindings.scope(request, route)
     const asked = { method, path, headers, rawHeaders: raw.rawHeaders }
     const handOn: BodyCallback = (err, value) => {
@@ -350,14 +395,19 @@ function unparsedBody(
       next()
     }
     if (present && elsewhere) {
-      return foreignBody(scope, route as CompiledRoute, asked, handOn)
+      const [first, second] = [route, then].filter((bound) => bound !== undefined)
+      return foreignBody(scope, first as CompiledRoute, asked, (err) => {
+        if (err !== null && err !== undefined) return next(err as Error)
+        if (second === undefined) return next()
+        foreignBody(scope, second, asked, handOn)
+      })
     }
     // What another parser made of no body (formbody's `{}`) no binding checked: dropped in
     // enforce mode, which holds the request as bodiless.
-    if (request.body !== undefined && parsedElsewhere(headers, raw, route)) {
+    if (request.body !== undefined && parsedElsewhere(headers, raw, route ?? then)) {
       request.body = undefined
     }
-    takeBody(scope, route, asked, raw, handOn)
+    takeHeld(scope, route, then, asked, raw, handOn)
   }
 }
 

@@ -46,9 +46,10 @@ export interface BodyEngine {
   find(method: string, path: string): CompiledRoute | undefined
   /**
    * The binding whose key has this route pattern (a router's matched route, tokenized as
-   * path-to-regexp 8 does); `undefined` when no key has it.
+   * path-to-regexp 8 does); null when its key says the route takes no body (an OpenAPI
+   * operation without a requestBody); `undefined` when no key has it.
    */
-  byPattern(method: string, pattern: readonly PathToken[]): CompiledRoute | undefined
+  byPattern(method: string, pattern: readonly PathToken[]): CompiledRoute | null | undefined
   /**
    * Compile a binding outside the table (a per-route handler, a fastify route's schema),
    * sharing this engine's schemas and limits. `name` names it in errors and events; by
@@ -94,7 +95,7 @@ export function createEngine(
   return {
     scope,
     find: (method, path) => table.find(method, path) ?? undefined,
-    byPattern: (method, pattern) => table.byPattern(method, pattern) ?? undefined,
+    byPattern: (method, pattern) => table.byPattern(method, pattern),
     bind: (binding, name = bindingName(binding), required = true) =>
       bind(name, binding, opts, registry, proto, required),
     stats: () => scope.log.stats(),
