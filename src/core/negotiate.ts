@@ -160,12 +160,14 @@ export function repeatedContentType(table: FormatTable): BodyError {
 
 /**
  * 415 for a body another parser took before safebody could (a fastify content-type parser
- * registered after the plugin): its route accepts only the formats it lists.
+ * registered after the plugin): its route accepts only the formats it lists, as negotiation
+ * says of any other type. (The fix is the server's: list the format in `formats`, which the
+ * detail names, rather than register another parser for it.)
  */
 export function parsedByAnother(table: FormatTable): BodyError {
   return bodyError(
     'content.type.unsupported',
-    `This route accepts ${table.names.join(', ')} bodies only, read by safebody (${formatsNote(table)}): list the format in safebody's \`formats\` rather than register another parser for it.`,
+    `This route accepts ${table.names.join(', ')} bodies only (${formatsNote(table)}).`,
   )
 }
 

@@ -78,7 +78,7 @@ describe('safebody/fastify and a parser registered after it', () => {
       expectRefused(res, 415, 'content.type.unsupported')
       const { detail } = res.json() as { detail: string }
       expect(detail).toContain('accepts json, msgpack, yaml bodies only')
-      expect(detail).toContain("list the format in safebody's `formats`")
+      expect(detail).toContain('`formats` is [json, msgpack, yaml]')
     }
     // Its own formats still reach safebody.
     const ok = await app.inject({
