@@ -1,15 +1,23 @@
 import type { ReplayStore } from './core/replay.js'
 
 /**
+ * `SET key 1 NX PX ttl` in both spellings node-redis has had: v5 and v6 read `condition` and
+ * `expiration` (and, without them, the deprecated `NX` and `PX`); v4 reads only `NX` and
+ * `PX`, and given the new spelling alone it sent a plain `SET`, always 'OK', never expiring.
+ */
+export interface RedisSetOnce {
+  condition: 'NX'
+  expiration: { type: 'PX'; value: number }
+  NX: true
+  PX: number
+}
+
+/**
  * The part of a node-redis client (the `redis` package, v5 or v6) the store uses. safebody
  * does not import `redis`: the application creates, connects and closes its own client.
  */
 export interface RedisSetClient {
-  set(
-    key: string,
-    value: string,
-    options: { condition: 'NX'; expiration: { type: 'PX'; value: number } },
-  ): PromiseLike<unknown>
+  set(key: string, value: string, options: RedisSetOnce): PromiseLike<unknown>
   /** Used to free a key a late `SET` took after its request was refused (503). */
   del?(key: string): PromiseLike<unknown>
   /** node-redis's flag: false while the connection is down. */
@@ -49,6 +57,8 @@ export function redisReplayStore(
       const reply = await client.set(prefix + key, '1', {
         condition: 'NX',
         expiration: { type: 'PX', value: ttl },
+        NX: true,
+        PX: ttl,
       })
       return reply === 'OK'
     },

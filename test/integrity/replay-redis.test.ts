@@ -51,6 +51,61 @@ afterAll(async () => {
   await redis?.stop()
 })
 
+/**
+ * node-redis v4's SET, as its `transformArguments` builds the command: it reads `EX`/`PX`
+ * and `NX`/`XX` only. Sent as built over a real client, to the real Redis.
+ */
+function v4Shaped(client: Client) {
+  return {
+    isReady: true,
+    set(
+      key: string,
+      value: string,
+      options: { EX?: number; PX?: number; NX?: boolean; XX?: boolean },
+    ) {
+      const args = ['SET', key, value]
+      if (options.EX !== undefined) args.push('EX', String(options.EX))
+      else if (options.PX !== undefined) args.push('PX', String(options.PX))
+      if (options.NX) args.push('NX')
+      else if (options.XX) args.push('XX')
+      return client.sendCommand(args)
+    },
+  }
+}
+
+describe('replay protection on Redis, through a node-redis v4 client', () => {
+  it('claims with NX and PX as v4 reads them: a replay is refused, the key expires', async () => {
+    const store = redisReplayStore(v4Shaped(await connectClient()))
+    const probe = await connectClient()
+    const { app, seen } = buildApp(frameworks[0][1], (app, echo) => {
+      app.use(
+        safeBody({
+          routes: {
+            'POST /hooks': {
+              schema: true,
+              integrity: { preset: 'github', secret, replay: { store } },
+            },
+          },
+        }),
+      )
+      app.post(/.*/, echo)
+    })
+    const payload = `{"id":"evt_v4_${Date.now()}"}`
+    const deliver = () =>
+      sendBytes(
+        request(app).post('/hooks').type('json').set('x-hub-signature-256', github(payload)),
+        payload,
+      )
+    expect((await deliver()).status).toBe(200)
+    seen.bodies.length = 0
+    expectRefusal(await deliver(), 409, 'entity.signature.replayed', seen)
+    const digest = createHmac('sha256', secret).update(payload).digest('base64url')
+    const ttl = await probe.pTTL(`safebody:replay:sig:${digest}`)
+    expect(ttl).toBeGreaterThan(86_390_000)
+    expect(ttl).toBeLessThanOrEqual(86_400_000)
+  })
+})
+
 describe.each(frameworks)('replay protection on a shared Redis, through %s', (_name, express) => {
   const { events, onViolation } = eventRecorder()
   let a: { app: Express; seen: Recorder }
