@@ -12,11 +12,12 @@ import { afterParse } from './connection.js'
 import { settleBy } from './deadline.js'
 import { Later } from './later.js'
 import {
-  deliveryKey,
+  claimDelivery,
+  type DeliveryClaim,
+  deliveryKeys,
   deliveryTtl,
-  notAnAnswer,
   type ReplayPolicy,
-  releaseLate,
+  releaseTaken,
   replayed,
   storeUnavailable,
   windowSeconds,
@@ -327,14 +328,14 @@ class BodyTask implements ReadSink, TakenBody {
       return this.refuse(err)
     }
     if (check !== null) {
-      let digest: Buffer
+      let digests: Buffer[]
       try {
-        digest = verifySignature(this.claim as SignatureClaim, bytes as Buffer, check)
+        digests = verifySignature(this.claim as SignatureClaim, bytes as Buffer, check)
       } catch (err) {
         return this.refuse(err)
       }
       this.integrity = check
-      if (check.replay !== null && !this.firstDelivery(check, check.replay, digest)) return
+      if (check.replay !== null && !this.firstDelivery(check, check.replay, digests)) return
     }
     this.retakeChecked()
   }
@@ -431,14 +432,14 @@ class BodyTask implements ReadSink, TakenBody {
     this.wireLength = wireLength
     if (this.claim !== null) {
       const integrity = this.integrity as IntegrityPolicy
-      let digest: Buffer
+      let digests: Buffer[]
       try {
-        digest = verifySignature(this.claim, bytes, integrity)
+        digests = verifySignature(this.claim, bytes, integrity)
       } catch (err) {
         return this.refuse(err)
       }
       // Recorded only once the signature verified: unsigned junk cannot fill the store.
-      if (integrity.replay !== null && !this.firstDelivery(integrity, integrity.replay, digest)) {
+      if (integrity.replay !== null && !this.firstDelivery(integrity, integrity.replay, digests)) {
         return
       }
     }
@@ -490,50 +491,51 @@ class BodyTask implements ReadSink, TakenBody {
   }
 
   /**
-   * Claim the delivery in the replay store. True to go on now; false when the request was
+   * Claim the delivery's keys in the replay store. True to go on now; false when the request was
    * refused, or will go on when an asynchronous store answers (within `storeTimeout`, and
    * within what is left of the route's `timeout`). An in-memory store answers at once.
    */
-  private firstDelivery(integrity: IntegrityPolicy, replay: ReplayPolicy, digest: Buffer): boolean {
+  private firstDelivery(
+    integrity: IntegrityPolicy,
+    replay: ReplayPolicy,
+    digests: readonly Buffer[],
+  ): boolean {
     const claim = this.claim as SignatureClaim
     const now = Date.now()
-    let fresh: boolean | PromiseLike<boolean>
-    const key = deliveryKey(claim.delivery, replay.header, digest)
-    try {
-      fresh = replay.store.claim(
-        key,
-        deliveryTtl(replay, claim.timestamp, integrity.tolerance, now),
-      )
-    } catch (cause) {
-      return this.storeFailed(replay, cause)
-    }
-    // true goes on, false is a replay, anything else is the store's fault.
-    const answered = (first: unknown): boolean => {
-      if (typeof first !== 'boolean') return this.storeFailed(replay, notAnAnswer(first))
-      if (first) return true
+    const keys = deliveryKeys(claim.delivery, replay.header, integrity.scopes, digests)
+    const ttl = deliveryTtl(replay, claim.timestamp, integrity.tolerance, now)
+    const claimed = claimDelivery(replay.store, keys, ttl)
+    const answered = (found: DeliveryClaim): boolean => {
+      if (found.outcome === 'new') return true
+      if (found.outcome === 'failed') {
+        if (this.storeFailed(replay, found.cause)) return true
+        // Refused: the sender retries, and must find the keys this claim took free.
+        releaseTaken(replay, found.taken)
+        return false
+      }
       const seconds = windowSeconds(replay, claim.timestamp !== null, integrity.tolerance)
       this.refuse(replayed(seconds, this.policy.read.route))
       return false
     }
-    if (!isPromise(fresh)) return answered(fresh)
+    if (!(claimed instanceof Promise)) return answered(claimed)
     const { timeout } = this.policy.read
     let refused = false
     settleBy(
-      fresh,
+      claimed,
       Math.min((this.started || now) + timeout, now + replay.storeTimeout),
       replay.storeTimeout,
       () => new Error(`the replay store did not answer within ${replay.storeTimeout} ms`),
-      (first) => {
-        if (answered(first)) this.delivered()
+      (found) => {
+        if (answered(found)) this.delivered()
       },
       (cause) => {
         if (this.storeFailed(replay, cause)) this.delivered()
         else refused = true
       },
-      // The store claimed the key after the request was refused as unanswered: the sender
+      // The store claimed keys after the request was refused as unanswered: the sender
       // retries, and must not be told its retry is a replay of what was never handled.
-      (first) => {
-        if (first === true && refused) releaseLate(replay, key)
+      (found) => {
+        if (refused) releaseTaken(replay, found.taken)
       },
     )
     return false
@@ -756,15 +758,6 @@ function stricterDecoding(
     duplicateKeys: refuseDuplicates ? 'refuse' : taker.duplicateKeys,
     ...(message === undefined ? {} : { message }),
   }
-}
-
-// A replay store's answer: a boolean, or a promise of one.
-function isPromise(value: unknown): value is PromiseLike<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  )
 }
 
 export { noBody, unread }

@@ -1,6 +1,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { bodyError, limitError } from '../errors.js'
-import { deliveryId, type ReplayOptions, type ReplayPolicy, replayPolicy } from './replay.js'
+import {
+  deliveryId,
+  type ReplayOptions,
+  type ReplayPolicy,
+  replayPolicy,
+  type ReplayScope,
+  replayScopes,
+} from './replay.js'
 import type { HeaderBag } from './request.js'
 
 /**
@@ -58,6 +65,8 @@ export interface IntegrityPolicy {
   readonly style: 'header' | 'stripe' | 'standard'
   readonly header: string
   readonly keys: readonly Buffer[]
+  /** Each secret once, by its replay scope: a delivery is claimed under every one. */
+  readonly scopes: readonly ReplayScope[]
   readonly algorithm: SignatureAlgorithm
   readonly encoding: SignatureEncoding
   readonly prefix: string
@@ -146,10 +155,12 @@ export function integrityPolicy(options: unknown, where: string): IntegrityPolic
   const tolerance = toleranceOf(o, what)
   const defaultHeader =
     o.preset === 'stripe' ? 'stripe-signature' : github ? 'x-hub-signature-256' : undefined
+  const keys = secretKeys(o, what)
   return {
     style: o.preset === 'stripe' ? 'stripe' : 'header',
     header: headerName(o.header ?? defaultHeader, `${what}: header`),
-    keys: secretKeys(o, what),
+    keys,
+    scopes: replayScopes(keys),
     algorithm,
     encoding,
     prefix,
@@ -172,10 +183,12 @@ export function integrityPolicy(options: unknown, where: string): IntegrityPolic
  */
 function standardWebhooksPolicy(o: IntegrityOptions, what: string): IntegrityPolicy {
   const tolerance = toleranceOf(o, what)
+  const keys = secretKeys(o, what, (secret) => standardKey(secret, what))
   return {
     style: 'standard',
     header: 'webhook-signature',
-    keys: secretKeys(o, what, (secret) => standardKey(secret, what)),
+    keys,
+    scopes: replayScopes(keys),
     algorithm: 'sha256',
     encoding: 'base64',
     prefix: '',
@@ -308,28 +321,29 @@ export function readSignature(
 /**
  * Check the claimed signature against an HMAC of the body as read (after inflation), with
  * every secret, in constant time. Throws 401 `entity.signature.invalid` when none matches;
- * returns the HMAC under the first secret, which identifies the signed bytes (a replay key).
+ * returns the HMAC under each secret, in `policy.keys` order, which identify the signed bytes
+ * (replay keys).
  */
 export function verifySignature(
   claim: SignatureClaim,
   body: Buffer,
   policy: IntegrityPolicy,
-): Buffer {
+): Buffer[] {
   let matched = false
-  let first: Buffer | null = null
+  const digests: Buffer[] = []
   // Every secret and every signature is compared, so timing says nothing about which matched.
   for (const key of policy.keys) {
     const hmac = createHmac(policy.algorithm, key)
     if (claim.id !== null) hmac.update(`${claim.id}.`, 'latin1')
     if (claim.timestamp !== null) hmac.update(`${claim.timestamp}.`, 'latin1')
     const digest = hmac.update(body).digest()
-    first ??= digest
+    digests.push(digest)
     for (const signature of claim.signatures) {
       if (timingSafeEqual(digest, signature)) matched = true
     }
   }
   if (!matched) throw invalid('The body signature does not match.')
-  return first as Buffer
+  return digests
 }
 
 function headerValue(headers: HeaderBag, name: string, join = ', '): string | undefined {

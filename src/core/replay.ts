@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { bodyError, limitError, type BodyError } from '../errors.js'
 import type { HeaderBag } from './request.js'
 
@@ -9,9 +10,10 @@ import type { HeaderBag } from './request.js'
 export interface ReplayStore {
   claim(key: string, ttl: number): boolean | PromiseLike<boolean>
   /**
-   * Forget `key`, claimed by a `claim` that answered too late: its request was refused
-   * (503), so the sender's retry must find the key free. Optional; without it, the retry
-   * is refused as a replay while the key lives.
+   * Forget `key`, claimed for a request that was refused after all (503: the claim answered
+   * too late, or the claim of another of the delivery's keys failed), so the sender's retry
+   * must find the key free. Optional; without it, the retry is refused as a replay while the
+   * key lives.
    */
   release?(key: string): unknown
 }
@@ -127,12 +129,107 @@ export function deliveryId(headers: HeaderBag, policy: ReplayPolicy): string | n
 }
 
 /**
- * The store key of a verified delivery: the sender's id where the route names its header,
- * else the body's HMAC under the first secret (a function of the signed bytes only, so
- * dropping one of several signatures from a header does not make a new key).
+ * A secret's replay scope: a short fingerprint of it (never the secret), the same in every
+ * process that holds the secret. Senders with different secrets never share a key.
  */
-export function deliveryKey(id: string | null, header: string | null, digest: Buffer): string {
-  return id === null ? `sig:${digest.toString('base64url')}` : `id:${header}:${id}`
+export function secretScope(key: Buffer): string {
+  const hash = createHash('sha256').update('safebody.replay-scope.v1\0').update(key)
+  return hash.digest('base64url').slice(0, 16)
+}
+
+/**
+ * The store keys of a verified delivery, one per secret of the route (`scopes`: each one's
+ * index in the route's keys and its scope, distinct, in scope order), whichever of them
+ * signed it: the sender's id under the secret's scope where the route names its header, else
+ * the body's HMAC under that secret (`digests`, in the route's key order). Every secret, so
+ * that the keys do not depend on which signatures a header carries (dropping one of two makes
+ * no new key), nor on the order of `secrets`, and adding a secret in front keeps the memory
+ * of deliveries seen under the others.
+ */
+export function deliveryKeys(
+  id: string | null,
+  header: string | null,
+  scopes: readonly ReplayScope[],
+  digests: readonly Buffer[],
+): string[] {
+  return scopes.map(({ index, scope }) =>
+    id === null
+      ? `sig:${(digests[index] as Buffer).toString('base64url')}`
+      : `id:${scope}:${header}:${id}`,
+  )
+}
+
+/** One secret's place among a route's keys, and its replay scope (`secretScope`). */
+export interface ReplayScope {
+  readonly index: number
+  readonly scope: string
+}
+
+/** The route's secrets' scopes, each once, in scope order (an order every process shares). */
+export function replayScopes(keys: readonly Buffer[]): ReplayScope[] {
+  const seen = new Map<string, number>()
+  keys.forEach((key, index) => {
+    const scope = secretScope(key)
+    if (!seen.has(scope)) seen.set(scope, index)
+  })
+  return [...seen]
+    .map(([scope, index]) => ({ index, scope }))
+    .sort((a, b) => (a.scope < b.scope ? -1 : 1))
+}
+
+/**
+ * What claiming a delivery's keys found: every key new, one already seen, or the store
+ * failing; `taken` lists the keys this claim took, to release if the request is refused.
+ */
+export type DeliveryClaim =
+  | { readonly outcome: 'new' | 'seen'; readonly taken: readonly string[] }
+  | { readonly outcome: 'failed'; readonly cause: unknown; readonly taken: readonly string[] }
+
+/**
+ * Claim `keys` one after another, in order, stopping at the first seen or failing: processes
+ * that claim the same keys in the same order agree on which of two identical deliveries is
+ * first. Answers at once while the store does (the in-memory one), else a promise that never
+ * rejects. A store's answer that is not a boolean, a throw, a rejection, and a thenable whose
+ * `then` throws are all the store failing.
+ */
+export function claimDelivery(
+  store: ReplayStore,
+  keys: readonly string[],
+  ttl: number,
+): DeliveryClaim | Promise<DeliveryClaim> {
+  const taken: string[] = []
+  const tally = (answer: unknown, key: string): DeliveryClaim | null => {
+    if (answer === true) {
+      taken.push(key)
+      return null
+    }
+    if (answer === false) return { outcome: 'seen', taken }
+    return { outcome: 'failed', cause: notAnAnswer(answer), taken }
+  }
+  const from = (start: number): DeliveryClaim | Promise<DeliveryClaim> => {
+    for (let at = start; at < keys.length; at++) {
+      const key = keys[at] as string
+      let answer: unknown
+      try {
+        answer = store.claim(key, ttl)
+      } catch (cause) {
+        return { outcome: 'failed', cause, taken }
+      }
+      if (answer !== null && (typeof answer === 'object' || typeof answer === 'function')) {
+        // Adopted by a promise of our own, which turns a `then` that throws (or a getter for
+        // it that does) into a rejection: never a throw out of a stream's 'end' handler.
+        const adopted = new Promise<unknown>((resolve) => resolve(answer))
+        return adopted.then(
+          (value) => tally(value, key) ?? from(at + 1),
+          (cause: unknown): DeliveryClaim => ({ outcome: 'failed', cause, taken }),
+        )
+      }
+      const done = tally(answer, key)
+      if (done !== null) return done
+    }
+    return { outcome: 'new', taken }
+  }
+  return from(0)
 }
 
 /**
@@ -172,17 +269,19 @@ export function windowSeconds(
 }
 
 /**
- * Release `key`, which a claim took after its request was refused (`ReplayStore.release`).
- * Whatever the store does then is ignored: at worst the key lives out its ttl.
+ * Release `keys`, which a claim took for a request that was refused (`ReplayStore.release`).
+ * Whatever the store does then is ignored: at worst a key lives out its ttl.
  */
-export function releaseLate(policy: ReplayPolicy, key: string): void {
+export function releaseTaken(policy: ReplayPolicy, keys: readonly string[]): void {
   const { store } = policy
   if (typeof store.release !== 'function') return
-  try {
-    const done = store.release(key)
-    if (isThenable(done)) done.then(undefined, () => undefined)
-  } catch {
-    // The key expires with its ttl.
+  for (const key of keys) {
+    try {
+      const done = store.release(key)
+      if (isThenable(done)) done.then(undefined, () => undefined)
+    } catch {
+      // The key expires with its ttl.
+    }
   }
 }
 
@@ -264,6 +363,11 @@ export function memoryReplayStore(options: MemoryReplayStoreOptions = {}): Repla
       expiries.delete(key)
       expiries.set(key, until)
       return true
+    },
+    // A key taken for a request refused after all (another of its keys failed). `newest` and
+    // `behind` stay bounds: at worst a full store sweeps once more than it needs.
+    release(key) {
+      expiries.delete(key)
     },
   }
 }

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib'
 import { encode as encodeMsgpack } from '@msgpack/msgpack'
 import protobuf from 'protobufjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { SafeBodyOptions, ViolationEvent } from '../../src/index.js'
+import type { ReplayStore, SafeBodyOptions, ViolationEvent } from '../../src/index.js'
 import { expectPrototypesUntouched, untilClosed } from '../helpers/app.js'
 import { parseResponse } from '../hardening/client.js'
 
@@ -33,6 +33,8 @@ export const contractPaths = [
   '/contract/hook',
   '/contract/report-hook',
   '/contract/unbound',
+  '/contract/hook-store',
+  '/contract/hook-store-getter',
 ] as const
 
 /**
@@ -70,6 +72,26 @@ export const contractProto = fileURLToPath(new URL('../../proto/', import.meta.u
 /** What `onViolation` was told, in order, by the servers built from `contractOptions()`. */
 export const contractEvents: ViolationEvent[] = []
 
+/** A replay store whose claim answers a thenable whose `then` throws (a client not connected). */
+const throwingThen: ReplayStore = {
+  claim: () => ({
+    then() {
+      throw new Error('client not connected')
+    },
+  }),
+}
+/** One whose claim answers an object whose `then` getter throws. */
+const throwingGetter: ReplayStore = {
+  claim: () =>
+    Object.defineProperty({}, 'then', {
+      get() {
+        throw new Error('client not connected')
+      },
+    }) as PromiseLike<boolean>,
+}
+
+const failing = (store: ReplayStore) => ({ store, storeTimeout: 8000 })
+
 /** The one options object every adapter is built with. */
 export function contractOptions(): SafeBodyOptions {
   return {
@@ -93,6 +115,16 @@ export function contractOptions(): SafeBodyOptions {
         schema: { type: 'object' },
         mode: 'report',
         integrity: { preset: 'github', secret: contractSecret },
+      },
+      // Replay stores whose claim answers a thenable that throws when adopted: the store
+      // failing, answered at once (a storeTimeout past the client's deadline: not its expiry).
+      'POST /contract/hook-store': {
+        schema: true,
+        integrity: { preset: 'github', secret: contractSecret, replay: failing(throwingThen) },
+      },
+      'POST /contract/hook-store-getter': {
+        schema: true,
+        integrity: { preset: 'github', secret: contractSecret, replay: failing(throwingGetter) },
       },
       [`GET ${contractGetPath}`]: {
         schema: { type: 'object', required: ['since'] },
@@ -265,6 +297,22 @@ export const contractCases: readonly ContractCase[] = [
     body: json(ada),
     expectStatus: 200,
     expectBody: ada,
+  },
+  {
+    name: "replay store answering a thenable whose then throws: 503, the store's failure",
+    path: '/contract/hook-store',
+    headers: { ...jsonType, 'x-hub-signature-256': githubSignature(hookBody) },
+    body: hookBody,
+    expectStatus: 503,
+    expectType: 'replay.store.unavailable',
+  },
+  {
+    name: "replay store answering an object whose then getter throws: 503, the store's failure",
+    path: '/contract/hook-store-getter',
+    headers: { ...jsonType, 'x-hub-signature-256': githubSignature(hookBody) },
+    body: hookBody,
+    expectStatus: 503,
+    expectType: 'replay.store.unavailable',
   },
   {
     name: 'body on a route with no binding',
