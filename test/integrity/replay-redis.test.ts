@@ -106,6 +106,57 @@ describe('replay protection on Redis, through a node-redis v4 client', () => {
   })
 })
 
+describe('replay keys on a shared Redis, scoped by secret', () => {
+  /** An instance of one route, its own client, bound with `integrity`. */
+  async function instance(integrity: Omit<IntegrityOptions, 'replay'>, header?: string) {
+    const store = redisReplayStore(await connectClient())
+    const replay = header === undefined ? { store } : { store, header }
+    return buildApp(frameworks[0][1], (app, echo) => {
+      app.use(
+        safeBody({
+          routes: { 'POST /hook': { schema: true, integrity: { ...integrity, replay } } },
+        }),
+      )
+      app.post(/.*/, echo)
+    })
+  }
+  const deliver = (on: { app: Express }, payload: string, headers: Record<string, string>) => {
+    let test = request(on.app).post('/hook').type('json')
+    for (const [name, value] of Object.entries(headers)) test = test.set(name, value)
+    return sendBytes(test, payload)
+  }
+  const sign = (payload: string, key: string) =>
+    `sha256=${createHmac('sha256', key).update(payload).digest('hex')}`
+
+  it('rotation on some instances, in any order: a delivery seen before is refused', async () => {
+    const before = await instance({ preset: 'github', secret })
+    const front = await instance({ preset: 'github', secrets: ['next', secret] })
+    const behind = await instance({ preset: 'github', secrets: [secret, 'next'] })
+    const payload = `{"id":"evt_rotation_${Date.now()}"}`
+    const headers = { 'x-hub-signature-256': sign(payload, secret) }
+    expect((await deliver(before, payload, headers)).status).toBe(200)
+    before.seen.bodies.length = 0
+    for (const on of [front, behind]) {
+      expectRefusal(await deliver(on, payload, headers), 409, 'entity.signature.replayed', on.seen)
+    }
+    // Signed with the new secret only, by the rotated sender: seen too, under that secret.
+    const next = { 'x-hub-signature-256': sign(payload, 'next') }
+    expectRefusal(await deliver(front, payload, next), 409, 'entity.signature.replayed', front.seen)
+  })
+
+  it("two senders' ids never meet; each sender's replay is refused", async () => {
+    const a = await instance({ preset: 'github', secret: 'sender-a' }, 'x-delivery')
+    const b = await instance({ preset: 'github', secret: 'sender-b' }, 'x-delivery')
+    const id = `d_${Date.now()}`
+    const fromA = { 'x-delivery': id, 'x-hub-signature-256': sign('{"n":1}', 'sender-a') }
+    const fromB = { 'x-delivery': id, 'x-hub-signature-256': sign('{"n":2}', 'sender-b') }
+    expect((await deliver(a, '{"n":1}', fromA)).status).toBe(200)
+    expect((await deliver(b, '{"n":2}', fromB)).status).toBe(200)
+    b.seen.bodies.length = 0
+    expectRefusal(await deliver(b, '{"n":2}', fromB), 409, 'entity.signature.replayed', b.seen)
+  })
+})
+
 describe.each(frameworks)('replay protection on a shared Redis, through %s', (_name, express) => {
   const { events, onViolation } = eventRecorder()
   let a: { app: Express; seen: Recorder }

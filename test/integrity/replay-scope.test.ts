@@ -171,26 +171,43 @@ describe.each(frameworks)('replay keys, scoped by secret, through %s', (_name, e
     }
   })
 
-  it('a claim that fails for one of the keys: 503, and the keys it took are released', async () => {
-    const memory = memoryReplayStore()
-    let failures = 1
-    let claims = 0
-    // Takes the first key, then fails once on the second, as a store that goes down would.
-    const flaky: ReplayStore = {
-      claim(key, ttl) {
+  it.each([
+    ['answering at once', false],
+    ['answering later', true],
+  ])(
+    'a store %s that fails for one of the keys: 503, and the keys it took are released',
+    async (_how, later) => {
+      const memory = memoryReplayStore()
+      let failures = 1
+      let claims = 0
+      // Takes the first key, then fails once on the second, as a store that goes down would.
+      const claim = (key: string, ttl: number) => {
         if (++claims === 2 && failures-- > 0) throw new Error('store down')
         return memory.claim(key, ttl)
-      },
-      release: (key) => memory.release?.(key),
-    }
-    const on = app(express, {
-      'POST /hook': { preset: 'github', secrets: ['new', 'old'], replay: { store: flaky } },
-    })
-    const body = fresh()
-    const headers = { 'x-hub-signature-256': github(body, 'old') }
-    expectRefusal(await post(on, '/hook', body, headers), 503, 'replay.store.unavailable', on.seen)
-    // The sender retries: the key taken before the failure was released, so it passes.
-    passed(await post(on, '/hook', body, headers), on)
-    expectRefusal(await post(on, '/hook', body, headers), 409, 'entity.signature.replayed')
-  })
+      }
+      const flaky: ReplayStore = {
+        claim: later
+          ? async (key, ttl) => {
+              await new Promise((resolve) => setTimeout(resolve, 5))
+              return claim(key, ttl)
+            }
+          : claim,
+        release: (key) => memory.release?.(key),
+      }
+      const on = app(express, {
+        'POST /hook': { preset: 'github', secrets: ['new', 'old'], replay: { store: flaky } },
+      })
+      const body = fresh()
+      const headers = { 'x-hub-signature-256': github(body, 'old') }
+      expectRefusal(
+        await post(on, '/hook', body, headers),
+        503,
+        'replay.store.unavailable',
+        on.seen,
+      )
+      // The sender retries: the key taken before the failure was released, so it passes.
+      passed(await post(on, '/hook', body, headers), on)
+      expectRefusal(await post(on, '/hook', body, headers), 409, 'entity.signature.replayed')
+    },
+  )
 })
