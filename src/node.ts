@@ -69,34 +69,56 @@ export function createBodyReader<Body = unknown>(
 /**
  * True for a path that routers may read as another path: one with a dot segment (`/./`,
  * `/../`, and `%2e` for a dot), a backslash or `//`, which WHATWG URL resolves (`new URL(
- * req.url, base)`, as Node's docs route), or a percent-escape, which a router such as
- * find-my-way decodes. safebody cannot know which reading the application routes by.
+ * req.url, base)`, as Node's docs route) and `path.posix.normalize` or find-my-way's
+ * `ignoreDuplicateSlashes` collapse, a percent-escape, which a router such as find-my-way
+ * decodes, or a `;`, where find-my-way's `useSemicolonDelimiter` ends the path. safebody
+ * cannot know which reading the application routes by.
  */
 function readsOtherwise(path: string): boolean {
-  return path.includes('%') || path.includes('/.') || path.includes('\\') || path.includes('//')
+  return (
+    path.includes('%') ||
+    path.includes('/.') ||
+    path.includes('\\') ||
+    path.includes('//') ||
+    path.includes(';')
+  )
 }
 
 /**
- * The bindings any reading of `path` reaches: as sent, resolved as WHATWG URL resolves it,
- * percent-decoded (but for `%2F` and `%5C`, which would make new segments), and both; at least
- * one (`undefined`, when none binds). A request is held to each binding found, so that
- * whichever reading the application routes by, the handler it reaches gets a body its
- * binding checked; a reading that binds nothing adds nothing (a body on an unbound path is
- * refused anyway, and an encoded path such as `/caf%C3%A9` reaches the key `'/café'`).
+ * The bindings any reading of `path` reaches: as sent, cut at its first `;`, with runs of
+ * slashes collapsed, and each of those resolved as WHATWG URL resolves it, percent-decoded
+ * (but for `%2F` and `%5C`, which would make new segments), and both; at least one
+ * (`undefined`, when none binds). A request is held to each binding found, so that whichever
+ * reading the application routes by, the handler it reaches gets a body its binding checked.
+ * A reading that binds nothing adds nothing (a body on an unbound path is refused anyway, and
+ * an encoded path such as `/caf%C3%A9` reaches the key `'/café'`), but one that reaches a key
+ * saying its route takes no body (an OpenAPI operation without a requestBody) adds an unbound
+ * route, which refuses a body.
  */
 function bindingsOf(
   engine: BodyEngine,
   method: string,
   path: string,
 ): Array<CompiledRoute | undefined> {
-  const resolved = resolvedPath(path)
-  const readings = [path, resolved, decodedPath(path), resolved && decodedPath(resolved)]
-  const found: CompiledRoute[] = []
-  for (const reading of readings) {
-    const route = reading === undefined ? undefined : engine.find(method, reading)
-    if (route !== undefined && !found.includes(route)) found.push(route)
+  const semicolon = path.indexOf(';')
+  const cut = semicolon === -1 ? path : path.slice(0, semicolon)
+  const found: Array<CompiledRoute | undefined> = []
+  let refusing = false
+  for (const sent of new Set([path, cut, collapsed(path), collapsed(cut)])) {
+    const resolved = resolvedPath(sent)
+    for (const reading of [sent, resolved, decodedPath(sent), resolved && decodedPath(resolved)]) {
+      const route = reading === undefined ? undefined : engine.findKeyed(method, reading)
+      if (route === null) refusing = true
+      else if (route !== undefined && !found.includes(route)) found.push(route)
+    }
   }
-  return found.length === 0 ? [undefined] : found
+  if (refusing || found.length === 0) found.push(undefined)
+  return found
+}
+
+/** The path with each run of slashes made one, as `path.posix.normalize` makes it. */
+function collapsed(path: string): string {
+  return path.replace(/\/{2,}/g, '/')
 }
 
 /** The path of `new URL(path, base)`; undefined for a target that is no path (`*`). */

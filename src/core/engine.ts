@@ -45,6 +45,11 @@ export interface BodyEngine {
   /** The binding of a route in the table; `undefined` when the table has none. */
   find(method: string, path: string): CompiledRoute | undefined
   /**
+   * As `find`, but null where a key says the route takes no body (an OpenAPI operation
+   * without a requestBody), which `find` gives as `undefined`: no binding.
+   */
+  findKeyed(method: string, path: string): CompiledRoute | null | undefined
+  /**
    * The binding whose key has this route pattern (a router's matched route, tokenized as
    * path-to-regexp 8 does); null when its key says the route takes no body (an OpenAPI
    * operation without a requestBody); `undefined` when no key has it.
@@ -95,6 +100,7 @@ export function createEngine(
   return {
     scope,
     find: (method, path) => table.find(method, path) ?? undefined,
+    findKeyed: (method, path) => table.find(method, path),
     byPattern: (method, pattern) => table.byPattern(method, pattern),
     bind: (binding, name = bindingName(binding), required = true) =>
       bind(name, binding, opts, registry, proto, required),

@@ -123,6 +123,7 @@ describe('a path that routers read otherwise', () => {
       'POST /café': { type: 'object', required: ['a'] },
       'POST /files/*rest': { type: 'object', required: ['name'] },
       'POST /admin': { type: 'object', required: ['role'] },
+      'POST /hooks/:provider': { type: 'object' },
     },
   })
   const sign = (body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
@@ -183,6 +184,10 @@ describe('a path that routers read otherwise', () => {
     '/hooks/%67ithub',
     '/hooks\\github',
     '//example.com/hooks/github',
+    // path.posix.normalize, find-my-way's ignoreDuplicateSlashes and useSemicolonDelimiter.
+    '//hooks/github',
+    '/hooks//github',
+    '/hooks/github;x',
   ])('holds %s to the signed binding it may reach (401)', async (path) => {
     await withServer(async (port) => {
       const res = await post(port, path, '{"evil":1}', json)
@@ -223,6 +228,41 @@ describe('a path that routers read otherwise', () => {
         type: 'entity.validation.failed',
       })
     })
+    expectPrototypesUntouched()
+  })
+
+  it('refuses a body on a path that may reach a route taking none', async () => {
+    const reader = createBodyReader({
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: 't', version: '1' },
+        paths: {
+          '/files/{name}/{action}': {
+            post: { requestBody: { content: { 'application/json': { schema: {} } } } },
+          },
+          '/admin': { post: {} },
+        },
+      },
+    })
+    const { baseUrl, close } = await serve(
+      http.createServer((req, res) => {
+        reader(req, res).then(
+          (body) => res.end(JSON.stringify({ body })),
+          (err: unknown) => sendProblem(res, err),
+        )
+      }),
+    )
+    try {
+      const port = Number(new URL(baseUrl).port)
+      expect(await post(port, '/files/a/b', '{"a":1}', json)).toMatchObject({ status: 200 })
+      expect(await post(port, '/files/%2e%2e/admin', '{"a":1}', json)).toMatchObject({
+        status: 415,
+        type: 'route.schema.missing',
+      })
+      expect(await post(port, '/files/%2e%2e/admin')).toMatchObject({ status: 200 })
+    } finally {
+      close()
+    }
     expectPrototypesUntouched()
   })
 
