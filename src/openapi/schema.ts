@@ -92,12 +92,20 @@ const inPlace = new Set([
   'dependencies',
 ])
 
+// Keywords whose schemas test the value rather than constrain it (a `not`, an `if`'s
+// condition) or test something else (property names, one array item): a read-only schema
+// refused there would turn the test around (`not: false` admits anything), so nothing below
+// them is read as a request.
+const tests = new Set(['not', 'if', 'propertyNames', 'contains'])
+
 /**
  * Where `readOnly: true` refuses the value: everywhere (`false`), nowhere on this schema but
- * everywhere below it (`'node'`, the schema translated whole), or nowhere on this schema and
- * what applies to the same value (`'tree'`: a discriminator's property, a `readOnly: false`).
+ * everywhere below it (`'node'`: the schema translated whole, an `allOf` branch, which is a
+ * part of the same value, not a value sent), nowhere on this schema and what applies to the
+ * same value (`'tree'`: a discriminator's property, a `readOnly: false`), or nowhere at all
+ * (`'off'`, below a `not` or an `if`: `tests`).
  */
-type ReadOnlyFree = false | 'node' | 'tree'
+type ReadOnlyFree = false | 'node' | 'tree' | 'off'
 
 /**
  * Translate one schema from the document into what the registry's ajv (JSON Schema
@@ -151,16 +159,14 @@ function translate(
   // What applies to the same value keeps a discriminator's or a `readOnly: false`'s freedom.
   const below = free === 'tree' || schema.readOnly === false ? 'tree' : false
   const sent = context.discriminated?.get(schema)
+  const freeAt = (key: string, name?: string): ReadOnlyFree => {
+    if (free === 'off' || tests.has(key)) return 'off'
+    if (key === 'allOf') return below === 'tree' ? 'tree' : 'node'
+    if (inPlace.has(key)) return below
+    return key === 'properties' && sent?.has(name as string) ? 'tree' : false
+  }
   const sub = (value: unknown, at: string, key: string, name?: string) =>
-    translate(
-      value,
-      context,
-      `${where}/${at}`,
-      active,
-      repeats,
-      copy,
-      inPlace.has(key) ? below : key === 'properties' && sent?.has(name as string) ? 'tree' : false,
-    )
+    translate(value, context, `${where}/${at}`, active, repeats, copy, freeAt(key, name))
   // Built as entries: a member named `__proto__` stays a member, never the prototype.
   const entries: Array<[string, unknown]> = []
   const only$ref = context.version === '3.0' && typeof schema.$ref === 'string'
@@ -192,7 +198,8 @@ function translate(
   // (`ownerId: { anyOf: [{ $ref: Id }, { type: 'null' }] }`, `items: { $ref: Id }`).
   if (free === false && isReadOnly(schema, context, new Set())) return false
   const out: Record<string, unknown> = Object.fromEntries(entries)
-  requestOnly(schema, out, context)
+  // Below a test, `required` keeps its read-only names: left out, the test would change.
+  if (free !== 'off') requestOnly(schema, out, context)
   discriminate(schema, out, where, context)
   if (context.version === '3.0') from30(out)
   return out
@@ -206,7 +213,25 @@ function translate(
 function baseRef(schema: Record<string, unknown>, context: TranslateContext): string | undefined {
   const target = component(schema, context)
   if (!isRecord(target) || context.inherits?.get(schema)?.has(target) !== true) return undefined
+  // A component that is only a `$ref` (3.1: `Animal: { $ref: Pet }`) is used elsewhere too,
+  // where it must dispatch: it keeps naming Pet whole. A branch that inherits Pet through it
+  // then loops, which start-up refuses (loops.ts), rather than lose the dispatch everywhere.
+  if (isComponentRoot(schema, context)) return undefined
   return context.bases?.get(target)
+}
+
+const componentRoots = new WeakMap<object, WeakSet<object>>()
+
+/** True for a schema that is a component itself (`components.schemas.X`), not a part of one. */
+function isComponentRoot(schema: object, context: TranslateContext): boolean {
+  const { components } = context
+  if (components === undefined) return false
+  let roots = componentRoots.get(components)
+  if (roots === undefined) {
+    roots = new WeakSet(Object.values(components).filter(isRecord))
+    componentRoots.set(components, roots)
+  }
+  return roots.has(schema)
 }
 
 /**

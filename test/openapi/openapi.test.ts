@@ -303,6 +303,21 @@ describe.each(['3.0.3', '3.1.0'])(
         },
       })
 
+    test('a branch inheriting the base through an alias of it fails at start-up', () => {
+      // `Animal: { $ref: Pet }` is used elsewhere, where it must pick among Cat and Dog: Cat's
+      // base through it is Pet whole, whose discriminator picks Cat again (a loop).
+      const pet = {
+        type: 'object',
+        properties: { petType: { type: 'string' } },
+        oneOf: [ref('Cat')],
+        discriminator: { propertyName: 'petType' },
+      }
+      const cat = { allOf: [ref('Animal'), { required: ['meow'] }] }
+      expect(() => petsApp(openapi, petRef, { Pet: pet, Animal: ref('Pet'), Cat: cat })).toThrow(
+        /refers to itself in a loop/,
+      )
+    })
+
     test('the picked branch is held to its own schema and its base, once', async () => {
       const { app, seen } = mount()
       const cat = { petType: 'Cat', meow: true, name: 'Tom' }
@@ -344,6 +359,8 @@ describe.each(['3.0.3', '3.1.0'])('readOnly wherever it applies (OpenAPI %s)', (
           counts: { type: 'object', additionalProperties: id },
           meta: { type: 'object', properties: { audit: { allOf: [{ anyOf: [id] }] } } },
           alias: { ...id, readOnly: false },
+          // A test of the value, not a value sent: `not: false` would admit anything.
+          label: { not: id },
         },
       },
     })
@@ -351,8 +368,36 @@ describe.each(['3.0.3', '3.1.0'])('readOnly wherever it applies (OpenAPI %s)', (
   test('a body that sends none of it passes; other branches still apply', async () => {
     const { app, seen } = mount()
     const pet = { name: 'Rex', ownerId: null, childIds: [], counts: {}, meta: {}, alias: 3 }
+    expect(
+      (
+        await request(app)
+          .post('/pets')
+          .send({ ...pet, label: 'x' })
+      ).status,
+    ).toBe(200)
+    expectRefusal(
+      await request(app)
+        .post('/pets')
+        .send({ ...pet, label: 1 }),
+      422,
+      'entity.validation.failed',
+    )
     expect((await request(app).post('/pets').send(pet)).status).toBe(200)
-    expect(seen.bodies).toEqual([pet])
+    expect(seen.bodies).toEqual([{ ...pet, label: 'x' }, pet])
+  })
+
+  test('a read-only part composed with allOf does not refuse the whole body', async () => {
+    const { app, seen } = petsApp(openapi, petRef, {
+      Timestamps: { type: 'object', readOnly: true, properties: { at: { type: 'string' } } },
+      Pet: {
+        allOf: [
+          { $ref: '#/components/schemas/Timestamps' },
+          { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+        ],
+      },
+    })
+    expect((await request(app).post('/pets').send({ name: 'Rex' })).status).toBe(200)
+    expect(seen.bodies).toEqual([{ name: 'Rex' }])
   })
 
   test.each([
