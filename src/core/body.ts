@@ -513,6 +513,10 @@ class BodyTask implements ReadSink, TakenBody {
         releaseTaken(replay, found.taken)
         return false
       }
+      // A replay: the keys taken before the one found seen (another instance lists other
+      // secrets) are freed, or a first delivery refused 503 there would find them taken when
+      // its sender retries here. The key found seen still blocks this replay's every retry.
+      releaseTaken(replay, found.taken)
       const seconds = windowSeconds(replay, claim.timestamp !== null, integrity.tolerance)
       this.refuse(replayed(seconds, this.policy.read.route))
       return false

@@ -7,6 +7,7 @@ import {
   type ReplayStore,
   safeBody,
 } from '../../src/index.js'
+import { secretScope } from '../../src/core/replay.js'
 import {
   buildApp,
   type ExpressFactory,
@@ -169,6 +170,43 @@ describe.each(frameworks)('replay keys, scoped by secret, through %s', (_name, e
       const res = await post(on, '/hook', '{}', standard(id, '{}', key))
       expectRefusal(res, 409, 'entity.signature.replayed', on.seen)
     }
+  })
+
+  it("a replay refused as seen frees the keys it took: the first delivery's retry passes", async () => {
+    // Two instances share a store but not all secrets (a rotation under way): the first copy
+    // takes its first key on one, a duplicate on the other takes its own first key and finds
+    // the shared one seen (409); the first copy's store then fails (503), and the sender
+    // retries on the other instance, which must not find its key held by the duplicate.
+    const scopeOf = (secret: string) => secretScope(Buffer.from(secret))
+    const [c, a, b] = ['k1', 'k2', 'k3', 'k4', 'k5']
+      .map((k) => `rotation-${k}`)
+      .sort((x, y) => (scopeOf(x) < scopeOf(y) ? -1 : 1)) as [string, string, string]
+    const memory = memoryReplayStore()
+    let hold = true
+    let fail: ((err: Error) => void) | null = null
+    const store: ReplayStore = {
+      claim: (key, ttl) =>
+        hold && key.includes(scopeOf(b))
+          ? new Promise<boolean>((_resolve, reject) => (fail = reject))
+          : memory.claim(key, ttl),
+      release: (key) => memory.release?.(key),
+    }
+    const replay = { store, header: 'x-delivery' }
+    const one = app(express, { 'POST /hook': { preset: 'github', secrets: [c, a], replay } })
+    const two = app(express, { 'POST /hook': { preset: 'github', secrets: [a, b], replay } })
+    const body = fresh()
+    const headers = { 'x-delivery': freshId(), 'x-hub-signature-256': github(body, a) }
+    const first = post(two, '/hook', body, headers).then((res) => res)
+    for (let waited = 0; fail === null && waited < 2000; waited += 5) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    const duplicate = await post(one, '/hook', body, headers)
+    expectRefusal(duplicate, 409, 'entity.signature.replayed', one.seen)
+    hold = false
+    ;(fail as unknown as (err: Error) => void)(new Error('store down'))
+    expectRefusal(await first, 503, 'replay.store.unavailable', two.seen)
+    passed(await post(one, '/hook', body, headers), one)
+    expectRefusal(await post(two, '/hook', body, headers), 409, 'entity.signature.replayed')
   })
 
   it.each([
