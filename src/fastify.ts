@@ -57,8 +57,14 @@ declare module 'fastify' {
 // key binds it too, then holds what the first handed on to its own rules.
 const kRoute = Symbol('safebody.route')
 const kThen = Symbol('safebody.then')
+// The methods for which a key says the route takes no body (and no schema.body binds it).
+const kNone = Symbol('safebody.none')
 type RouteBindings = Readonly<Record<string, CompiledRoute | undefined>>
-type RouteConfig = { [kRoute]?: RouteBindings; [kThen]?: RouteBindings }
+type RouteConfig = {
+  [kRoute]?: RouteBindings
+  [kThen]?: RouteBindings
+  [kNone]?: ReadonlySet<string>
+}
 
 /**
  * How a key's pattern compares with a route's URL: in case and trailing slash, as fastify
@@ -117,7 +123,9 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
       if (found !== undefined) keyed.add(method)
       if (found !== undefined && found !== null) bindings[method] = capped(found, bodyLimit)
     }
+    const none = new Set(methods.filter((method) => keyed.has(method) && !bindings[method]))
     if (schema !== undefined) {
+      none.clear()
       // Required unless the route says otherwise, as fastify's own validator has it.
       const settings = route.config?.safebody ?? {}
       const name = `${methods.join(',')} ${route.url}`
@@ -132,7 +140,8 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
       }
       route.validatorCompiler = skipBody(this, route.validatorCompiler)
     }
-    route.config = { ...route.config, [kRoute]: bindings, [kThen]: then } as typeof route.config
+    const config = { ...route.config, [kRoute]: bindings, [kThen]: then, [kNone]: none }
+    route.config = config as typeof route.config
   })
   // A refusal before the whole body arrived: Connection: close, the socket closed after the
   // response (`closeUnread`), instead of Node draining the rest. fastify closes the
@@ -201,8 +210,12 @@ class FastifyBindings {
    * route was added (none where no key has its pattern); for a route added before the plugin,
    * the key its pattern finds.
    */
-  binding(request: FastifyRequest): CompiledRoute | undefined {
-    const { method, routeOptions } = request
+  binding(
+    request: FastifyRequest,
+    // fastify builds `routeOptions` anew on each read: read once by the caller.
+    routeOptions = request.routeOptions,
+  ): CompiledRoute | undefined {
+    const { method } = request
     const own = (routeOptions.config as RouteConfig)[kRoute]
     if (own !== undefined) return own[method]
     const { url } = routeOptions
@@ -225,8 +238,18 @@ class FastifyBindings {
   }
 
   /** The route's own `schema.body` binding, where a key binds the route first. */
-  then(request: FastifyRequest): CompiledRoute | undefined {
-    return (request.routeOptions.config as RouteConfig)[kThen]?.[request.method]
+  then(routeOptions: FastifyRequest['routeOptions'], method: string): CompiledRoute | undefined {
+    return (routeOptions.config as RouteConfig)[kThen]?.[method]
+  }
+
+  /**
+   * True where no binding holds the route, but a body another parser took must not pass
+   * unchecked: a key says the route takes none, or every body must be signed (a global
+   * `integrity`), which a body safebody did not read cannot be.
+   */
+  refusesForeign(routeOptions: FastifyRequest['routeOptions'], method: string): boolean {
+    if ((routeOptions.config as RouteConfig)[kNone]?.has(method) === true) return true
+    return this.engine.scope.fallback.policy.integrity !== null
   }
 
   /**
@@ -284,11 +307,12 @@ function bodyParser(bindings: FastifyBindings) {
       })
     }
     const path = pathOf(url)
-    const route = bindings.binding(request)
+    const { routeOptions } = request
+    const route = bindings.binding(request, routeOptions)
     const scope = bindings.scope(request, route)
     const { rawHeaders } = payload
     const asked = { method, path, headers, rawHeaders }
-    takeHeld(scope, route, bindings.then(request), asked, payload, (err, value) => {
+    takeHeld(scope, route, bindings.then(routeOptions, method), asked, payload, (err, value) => {
       if (err !== null && err !== undefined) return done(err as Error)
       if (value === noBody || value === unread || value === undefined) {
         return done(null, undefined)
@@ -348,8 +372,10 @@ function parsedMethods(fastify: FastifyInstance): ReadonlySet<string> {
  * fastify takes the request for bodiless, which an HTTP/2 stream need not be.
  */
 function parserRan(method: string, headers: IncomingHttpHeaders, parsed: ReadonlySet<string>) {
-  // hasBody without a source reads the two length headers only.
-  return parsed.has(method) && (headers['content-type'] !== undefined || hasBody(headers))
+  if (!parsed.has(method) || headers['content-type'] !== undefined) return parsed.has(method)
+  // fastify's own test, to the letter: `Content-Length: 00` runs a parser too.
+  const length = headers['content-length']
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }
 
 /**
@@ -384,9 +410,12 @@ function unparsedBody(
       })
     }
     const path = pathOf(url)
-    const route = bindings.binding(request)
-    const then = bindings.then(request)
-    if (route === undefined && then === undefined && (!present || elsewhere)) return next()
+    const { routeOptions } = request
+    const route = bindings.binding(request, routeOptions)
+    const then = bindings.then(routeOptions, method)
+    const unbound = route === undefined && then === undefined
+    if (unbound && !present) return next()
+    if (unbound && elsewhere && !bindings.refusesForeign(routeOptions, method)) return next()
     const scope = bindings.scope(request, route)
     const asked = { method, path, headers, rawHeaders: raw.rawHeaders }
     const handOn: BodyCallback = (err, value) => {
@@ -395,8 +424,9 @@ function unparsedBody(
       next()
     }
     if (present && elsewhere) {
-      const [first, second] = [route, then].filter((bound) => bound !== undefined)
-      return foreignBody(scope, first as CompiledRoute, asked, (err) => {
+      // An unbound route here refuses it as a body on a route with no binding (415).
+      const [first, second] = unbound ? [undefined] : [route, then].filter((bound) => bound)
+      return foreignBody(scope, first, asked, (err) => {
         if (err !== null && err !== undefined) return next(err as Error)
         if (second === undefined) return next()
         foreignBody(scope, second, asked, handOn)

@@ -157,14 +157,15 @@ export function retakeBody(
 /**
  * For an adapter whose framework handed a body to another parser instead of safebody (a
  * fastify content-type parser registered after the plugin), on a bound route: the body
- * safebody never read is refused as a content type outside the route's list (415), after
+ * safebody never read is refused as a content type outside the route's list (415; with no
+ * route, as a body on a route with no binding, `route.schema.missing`), after
  * the signature header the route requires is read (401 without it), as a read refuses it.
  * Report mode reports it and leaves the application's value (`unread`), as it leaves a type
  * no format decodes; a signed route refuses it in every mode, since it cannot be verified.
  */
 export function foreignBody(
   scope: BodyScope,
-  route: CompiledRoute,
+  route: CompiledRoute | undefined,
   request: BodyRequest,
   done: BodyCallback,
 ): void {
@@ -274,8 +275,8 @@ class BodyTask implements ReadSink, TakenBody {
   }
 
   foreign(): void {
-    const { policy } = this
-    const refusal = parsedByAnother((this.route as CompiledRoute).formats)
+    const { policy, route } = this
+    const refusal = route === undefined ? unboundRoute() : parsedByAnother(route.formats)
     try {
       if (policy.integrity !== null) {
         this.integrity = policy.integrity

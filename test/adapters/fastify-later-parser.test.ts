@@ -216,4 +216,71 @@ describe('safebody/fastify and a parser registered after it', () => {
     expect(ran).toEqual(['/keyed', '/own'])
     await app.close()
   })
+
+  it('refuses it on a route a key says takes no body, and everywhere under a global integrity', async () => {
+    const openapi = {
+      openapi: '3.1.0',
+      info: { title: 't', version: '1' },
+      paths: { '/none': { post: {} } },
+    }
+    const none = await build({ openapi }, (a) => {
+      a.setErrorHandler(problemDetails())
+      a.post('/none', async () => ({ ran: true }))
+      return a.register(formbody)
+    })
+    const refused = await none.app.inject({
+      method: 'POST',
+      url: '/none',
+      payload: 'x=1',
+      headers: form,
+    })
+    expectRefused(refused, 415, 'route.schema.missing')
+    await none.app.close()
+
+    // Every body must be signed: one another parser took cannot be verified.
+    const signed = await build({ integrity: { preset: 'github', secret } }, (a) =>
+      a.register(formbody),
+    )
+    const payload = 'x=1'
+    const unsigned = await signed.app.inject({
+      method: 'POST',
+      url: '/free',
+      payload,
+      headers: form,
+    })
+    expectRefused(unsigned, 401, 'entity.signature.missing')
+    const verified = await signed.app.inject({
+      method: 'POST',
+      url: '/free',
+      payload,
+      headers: { ...form, ...sign(payload) },
+    })
+    expectRefused(verified, 415, 'route.schema.missing')
+    expect(signed.ran).toEqual([])
+    await signed.app.close()
+  })
+
+  it('drops what a later parser made of Content-Length: 00 on a bound route, as of 0', async () => {
+    const served = await build(
+      { routes: { 'POST /child': { type: 'object', required: ['x'] } } },
+      async (a) => {
+        await a.register(async (child) => {
+          child.removeContentTypeParser('*')
+          child.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) =>
+            done(null, { fromCatchAll: body }),
+          )
+          child.post('/child', async (request) => ({ body: request.body ?? null }))
+        })
+      },
+    )
+    for (const length of ['0', '00']) {
+      const res = await served.app.inject({
+        method: 'POST',
+        url: '/child',
+        headers: { 'content-length': length },
+      })
+      expect([length, res.statusCode, res.json()]).toEqual([length, 200, { body: null }])
+    }
+    await served.app.close()
+  })
 })
