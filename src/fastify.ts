@@ -200,8 +200,8 @@ function bodyLimited(read: ReadPolicy, bodyLimit: number): ReadPolicy {
 class FastifyBindings {
   private readonly routes = new WeakMap<CompiledRoute, Map<number, CompiledRoute>>()
   private readonly scopes = new Map<number, BodyScope>()
-  /** By route URL and method: the binding a route added before the plugin has, or null. */
-  private readonly early = new Map<string, Map<string, CompiledRoute | null>>()
+  /** By route URL and method, for a route added before the plugin: its key (`byPattern`). */
+  private readonly early = new Map<string, Map<string, CompiledRoute | null | undefined>>()
 
   constructor(private readonly engine: BodyEngine) {}
 
@@ -222,12 +222,13 @@ class FastifyBindings {
     if (url === undefined) return undefined
     let byMethod = this.early.get(url)
     if (byMethod === undefined) this.early.set(url, (byMethod = new Map()))
+    // undefined: no key has its pattern; null: a key says it takes no body (`refusesForeign`).
     let found = byMethod.get(method)
-    if (found === undefined) {
-      found = this.engine.byPattern(method, fastifyPattern(url)) ?? null
+    if (found === undefined && !byMethod.has(method)) {
+      found = this.engine.byPattern(method, fastifyPattern(url))
       byMethod.set(method, found)
     }
-    if (found === null) return undefined
+    if (found === null || found === undefined) return undefined
     const { bodyLimit } = routeOptions
     if (found.policy.read.limit <= bodyLimit) return found
     let byLimit = this.routes.get(found)
@@ -248,8 +249,12 @@ class FastifyBindings {
    * `integrity`), which a body safebody did not read cannot be.
    */
   refusesForeign(routeOptions: FastifyRequest['routeOptions'], method: string): boolean {
-    if ((routeOptions.config as RouteConfig)[kNone]?.has(method) === true) return true
-    return this.engine.scope.fallback.policy.integrity !== null
+    if (this.engine.scope.fallback.policy.integrity !== null) return true
+    const config = routeOptions.config as RouteConfig
+    if (config[kRoute] !== undefined) return config[kNone]?.has(method) === true
+    // A route added before the plugin: as `binding` found its key.
+    const { url } = routeOptions
+    return url !== undefined && this.early.get(url)?.get(method) === null
   }
 
   /**

@@ -223,19 +223,18 @@ describe('safebody/fastify and a parser registered after it', () => {
       info: { title: 't', version: '1' },
       paths: { '/none': { post: {} } },
     }
-    const none = await build({ openapi }, (a) => {
-      a.setErrorHandler(problemDetails())
-      a.post('/none', async () => ({ ran: true }))
-      return a.register(formbody)
-    })
-    const refused = await none.app.inject({
-      method: 'POST',
-      url: '/none',
-      payload: 'x=1',
-      headers: form,
-    })
-    expectRefused(refused, 415, 'route.schema.missing')
-    await none.app.close()
+    // Added after the plugin, and before it (which onRoute never saw): found the same way.
+    for (const early of [false, true]) {
+      const app = Fastify()
+      app.setErrorHandler(problemDetails())
+      if (early) app.post('/none', async () => ({ ran: true }))
+      await app.register(safebody, { openapi })
+      if (!early) app.post('/none', async () => ({ ran: true }))
+      await app.register(formbody)
+      const res = await app.inject({ method: 'POST', url: '/none', payload: 'x=1', headers: form })
+      expectRefused(res, 415, 'route.schema.missing')
+      await app.close()
+    }
 
     // Every body must be signed: one another parser took cannot be verified.
     const signed = await build({ integrity: { preset: 'github', secret } }, (a) =>
