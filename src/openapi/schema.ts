@@ -213,11 +213,22 @@ function translate(
 function baseRef(schema: Record<string, unknown>, context: TranslateContext): string | undefined {
   const target = component(schema, context)
   if (!isRecord(target) || context.inherits?.get(schema)?.has(target) !== true) return undefined
-  // A component that is only a `$ref` (3.1: `Animal: { $ref: Pet }`) is used elsewhere too,
-  // where it must dispatch: it keeps naming Pet whole. A branch that inherits Pet through it
-  // then loops, which start-up refuses (loops.ts), rather than lose the dispatch everywhere.
-  if (isComponentRoot(schema, context)) return undefined
+  // A component that is only a `$ref` (`Animal: { $ref: Pet }`) is used elsewhere too, where
+  // it must dispatch: it keeps naming Pet whole. A branch that inherits Pet through it then
+  // loops, which start-up refuses (loops.ts), rather than lose the dispatch everywhere. A 3.1
+  // component with keywords beside its `$ref` (`Cat: { $ref: Pet, properties }`) composes Pet.
+  if (isAlias(schema, context)) return undefined
   return context.bases?.get(target)
+}
+
+// Keywords beside a `$ref` that do not change what it validates.
+const annotations = new Set(['$ref', 'description', 'title', 'deprecated', 'example', 'examples'])
+
+/** A component that is a `$ref` and nothing more (3.0 ignores what is beside a `$ref`). */
+function isAlias(schema: Record<string, unknown>, context: TranslateContext): boolean {
+  if (!isComponentRoot(schema, context)) return false
+  if (context.version === '3.0') return true
+  return Object.keys(schema).every((key) => annotations.has(key) || key.startsWith('x-'))
 }
 
 const componentRoots = new WeakMap<object, WeakSet<object>>()

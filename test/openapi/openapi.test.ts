@@ -340,6 +340,36 @@ describe.each(['3.0.3', '3.1.0'])(
   },
 )
 
+// OpenAPI 3.1 reads the keywords beside a `$ref` (3.0 drops them): a branch may inherit its
+// base that way, and must not be taken for an alias of it.
+test('3.1: a branch inheriting the base by a $ref beside its own keywords validates', async () => {
+  const openapi = '3.1.0'
+  const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
+  const pet = {
+    type: 'object',
+    required: ['petType'],
+    properties: { petType: { type: 'string' } },
+    oneOf: [ref('Cat')],
+    discriminator: { propertyName: 'petType' },
+  }
+  const cat = {
+    ...ref('Pet'),
+    type: 'object',
+    properties: { meow: { type: 'boolean' } },
+    required: ['meow'],
+  }
+  const { app, seen } = petsApp(openapi, petRef, { Pet: pet, Cat: cat })
+  expectRefusal(
+    await request(app).post('/pets').send({ petType: 'Cat' }),
+    422,
+    'entity.validation.failed',
+    seen,
+  )
+  const body = { petType: 'Cat', meow: true }
+  expect((await request(app).post('/pets').send(body)).status).toBe(200)
+  expect(seen.bodies).toEqual([body])
+})
+
 describe.each(['3.0.3', '3.1.0'])('readOnly wherever it applies (OpenAPI %s)', (openapi) => {
   // A read-only Id reached through a branch, an item or a map is as read-only as a property
   // marked so: a client sending it is mass-assigning a server's value.
