@@ -11,9 +11,9 @@ export interface ReplayStore {
   claim(key: string, ttl: number): boolean | PromiseLike<boolean>
   /**
    * Forget `key`, claimed for a request that was refused after all (503: the claim answered
-   * too late, or the claim of another of the delivery's keys failed), so the sender's retry
-   * must find the key free. Optional; without it, the retry is refused as a replay while the
-   * key lives.
+   * too late, or the claim of another of the delivery's keys failed; 409: another of its keys
+   * was found seen), so that a retry of the delivery the key belongs to finds it free.
+   * Optional; without it, such a retry is refused as a replay while the key lives.
    */
   release?(key: string): unknown
 }
