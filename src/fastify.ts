@@ -123,9 +123,13 @@ const safebodyPlugin: FastifyPluginCallback<SafeBodyPluginOptions> = (fastify, o
       if (found !== undefined) keyed.add(method)
       if (found !== undefined && found !== null) bindings[method] = capped(found, bodyLimit)
     }
-    const none = new Set(methods.filter((method) => keyed.has(method) && !bindings[method]))
+    // With schema.body, such a route refuses a body anyway: its key binds nothing before it.
+    const none = new Set(
+      schema === undefined
+        ? methods.filter((method) => keyed.has(method) && !bindings[method])
+        : [],
+    )
     if (schema !== undefined) {
-      none.clear()
       // Required unless the route says otherwise, as fastify's own validator has it.
       const settings = route.config?.safebody ?? {}
       const name = `${methods.join(',')} ${route.url}`

@@ -18,7 +18,7 @@ import { closeUnread, connectionHeaders } from './core/connection.js'
 import { type BindingSpec, createEngine, type RouteSchemas } from './core/engine.js'
 import type { RouteBinding, SafeBodyOptions } from './core/options.js'
 import type { BodySchema } from './core/registry.js'
-import { hasBody } from './core/read.js'
+import { codingOf, hasBody } from './core/read.js'
 import type { HeaderBag } from './core/request.js'
 import type { CompiledRoute } from './core/route.js'
 import type { ViolationStats } from './core/violations.js'
@@ -168,10 +168,7 @@ function handler(
  */
 function cacheBytes(c: Context, taken: TakenBody, headers: HeaderBag): void {
   const cache = (c.req as unknown as { bodyCache?: Record<string, unknown> }).bodyCache
-  const coding = String(headers['content-encoding'] ?? '')
-    .trim()
-    .toLowerCase()
-  if (coding !== '' && coding !== 'identity') return
+  if (codingOf(headers['content-encoding']) !== 'identity') return
   // Also a body read to find it empty, or none read (taken for its signature): empty bytes.
   if (typeof cache !== 'object' || cache === null) return
   if (Object.keys(cache).length > 0) return
@@ -219,9 +216,8 @@ function pathInApp(c: Context): string | null {
   if (base === '/' || base === '') return path
   if (/[*{}()]/.test(base)) return null
   const segments = base.split('/').filter((segment) => segment !== '')
-  if (!base.includes(':') && !path.startsWith(base.endsWith('/') ? base : `${base}/`)) {
-    if (path !== base) return null
-  }
+  const under = path === base || path.startsWith(base.endsWith('/') ? base : `${base}/`)
+  if (!base.includes(':') && !under) return null
   // A parameter matches one segment: the base is as many segments of the path.
   let at = 0
   for (let i = 0; i < segments.length; i++) {

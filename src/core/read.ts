@@ -623,7 +623,8 @@ function notInflated(policy: ReadPolicy, coding: string): BodyError {
   })
 }
 
-function codingOf(header: string | string[] | undefined): string {
+/** The Content-Encoding a header names, lower case; `identity` for none. */
+export function codingOf(header: string | string[] | undefined): string {
   if (header === undefined) return 'identity'
   const value = (Array.isArray(header) ? header.join(',') : header).trim().toLowerCase()
   return value === '' ? 'identity' : value
