@@ -18,6 +18,7 @@ import {
   type RegExpEngine,
   type UnsafePatterns,
 } from './patterns.js'
+import { SchemaResources } from './loops.js'
 import { inheritsAny, presenceNames } from './presence.js'
 import { readSchemaFolder } from './schema-files.js'
 import { isStandardSchema, standardProps, type StandardSchemaV1 } from './standard.js'
@@ -124,6 +125,12 @@ export function createRegistry(
   const fast = buildAjv(draft, { ...ajvOptions, formats }, extras, patterns, false)
   const names = registerAll(own, entries)
   registerAll(fast, entries)
+  // `$ref` loops that only some values reach, which the start-up probe (`compile`) misses.
+  const resources = new SchemaResources()
+  for (const { schema, key } of entries) resources.add(schema, schemaId(schema) ?? key)
+  for (const { schema, key, names } of entries) {
+    refuseLoop(resources, schema, names[0] ?? schemaId(schema) ?? key)
+  }
   for (const name of standard.keys()) {
     if (names.has(name)) throw new Error(`safebody: two schemas are registered as "${name}"`)
   }
@@ -168,6 +175,8 @@ export function createRegistry(
       const cached = compiled.get(schema)
       if (cached) return cached
       const name = schemaId(schema) ?? 'inline schema'
+      resources.add(schema, '')
+      refuseLoop(resources, schema, name)
       const validate = pick((ajv) => ajv.compile(schema), name, namesPrototypeKey(schema))
       compiled.set(schema, validate)
       return validate
@@ -322,6 +331,21 @@ function refuseEndlessLoop(validate: ValidateFunction, name: string): void {
       )
     }
   }
+}
+
+/**
+ * Refuse `schema` where it reaches a `$ref` loop that reads nothing of the value on its way
+ * round (`SchemaResources`), naming the schemas on the loop by their URIs.
+ */
+function refuseLoop(resources: SchemaResources, schema: JsonSchema, name: string): void {
+  const way = resources.loopIn(schema)
+  if (way === null) return
+  const uris = [...way.filter((uri, i) => uri !== way[i - 1]), way[0]].map((uri) => uri || '#')
+  throw new Error(
+    `safebody: schema "${name}" refers to itself in a loop that reads nothing of the value ` +
+      `(${uris.join(' -> ')}: $ref, allOf, anyOf, if/then and the like): validating would ` +
+      'overflow the stack',
+  )
 }
 
 /** One schema to register: the names routes may use for it, and its ajv key if it has no $id. */

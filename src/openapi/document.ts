@@ -1,3 +1,4 @@
+import { atPointer, isRecord, unescapePointer } from '../core/json-pointer.js'
 import { readDocument } from '../core/schema-files.js'
 
 /** An OpenAPI 3.0 or 3.1 document, as parsed from JSON or YAML. */
@@ -52,33 +53,9 @@ export function resolveLocal(loaded: LoadedDocument, value: unknown, where: stri
   return current
 }
 
-/** The value at a JSON pointer written as a URI fragment (`#/a/b~1c`). */
-/** What the local reference `ref` (`#/a/b`) points at in `root`, or undefined. */
+/** What the local reference `ref` (`#/a/b~1c`) points at in `root`, or undefined. */
 export function pointer(root: unknown, ref: string): unknown {
-  let current = root
-  for (const raw of ref.slice(2).split('/')) {
-    const key = unescapePointer(raw)
-    if (key === null || (!isRecord(current) && !Array.isArray(current))) return undefined
-    if (!Object.hasOwn(current, key)) return undefined
-    current = (current as Record<string, unknown>)[key]
-  }
-  return current
+  return atPointer(root, ref.slice(1))
 }
 
-/**
- * One JSON pointer segment from its URI-fragment spelling: percent-decoding, then ~1 and ~0;
- * null when a percent-escape is malformed (`%ZZ`, or bytes that are not UTF-8).
- */
-export function unescapePointer(segment: string): string | null {
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(segment)
-  } catch {
-    return null
-  }
-  return decoded.replaceAll('~1', '/').replaceAll('~0', '~')
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
+export { isRecord, unescapePointer }

@@ -165,6 +165,17 @@ describe('start-up checks through safeBody()', () => {
         B: { allOf: [{ $ref: '#/components/schemas/A/properties/pet' }] },
       },
     ],
+    [
+      'under a property, behind if',
+      {
+        A: {
+          type: 'object',
+          properties: {
+            x: { if: { const: 'go' }, then: { $ref: '#/components/schemas/A/properties/x' } },
+          },
+        },
+      },
+    ],
   ])('a $ref loop only some values reach (%s) fails at start-up', (_loop, schemas) => {
     const document = {
       ...doc({ 'application/json': { schema: { $ref: '#/components/schemas/A' } } }),
@@ -172,6 +183,35 @@ describe('start-up checks through safeBody()', () => {
     }
     expect(() => safeBody({ openapi: document })).toThrow(
       /^safebody: OpenAPI document: schema "openapi:\/components\/schemas\/[AB]" refers to itself in a loop that reads nothing of the value \(#\/components\/schemas\/[AB] -> /,
+    )
+  })
+
+  test('a $ref loop through an $id inside a component fails at start-up', () => {
+    const inner = 'https://example.com/inner'
+    const A = {
+      type: 'object',
+      properties: { y: { $id: inner, anyOf: [{ type: 'number' }, { $ref: inner }] } },
+    }
+    const document = {
+      ...doc({ 'application/json': { schema: { $ref: '#/components/schemas/A' } } }),
+      components: { schemas: { A } },
+    }
+    expect(() => safeBody({ openapi: document })).toThrow(
+      `safebody: OpenAPI document: schema "${inner}" refers to itself in a loop that reads nothing of the value (${inner} -> ${inner}:`,
+    )
+  })
+
+  test('a $ref loop through a schemas entry and back fails at start-up', () => {
+    const user = 'https://example.com/user'
+    const document = {
+      ...doc({ 'application/json': { schema: { $ref: '#/components/schemas/A' } } }),
+      components: { schemas: { A: { anyOf: [{ type: 'number' }, { $ref: user }] } } },
+    }
+    const schemas = {
+      user: { $id: user, if: { const: 'go' }, then: { $ref: 'openapi:/components/schemas/A' } },
+    }
+    expect(() => safeBody({ openapi: document, schemas })).toThrow(
+      `safebody: schema "user" refers to itself in a loop that reads nothing of the value (${user} -> openapi:/components/schemas/A -> ${user}:`,
     )
   })
 

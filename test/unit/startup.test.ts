@@ -1,7 +1,7 @@
 import express from 'express'
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
-import { safeBody } from '../../src/index.js'
+import { type JsonSchema, problemDetails, safeBody } from '../../src/index.js'
 
 const schema = { type: 'object', properties: { a: { type: 'integer' } }, required: ['a'] }
 
@@ -41,6 +41,84 @@ describe('start-up errors say what was meant', () => {
       properties: { kids: { type: 'array', items: { $ref: 'tree' } } },
     }
     expect(() => safeBody({ routes: { 'POST /x': tree } })).not.toThrow()
+  })
+
+  // A loop only some values reach passes the start-up probe (null, true, 0, '', [], {}), then
+  // overflows the stack on the values that reach it: a 500 a client could ask for at will.
+  it.each([
+    [
+      'behind if, under a property',
+      {
+        properties: { x: { $ref: '#/$defs/t' } },
+        $defs: { t: { if: { const: 'go' }, then: { $ref: '#/$defs/t' } } },
+      },
+      'loop',
+    ],
+    [
+      'through a nested absolute $id',
+      {
+        properties: {
+          y: {
+            $id: 'https://example.com/inner',
+            anyOf: [{ type: 'number' }, { $ref: 'https://example.com/inner' }],
+          },
+        },
+      },
+      'https://example.com/inner',
+    ],
+    [
+      'through a nested relative $id',
+      {
+        $id: 'https://example.com/outer',
+        properties: { y: { $id: 'inner', anyOf: [{ type: 'number' }, { $ref: 'inner' }] } },
+      },
+      'https://example.com/inner',
+    ],
+    [
+      'through an $anchor, behind not',
+      { properties: { y: { $anchor: 'a', anyOf: [{ type: 'number' }, { not: { $ref: '#a' } }] } } },
+      'loop',
+    ],
+    ['into another registered schema', { properties: { z: { $ref: 'other' } } }, 'other'],
+  ])('refuses a $ref loop only some values reach (%s)', (_where, loop, uri) => {
+    const other = { $id: 'other', anyOf: [{ type: 'string' }, { allOf: [{ $ref: 'other' }] }] }
+    const schemas: Record<string, JsonSchema> = uri === 'other' ? { loop, other } : { loop }
+    expect(() => safeBody({ schemas, routes: { 'POST /x': 'loop' } })).toThrow(
+      `refers to itself in a loop that reads nothing of the value (${uri} -> ${uri}:`,
+    )
+    // Inline in a route, as well as registered.
+    if (uri !== 'other') {
+      expect(() => safeBody({ routes: { 'POST /x': loop } })).toThrow(
+        /refers to itself in a loop that reads nothing of the value/,
+      )
+    }
+  })
+
+  it('takes recursion that reads into the value, and validates through it', async () => {
+    const node = {
+      $id: 'node',
+      type: 'object',
+      properties: {
+        name: { type: 'string' },
+        next: { anyOf: [{ type: 'null' }, { $ref: 'node' }] },
+        kids: { type: 'array', items: { $ref: '#' } },
+      },
+      required: ['name'],
+    }
+    const app = express()
+    app.use(safeBody({ schemas: [node], routes: { 'POST /x': 'node' } }))
+    app.post('/x', (req, res) => res.json(req.body))
+    app.use(problemDetails())
+    const body = { name: 'a', next: { name: 'b', next: null }, kids: [{ name: 'c' }] }
+    const ok = await request(app).post('/x').send(body)
+    expect(ok.status).toBe(200)
+    expect(ok.body).toEqual(body)
+    const bad = await request(app)
+      .post('/x')
+      .send({ name: 'a', next: { next: null } })
+    expect(bad.status).toBe(422)
+    expect(bad.body.type).toBe('entity.validation.failed')
+    expect(Object.prototype).toEqual({})
   })
 
   it('refuses an ajv $async schema, whose promise would be taken for a pass', () => {
