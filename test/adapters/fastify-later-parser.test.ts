@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import type { SafeBodyOptions } from '../../src/index.js'
 import safebody, { problemDetails } from '../../src/fastify.js'
-import { expectPrototypesUntouched } from '../helpers/app.js'
+import { expectPrototypesUntouched, point } from '../helpers/app.js'
 import { eventRecorder, tick } from '../helpers/violations.js'
 
 // A content-type parser the app registers after the plugin takes its types over: on a route a
@@ -12,12 +12,6 @@ import { eventRecorder, tick } from '../helpers/violations.js'
 // mode reports it), as the middleware elsewhere refuses such a type before a later parser sees
 // it; a route no binding holds keeps it.
 describe('safebody/fastify and a parser registered after it', () => {
-  const point = {
-    type: 'object',
-    properties: { x: { type: 'integer' } },
-    required: ['x'],
-    additionalProperties: false,
-  } as const
   const secret = 'webhook-secret'
   const form = { 'content-type': 'application/x-www-form-urlencoded' }
   const json = { 'content-type': 'application/json' }

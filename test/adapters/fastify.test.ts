@@ -10,7 +10,7 @@ import { problemDetails as expressProblems, type RouteBinding, safeBody } from '
 import safebody, { problemDetails } from '../../src/fastify.js'
 import { fastifyPattern } from '../../src/fastify-pattern.js'
 import { createEngine } from '../../src/core/engine.js'
-import { expectPrototypesUntouched } from '../helpers/app.js'
+import { expectPrototypesUntouched, point } from '../helpers/app.js'
 import { expectBindings, tagged } from '../helpers/routing.js'
 
 // The route patterns the plugin tokenizes, counted: never per request for a route it saw added.
@@ -81,13 +81,6 @@ describeContract('fastify (route schema.body)', async () => {
 })
 
 describe('safebody/fastify', () => {
-  const point = {
-    type: 'object',
-    properties: { x: { type: 'integer' } },
-    required: ['x'],
-    additionalProperties: false,
-  } as const
-
   async function app(build: (app: FastifyInstance) => void, bodyLimit?: number) {
     const instance = Fastify(bodyLimit === undefined ? {} : { bodyLimit })
     await instance.register(safebody, { limit: '10mb' })

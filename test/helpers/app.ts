@@ -81,6 +81,14 @@ const pristine = describeBuiltins()
  * Assert that no built-in prototype gained, lost or changed a key since the test process
  * started, and that a fresh object inherits nothing enumerable.
  */
+/** A closed object with one required integer, `{ x: 1 }`: the fastify suites' route schema. */
+export const point = {
+  type: 'object',
+  properties: { x: { type: 'integer' } },
+  required: ['x'],
+  additionalProperties: false,
+} as const
+
 export function expectPrototypesUntouched(): void {
   expect(describeBuiltins()).toEqual(pristine)
   const fresh: Record<string, unknown> = {}
