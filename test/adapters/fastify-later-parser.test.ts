@@ -64,6 +64,22 @@ describe('safebody/fastify and a parser registered after it', () => {
     expectPrototypesUntouched()
   }
 
+  const post = (app: FastifyInstance, url: string, payload: string, headers: HeaderMap) =>
+    app.inject({ method: 'POST', url, payload, headers })
+  type HeaderMap = Record<string, string>
+
+  /** POST `payload` to `url`: the handler gets `body`. */
+  async function handedOn(
+    app: FastifyInstance,
+    url: string,
+    payload: string,
+    headers: HeaderMap,
+    body: unknown,
+  ) {
+    const res = await post(app, url, payload, headers)
+    expect([res.statusCode, res.json()]).toEqual([200, { body }])
+  }
+
   it('refuses a form @fastify/formbody parsed on a bound route, and leaves it on a free one', async () => {
     const { app, ran } = await build(options(), (a) => a.register(formbody))
     const payload = '__proto__[polluted]=1&constructor[prototype][polluted]=1&x=1'
@@ -75,16 +91,9 @@ describe('safebody/fastify and a parser registered after it', () => {
       expect(detail).toContain('`formats` is [json, msgpack, yaml]')
     }
     // Its own formats still reach safebody.
-    const ok = await app.inject({
-      method: 'POST',
-      url: '/keyed',
-      payload: '{"x":1}',
-      headers: json,
-    })
-    expect([ok.statusCode, ok.json()]).toEqual([200, { body: { x: 1 } }])
+    await handedOn(app, '/keyed', '{"x":1}', json, { x: 1 })
     // A route no binding holds keeps the other parser's body.
-    const free = await app.inject({ method: 'POST', url: '/free', payload: 'a=1', headers: form })
-    expect([free.statusCode, free.json()]).toEqual([200, { body: { a: '1' } }])
+    await handedOn(app, '/free', 'a=1', form, { a: '1' })
     expect(ran).toEqual(['/keyed', '/free'])
     expectPrototypesUntouched()
     await app.close()
@@ -116,13 +125,7 @@ describe('safebody/fastify and a parser registered after it', () => {
       const res = await app.inject({ method: 'POST', url, payload, headers: json })
       expectRefused(res, 415, 'content.type.unsupported')
     }
-    const free = await app.inject({
-      method: 'POST',
-      url: '/free',
-      payload: '{"a":1}',
-      headers: json,
-    })
-    expect([free.statusCode, free.json()]).toEqual([200, { body: { a: 1 } }])
+    await handedOn(app, '/free', '{"a":1}', json, { a: 1 })
     expect(ran).toEqual(['/free'])
     await app.close()
   })
@@ -150,10 +153,8 @@ describe('safebody/fastify and a parser registered after it', () => {
         415,
         'content.type.unsupported',
       )
-      const yaml = await send('/keyed', 'application/yaml', 'x: 1')
-      expect([yaml.statusCode, yaml.json()]).toEqual([200, { body: { x: 1 } }])
-      const free = await send('/free', 'text/csv', 'x\n1')
-      expect([free.statusCode, free.json()]).toEqual([200, { body: { any: 'x\n1' } }])
+      await handedOn(app, '/keyed', 'x: 1', { 'content-type': 'application/yaml' }, { x: 1 })
+      await handedOn(app, '/free', 'x\n1', { 'content-type': 'text/csv' }, { any: 'x\n1' })
     }
     expect(ran).toEqual(['/keyed', '/free', '/keyed', '/free'])
     await app.close()
@@ -164,21 +165,9 @@ describe('safebody/fastify and a parser registered after it', () => {
     const payload = 'x=1'
     const unsigned = await app.inject({ method: 'POST', url: '/hooks', payload, headers: form })
     expectRefused(unsigned, 401, 'entity.signature.missing')
-    const signed = await app.inject({
-      method: 'POST',
-      url: '/hooks',
-      payload,
-      headers: { ...form, ...sign(payload) },
-    })
+    const signed = await post(app, '/hooks', payload, { ...form, ...sign(payload) })
     expectRefused(signed, 415, 'content.type.unsupported')
-    const body = '{"x":1}'
-    const ok = await app.inject({
-      method: 'POST',
-      url: '/hooks',
-      payload: body,
-      headers: { ...json, ...sign(body) },
-    })
-    expect([ok.statusCode, ok.json()]).toEqual([200, { body: { x: 1 } }])
+    await handedOn(app, '/hooks', '{"x":1}', { ...json, ...sign('{"x":1}') }, { x: 1 })
     expect(ran).toEqual(['/hooks'])
     await app.close()
   })
@@ -189,21 +178,14 @@ describe('safebody/fastify and a parser registered after it', () => {
       a.register(formbody),
     )
     const payload = 'x=1'
-    const reported = await app.inject({ method: 'POST', url: '/keyed', payload, headers: form })
-    expect([reported.statusCode, reported.json()]).toEqual([200, { body: { x: '1' } }])
-    const own = await app.inject({ method: 'POST', url: '/own', payload, headers: form })
-    expect([own.statusCode, own.json()]).toEqual([200, { body: { x: '1' } }])
+    await handedOn(app, '/keyed', payload, form, { x: '1' })
+    await handedOn(app, '/own', payload, form, { x: '1' })
     await tick()
     expect(events.map(({ action, type, route }) => [action, type, route])).toEqual([
       ['reported', 'content.type.unsupported', 'POST /keyed'],
       ['reported', 'content.type.unsupported', 'POST /own'],
     ])
-    const signed = await app.inject({
-      method: 'POST',
-      url: '/hooks',
-      payload,
-      headers: { ...form, ...sign(payload) },
-    })
+    const signed = await post(app, '/hooks', payload, { ...form, ...sign(payload) })
     expectRefused(signed, 415, 'content.type.unsupported')
     await tick()
     expect(events.at(-1)).toMatchObject({ action: 'refused', route: 'POST /hooks' })
