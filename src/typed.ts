@@ -30,10 +30,17 @@ export type BodyOf<S> = S extends StandardSchemaV1
 
 /**
  * The body type a client sends for a schema: a Standard Schema's input type, before its
- * transforms and defaults (zod's `z.input`); for any other schema, `BodyOf`. Hono's client
- * (`hc`) types a route's `json` with it.
+ * transforms and defaults (zod's `z.input`); a JSON Schema's with the properties that have a
+ * `default` optional (ajv's `useDefaults` fills them in); for any other schema, `BodyOf`.
+ * Hono's client (`hc`) types a route's `json` with it.
  */
-export type InputOf<S> = S extends StandardSchemaV1 ? StandardSchemaInput<S> : BodyOf<S>
+export type InputOf<S> = S extends StandardSchemaV1
+  ? StandardSchemaInput<S>
+  : S extends TypeBoxSchema
+    ? BodyOf<S>
+    : S extends JSONSchema
+      ? FromSchema<S, { keepDefaultedPropertiesOptional: true }>
+      : unknown
 
 /** TypeBox schemas carry their static type in phantom `static` and `params` properties. */
 interface TypeBoxSchema {

@@ -86,6 +86,12 @@ describe("safebody/hono types c.req.valid('json')", () => {
   test("types hc's json from the schema's input, the handler's from its output", () => {
     const signup = z.object({ name: z.string(), age: z.number().default(18) })
     const stamp = z.object({ at: z.string().transform((at) => Date.parse(at)) })
+    const defaulted = {
+      type: 'object',
+      properties: { name: { type: 'string' }, role: { type: 'string', default: 'member' } },
+      required: ['name'],
+      additionalProperties: false,
+    } as const
     const bodies = honoBody()
     const app = new Hono()
       .post('/users', bodies.route(signup), (c) => {
@@ -97,7 +103,15 @@ describe("safebody/hono types c.req.valid('json')", () => {
         return c.json(null)
       })
       .post('/plain', bodies.route(user), (c) => c.json(null))
+      .post('/defaulted', bodies.route(defaulted), (c) => {
+        expectTypeOf(c.req.valid('json')).toEqualTypeOf<{ name: string; role: string }>()
+        return c.json(null)
+      })
     const client = hc<typeof app>('http://localhost')
+    // A JSON Schema `default` (ajv's useDefaults) leaves its property optional to the client.
+    void client.defaulted.$post({ json: { name: 'a' } })
+    // @ts-expect-error name has no default
+    void client.defaulted.$post({ json: { role: 'admin' } })
     void client.users.$post({ json: { name: 'a' } })
     void client.stamps.$post({ json: { at: '2026-12-07' } })
     void client.plain.$post({ json: { name: 'a', age: 3 } })
