@@ -1,5 +1,5 @@
 import fastUriModule from 'fast-uri'
-import { atPointer, isRecord } from './json-pointer.js'
+import { isRecord, unescapePointer } from './json-pointer.js'
 import { cjsDefault } from './length.js'
 
 /**
@@ -9,134 +9,301 @@ import { cjsDefault } from './length.js'
  * JSON Schema leaves such schemas undefined (2020-12 core, 9.4.1) and ajv compiles them, so
  * safebody refuses them at start-up. Found here by reading the schemas, not by running them: a
  * loop behind an `if`, an `anyOf` branch or a discriminator is reached by some values only,
- * which a probe at start-up does not send.
+ * which a probe at start-up does not send. The check is by structure: a loop no value can go
+ * all the way round (each turn asks for another `const`) is refused too.
  */
 
 // ajv resolves `$id` and `$ref` with fast-uri (safebody sets no other `uriResolver`).
 const fastUri = cjsDefault<typeof fastUriModule>(fastUriModule)
 
-// Keywords whose schemas apply to the same value as the schema that holds them.
+// Where a schema sits, as ajv walks a schema for its `$id`s and anchors (json-schema-traverse
+// with `allKeys`): under these keywords, one schema; a list of schemas; a record of schemas.
+// Any other key but those holding data (`skipped`) may hold one too, such as an `x-` extension
+// or a custom keyword: its `$id`s are indexed (ajv resolves `$ref`s to them), but it is not
+// applied to the value, so no loop is looked for from it.
+const oneSchema = new Set([
+  'additionalItems',
+  'items',
+  'contains',
+  'additionalProperties',
+  'propertyNames',
+  'not',
+  'if',
+  'then',
+  'else',
+  'unevaluatedItems',
+  'unevaluatedProperties',
+  'contentSchema',
+])
+const schemaLists = new Set(['items', 'prefixItems', 'allOf', 'anyOf', 'oneOf'])
+const schemaRecords = new Set([
+  '$defs',
+  'definitions',
+  'properties',
+  'patternProperties',
+  'dependencies',
+  'dependentSchemas',
+])
+const skipped = new Set([
+  'default',
+  'enum',
+  'const',
+  'required',
+  'examples',
+  'maximum',
+  'minimum',
+  'exclusiveMaximum',
+  'exclusiveMinimum',
+  'multipleOf',
+  'maxLength',
+  'minLength',
+  'pattern',
+  'format',
+  'maxItems',
+  'minItems',
+  'uniqueItems',
+  'maxProperties',
+  'minProperties',
+])
+
+// Keywords whose schemas apply to the same value as the schema that holds them
+// (`dependencies` is draft-07's `dependentSchemas`; its lists of names are no schemas).
 const sameValueOne = ['not', 'if', 'then', 'else'] as const
 const sameValueList = ['allOf', 'anyOf', 'oneOf'] as const
-const sameValueMap = ['dependentSchemas', 'dependencies'] as const
-// Keywords whose values are data, not schemas: an `$id` inside one names no schema.
-const dataKeywords = new Set(['const', 'enum', 'default', 'examples', 'example'])
+const sameValueRecord = ['dependentSchemas', 'dependencies'] as const
 
 /**
- * The schemas `$ref`s may reach, by URI: each root under its base, and every `$id` and
- * `$anchor` inside one, each resolved against the base of the schema that holds it, as ajv
- * resolves them. A reference to any other URI (a meta-schema, a `$dynamicRef`) is not
- * followed.
+ * A schema where a document has it: its base URI (what its `$ref`s resolve against), the
+ * document it lies in (what a `$ref` with no URI before its `#` names where the base is none:
+ * an inline schema without `$id`), and its JSON pointer there. One object may sit in several
+ * documents (a constant two schemas share): each place is its own location.
+ */
+export interface Location {
+  readonly node: Record<string, unknown>
+  readonly base: string
+  readonly document: object
+  readonly pointer: string
+}
+
+/** A loop, as the locations of the schemas on it, from the first one to come back to. */
+export type SchemaLoop = readonly Location[]
+
+/**
+ * The schemas `$ref`s may reach, by URI: each root under its base, and every `$id`, `$anchor`
+ * and `$dynamicAnchor` inside one, each resolved against the base of the schema that holds it,
+ * as ajv resolves them. A `$dynamicRef` is followed to its static target and to every
+ * `$dynamicAnchor` of its name (whichever the value's way picks).
  */
 export class SchemaResources {
-  private readonly byUri = new Map<string, object>()
-  /** The base URI each indexed schema's own `$ref` resolves against. */
-  private readonly bases = new WeakMap<object, string>()
-  /**
-   * The outermost schema each indexed one lies in: what a reference with no URI before its
-   * fragment (`#/$defs/a`) names where there is no base (an inline schema without `$id`).
-   */
-  private readonly documents = new WeakMap<object, object>()
-  /** The schemas inside each added one, itself included. */
-  private readonly members = new WeakMap<object, object[]>()
-  /** Schemas whose every loop was looked for: none. */
-  private readonly clear = new WeakSet<object>()
+  private readonly byUri = new Map<string, Location>()
+  /** The anchors of documents with no base, by document. */
+  private readonly localAnchors = new WeakMap<object, Map<string, Location>>()
+  private readonly dynamicAnchors = new Map<string, Location[]>()
+  /** The locations of the schemas applied to a value in each added document. */
+  private readonly applied = new WeakMap<object, Location[]>()
+  /** Locations from which no loop can be reached, by schema: their bases or documents. */
+  private readonly clear = new WeakMap<object, Set<string | object>>()
 
   /** Index `schema` and the schemas inside it, `base` being the URI it is known by. */
   add(schema: unknown, base: string): void {
     if (!isRecord(schema)) return
-    if (typeof schema.$id !== 'string' && base !== '') {
-      this.byUri.set(splitUri(fastUri.resolve('', base))[0], schema)
-    }
-    const nodes: object[] = []
-    this.members.set(schema, nodes)
-    const pending: Array<[unknown, string]> = [[schema, base]]
+    const resource = base === '' ? '' : splitUri(fastUri.resolve('', base))[0]
+    const root: Location = { node: schema, base: resource, document: schema, pointer: '' }
+    if (resource !== '' && typeof schema.$id !== 'string') this.byUri.set(resource, root)
+    const applied: Location[] = []
+    this.applied.set(schema, applied)
+    // Each schema once per base in a document, so that one that contains itself ends the walk.
+    const seen = new WeakMap<object, Set<string | object>>()
+    const pending: Array<[Location, boolean]> = [[root, true]]
     for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-      const [node, outer] = next
-      if (Array.isArray(node)) {
-        for (const item of node) pending.push([item, outer])
-        continue
-      }
-      if (!isRecord(node) || this.bases.has(node)) continue
-      let here = outer
-      if (typeof node.$id === 'string') {
-        const uri = fastUri.resolve(outer, node.$id)
-        const [resource, fragment] = splitUri(uri)
-        // draft-07 names an anchor with `$id: '#name'`: the base stays.
-        if (fragment === '') here = resource
-        this.byUri.set(fragment === '' ? resource : uri, node)
-      }
-      if (typeof node.$anchor === 'string') {
-        this.byUri.set(`${splitUri(here)[0]}#${node.$anchor}`, node)
-      }
-      this.bases.set(node, here)
-      this.documents.set(node, schema)
-      nodes.push(node)
+      const [outer, isApplied] = next
+      const { node, pointer, base } = outer
+      if (seen.get(node)?.has(base)) continue
+      addTo(seen, node, base)
+      const location = this.index(outer)
+      if (isApplied) applied.push(location)
       for (const [key, value] of Object.entries(node)) {
-        if (!dataKeywords.has(key)) pending.push([value, here])
+        const at = `${pointer}/${escapePointer(key)}`
+        const child = (item: unknown, where: string, applies: boolean) => {
+          if (isRecord(item)) pending.push([{ ...location, node: item, pointer: where }, applies])
+        }
+        if (Array.isArray(value)) {
+          if (schemaLists.has(key)) value.forEach((item, i) => child(item, `${at}/${i}`, isApplied))
+        } else if (schemaRecords.has(key)) {
+          if (isRecord(value)) {
+            for (const [name, item] of Object.entries(value)) {
+              child(item, `${at}/${escapePointer(name)}`, isApplied)
+            }
+          }
+        } else if (oneSchema.has(key)) child(value, at, isApplied)
+        else if (!skipped.has(key)) child(value, at, false)
       }
     }
+  }
+
+  /** Record the URIs `$id` and the anchors give `at`; its location, with its own base. */
+  private index(at: Location): Location {
+    const { node } = at
+    const location = own(at)
+    if (typeof node.$id === 'string') {
+      const uri = fastUri.resolve(at.base, node.$id)
+      this.byUri.set(location === at ? uri : location.base, location)
+    }
+    for (const anchor of [node.$anchor, node.$dynamicAnchor]) {
+      if (typeof anchor !== 'string') continue
+      if (location.base !== '') this.byUri.set(`${location.base}#${anchor}`, location)
+      else {
+        let local = this.localAnchors.get(at.document)
+        if (local === undefined) this.localAnchors.set(at.document, (local = new Map()))
+        local.set(anchor, location)
+      }
+    }
+    if (typeof node.$dynamicAnchor === 'string') {
+      const all = this.dynamicAnchors.get(node.$dynamicAnchor)
+      if (all === undefined) this.dynamicAnchors.set(node.$dynamicAnchor, [location])
+      else all.push(location)
+    }
+    return location
   }
 
   /**
-   * The base URIs of the schemas on a same-value loop that `schema`, or any schema inside it
-   * (a value reaches those through `properties`, `items` and the like), comes to, starting
-   * with the first schema on the loop; null when there is none. `schema` must have been added.
+   * A same-value loop that `schema`, or any schema inside it that applies to the value or a
+   * part of it (a value reaches those through `properties`, `items` and the like), comes to;
+   * null when there is none. `schema` must have been added.
    */
-  loopIn(schema: unknown): string[] | null {
-    // The schemas on the current way, each with its base.
-    const way = new Map<object, string>()
-    const visit = (node: unknown): string[] | null => {
-      if (!isRecord(node) || this.clear.has(node)) return null
-      if (way.has(node)) return [...way.values()].slice([...way.keys()].indexOf(node))
-      way.set(node, this.bases.get(node) ?? '')
-      const found = this.sameValue(node, visit)
-      way.delete(node)
-      if (found === null) this.clear.add(node)
+  loopIn(schema: unknown): SchemaLoop | null {
+    if (!isRecord(schema)) return null
+    const starts = this.applied.get(schema)
+    if (starts === undefined)
+      throw new Error('safebody: a schema looked at for loops was not added')
+    // The locations on the current way, and the same keyed by schema and base or document.
+    const way: Location[] = []
+    const onWay = new WeakMap<object, Set<string | object>>()
+    const visit = (at: Location): SchemaLoop | null => {
+      const key = at.base === '' ? at.document : at.base
+      if (this.clear.get(at.node)?.has(key)) return null
+      if (onWay.get(at.node)?.has(key)) {
+        const from = way.findIndex((l) => l.node === at.node && (l.base || l.document) === key)
+        return way.slice(from)
+      }
+      way.push(at)
+      addTo(onWay, at.node, key)
+      let found: SchemaLoop | null = null
+      for (const next of this.sameValue(at)) {
+        found = visit(next)
+        if (found !== null) break
+      }
+      way.pop()
+      onWay.get(at.node)?.delete(key)
+      if (found === null) addTo(this.clear, at.node, key)
       return found
     }
-    for (const node of isRecord(schema) ? (this.members.get(schema) ?? [schema]) : []) {
-      const found = visit(node)
+    for (const start of starts) {
+      const found = visit(start)
       if (found !== null) return found
     }
     return null
   }
 
-  /** Visit each schema that applies to the value `node` applies to; the first loop found. */
-  private sameValue(
-    node: Record<string, unknown>,
-    visit: (schema: unknown) => string[] | null,
-  ): string[] | null {
-    const next: unknown[] = []
-    for (const key of sameValueOne) next.push(node[key])
+  /** The locations of the schemas that apply to the value the schema at `at` applies to. */
+  private sameValue(at: Location): Location[] {
+    const { node, pointer } = at
+    const next: Location[] = []
+    const child = (item: unknown, where: string) => {
+      if (isRecord(item)) next.push(own({ ...at, node: item, pointer: where }))
+    }
+    for (const key of sameValueOne) child(node[key], `${pointer}/${key}`)
     for (const key of sameValueList) {
       const list = node[key]
-      if (Array.isArray(list)) next.push(...list)
+      if (Array.isArray(list)) list.forEach((item, i) => child(item, `${pointer}/${key}/${i}`))
     }
-    for (const key of sameValueMap) {
-      const map = node[key]
-      if (isRecord(map)) next.push(...Object.values(map))
+    for (const key of sameValueRecord) {
+      const record = node[key]
+      if (!isRecord(record)) continue
+      for (const [name, item] of Object.entries(record)) {
+        child(item, `${pointer}/${key}/${escapePointer(name)}`)
+      }
     }
-    if (typeof node.$ref === 'string') next.push(this.target(node, node.$ref))
-    for (const schema of next) {
-      const found = visit(schema)
-      if (found !== null) return found
+    if (typeof node.$ref === 'string') next.push(...this.targets(at, node.$ref))
+    if (typeof node.$dynamicRef === 'string') {
+      next.push(...this.targets(at, node.$dynamicRef))
+      const [, name] = splitUri(node.$dynamicRef)
+      next.push(...(this.dynamicAnchors.get(name) ?? []))
     }
-    return null
+    return next
   }
 
-  /** The schema `ref`, in `from`, names; undefined for one not indexed. */
-  private target(from: object, ref: string): unknown {
-    const uri = fastUri.resolve(this.bases.get(from) ?? '', ref)
+  /** The location `ref`, in the schema at `at`, names; none for a URI not indexed. */
+  private targets(at: Location, ref: string): Location[] {
+    const uri = fastUri.resolve(at.base, ref)
     const [resource, fragment] = splitUri(uri)
-    const root = resource === '' ? this.documents.get(from) : this.byUri.get(resource)
-    if (fragment === '') return root
-    if (!fragment.startsWith('/')) return this.byUri.get(uri)
-    return root === undefined ? undefined : atPointer(root, fragment)
+    const { document } = at
+    const root: Location | undefined =
+      resource === ''
+        ? { node: document as Record<string, unknown>, base: '', document, pointer: '' }
+        : this.byUri.get(resource)
+    let found: Location | undefined
+    if (fragment === '' || root === undefined) found = root
+    else if (!fragment.startsWith('/')) {
+      found = resource === '' ? this.localAnchors.get(document)?.get(fragment) : this.byUri.get(uri)
+    } else found = this.descend(root, fragment)
+    return found === undefined ? [] : [found]
   }
+
+  /** The location at the JSON pointer `path` from `root`, each `$id` on the way its base. */
+  private descend(root: Location, path: string): Location | undefined {
+    let at = root
+    let current: unknown = root.node
+    let pointer = root.pointer
+    for (const raw of path.slice(1).split('/')) {
+      const key = unescapePointer(raw)
+      if (key === null || (!isRecord(current) && !Array.isArray(current))) return undefined
+      if (!Object.hasOwn(current, key)) return undefined
+      current = (current as Record<string, unknown>)[key]
+      pointer = `${pointer}/${raw}`
+      if (isRecord(current)) at = own({ ...at, node: current, pointer })
+    }
+    return isRecord(current) ? at : undefined
+  }
+}
+
+/**
+ * `at` with the base its own `$id` gives it, where it has one (then its pointer starts again
+ * from it); `at` itself otherwise, draft-07's `$id: '#name'` (an anchor) included.
+ */
+function own(at: Location): Location {
+  const { $id } = at.node
+  if (typeof $id !== 'string') return at
+  const [resource, fragment] = splitUri(fastUri.resolve(at.base, $id))
+  return fragment === '' ? { ...at, base: resource, pointer: '' } : at
+}
+
+/** `location` as a URI: its base, and `#` and its JSON pointer where it is deeper. */
+export function locationUri(location: Location): string {
+  const { base, pointer } = location
+  return pointer === '' ? base || '#' : `${base}#${pointer}`
+}
+
+/**
+ * The schemas on `loop`, for a message: each where the loop comes into another resource, then
+ * the first again, each as `show` spells it.
+ */
+export function loopPath(loop: SchemaLoop, show: (at: Location) => string = locationUri): string {
+  const entries = loop.filter((at, i) => i === 0 || at.base !== loop[i - 1]?.base)
+  return [...entries, loop[0] as Location].map(show).join(' -> ')
+}
+
+function addTo(map: WeakMap<object, Set<string | object>>, node: object, key: string | object) {
+  let set = map.get(node)
+  if (set === undefined) map.set(node, (set = new Set()))
+  set.add(key)
 }
 
 function splitUri(uri: string): [string, string] {
   const at = uri.indexOf('#')
   return at === -1 ? [uri, ''] : [uri.slice(0, at), uri.slice(at + 1)]
+}
+
+function escapePointer(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1')
 }

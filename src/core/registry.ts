@@ -18,7 +18,7 @@ import {
   type RegExpEngine,
   type UnsafePatterns,
 } from './patterns.js'
-import { SchemaResources } from './loops.js'
+import { loopPath, SchemaResources } from './loops.js'
 import { inheritsAny, presenceNames } from './presence.js'
 import { readSchemaFolder } from './schema-files.js'
 import { isStandardSchema, standardProps, type StandardSchemaV1 } from './standard.js'
@@ -335,15 +335,14 @@ function refuseEndlessLoop(validate: ValidateFunction, name: string): void {
 
 /**
  * Refuse `schema` where it reaches a `$ref` loop that reads nothing of the value on its way
- * round (`SchemaResources`), naming the schemas on the loop by their URIs.
+ * round (`SchemaResources`), naming the schemas on the loop.
  */
 function refuseLoop(resources: SchemaResources, schema: JsonSchema, name: string): void {
-  const way = resources.loopIn(schema)
-  if (way === null) return
-  const uris = [...way.filter((uri, i) => uri !== way[i - 1]), way[0]].map((uri) => uri || '#')
+  const loop = resources.loopIn(schema)
+  if (loop === null) return
   throw new Error(
     `safebody: schema "${name}" refers to itself in a loop that reads nothing of the value ` +
-      `(${uris.join(' -> ')}: $ref, allOf, anyOf, if/then and the like): validating would ` +
+      `(${loopPath(loop)}: $ref, allOf, anyOf, if/then and the like): validating would ` +
       'overflow the stack',
   )
 }

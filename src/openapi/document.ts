@@ -1,4 +1,4 @@
-import { atPointer, isRecord, unescapePointer } from '../core/json-pointer.js'
+import { atPointer, isRecord } from '../core/json-pointer.js'
 import { readDocument } from '../core/schema-files.js'
 
 /** An OpenAPI 3.0 or 3.1 document, as parsed from JSON or YAML. */
@@ -57,5 +57,3 @@ export function resolveLocal(loaded: LoadedDocument, value: unknown, where: stri
 export function pointer(root: unknown, ref: string): unknown {
   return atPointer(root, ref.slice(1))
 }
-
-export { isRecord, unescapePointer }

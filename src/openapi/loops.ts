@@ -1,4 +1,4 @@
-import { SchemaResources } from '../core/loops.js'
+import { type Location, locationUri, loopPath, SchemaResources } from '../core/loops.js'
 import type { JsonSchema } from '../core/registry.js'
 
 /**
@@ -11,24 +11,25 @@ export function refuseSameValueLoops(schemas: readonly JsonSchema[], name: strin
   const resources = new SchemaResources()
   for (const schema of schemas) resources.add(schema, '')
   for (const schema of schemas) {
-    const ids = resources.loopIn(schema)
-    if (ids !== null) throw loopError(name, ids)
+    const loop = resources.loopIn(schema)
+    if (loop === null) continue
+    const start = (loop[0] as Location).base
+    throw new Error(
+      `safebody: ${name}: schema "${start}" refers to itself in a loop that reads nothing of ` +
+        `the value (${loopPath(loop, documentName)}: $ref, allOf, anyOf, if/then and the ` +
+        'like): validating would overflow the stack',
+    )
   }
 }
 
-function loopError(name: string, ids: string[]): Error {
-  const start = ids[0] as string
-  const names = [...ids.filter((id, i) => id !== ids[i - 1]), start].map(documentName)
-  return new Error(
-    `safebody: ${name}: schema "${start}" refers to itself in a loop that reads nothing of the ` +
-      `value (${names.join(' -> ')}: $ref, allOf, anyOf, if/then and the like): validating ` +
-      'would overflow the stack',
-  )
-}
-
-/** `#/components/schemas/Pet` for the component's `$id`, as the document spells it. */
-function documentName(id: string): string {
-  const base = /\/without-discriminator$/.test(id)
-  const path = id.replace(/^openapi:/, '#').replace(/\/without-discriminator$/, '')
-  return base ? `${path} (without its discriminator)` : path
+/**
+ * Where `at` is in the document: `#/components/schemas/Pet` and its pointer for a component's
+ * schema, as the document spells it; its URI for one with an `$id` of its own.
+ */
+function documentName(at: Location): string {
+  const { base, pointer } = at
+  if (!base.startsWith('openapi:')) return locationUri(at)
+  const without = /\/without-discriminator$/.test(base)
+  const path = `${base.replace(/^openapi:/, '#').replace(/\/without-discriminator$/, '')}${pointer}`
+  return without ? `${path} (without its discriminator)` : path
 }

@@ -1,4 +1,4 @@
-import { isRecord } from './document.js'
+import { isRecord } from '../core/json-pointer.js'
 
 /**
  * An OpenAPI path template as an Express 5 (path-to-regexp 8) path: `/users/{id}` becomes

@@ -1,6 +1,7 @@
 import type { JsonSchema } from '../core/registry.js'
 import { boundRepeats, type Repeats, repeatCount, tooManyRepeats } from '../core/schema-files.js'
-import { isRecord, pointer, unescapePointer } from './document.js'
+import { isRecord, unescapePointer } from '../core/json-pointer.js'
+import { pointer } from './document.js'
 
 /**
  * Where `components/schemas` live once registered: each component gets the `$id`

@@ -80,11 +80,31 @@ describe('start-up errors say what was meant', () => {
       'loop',
     ],
     ['into another registered schema', { properties: { z: { $ref: 'other' } } }, 'other'],
+    [
+      'under a property named default',
+      {
+        properties: { default: { anyOf: [{ type: 'number' }, { $ref: '#/properties/default' }] } },
+      },
+      'loop',
+    ],
+    [
+      'through a $dynamicAnchor',
+      { properties: { a: { $dynamicAnchor: 'n', anyOf: [{ type: 'number' }, { $ref: '#n' }] } } },
+      'loop',
+    ],
+    [
+      'through a $dynamicRef',
+      {
+        properties: { a: { $ref: '#/$defs/d' } },
+        $defs: { d: { $dynamicAnchor: 'n', anyOf: [{ type: 'number' }, { $dynamicRef: '#n' }] } },
+      },
+      'loop',
+    ],
   ])('refuses a $ref loop only some values reach (%s)', (_where, loop, uri) => {
     const other = { $id: 'other', anyOf: [{ type: 'string' }, { allOf: [{ $ref: 'other' }] }] }
     const schemas: Record<string, JsonSchema> = uri === 'other' ? { loop, other } : { loop }
     expect(() => safeBody({ schemas, routes: { 'POST /x': 'loop' } })).toThrow(
-      `refers to itself in a loop that reads nothing of the value (${uri} -> ${uri}:`,
+      `refers to itself in a loop that reads nothing of the value (${uri}`,
     )
     // Inline in a route, as well as registered.
     if (uri !== 'other') {
@@ -92,6 +112,27 @@ describe('start-up errors say what was meant', () => {
         /refers to itself in a loop that reads nothing of the value/,
       )
     }
+  })
+
+  it('finds a loop in a schema object two schemas share, in each', () => {
+    // `#` names the schema it is in: the shared object loops in the route, not in `a`.
+    const shared = { if: { const: 'go' }, then: { $ref: '#' } }
+    const a = { $id: 'a', type: 'object', properties: { s: shared } }
+    expect(() => safeBody({ schemas: [a], routes: { 'POST /x': 'a' } })).not.toThrow()
+    expect(() => safeBody({ schemas: [a], routes: { 'POST /x': shared } })).toThrow(
+      /schema "inline schema" refers to itself in a loop that reads nothing of the value \(# -> #/,
+    )
+    const b = { $id: 'b', allOf: [shared] }
+    expect(() => safeBody({ schemas: [a, b], routes: { 'POST /x': 'a' } })).toThrow(
+      'schema "b" refers to itself in a loop that reads nothing of the value (b -> b:',
+    )
+  })
+
+  it('leaves a loop in data no keyword applies (an x- extension, a custom keyword)', () => {
+    const schema = { type: 'object', 'x-doc': { $id: 'doc', allOf: [{ $ref: 'doc' }] } }
+    expect(() =>
+      safeBody({ ajv: { keywords: ['x-doc'] }, routes: { 'POST /x': schema } }),
+    ).not.toThrow()
   })
 
   it('takes recursion that reads into the value, and validates through it', async () => {
