@@ -17,10 +17,10 @@ import { cjsDefault } from './length.js'
 const fastUri = cjsDefault<typeof fastUriModule>(fastUriModule)
 
 // Where a schema sits, as ajv walks a schema for its `$id`s and anchors (json-schema-traverse
-// with `allKeys`): under these keywords, one schema; a list of schemas; a record of schemas.
-// Any other key but those holding data (`skipped`) may hold one too, such as an `x-` extension
-// or a custom keyword: its `$id`s are indexed (ajv resolves `$ref`s to them), but it is not
-// applied to the value, so no loop is looked for from it.
+// with `allKeys`; `prefixItems` too): under these keywords, one schema; a list of schemas; a
+// record of schemas. Any other key but those holding data (`skipped`) may hold one too, such
+// as an `x-` extension or a custom keyword: its `$id`s are indexed (ajv resolves `$ref`s to
+// them), but it is not applied to the value, so no loop is looked for from it.
 const oneSchema = new Set([
   'additionalItems',
   'items',
@@ -99,6 +99,10 @@ export class SchemaResources {
   /** The anchors of documents with no base, by document. */
   private readonly localAnchors = new WeakMap<object, Map<string, Location>>()
   private readonly dynamicAnchors = new Map<string, Location[]>()
+  /** The locations a `$ref` named, where ajv may compile a function of their own. */
+  private readonly named = new WeakSet<Location>()
+  /** Each added document's own location. */
+  private readonly roots = new WeakMap<object, Location>()
   /** The locations of the schemas applied to a value in each added document. */
   private readonly applied = new WeakMap<object, Location[]>()
   /** Locations from which no loop can be reached, by schema: their bases or documents. */
@@ -107,32 +111,42 @@ export class SchemaResources {
   /** Index `schema` and the schemas inside it, `base` being the URI it is known by. */
   add(schema: unknown, base: string): void {
     if (!isRecord(schema)) return
-    const resource = base === '' ? '' : splitUri(fastUri.resolve('', base))[0]
+    // ajv takes a root's `$id` as it is (normalised), not resolved against itself.
+    const [ownId = '', anchor = ''] =
+      typeof schema.$id === 'string' ? splitUri(fastUri.resolve('', schema.$id)) : []
+    const resource =
+      ownId !== '' && anchor === '' ? ownId : splitUri(base && fastUri.resolve('', base))[0]
     const root: Location = { node: schema, base: resource, document: schema, pointer: '' }
-    if (resource !== '' && typeof schema.$id !== 'string') this.byUri.set(resource, root)
+    if (resource !== '') this.byUri.set(resource, root)
+    this.roots.set(schema, root)
     const applied: Location[] = []
     this.applied.set(schema, applied)
-    // Each schema once per base in a document, so that one that contains itself ends the walk.
-    const seen = new WeakMap<object, Set<string | object>>()
+    // Each schema once a document (as applied, where it sits both ways), so that a schema that
+    // contains itself ends the walk.
+    const seen = new WeakMap<object, boolean>()
     const pending: Array<[Location, boolean]> = [[root, true]]
     for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
       const [outer, isApplied] = next
-      const { node, pointer, base } = outer
-      if (seen.get(node)?.has(base)) continue
-      addTo(seen, node, base)
-      const location = this.index(outer)
+      const { node } = outer
+      const was = seen.get(node)
+      if (was === true || (was === false && !isApplied)) continue
+      seen.set(node, isApplied)
+      const location = outer === root ? root : own(outer)
+      this.index(location)
       if (isApplied) applied.push(location)
       for (const [key, value] of Object.entries(node)) {
-        const at = `${pointer}/${escapePointer(key)}`
+        const at = `${location.pointer}/${escapePointer(key)}`
         const child = (item: unknown, where: string, applies: boolean) => {
           if (isRecord(item)) pending.push([{ ...location, node: item, pointer: where }, applies])
         }
         if (Array.isArray(value)) {
           if (schemaLists.has(key)) value.forEach((item, i) => child(item, `${at}/${i}`, isApplied))
         } else if (schemaRecords.has(key)) {
+          // A definition applies where a `$ref` names it, which the search follows.
+          const applies = isApplied && key !== '$defs' && key !== 'definitions'
           if (isRecord(value)) {
             for (const [name, item] of Object.entries(value)) {
-              child(item, `${at}/${escapePointer(name)}`, isApplied)
+              child(item, `${at}/${escapePointer(name)}`, applies)
             }
           }
         } else if (oneSchema.has(key)) child(value, at, isApplied)
@@ -141,20 +155,21 @@ export class SchemaResources {
     }
   }
 
-  /** Record the URIs `$id` and the anchors give `at`; its location, with its own base. */
-  private index(at: Location): Location {
-    const { node } = at
-    const location = own(at)
-    if (typeof node.$id === 'string') {
-      const uri = fastUri.resolve(at.base, node.$id)
-      this.byUri.set(location === at ? uri : location.base, location)
+  /** Record the URI the `$id` of the schema at `location` (with its own base) and its anchors give it. */
+  private index(location: Location): void {
+    const { node } = location
+    // draft-07 names an anchor with `$id: '#name'`.
+    const idAnchor =
+      typeof node.$id === 'string' && node.$id.startsWith('#') ? node.$id.slice(1) : undefined
+    if (typeof node.$id === 'string' && idAnchor === undefined && location.base !== '') {
+      this.byUri.set(location.base, location)
     }
-    for (const anchor of [node.$anchor, node.$dynamicAnchor]) {
+    for (const anchor of [node.$anchor, node.$dynamicAnchor, idAnchor]) {
       if (typeof anchor !== 'string') continue
       if (location.base !== '') this.byUri.set(`${location.base}#${anchor}`, location)
       else {
-        let local = this.localAnchors.get(at.document)
-        if (local === undefined) this.localAnchors.set(at.document, (local = new Map()))
+        let local = this.localAnchors.get(location.document)
+        if (local === undefined) this.localAnchors.set(location.document, (local = new Map()))
         local.set(anchor, location)
       }
     }
@@ -163,7 +178,6 @@ export class SchemaResources {
       if (all === undefined) this.dynamicAnchors.set(node.$dynamicAnchor, [location])
       else all.push(location)
     }
-    return location
   }
 
   /**
@@ -189,7 +203,7 @@ export class SchemaResources {
       way.push(at)
       addTo(onWay, at.node, key)
       let found: SchemaLoop | null = null
-      for (const next of this.sameValue(at)) {
+      for (const next of this.sameValue(at, way)) {
         found = visit(next)
         if (found !== null) break
       }
@@ -205,8 +219,11 @@ export class SchemaResources {
     return null
   }
 
-  /** The locations of the schemas that apply to the value the schema at `at` applies to. */
-  private sameValue(at: Location): Location[] {
+  /**
+   * The locations of the schemas that apply to the value the schema at `at` applies to, `way`
+   * being the locations the search came through.
+   */
+  private sameValue(at: Location, way: readonly Location[]): Location[] {
     const { node, pointer } = at
     const next: Location[] = []
     const child = (item: unknown, where: string) => {
@@ -226,9 +243,16 @@ export class SchemaResources {
     }
     if (typeof node.$ref === 'string') next.push(...this.targets(at, node.$ref))
     if (typeof node.$dynamicRef === 'string') {
+      // Its static target, an anchor of its name further out on the value's way, or, with
+      // none in scope, the root of the function ajv is compiling it in (its document, its
+      // resource, or a schema a `$ref` on the way named): each, to be sure.
       next.push(...this.targets(at, node.$dynamicRef))
       const [, name] = splitUri(node.$dynamicRef)
       next.push(...(this.dynamicAnchors.get(name) ?? []))
+      const resource = at.base === '' ? undefined : this.byUri.get(at.base)
+      const document = this.roots.get(at.document)
+      for (const root of [resource, document]) if (root !== undefined) next.push(root)
+      next.push(...way.filter((location) => this.named.has(location)))
     }
     return next
   }
@@ -238,16 +262,15 @@ export class SchemaResources {
     const uri = fastUri.resolve(at.base, ref)
     const [resource, fragment] = splitUri(uri)
     const { document } = at
-    const root: Location | undefined =
-      resource === ''
-        ? { node: document as Record<string, unknown>, base: '', document, pointer: '' }
-        : this.byUri.get(resource)
+    const root = resource === '' ? this.roots.get(document) : this.byUri.get(resource)
     let found: Location | undefined
     if (fragment === '' || root === undefined) found = root
     else if (!fragment.startsWith('/')) {
       found = resource === '' ? this.localAnchors.get(document)?.get(fragment) : this.byUri.get(uri)
     } else found = this.descend(root, fragment)
-    return found === undefined ? [] : [found]
+    if (found === undefined) return []
+    this.named.add(found)
+    return [found]
   }
 
   /** The location at the JSON pointer `path` from `root`, each `$id` on the way its base. */
@@ -261,7 +284,10 @@ export class SchemaResources {
       if (!Object.hasOwn(current, key)) return undefined
       current = (current as Record<string, unknown>)[key]
       pointer = `${pointer}/${raw}`
-      if (isRecord(current)) at = own({ ...at, node: current, pointer })
+      if (isRecord(current)) {
+        at = own({ ...at, node: current, pointer })
+        pointer = at.pointer
+      }
     }
     return isRecord(current) ? at : undefined
   }
@@ -284,13 +310,9 @@ export function locationUri(location: Location): string {
   return pointer === '' ? base || '#' : `${base}#${pointer}`
 }
 
-/**
- * The schemas on `loop`, for a message: each where the loop comes into another resource, then
- * the first again, each as `show` spells it.
- */
+/** The schemas on `loop`, for a message, then the first again, each as `show` spells it. */
 export function loopPath(loop: SchemaLoop, show: (at: Location) => string = locationUri): string {
-  const entries = loop.filter((at, i) => i === 0 || at.base !== loop[i - 1]?.base)
-  return [...entries, loop[0] as Location].map(show).join(' -> ')
+  return [...loop, loop[0] as Location].map(show).join(' -> ')
 }
 
 function addTo(map: WeakMap<object, Set<string | object>>, node: object, key: string | object) {

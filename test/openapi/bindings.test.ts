@@ -197,7 +197,7 @@ describe('start-up checks through safeBody()', () => {
       components: { schemas: { A } },
     }
     expect(() => safeBody({ openapi: document })).toThrow(
-      `safebody: OpenAPI document: schema "${inner}" refers to itself in a loop that reads nothing of the value (${inner} -> ${inner}:`,
+      `safebody: OpenAPI document: schema "${inner}" refers to itself in a loop that reads nothing of the value (${inner} -> ${inner}#/anyOf/1 -> ${inner}:`,
     )
   })
 
@@ -211,7 +211,7 @@ describe('start-up checks through safeBody()', () => {
       user: { $id: user, if: { const: 'go' }, then: { $ref: 'openapi:/components/schemas/A' } },
     }
     expect(() => safeBody({ openapi: document, schemas })).toThrow(
-      `safebody: schema "user" refers to itself in a loop that reads nothing of the value (${user} -> openapi:/components/schemas/A -> ${user}:`,
+      `safebody: schema "user" refers to itself in a loop that reads nothing of the value (${user} -> ${user}#/then -> openapi:/components/schemas/A -> openapi:/components/schemas/A#/anyOf/1 -> ${user}:`,
     )
   })
 

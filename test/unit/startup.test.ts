@@ -124,8 +124,80 @@ describe('start-up errors say what was meant', () => {
     )
     const b = { $id: 'b', allOf: [shared] }
     expect(() => safeBody({ schemas: [a, b], routes: { 'POST /x': 'a' } })).toThrow(
-      'schema "b" refers to itself in a loop that reads nothing of the value (b -> b:',
+      'schema "b" refers to itself in a loop that reads nothing of the value (b -> b#/allOf/0 -> b#/allOf/0/then -> b:',
     )
+  })
+
+  // From the second review of the loop check: each of these started, then a value overflowed.
+  it.each([
+    [
+      "a draft-07 `$id: '#name'` anchor, inline",
+      {
+        ajv: { draft: '07' as const },
+        routes: {
+          'POST /x': {
+            properties: { a: { $ref: '#foo' } },
+            definitions: { f: { $id: '#foo', anyOf: [{ type: 'number' }, { $ref: '#foo' }] } },
+          },
+        },
+      },
+    ],
+    [
+      'an object both under an x- key and under properties',
+      (() => {
+        const s = { anyOf: [{ type: 'number' }, { $ref: '#/properties/a' }] }
+        return {
+          ajv: { strict: false },
+          routes: { 'POST /x': { properties: { a: s }, 'x-data': s } },
+        }
+      })(),
+    ],
+    [
+      'a root with a relative $id of two segments',
+      {
+        schemas: {
+          a: { $id: 'dir/a.json', if: { minLength: 1 }, then: { $ref: '../b' } },
+          b: { if: { minLength: 1 }, then: { $ref: 'dir/a.json' } },
+        },
+        routes: { 'POST /x': 'b' },
+      },
+    ],
+    [
+      'a $dynamicRef with no anchor in scope, in a definition a $ref names',
+      {
+        routes: {
+          'POST /x': {
+            properties: { a: { $ref: '#/$defs/L' } },
+            $defs: { L: { if: { const: 'go' }, then: { $dynamicRef: '#n' } } },
+          },
+        },
+      },
+    ],
+  ])('refuses a loop through %s', (_through, options) => {
+    expect(() => safeBody(options)).toThrow(/refers to itself in a loop that reads nothing/)
+  })
+
+  it('names each schema on a loop by its own resource and pointer, and leaves an unused one', () => {
+    const a = {
+      $id: 'https://example.com/a',
+      properties: { p: { $ref: 'https://example.com/x#/$defs/y' } },
+    }
+    const x = {
+      $id: 'https://example.com/x',
+      $defs: { y: { if: { const: 'go' }, then: { $ref: 'https://example.com/a#/properties/p' } } },
+    }
+    expect(() => safeBody({ schemas: [a, x], routes: { 'POST /x': a.$id } })).toThrow(
+      '(https://example.com/a#/properties/p -> https://example.com/x#/$defs/y -> https://example.com/x#/$defs/y/then -> https://example.com/a#/properties/p:',
+    )
+    // A definition no $ref names applies to no value.
+    const unused = { $defs: { l: { if: { const: 'go' }, then: { $ref: '#/$defs/l' } } } }
+    expect(() => safeBody({ routes: { 'POST /x': unused } })).not.toThrow()
+  })
+
+  it('fails at once on a schema that contains itself, whatever its $id', () => {
+    const cyclic: Record<string, unknown> = { $id: 'a/b', type: 'object', properties: {} }
+    ;(cyclic.properties as Record<string, unknown>).self = cyclic
+    expect(() => safeBody({ routes: { 'POST /x': cyclic } })).toThrow(/circular/)
   })
 
   it('leaves a loop in data no keyword applies (an x- extension, a custom keyword)', () => {
