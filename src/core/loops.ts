@@ -243,16 +243,16 @@ export class SchemaResources {
     }
     if (typeof node.$ref === 'string') next.push(...this.targets(at, node.$ref))
     if (typeof node.$dynamicRef === 'string') {
-      // Its static target, an anchor of its name further out on the value's way, or, with
-      // none in scope, the root of the function ajv is compiling it in (its document, its
-      // resource, or a schema a `$ref` on the way named): each, to be sure.
-      next.push(...this.targets(at, node.$dynamicRef))
+      // As ajv runs it: where its document (or resource) has an anchor of its name at the
+      // root, the outermost schema with that anchor the value's way passed (any of them, to be
+      // sure); where it has none, the function ajv is compiling it in, whose root is its
+      // document, its resource, or a schema a `$ref` on the way named (each, to be sure).
       const [, name] = splitUri(node.$dynamicRef)
-      next.push(...(this.dynamicAnchors.get(name) ?? []))
       const resource = at.base === '' ? undefined : this.byUri.get(at.base)
-      const document = this.roots.get(at.document)
-      for (const root of [resource, document]) if (root !== undefined) next.push(root)
-      next.push(...way.filter((location) => this.named.has(location)))
+      const roots = [resource, this.roots.get(at.document)].filter((root) => root !== undefined)
+      if (roots.some((root) => root.node.$dynamicAnchor === name)) {
+        next.push(...(this.dynamicAnchors.get(name) ?? []))
+      } else next.push(...roots, ...way.filter((location) => this.named.has(location)))
     }
     return next
   }

@@ -194,6 +194,31 @@ describe('start-up errors say what was meant', () => {
     expect(() => safeBody({ routes: { 'POST /x': unused } })).not.toThrow()
   })
 
+  it('takes a 2020-12 extensible tree: a $dynamicRef to the anchor at its root', async () => {
+    const tree = {
+      $id: 'https://example.com/tree',
+      $dynamicAnchor: 'node',
+      type: 'object',
+      properties: {
+        children: { type: 'array', items: { $ref: '#/$defs/child' } },
+        next: { anyOf: [{ type: 'null' }, { $dynamicRef: '#node' }] },
+      },
+      $defs: { child: { $dynamicRef: '#node' } },
+    }
+    const app = express()
+    app.use(safeBody({ schemas: [tree], routes: { 'POST /x': tree.$id } }))
+    app.post('/x', (req, res) => res.json(req.body))
+    app.use(problemDetails())
+    const body = { children: [{ children: [] }], next: { next: null } }
+    const ok = await request(app).post('/x').send(body)
+    expect([ok.status, ok.body]).toEqual([200, body])
+    const bad = await request(app)
+      .post('/x')
+      .send({ children: [1] })
+    expect([bad.status, bad.body.type]).toEqual([422, 'entity.validation.failed'])
+    expect(Object.prototype).toEqual({})
+  })
+
   it('fails at once on a schema that contains itself, whatever its $id', () => {
     const cyclic: Record<string, unknown> = { $id: 'a/b', type: 'object', properties: {} }
     ;(cyclic.properties as Record<string, unknown>).self = cyclic
