@@ -91,8 +91,7 @@ export type SchemaLoop = readonly Location[]
 /**
  * The schemas `$ref`s may reach, by URI: each root under its base, and every `$id`, `$anchor`
  * and `$dynamicAnchor` inside one, each resolved against the base of the schema that holds it,
- * as ajv resolves them. A `$dynamicRef` is followed to its static target and to every
- * `$dynamicAnchor` of its name (whichever the value's way picks).
+ * as ajv resolves them. A `$dynamicRef` is followed wherever ajv may send it (`sameValue`).
  */
 export class SchemaResources {
   private readonly byUri = new Map<string, Location>()
@@ -107,6 +106,8 @@ export class SchemaResources {
   private readonly applied = new WeakMap<object, Location[]>()
   /** Locations from which no loop can be reached, by schema: their bases or documents. */
   private readonly clear = new WeakMap<object, Set<string | object>>()
+  /** A `$dynamicRef` the search met went back along its way: what it found depends on it. */
+  private wayUsed = false
 
   /** Index `schema` and the schemas inside it, `base` being the URI it is known by. */
   add(schema: unknown, base: string): void {
@@ -202,6 +203,8 @@ export class SchemaResources {
       }
       way.push(at)
       addTo(onWay, at.node, key)
+      const outer = this.wayUsed
+      this.wayUsed = false
       let found: SchemaLoop | null = null
       for (const next of this.sameValue(at, way)) {
         found = visit(next)
@@ -209,7 +212,9 @@ export class SchemaResources {
       }
       way.pop()
       onWay.get(at.node)?.delete(key)
-      if (found === null) addTo(this.clear, at.node, key)
+      // Clear for good only where no `$dynamicRef` below went back along this way.
+      if (found === null && !this.wayUsed) addTo(this.clear, at.node, key)
+      this.wayUsed ||= outer
       return found
     }
     for (const start of starts) {
@@ -252,7 +257,10 @@ export class SchemaResources {
       const roots = [resource, this.roots.get(at.document)].filter((root) => root !== undefined)
       if (roots.some((root) => root.node.$dynamicAnchor === name)) {
         next.push(...(this.dynamicAnchors.get(name) ?? []))
-      } else next.push(...roots, ...way.filter((location) => this.named.has(location)))
+      } else {
+        this.wayUsed = true
+        next.push(...roots, ...way.filter((location) => this.named.has(location)))
+      }
     }
     return next
   }
