@@ -1,5 +1,6 @@
 import fastUriModule from 'fast-uri'
 import { isRecord, unescapePointer } from './json-pointer.js'
+import { oneSchema, schemaLists, schemaRecords } from './keywords.js'
 import { cjsDefault } from './length.js'
 
 /**
@@ -17,33 +18,10 @@ import { cjsDefault } from './length.js'
 const fastUri = cjsDefault<typeof fastUriModule>(fastUriModule)
 
 // Where a schema sits, as ajv walks a schema for its `$id`s and anchors (json-schema-traverse
-// with `allKeys`; `prefixItems` too): under these keywords, one schema; a list of schemas; a
-// record of schemas. Any other key but those holding data (`skipped`) may hold one too, such
-// as an `x-` extension or a custom keyword: its `$id`s are indexed (ajv resolves `$ref`s to
-// them), but it is not applied to the value, so no loop is looked for from it.
-const oneSchema = new Set([
-  'additionalItems',
-  'items',
-  'contains',
-  'additionalProperties',
-  'propertyNames',
-  'not',
-  'if',
-  'then',
-  'else',
-  'unevaluatedItems',
-  'unevaluatedProperties',
-  'contentSchema',
-])
-const schemaLists = new Set(['items', 'prefixItems', 'allOf', 'anyOf', 'oneOf'])
-const schemaRecords = new Set([
-  '$defs',
-  'definitions',
-  'properties',
-  'patternProperties',
-  'dependencies',
-  'dependentSchemas',
-])
+// with `allKeys`; `prefixItems` too): under `oneSchema`, `schemaLists` and `schemaRecords`.
+// Any other key but those holding data (`skipped`) may hold one too, such as an `x-` extension
+// or a custom keyword: its `$id`s are indexed (ajv resolves `$ref`s to them), but it is not
+// applied to the value, so no loop is looked for from it.
 const skipped = new Set([
   'default',
   'enum',

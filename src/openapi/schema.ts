@@ -1,6 +1,7 @@
 import type { JsonSchema } from '../core/registry.js'
 import { boundRepeats, type Repeats, repeatCount, tooManyRepeats } from '../core/schema-files.js'
 import { isRecord, unescapePointer } from '../core/json-pointer.js'
+import { oneSchema, schemaLists, schemaRecords } from '../core/keywords.js'
 import { pointer } from './document.js'
 
 /**
@@ -54,31 +55,6 @@ export interface TranslateContext {
    */
   readonly translated?: WeakMap<object, JsonSchema>
 }
-
-// Keywords whose value is a schema, a map of schemas, or a list of schemas.
-const oneSchema = new Set([
-  'additionalProperties',
-  'additionalItems',
-  'not',
-  'contains',
-  'propertyNames',
-  'if',
-  'then',
-  'else',
-  'unevaluatedItems',
-  'unevaluatedProperties',
-  'contentSchema',
-  'items',
-])
-const schemaMap = new Set([
-  'properties',
-  'patternProperties',
-  '$defs',
-  'definitions',
-  'dependentSchemas',
-  'dependencies',
-])
-const schemaList = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items'])
 
 // Keywords whose schemas apply to the same value as the schema that holds them.
 const inPlace = new Set([
@@ -176,10 +152,10 @@ function translate(
     if (key.startsWith('x-')) context.keywords.add(key)
     if (key === '$ref' && typeof value === 'string') {
       entries.push([key, baseRef(schema, context) ?? rewriteRef(value, where)])
-    } else if (schemaList.has(key) && Array.isArray(value)) {
+    } else if (schemaLists.has(key) && Array.isArray(value)) {
       entries.push([key, value.map((item, i) => sub(item, `${key}/${i}`, key))])
     } else if (oneSchema.has(key)) entries.push([key, sub(value, key, key)])
-    else if (schemaMap.has(key) && isRecord(value)) {
+    else if (schemaRecords.has(key) && isRecord(value)) {
       const map = Object.entries(value).map(([name, item]): [string, unknown] => [
         name,
         Array.isArray(item) ? item : sub(item, `${key}/${name}`, key, name),
