@@ -19,7 +19,7 @@ import {
   type UnsafePatterns,
 } from './patterns.js'
 import { loopPath, SchemaResources } from './loops.js'
-import { inheritsAny, presenceNames } from './presence.js'
+import { inheritedTest, presenceNames } from './presence.js'
 import { readSchemaFolder } from './schema-files.js'
 import { isStandardSchema, standardProps, type StandardSchemaV1 } from './standard.js'
 
@@ -272,9 +272,10 @@ function ownUnlessPolluted(
   strict: ValidateFunction,
   names: readonly string[],
 ): ValidateFunction {
+  const inherited = inheritedTest(names)
   // `context` carries the parent ajv writes a coerced top-level value into (route.ts).
   const validate = ((data: unknown, context?: Parameters<ValidateFunction>[1]) => {
-    const chosen = prototypeClean() && !inheritsAny(names) ? fast : strict
+    const chosen = prototypeClean() && !inherited() ? fast : strict
     const valid = chosen(data, context)
     validate.errors = chosen.errors
     return valid
