@@ -92,6 +92,8 @@ export function routeTable<T>(
   const literals = new Map<string, PatternRoute<T>[]>()
   const patterns = new Map<string, PatternRoute<T>[]>()
   const shapes = new Map<string, Map<string, T>>()
+  // The key each shape came from, by method: a duplicate's message names the first.
+  const keys = new Map<string, { key: string; shape: string }>()
   const unslashed = (at: string): string =>
     !strict && at.length > 1 && at.endsWith('/') ? at.slice(0, -1) : at
   // Only ASCII paths and keys are folded this way (where `toLowerCase` and a RegExp agree).
@@ -110,7 +112,10 @@ export function routeTable<T>(
     }
     const byShape = shapes.get(method) ?? new Map<string, T>()
     const at = shapeOf(tokens)
-    if (byShape.has(at)) throw new Error(`safebody: route "${key}" is bound twice`)
+    const exact = shape(tokens)
+    const before = keys.get(`${method} ${at}`)
+    if (before !== undefined) throw boundTwice(key, before, exact, routing)
+    keys.set(`${method} ${at}`, { key, shape: exact })
     shapes.set(method, byShape.set(at, value))
     const text = staticText(tokens)
     const folds = text !== undefined && !caseSensitive && BEYOND_ASCII.test(text)
@@ -144,6 +149,37 @@ export function routeTable<T>(
     find: (method, path) => byMethod(lookup, known, method, path),
     byPattern: (method, pattern) => byMethod(byShape, known, method, shapeOf(pattern)),
   }
+}
+
+/**
+ * A key that matches the paths an earlier key matches: only the first could ever be found.
+ * The message names the earlier key and, where the routing options made the two alike (a
+ * trailing slash, case), the option that tells them apart, for an application whose router
+ * does.
+ */
+function boundTwice(
+  key: string,
+  before: { key: string; shape: string },
+  exact: string,
+  routing: Required<RoutingOptions>,
+): Error {
+  const slashed = (at: string) => at.length > 1 && at.endsWith('/')
+  const unslash = (at: string) => (slashed(at) ? at.slice(0, -1) : at)
+  const alike: string[] = []
+  if (!routing.strict && slashed(exact) !== slashed(before.shape)) {
+    alike.push('routing.strict is false: a trailing slash is not told apart')
+  }
+  // Parameter names are not in a shape: what still differs is case.
+  if (!routing.caseSensitive && unslash(exact) !== unslash(before.shape)) {
+    alike.push('routing.caseSensitive is false: case is not told apart')
+  }
+  const why =
+    alike.length === 0
+      ? ''
+      : ` (${alike.join('; ')}; if your router tells them apart, say so in \`routing\`)`
+  return new Error(
+    `safebody: route "${key}" is bound twice: "${before.key}" matches the same paths${why}`,
+  )
 }
 
 /** The value of the first route in `list` that matches `path`. */

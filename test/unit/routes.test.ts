@@ -68,19 +68,56 @@ describe('routeTable', () => {
     expect(() => routeTable([['/users', 1]])).toThrow(/route "\/users" must be a method and a path/)
     expect(() => routeTable([['POST users', 1]])).toThrow(/must be a method and a path/)
     expect(() => routeTable([['POST /a/:', 1]])).toThrow(/not a valid path/)
+    // The message names the first key and the routing option that made the two alike.
     expect(() =>
       routeTable([
         ['POST /a', 1],
         ['post /A/', 2],
       ]),
-    ).toThrow(/bound twice/)
+    ).toThrow(
+      'safebody: route "post /A/" is bound twice: "POST /a" matches the same paths' +
+        ' (routing.strict is false: a trailing slash is not told apart;' +
+        ' routing.caseSensitive is false: case is not told apart;' +
+        ' if your router tells them apart, say so in `routing`)',
+    )
+    expect(() =>
+      routeTable([
+        ['POST /pets', 1],
+        ['POST /pets/', 2],
+      ]),
+    ).toThrow(
+      /"POST \/pets" matches the same paths \(routing.strict is false: a trailing slash is not told apart; if/,
+    )
     // Two patterns that match the same paths: only the first could ever be found.
+    expect(() =>
+      routeTable([
+        ['POST /users/:id', 1],
+        ['POST /users/:userId', 2],
+      ]),
+    ).toThrow(
+      /^safebody: route "POST \/users\/:userId" is bound twice: "POST \/users\/:id" matches the same paths$/,
+    )
     expect(() =>
       routeTable([
         ['POST /users/:id', 1],
         ['POST /Users/:userId/', 2],
       ]),
     ).toThrow(/route "POST \/Users\/:userId\/" is bound twice/)
+    // Told apart, they are two routes.
+    const strict = { caseSensitive: true, strict: true }
+    const apart = routeTable(
+      [
+        ['POST /pets', 1],
+        ['POST /pets/', 2],
+        ['POST /Pets', 3],
+      ],
+      strict,
+    )
+    expect([
+      apart.find('POST', '/pets'),
+      apart.find('POST', '/pets/'),
+      apart.find('POST', '/Pets'),
+    ]).toEqual([1, 2, 3])
   })
 
   it.each(['/search?', '/a+b', '/a)b', '/a(b', '/a[b]', '/a!b', '/a}b'])(
@@ -146,7 +183,9 @@ describe('routeTable', () => {
         ['POST /café', 1],
         ['POST /CAFÉ', 2],
       ]),
-    ).toThrow(/route "POST \/CAFÉ" is bound twice/)
+    ).toThrow(
+      /route "POST \/CAFÉ" is bound twice: "POST \/café" .* \(routing.caseSensitive is false: case/,
+    )
   })
 
   it('tries a static key beyond ASCII before any pattern, as it does an ASCII one', () => {
