@@ -532,6 +532,30 @@ describe('OpenAPI with other options', () => {
     expect(seen.bodies).toEqual([{ street: 'Main St' }])
   })
 
+  test('/pets and /pets/ in one document: a start-up error that names the option, two routes with it', async () => {
+    const body = (type: string) => ({
+      post: { requestBody: { content: { 'application/json': { schema: { type } } } } },
+    })
+    const openapi = {
+      openapi: '3.1.0',
+      info: { title: 't', version: '1' },
+      paths: { '/pets': body('object'), '/pets/': body('array') },
+    }
+    expect(() => safeBody({ openapi })).toThrow(
+      /route "POST \/pets\/" is bound twice: "POST \/pets" matches the same paths \(routing.strict is false/,
+    )
+    const { app, seen } = buildApp(frameworks[0][1], (app, echo) => {
+      app.set('strict routing', true)
+      app.use(safeBody({ openapi, routing: { strict: true } }))
+      app.use(echo)
+    })
+    expect((await request(app).post('/pets').send({ a: 1 })).status).toBe(200)
+    expect((await request(app).post('/pets/').send([1])).status).toBe(200)
+    expectRefusal(await request(app).post('/pets/').send({ a: 1 }), 422, 'entity.validation.failed')
+    expectRefusal(await request(app).post('/pets').send([1]), 422, 'entity.validation.failed')
+    expect(seen.bodies).toEqual([{ a: 1 }, [1]])
+  })
+
   test('component schemas can be named by route() by their id', () => {
     const bodies = safeBody({ openapi: fixture('petstore-3.0.yaml') })
     expect(() => bodies.route('openapi:/components/schemas/NewPet')).not.toThrow()
