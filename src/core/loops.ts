@@ -76,14 +76,22 @@ export class SchemaResources {
   /** The anchors of documents with no base, by document. */
   private readonly localAnchors = new WeakMap<object, Map<string, Location>>()
   private readonly dynamicAnchors = new Map<string, Location[]>()
+  /** The names of the `$dynamicAnchor`s anywhere in each document. */
+  private readonly documentAnchors = new WeakMap<object, Set<string>>()
   /** The locations a `$ref` named, where ajv may compile a function of their own. */
   private readonly named = new WeakSet<Location>()
   /** Each added document's own location. */
   private readonly roots = new WeakMap<object, Location>()
-  /** The locations of the schemas applied to a value in each added document. */
-  private readonly applied = new WeakMap<object, Location[]>()
-  /** Locations from which no loop can be reached, by schema: their bases or documents. */
-  private readonly clear = new WeakMap<object, Set<string | object>>()
+  /** Where the walk of each document placed each schema in it (`locate`). */
+  private readonly placed = new WeakMap<object, WeakMap<object, Location>>()
+  /**
+   * Locations searched from, and locations from which no loop can be reached, by schema: each
+   * as its base or document and the dynamic anchors set when the value got there (`mark`).
+   */
+  private readonly started = new WeakMap<object, Set<string>>()
+  private readonly clear = new WeakMap<object, Set<string>>()
+  private readonly documentIds = new WeakMap<object, number>()
+  private documents = 0
   /** A `$dynamicRef` the search met went back along its way: what it found depends on it. */
   private wayUsed = false
 
@@ -98,11 +106,11 @@ export class SchemaResources {
     const root: Location = { node: schema, base: resource, document: schema, pointer: '' }
     if (resource !== '') this.byUri.set(resource, root)
     this.roots.set(schema, root)
-    const applied: Location[] = []
-    this.applied.set(schema, applied)
-    // Each schema once a document (as applied, where it sits both ways), so that a schema that
-    // contains itself ends the walk.
+    // Each schema once a document (as applied, where it sits both ways: its `$id` gives it the
+    // base of the way it is applied by), so that a schema that contains itself ends the walk.
     const seen = new WeakMap<object, boolean>()
+    const placed = new WeakMap<object, Location>()
+    this.placed.set(schema, placed)
     const pending: Array<[Location, boolean]> = [[root, true]]
     for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
       const [outer, isApplied] = next
@@ -111,8 +119,8 @@ export class SchemaResources {
       if (was === true || (was === false && !isApplied)) continue
       seen.set(node, isApplied)
       const location = outer === root ? root : own(outer)
+      placed.set(node, location)
       this.index(location)
-      if (isApplied) applied.push(location)
       for (const [key, value] of Object.entries(node)) {
         const at = `${location.pointer}/${escapePointer(key)}`
         const child = (item: unknown, where: string, applies: boolean) => {
@@ -153,6 +161,9 @@ export class SchemaResources {
       }
     }
     if (typeof node.$dynamicAnchor === 'string') {
+      let names = this.documentAnchors.get(location.document)
+      if (names === undefined) this.documentAnchors.set(location.document, (names = new Set()))
+      names.add(node.$dynamicAnchor)
       const all = this.dynamicAnchors.get(node.$dynamicAnchor)
       if (all === undefined) this.dynamicAnchors.set(node.$dynamicAnchor, [location])
       else all.push(location)
@@ -160,57 +171,115 @@ export class SchemaResources {
   }
 
   /**
-   * A same-value loop that `schema`, or any schema inside it that applies to the value or a
-   * part of it (a value reaches those through `properties`, `items` and the like), comes to;
-   * null when there is none. `schema` must have been added.
+   * A same-value loop that a value validated by `schema` comes to: from `schema`, or from any
+   * schema applied to a part of the value (through `properties`, `items` and the like), in
+   * `schema` or in a schema a `$ref` on the way names; null when there is none. `schema` must
+   * have been added; `name` names it in an error. Each schema is searched from anew where the
+   * value moves to a part of itself, with the `$dynamicAnchor`s set by then (`sameValue` reads
+   * them).
    */
-  loopIn(schema: unknown): SchemaLoop | null {
+  loopIn(schema: unknown, name: string): SchemaLoop | null {
     if (!isRecord(schema)) return null
-    const starts = this.applied.get(schema)
-    if (starts === undefined)
-      throw new Error('safebody: a schema looked at for loops was not added')
-    // The locations on the current way, and the same keyed by schema and base or document.
+    const root = this.roots.get(schema)
+    if (root === undefined) throw new Error('safebody: a schema looked at for loops was not added')
+    const queue: Start[] = []
+    this.enqueue(queue, root, [])
+    try {
+      for (let start = queue.pop(); start !== undefined; start = queue.pop()) {
+        const found = this.search(start, queue)
+        if (found !== null) return found
+      }
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err
+      // The search goes down same-value chains by recursion: thousands of schemas deep.
+      throw new Error(
+        `safebody: schema "${name}" applies schemas to one value in a chain of $ref, allOf, ` +
+          'anyOf and the like too long to check for loops (ajv cannot compile one that long ' +
+          'either)',
+        { cause: err },
+      )
+    }
+    return null
+  }
+
+  /** Search from `start` down the schemas applied to its value; new starts go on `queue`. */
+  private search(start: Start, queue: Start[]): SchemaLoop | null {
+    // The locations on the current way, and the same keyed by schema and base or document;
+    // the dynamic anchors set on the way, by name (how many schemas on the way set each).
     const way: Location[] = []
-    const onWay = new WeakMap<object, Set<string | object>>()
+    const onWay = new WeakMap<object, Set<string>>()
+    const setOnWay = new Map<string, number>()
+    const anchorsSet = (): readonly string[] =>
+      setOnWay.size === 0
+        ? start.anchors
+        : [...new Set([...start.anchors, ...setOnWay.keys()])].sort()
+    const isSet = (name: string) => setOnWay.has(name) || start.anchors.includes(name)
     const visit = (at: Location): SchemaLoop | null => {
-      const key = at.base === '' ? at.document : at.base
-      if (this.clear.get(at.node)?.has(key)) return null
+      const key = this.keyOf(at)
+      const marked = mark(key, anchorsSet())
+      if (this.clear.get(at.node)?.has(marked)) return null
       if (onWay.get(at.node)?.has(key)) {
-        const from = way.findIndex((l) => l.node === at.node && (l.base || l.document) === key)
-        return way.slice(from)
+        return way.slice(way.findIndex((l) => l.node === at.node && this.keyOf(l) === key))
       }
       way.push(at)
       addTo(onWay, at.node, key)
+      const anchor = at.node.$dynamicAnchor
+      if (typeof anchor === 'string') setOnWay.set(anchor, (setOnWay.get(anchor) ?? 0) + 1)
+      // The parts of the value the schema here reads into are searched from anew.
+      const after = anchorsSet()
+      for (const part of this.partsOf(at)) this.enqueue(queue, part, after)
       const outer = this.wayUsed
       this.wayUsed = false
       let found: SchemaLoop | null = null
-      for (const next of this.sameValue(at, way)) {
+      for (const next of this.sameValue(at, way, isSet)) {
         found = visit(next)
         if (found !== null) break
       }
       way.pop()
       onWay.get(at.node)?.delete(key)
+      if (typeof anchor === 'string') {
+        const count = setOnWay.get(anchor) as number
+        if (count === 1) setOnWay.delete(anchor)
+        else setOnWay.set(anchor, count - 1)
+      }
       // Clear for good only where no `$dynamicRef` below went back along this way.
-      if (found === null && !this.wayUsed) addTo(this.clear, at.node, key)
+      if (found === null && !this.wayUsed) addTo(this.clear, at.node, marked)
       this.wayUsed ||= outer
       return found
     }
-    for (const start of starts) {
-      const found = visit(start)
-      if (found !== null) return found
-    }
-    return null
+    return visit(start.at)
+  }
+
+  /** Search from `at`, with `anchors` set, unless that was done before. */
+  private enqueue(queue: Start[], at: Location, anchors: readonly string[]): void {
+    const marked = mark(this.keyOf(at), anchors)
+    if (this.started.get(at.node)?.has(marked)) return
+    addTo(this.started, at.node, marked)
+    queue.push({ at, anchors })
+  }
+
+  /** What tells apart the places of one schema object: its base, or its document. */
+  private keyOf(at: Location): string {
+    if (at.base !== '') return at.base
+    let id = this.documentIds.get(at.document)
+    if (id === undefined) this.documentIds.set(at.document, (id = ++this.documents))
+    return `#document-${id}`
   }
 
   /**
    * The locations of the schemas that apply to the value the schema at `at` applies to, `way`
-   * being the locations the search came through.
+   * being the locations the search came through and `isSet` telling whether a `$dynamicAnchor`
+   * of a name is set for this value: one on the way has set it, or one before the value got here.
    */
-  private sameValue(at: Location, way: readonly Location[]): Location[] {
+  private sameValue(
+    at: Location,
+    way: readonly Location[],
+    isSet: (name: string) => boolean,
+  ): Location[] {
     const { node, pointer } = at
     const next: Location[] = []
     const child = (item: unknown, where: string) => {
-      if (isRecord(item)) next.push(own({ ...at, node: item, pointer: where }))
+      if (isRecord(item)) next.push(this.locate(at, item, where))
     }
     for (const key of sameValueOne) child(node[key], `${pointer}/${key}`)
     for (const key of sameValueList) {
@@ -226,21 +295,65 @@ export class SchemaResources {
     }
     if (typeof node.$ref === 'string') next.push(...this.targets(at, node.$ref))
     if (typeof node.$dynamicRef === 'string') {
-      // As ajv runs it: where its document (or resource) has an anchor of its name at the
-      // root, the outermost schema with that anchor the value's way passed (any of them, to be
-      // sure); where it has none, the function ajv is compiling it in, whose root is its
-      // document, its resource, or a schema a `$ref` on the way named (each, to be sure).
+      // As ajv runs it (its dynamicAnchor.ts and dynamicRef.ts): where the document has a
+      // `$dynamicAnchor` of its name anywhere, the function the outermost schema with that
+      // anchor the value passed holds (any of them, to be sure); where none has been passed,
+      // or the document has none, the function ajv is compiling it in, whose root is its
+      // document, its resource, or a schema compiled apart on the way: one a `$ref` named,
+      // one with a `$dynamicAnchor`, a root (each, to be sure).
       const [, name] = splitUri(node.$dynamicRef)
-      const resource = at.base === '' ? undefined : this.byUri.get(at.base)
-      const roots = [resource, this.roots.get(at.document)].filter((root) => root !== undefined)
-      if (roots.some((root) => root.node.$dynamicAnchor === name)) {
-        next.push(...(this.dynamicAnchors.get(name) ?? []))
-      } else {
+      const anchored = this.documentAnchors.get(at.document)?.has(name) === true
+      if (anchored) next.push(...(this.dynamicAnchors.get(name) ?? []))
+      if (!anchored || !isSet(name)) {
         this.wayUsed = true
-        next.push(...roots, ...way.filter((location) => this.named.has(location)))
+        const resource = at.base === '' ? undefined : this.byUri.get(at.base)
+        for (const root of [resource, this.roots.get(at.document)]) {
+          if (root !== undefined) next.push(root)
+        }
+        next.push(...way.filter((location) => this.compiledApart(location)))
       }
     }
     return next
+  }
+
+  /**
+   * The location of `item`, a schema in the one at `at`, at `where` from it: where the walk of
+   * its document placed it, so that a schema that contains itself is one place however deep
+   * the way in (its relative `$id` would give it a new base each turn); by the way otherwise.
+   */
+  private locate(at: Location, item: Record<string, unknown>, where: string): Location {
+    return this.placed.get(at.document)?.get(item) ?? own({ ...at, node: item, pointer: where })
+  }
+
+  /** The locations of the schemas the schema at `at` applies to parts of its value. */
+  private partsOf(at: Location): Location[] {
+    const { node, pointer } = at
+    const parts: Location[] = []
+    const part = (item: unknown, where: string) => {
+      if (isRecord(item)) parts.push(this.locate(at, item, where))
+    }
+    for (const key of partOne) part(node[key], `${pointer}/${key}`)
+    for (const key of partList) {
+      const list = node[key]
+      if (Array.isArray(list)) list.forEach((item, i) => part(item, `${pointer}/${key}/${i}`))
+    }
+    for (const key of partRecord) {
+      const record = node[key]
+      if (!isRecord(record)) continue
+      for (const [name, item] of Object.entries(record)) {
+        part(item, `${pointer}/${key}/${escapePointer(name)}`)
+      }
+    }
+    return parts
+  }
+
+  /** Where ajv may compile a function of its own: a root, a `$ref`'s target, a dynamic anchor. */
+  private compiledApart(location: Location): boolean {
+    return (
+      location.pointer === '' ||
+      this.named.has(location) ||
+      typeof location.node.$dynamicAnchor === 'string'
+    )
   }
 
   /** The location `ref`, in the schema at `at`, names; none for a URI not indexed. */
@@ -301,7 +414,30 @@ export function loopPath(loop: SchemaLoop, show: (at: Location) => string = loca
   return [...loop, loop[0] as Location].map(show).join(' -> ')
 }
 
-function addTo(map: WeakMap<object, Set<string | object>>, node: object, key: string | object) {
+/** A place to search from: a location, and the dynamic anchors set when a value gets there. */
+interface Start {
+  readonly at: Location
+  /** Sorted. */
+  readonly anchors: readonly string[]
+}
+
+function mark(key: string, anchors: readonly string[]): string {
+  return anchors.length === 0 ? key : `${key}\u0000${anchors.join('\u0000')}`
+}
+
+// Keywords whose schemas apply to a part of the value (`items` as a list is draft-07's tuple).
+const partOne = [...oneSchema].filter((key) => !(sameValueOne as readonly string[]).includes(key))
+const partList = [...schemaLists].filter(
+  (key) => !(sameValueList as readonly string[]).includes(key),
+)
+const partRecord = [...schemaRecords].filter(
+  (key) =>
+    !(sameValueRecord as readonly string[]).includes(key) &&
+    key !== '$defs' &&
+    key !== 'definitions',
+)
+
+function addTo(map: WeakMap<object, Set<string>>, node: object, key: string) {
   let set = map.get(node)
   if (set === undefined) map.set(node, (set = new Set()))
   set.add(key)

@@ -339,7 +339,7 @@ function refuseEndlessLoop(validate: ValidateFunction, name: string): void {
  * round (`SchemaResources`), naming the schemas on the loop.
  */
 function refuseLoop(resources: SchemaResources, schema: JsonSchema, name: string): void {
-  const loop = resources.loopIn(schema)
+  const loop = resources.loopIn(schema, name)
   if (loop === null) return
   throw new Error(
     `safebody: schema "${name}" refers to itself in a loop that reads nothing of the value ` +

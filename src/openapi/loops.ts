@@ -11,7 +11,8 @@ export function refuseSameValueLoops(schemas: readonly JsonSchema[], name: strin
   const resources = new SchemaResources()
   for (const schema of schemas) resources.add(schema, '')
   for (const schema of schemas) {
-    const loop = resources.loopIn(schema)
+    const id = typeof schema === 'object' ? schema.$id : undefined
+    const loop = resources.loopIn(schema, `${name}: ${typeof id === 'string' ? id : 'a schema'}`)
     if (loop === null) continue
     const start = (loop[0] as Location).base
     throw new Error(

@@ -1,3 +1,5 @@
+import { Ajv } from 'ajv'
+import { Ajv2020 } from 'ajv/dist/2020.js'
 import express from 'express'
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
@@ -175,6 +177,101 @@ describe('start-up errors say what was meant', () => {
     ],
   ])('refuses a loop through %s', (_through, options) => {
     expect(() => safeBody(options)).toThrow(/refers to itself in a loop that reads nothing/)
+  })
+
+  // From the fourth review: each of these started, then the body shown got a 500 (ajv alone
+  // overflows on it, as checked first).
+  it.each([
+    [
+      'a definition a $ref names, through a property of it',
+      {
+        order: {
+          $id: 'https://example.com/order',
+          $ref: '#/$defs/Order',
+          $defs: {
+            Order: { type: 'object', properties: { note: { $ref: '#/$defs/Note' } } },
+            Note: { anyOf: [{ type: 'string' }, { $ref: '#/$defs/Note' }] },
+          },
+        },
+      },
+      'order',
+      { note: 'hi' },
+      '2020-12',
+    ],
+    [
+      'a draft-07 definition a $ref names, through its items',
+      {
+        list: {
+          $id: 'https://example.com/list',
+          type: 'object',
+          properties: { list: { $ref: '#/definitions/List' } },
+          definitions: {
+            List: { type: 'array', items: { $ref: '#/definitions/Item' } },
+            Item: { if: { type: 'integer', minimum: 10 }, then: { $ref: '#/definitions/Item' } },
+          },
+        },
+      },
+      'list',
+      { list: [1, 10] },
+      '07',
+    ],
+    [
+      'a $dynamicRef entered by a $ref into a definition, its root anchor never passed',
+      {
+        a: { $id: 'https://example.com/a', $ref: 'b#/$defs/x' },
+        b: {
+          $id: 'https://example.com/b',
+          $dynamicAnchor: 'n',
+          type: 'object',
+          $defs: { x: { if: { type: 'number', minimum: 1 }, then: { $dynamicRef: '#n' } } },
+        },
+      },
+      'a',
+      5,
+      '2020-12',
+    ],
+    [
+      'a $dynamicAnchor under a property, and a $dynamicRef beside it',
+      {
+        m: {
+          $id: 'https://example.com/m',
+          type: 'object',
+          properties: {
+            p: { $dynamicAnchor: 'n', anyOf: [{ type: 'string' }, { $dynamicRef: '#n' }] },
+          },
+        },
+      },
+      'm',
+      { p: 'x' },
+      '2020-12',
+    ],
+  ] as const)('refuses a loop through %s', (_through, schemas, route, body, draft) => {
+    const ajv = draft === '07' ? new Ajv({ strict: false }) : new Ajv2020({ strict: false })
+    for (const one of Object.values(schemas)) ajv.addSchema(one)
+    const validate = ajv.getSchema((schemas as Record<string, { $id: string }>)[route]?.$id ?? '')
+    expect(() => validate?.(body)).toThrow(RangeError)
+    expect(() =>
+      safeBody({
+        schemas: schemas as Record<string, JsonSchema>,
+        routes: { 'POST /x': route },
+        ajv: { draft },
+      }),
+    ).toThrow(/refers to itself in a loop that reads nothing of the value/)
+  })
+
+  it('says so, naming the schema, when a chain is too long to check for loops', () => {
+    const $defs: Record<string, unknown> = { d6000: { type: 'integer' } }
+    for (let i = 0; i < 6000; i++) {
+      $defs[`d${i}`] = { anyOf: [{ type: 'string' }, { $ref: `#/$defs/d${i + 1}` }] }
+    }
+    expect(() =>
+      safeBody({
+        schemas: { chain: { $ref: '#/$defs/d0', $defs } },
+        routes: { 'POST /x': 'chain' },
+      }),
+    ).toThrow(
+      'safebody: schema "chain" applies schemas to one value in a chain of $ref, allOf, anyOf and the like too long to check for loops',
+    )
   })
 
   it('names each schema on a loop by its own resource and pointer, and leaves an unused one', () => {
