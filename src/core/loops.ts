@@ -276,23 +276,8 @@ export class SchemaResources {
     way: readonly Location[],
     isSet: (name: string) => boolean,
   ): Location[] {
-    const { node, pointer } = at
-    const next: Location[] = []
-    const child = (item: unknown, where: string) => {
-      if (isRecord(item)) next.push(this.locate(at, item, where))
-    }
-    for (const key of sameValueOne) child(node[key], `${pointer}/${key}`)
-    for (const key of sameValueList) {
-      const list = node[key]
-      if (Array.isArray(list)) list.forEach((item, i) => child(item, `${pointer}/${key}/${i}`))
-    }
-    for (const key of sameValueRecord) {
-      const record = node[key]
-      if (!isRecord(record)) continue
-      for (const [name, item] of Object.entries(record)) {
-        child(item, `${pointer}/${key}/${escapePointer(name)}`)
-      }
-    }
+    const { node } = at
+    const next = this.under(at, sameValueOne, sameValueList, sameValueRecord)
     if (typeof node.$ref === 'string') next.push(...this.targets(at, node.$ref))
     if (typeof node.$dynamicRef === 'string') {
       // As ajv runs it (its dynamicAnchor.ts and dynamicRef.ts): where the document has a
@@ -327,24 +312,34 @@ export class SchemaResources {
 
   /** The locations of the schemas the schema at `at` applies to parts of its value. */
   private partsOf(at: Location): Location[] {
+    return this.under(at, partOne, partList, partRecord)
+  }
+
+  /** The locations of the schemas under the keywords given, in the schema at `at`. */
+  private under(
+    at: Location,
+    one: readonly string[],
+    lists: readonly string[],
+    records: readonly string[],
+  ): Location[] {
     const { node, pointer } = at
-    const parts: Location[] = []
-    const part = (item: unknown, where: string) => {
-      if (isRecord(item)) parts.push(this.locate(at, item, where))
+    const found: Location[] = []
+    const add = (item: unknown, where: string) => {
+      if (isRecord(item)) found.push(this.locate(at, item, where))
     }
-    for (const key of partOne) part(node[key], `${pointer}/${key}`)
-    for (const key of partList) {
+    for (const key of one) add(node[key], `${pointer}/${key}`)
+    for (const key of lists) {
       const list = node[key]
-      if (Array.isArray(list)) list.forEach((item, i) => part(item, `${pointer}/${key}/${i}`))
+      if (Array.isArray(list)) list.forEach((item, i) => add(item, `${pointer}/${key}/${i}`))
     }
-    for (const key of partRecord) {
+    for (const key of records) {
       const record = node[key]
       if (!isRecord(record)) continue
       for (const [name, item] of Object.entries(record)) {
-        part(item, `${pointer}/${key}/${escapePointer(name)}`)
+        add(item, `${pointer}/${key}/${escapePointer(name)}`)
       }
     }
-    return parts
+    return found
   }
 
   /** Where ajv may compile a function of its own: a root, a `$ref`'s target, a dynamic anchor. */
