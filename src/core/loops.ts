@@ -78,17 +78,26 @@ export class SchemaResources {
   private readonly dynamicAnchors = new Map<string, Location[]>()
   /** The names of the `$dynamicAnchor`s anywhere in each document. */
   private readonly documentAnchors = new WeakMap<object, Set<string>>()
-  /** The locations a `$ref` named, where ajv may compile a function of their own. */
-  private readonly named = new WeakSet<Location>()
+  /**
+   * The places (a schema, by base or document) a `$ref` names, where ajv may compile a
+   * function of their own: every `$ref` in the documents added, resolved before a search
+   * (`refs`, then `nameTargets`), so that none depends on which search met it first.
+   */
+  private readonly named = new WeakMap<object, Set<string>>()
+  private refs: Location[] = []
   /** Each added document's own location. */
   private readonly roots = new WeakMap<object, Location>()
-  /** Where the walk of each document placed each schema in it (`locate`). */
-  private readonly placed = new WeakMap<object, WeakMap<object, Location>>()
+  /** Where the walk of each document placed each schema in it, by base (`locate`). */
+  private readonly placed = new WeakMap<object, WeakMap<object, Map<string, Location>>>()
   /**
-   * Locations searched from, and locations from which no loop can be reached, by schema: each
-   * as its base or document and the dynamic anchors set when the value got there (`mark`).
+   * The searches begun from each place (a schema, by its base or document): the dynamic
+   * anchors each took as set (`enqueue`).
    */
-  private readonly started = new WeakMap<object, Set<string>>()
+  private readonly started = new WeakMap<object, Map<string, Array<readonly string[]>>>()
+  /**
+   * Places from which no loop can be reached, by schema: their bases or documents, and the
+   * dynamic anchors set when the value got there (`mark`).
+   */
   private readonly clear = new WeakMap<object, Set<string>>()
   private readonly documentIds = new WeakMap<object, number>()
   private documents = 0
@@ -106,21 +115,29 @@ export class SchemaResources {
     const root: Location = { node: schema, base: resource, document: schema, pointer: '' }
     if (resource !== '') this.byUri.set(resource, root)
     this.roots.set(schema, root)
-    // Each schema once a document (as applied, where it sits both ways: its `$id` gives it the
-    // base of the way it is applied by), so that a schema that contains itself ends the walk.
-    const seen = new WeakMap<object, boolean>()
-    const placed = new WeakMap<object, Location>()
+    // Each schema once a document and base (as applied, where it sits both ways), so that a
+    // schema that contains itself ends the walk.
+    const seen = new WeakMap<object, Map<string, boolean>>()
+    const placed = new WeakMap<object, Map<string, Location>>()
     this.placed.set(schema, placed)
     const pending: Array<[Location, boolean]> = [[root, true]]
     for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
       const [outer, isApplied] = next
       const { node } = outer
-      const was = seen.get(node)
-      if (was === true || (was === false && !isApplied)) continue
-      seen.set(node, isApplied)
       const location = outer === root ? root : own(outer)
-      placed.set(node, location)
+      let bases = seen.get(node)
+      if (bases === undefined) seen.set(node, (bases = new Map()))
+      const was = bases.get(location.base)
+      if (was === true || (was === false && !isApplied)) continue
+      // One object in several resources of the document is walked in each, with its base, up
+      // to a few: one that contains itself gets a new base each turn from a relative `$id`.
+      if (was === undefined && bases.size === PLACES) continue
+      bases.set(location.base, isApplied)
+      let places = placed.get(node)
+      if (places === undefined) placed.set(node, (places = new Map()))
+      places.set(location.base, location)
       this.index(location)
+      if (typeof node.$ref === 'string') this.refs.push(location)
       for (const [key, value] of Object.entries(node)) {
         const at = `${location.pointer}/${escapePointer(key)}`
         const child = (item: unknown, where: string, applies: boolean) => {
@@ -182,6 +199,7 @@ export class SchemaResources {
     if (!isRecord(schema)) return null
     const root = this.roots.get(schema)
     if (root === undefined) throw new Error('safebody: a schema looked at for loops was not added')
+    this.nameTargets()
     const queue: Start[] = []
     this.enqueue(queue, root, [])
     try {
@@ -202,6 +220,13 @@ export class SchemaResources {
     return null
   }
 
+  /** Resolve the `$ref`s of the documents added since the last search (`named`). */
+  private nameTargets(): void {
+    const refs = this.refs
+    this.refs = []
+    for (const at of refs) this.targets(at, at.node.$ref as string)
+  }
+
   /** Search from `start` down the schemas applied to its value; new starts go on `queue`. */
   private search(start: Start, queue: Start[]): SchemaLoop | null {
     // The locations on the current way, and the same keyed by schema and base or document;
@@ -216,6 +241,8 @@ export class SchemaResources {
     const isSet = (name: string) => setOnWay.has(name) || start.anchors.includes(name)
     const visit = (at: Location): SchemaLoop | null => {
       const key = this.keyOf(at)
+      // Clear under the same anchors, not others: the parts of the value searched from here
+      // were searched with them.
       const marked = mark(key, anchorsSet())
       if (this.clear.get(at.node)?.has(marked)) return null
       if (onWay.get(at.node)?.has(key)) {
@@ -242,7 +269,8 @@ export class SchemaResources {
         if (count === 1) setOnWay.delete(anchor)
         else setOnWay.set(anchor, count - 1)
       }
-      // Clear for good only where no `$dynamicRef` below went back along this way.
+      // Clear for good only where no `$dynamicRef` was met below: where it goes depends on the
+      // way and on the anchors set.
       if (found === null && !this.wayUsed) addTo(this.clear, at.node, marked)
       this.wayUsed ||= outer
       return found
@@ -250,12 +278,23 @@ export class SchemaResources {
     return visit(start.at)
   }
 
-  /** Search from `at`, with `anchors` set, unless that was done before. */
+  /**
+   * Search from `at`, with `anchors` set, unless a search from it took fewer as set: with
+   * fewer set, a `$dynamicRef` may go to more places, so that search found whatever this one
+   * would. After a few searches of one place, it is searched once more with none set, which
+   * covers every later one (each schema of a document with several anchor names could be
+   * reached with each subset of them).
+   */
   private enqueue(queue: Start[], at: Location, anchors: readonly string[]): void {
-    const marked = mark(this.keyOf(at), anchors)
-    if (this.started.get(at.node)?.has(marked)) return
-    addTo(this.started, at.node, marked)
-    queue.push({ at, anchors })
+    const key = this.keyOf(at)
+    let byKey = this.started.get(at.node)
+    if (byKey === undefined) this.started.set(at.node, (byKey = new Map()))
+    let tried = byKey.get(key)
+    if (tried === undefined) byKey.set(key, (tried = []))
+    if (tried.some((done) => done.every((name) => anchors.includes(name)))) return
+    const taken = tried.length === SEARCHES ? [] : anchors
+    tried.push(taken)
+    queue.push({ at, anchors: taken })
   }
 
   /** What tells apart the places of one schema object: its base, or its document. */
@@ -281,21 +320,24 @@ export class SchemaResources {
     if (typeof node.$ref === 'string') next.push(...this.targets(at, node.$ref))
     if (typeof node.$dynamicRef === 'string') {
       // As ajv runs it (its dynamicAnchor.ts and dynamicRef.ts): where the document has a
-      // `$dynamicAnchor` of its name anywhere, the function the outermost schema with that
-      // anchor the value passed holds (any of them, to be sure); where none has been passed,
-      // or the document has none, the function ajv is compiling it in, whose root is its
-      // document, its resource, or a schema compiled apart on the way: one a `$ref` named,
-      // one with a `$dynamicAnchor`, a root (each, to be sure).
+      // `$dynamicAnchor` of its name, the function the outermost schema with that anchor the
+      // value passed holds (any of them, to be sure); where none has been passed, or ajv has
+      // not flagged the name, the function ajv is compiling it in, whose root is its document,
+      // its resource, or a schema compiled apart on the way: one a `$ref` named, one with a
+      // `$dynamicAnchor`, a root (each, to be sure).
       const [, name] = splitUri(node.$dynamicRef)
-      const anchored = this.documentAnchors.get(at.document)?.has(name) === true
-      if (anchored) next.push(...(this.dynamicAnchors.get(name) ?? []))
-      if (!anchored || !isSet(name)) {
-        this.wayUsed = true
-        const resource = at.base === '' ? undefined : this.byUri.get(at.base)
-        for (const root of [resource, this.roots.get(at.document)]) {
-          if (root !== undefined) next.push(root)
-        }
-        next.push(...way.filter((location) => this.compiledApart(location)))
+      const resource = at.base === '' ? undefined : this.byUri.get(at.base)
+      const roots = [resource, this.roots.get(at.document)].filter((root) => root !== undefined)
+      // ajv flags the anchor's name when it compiles one of the document's `$dynamicAnchor`s:
+      // one at its root is compiled first; one elsewhere (a nested resource's too) only if
+      // something applies it first (a placeholder in `$defs` never is).
+      const flagged = this.roots.get(at.document)?.node.$dynamicAnchor === name
+      if (this.documentAnchors.get(at.document)?.has(name) === true) {
+        next.push(...(this.dynamicAnchors.get(name) ?? []))
+      }
+      this.wayUsed = true
+      if (!flagged || !isSet(name)) {
+        next.push(...roots, ...way.filter((location) => this.compiledApart(location)))
       }
     }
     return next
@@ -303,11 +345,15 @@ export class SchemaResources {
 
   /**
    * The location of `item`, a schema in the one at `at`, at `where` from it: where the walk of
-   * its document placed it, so that a schema that contains itself is one place however deep
-   * the way in (its relative `$id` would give it a new base each turn); by the way otherwise.
+   * its document placed it with the base the way gives it, or where it placed it first, so that
+   * a schema that contains itself is one of a few places however deep the way in (its relative
+   * `$id` would give it a new base each turn); by the way for one the walk did not place.
    */
   private locate(at: Location, item: Record<string, unknown>, where: string): Location {
-    return this.placed.get(at.document)?.get(item) ?? own({ ...at, node: item, pointer: where })
+    const derived = own({ ...at, node: item, pointer: where })
+    const places = this.placed.get(at.document)?.get(item)
+    if (places === undefined) return derived
+    return places.get(derived.base) ?? (places.values().next().value as Location)
   }
 
   /** The locations of the schemas the schema at `at` applies to parts of its value. */
@@ -346,7 +392,7 @@ export class SchemaResources {
   private compiledApart(location: Location): boolean {
     return (
       location.pointer === '' ||
-      this.named.has(location) ||
+      this.named.get(location.node)?.has(this.keyOf(location)) === true ||
       typeof location.node.$dynamicAnchor === 'string'
     )
   }
@@ -363,7 +409,7 @@ export class SchemaResources {
       found = resource === '' ? this.localAnchors.get(document)?.get(fragment) : this.byUri.get(uri)
     } else found = this.descend(root, fragment)
     if (found === undefined) return []
-    this.named.add(found)
+    addTo(this.named, found.node, this.keyOf(found))
     return [found]
   }
 
@@ -419,6 +465,11 @@ interface Start {
 function mark(key: string, anchors: readonly string[]): string {
   return anchors.length === 0 ? key : `${key}\u0000${anchors.join('\u0000')}`
 }
+
+// The bases one schema object is walked with in a document (`add`), and the searches from
+// one place with anchors set before it is searched with none (`enqueue`).
+const PLACES = 8
+const SEARCHES = 4
 
 // Keywords whose schemas apply to a part of the value (`items` as a list is draft-07's tuple).
 const partOne = [...oneSchema].filter((key) => !(sameValueOne as readonly string[]).includes(key))
