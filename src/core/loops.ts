@@ -120,19 +120,21 @@ export class SchemaResources {
     const seen = new WeakMap<object, Map<string, boolean>>()
     const placed = new WeakMap<object, Map<string, Location>>()
     this.placed.set(schema, placed)
-    const pending: Array<[Location, boolean]> = [[root, true]]
+    // Each entry with the schemas it lies in, to tell a schema that contains itself.
+    const pending: Array<[Location, boolean, Within | null]> = [[root, true, null]]
     for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-      const [outer, isApplied] = next
+      const [outer, isApplied, within] = next
       const { node } = outer
       const location = outer === root ? root : own(outer)
       let bases = seen.get(node)
       if (bases === undefined) seen.set(node, (bases = new Map()))
       const was = bases.get(location.base)
       if (was === true || (was === false && !isApplied)) continue
-      // One object in several resources of the document is walked in each, with its base, up
-      // to a few: one that contains itself gets a new base each turn from a relative `$id`.
-      if (was === undefined && bases.size === PLACES) continue
+      // One object in several resources of the document is walked in each, with its base; one
+      // inside itself is not walked again, or a relative `$id` would give it a new base each turn.
+      if (was === undefined && bases.size > 0 && inside(within, node)) continue
       bases.set(location.base, isApplied)
+      const here: Within = { node, up: within }
       let places = placed.get(node)
       if (places === undefined) placed.set(node, (places = new Map()))
       places.set(location.base, location)
@@ -141,7 +143,9 @@ export class SchemaResources {
       for (const [key, value] of Object.entries(node)) {
         const at = `${location.pointer}/${escapePointer(key)}`
         const child = (item: unknown, where: string, applies: boolean) => {
-          if (isRecord(item)) pending.push([{ ...location, node: item, pointer: where }, applies])
+          if (isRecord(item)) {
+            pending.push([{ ...location, node: item, pointer: where }, applies, here])
+          }
         }
         if (Array.isArray(value)) {
           if (schemaLists.has(key)) value.forEach((item, i) => child(item, `${at}/${i}`, isApplied))
@@ -177,12 +181,13 @@ export class SchemaResources {
         local.set(anchor, location)
       }
     }
-    if (typeof node.$dynamicAnchor === 'string') {
+    const dynamic = dynamicAnchorOf(node)
+    if (dynamic !== undefined) {
       let names = this.documentAnchors.get(location.document)
       if (names === undefined) this.documentAnchors.set(location.document, (names = new Set()))
-      names.add(node.$dynamicAnchor)
-      const all = this.dynamicAnchors.get(node.$dynamicAnchor)
-      if (all === undefined) this.dynamicAnchors.set(node.$dynamicAnchor, [location])
+      names.add(dynamic)
+      const all = this.dynamicAnchors.get(dynamic)
+      if (all === undefined) this.dynamicAnchors.set(dynamic, [location])
       else all.push(location)
     }
   }
@@ -250,8 +255,8 @@ export class SchemaResources {
       }
       way.push(at)
       addTo(onWay, at.node, key)
-      const anchor = at.node.$dynamicAnchor
-      if (typeof anchor === 'string') setOnWay.set(anchor, (setOnWay.get(anchor) ?? 0) + 1)
+      const anchor = dynamicAnchorOf(at.node)
+      if (anchor !== undefined) setOnWay.set(anchor, (setOnWay.get(anchor) ?? 0) + 1)
       // The parts of the value the schema here reads into are searched from anew.
       const after = anchorsSet()
       for (const part of this.partsOf(at)) this.enqueue(queue, part, after)
@@ -264,7 +269,7 @@ export class SchemaResources {
       }
       way.pop()
       onWay.get(at.node)?.delete(key)
-      if (typeof anchor === 'string') {
+      if (anchor !== undefined) {
         const count = setOnWay.get(anchor) as number
         if (count === 1) setOnWay.delete(anchor)
         else setOnWay.set(anchor, count - 1)
@@ -318,25 +323,41 @@ export class SchemaResources {
     const { node } = at
     const next = this.under(at, sameValueOne, sameValueList, sameValueRecord)
     if (typeof node.$ref === 'string') next.push(...this.targets(at, node.$ref))
-    if (typeof node.$dynamicRef === 'string') {
+    const dynamicRef =
+      typeof node.$dynamicRef === 'string'
+        ? node.$dynamicRef
+        : typeof node.$recursiveRef === 'string'
+          ? node.$recursiveRef
+          : undefined
+    if (dynamicRef !== undefined) {
       // As ajv runs it (its dynamicAnchor.ts and dynamicRef.ts): where the document has a
       // `$dynamicAnchor` of its name, the function the outermost schema with that anchor the
       // value passed holds (any of them, to be sure); where none has been passed, or ajv has
       // not flagged the name, the function ajv is compiling it in, whose root is its document,
       // its resource, or a schema compiled apart on the way: one a `$ref` named, one with a
       // `$dynamicAnchor`, a root (each, to be sure).
-      const [, name] = splitUri(node.$dynamicRef)
+      const [, name] = splitUri(dynamicRef)
       const resource = at.base === '' ? undefined : this.byUri.get(at.base)
-      const roots = [resource, this.roots.get(at.document)].filter((root) => root !== undefined)
+      const document = this.roots.get(at.document)
+      const roots = [resource, document].filter((root) => root !== undefined)
       // ajv flags the anchor's name when it compiles one of the document's `$dynamicAnchor`s:
       // one at its root is compiled first; one elsewhere (a nested resource's too) only if
       // something applies it first (a placeholder in `$defs` never is).
-      const flagged = this.roots.get(at.document)?.node.$dynamicAnchor === name
+      const flagged = document !== undefined && dynamicAnchorOf(document.node) === name
       if (this.documentAnchors.get(at.document)?.has(name) === true) {
-        next.push(...(this.dynamicAnchors.get(name) ?? []))
+        for (const anchor of this.dynamicAnchors.get(name) ?? []) {
+          next.push(anchor)
+          // Away from its document's root, ajv compiles the anchor's function with the
+          // document root's base (dynamicAnchor.ts), whatever `$id` it lies under: its `$ref`s
+          // may be read against either.
+          const base = this.roots.get(anchor.document)?.base
+          if (base !== undefined && anchor.base !== base) {
+            next.push({ ...anchor, base })
+          }
+        }
       }
-      this.wayUsed = true
       if (!flagged || !isSet(name)) {
+        this.wayUsed = true
         next.push(...roots, ...way.filter((location) => this.compiledApart(location)))
       }
     }
@@ -353,7 +374,11 @@ export class SchemaResources {
     const derived = own({ ...at, node: item, pointer: where })
     const places = this.placed.get(at.document)?.get(item)
     if (places === undefined) return derived
-    return places.get(derived.base) ?? (places.values().next().value as Location)
+    const placedHere = places.get(derived.base)
+    if (placedHere !== undefined) return placedHere
+    // Only an `$id` makes a base: one the walk did not place it with (the way round a schema
+    // that contains itself) is not followed.
+    return typeof item.$id === 'string' ? (places.values().next().value as Location) : derived
   }
 
   /** The locations of the schemas the schema at `at` applies to parts of its value. */
@@ -393,7 +418,7 @@ export class SchemaResources {
     return (
       location.pointer === '' ||
       this.named.get(location.node)?.has(this.keyOf(location)) === true ||
-      typeof location.node.$dynamicAnchor === 'string'
+      dynamicAnchorOf(location.node) !== undefined
     )
   }
 
@@ -466,10 +491,29 @@ function mark(key: string, anchors: readonly string[]): string {
   return anchors.length === 0 ? key : `${key}\u0000${anchors.join('\u0000')}`
 }
 
-// The bases one schema object is walked with in a document (`add`), and the searches from
-// one place with anchors set before it is searched with none (`enqueue`).
-const PLACES = 8
+// The searches from one place with anchors set before it is searched with none (`enqueue`).
 const SEARCHES = 4
+
+/** The schemas a schema lies in, innermost first (`add`). */
+interface Within {
+  readonly node: object
+  readonly up: Within | null
+}
+
+function inside(within: Within | null, node: object): boolean {
+  for (let at = within; at !== null; at = at.up) if (at.node === node) return true
+  return false
+}
+
+/**
+ * The anchor a schema sets for `$dynamicRef`: its `$dynamicAnchor`, or for 2019-09's
+ * `$recursiveAnchor: true` the empty name, which `$recursiveRef: '#'` asks for (as ajv reads
+ * them).
+ */
+function dynamicAnchorOf(node: Record<string, unknown>): string | undefined {
+  if (typeof node.$dynamicAnchor === 'string') return node.$dynamicAnchor
+  return node.$recursiveAnchor === true ? '' : undefined
+}
 
 // Keywords whose schemas apply to a part of the value (`items` as a list is draft-07's tuple).
 const partOne = [...oneSchema].filter((key) => !(sameValueOne as readonly string[]).includes(key))
