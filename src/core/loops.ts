@@ -115,8 +115,7 @@ export class SchemaResources {
     const root: Location = { node: schema, base: resource, document: schema, pointer: '' }
     if (resource !== '') this.byUri.set(resource, root)
     this.roots.set(schema, root)
-    // Each schema once a document and base (as applied, where it sits both ways), so that a
-    // schema that contains itself ends the walk.
+    // Each schema once a document and base (again as applied, where it sits both ways).
     const seen = new WeakMap<object, Map<string, boolean>>()
     const placed = new WeakMap<object, Map<string, Location>>()
     this.placed.set(schema, placed)
