@@ -104,6 +104,17 @@ export class SchemaResources {
   /** A `$dynamicRef` the search met went back along its way: what it found depends on it. */
   private wayUsed = false
 
+  /**
+   * `dynamic`: whether the dialect has `$dynamicRef` and `$recursiveRef` (2020-12, as ajv's
+   * Ajv2020 runs it); draft-07's ajv ignores both, as unknown keywords.
+   */
+  constructor(private readonly dynamic = true) {}
+
+  /** The dynamic anchor a schema sets, where the dialect has them. */
+  private anchorOf(node: Record<string, unknown>): string | undefined {
+    return this.dynamic ? dynamicAnchorOf(node) : undefined
+  }
+
   /** Index `schema` and the schemas inside it, `base` being the URI it is known by. */
   add(schema: unknown, base: string): void {
     if (!isRecord(schema)) return
@@ -180,7 +191,7 @@ export class SchemaResources {
         local.set(anchor, location)
       }
     }
-    const dynamic = dynamicAnchorOf(node)
+    const dynamic = this.anchorOf(node)
     if (dynamic !== undefined) {
       let names = this.documentAnchors.get(location.document)
       if (names === undefined) this.documentAnchors.set(location.document, (names = new Set()))
@@ -254,7 +265,7 @@ export class SchemaResources {
       }
       way.push(at)
       addTo(onWay, at.node, key)
-      const anchor = dynamicAnchorOf(at.node)
+      const anchor = this.anchorOf(at.node)
       if (anchor !== undefined) setOnWay.set(anchor, (setOnWay.get(anchor) ?? 0) + 1)
       // The parts of the value the schema here reads into are searched from anew.
       const after = anchorsSet()
@@ -322,8 +333,9 @@ export class SchemaResources {
     const { node } = at
     const next = this.under(at, sameValueOne, sameValueList, sameValueRecord)
     if (typeof node.$ref === 'string') next.push(...this.targets(at, node.$ref))
-    const dynamicRef =
-      typeof node.$dynamicRef === 'string'
+    const dynamicRef = !this.dynamic
+      ? undefined
+      : typeof node.$dynamicRef === 'string'
         ? node.$dynamicRef
         : typeof node.$recursiveRef === 'string'
           ? node.$recursiveRef
@@ -342,7 +354,7 @@ export class SchemaResources {
       // ajv flags the anchor's name when it compiles one of the document's `$dynamicAnchor`s:
       // one at its root is compiled first; one elsewhere (a nested resource's too) only if
       // something applies it first (a placeholder in `$defs` never is).
-      const flagged = document !== undefined && dynamicAnchorOf(document.node) === name
+      const flagged = document !== undefined && this.anchorOf(document.node) === name
       if (this.documentAnchors.get(at.document)?.has(name) === true) {
         for (const anchor of this.dynamicAnchors.get(name) ?? []) {
           next.push(anchor)
@@ -417,7 +429,7 @@ export class SchemaResources {
     return (
       location.pointer === '' ||
       this.named.get(location.node)?.has(this.keyOf(location)) === true ||
-      dynamicAnchorOf(location.node) !== undefined
+      this.anchorOf(location.node) !== undefined
     )
   }
 

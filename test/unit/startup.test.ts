@@ -388,6 +388,27 @@ describe('start-up errors say what was meant', () => {
     expect(out).toBe('started')
   })
 
+  it('follows no $dynamicRef or $recursiveRef under draft-07, whose ajv ignores them', () => {
+    // From the seventh review: ajv (draft-07, strict off) validates 1 and 'a' without a loop.
+    const schema = {
+      $id: 'https://example.com/t07',
+      anyOf: [{ type: 'string' }, { $recursiveRef: '#' }, { $dynamicRef: '#n' }],
+    }
+    const ajv = new Ajv({ strict: false })
+    expect([ajv.compile(schema)(1), ajv.compile(schema)('a')]).toEqual([true, true])
+    expect(() =>
+      safeBody({
+        schemas: [schema],
+        routes: { 'POST /x': schema.$id },
+        ajv: { draft: '07', strict: false },
+      }),
+    ).not.toThrow()
+    // Under 2020-12 they are followed: the same schema loops there.
+    expect(() =>
+      safeBody({ schemas: [schema], routes: { 'POST /x': schema.$id }, ajv: { strict: false } }),
+    ).toThrow(/refers to itself in a loop/)
+  })
+
   it('says so, naming the schema, when a chain is too long to check for loops', () => {
     const $defs: Record<string, unknown> = { d6000: { type: 'integer' } }
     for (let i = 0; i < 6000; i++) {
