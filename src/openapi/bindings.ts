@@ -40,6 +40,8 @@ const protobufMessageKey = 'x-protobuf-message'
 export function openApiRoutes(
   loaded: LoadedDocument,
   available: Readonly<Record<string, Format>> = formats,
+  /** False under draft-07, whose ajv ignores `$dynamicRef` and `$recursiveRef`. */
+  dynamic = true,
 ): OpenApiRoutes {
   const { document, version, name } = loaded
   const schemas: JsonSchema[] = []
@@ -81,7 +83,7 @@ export function openApiRoutes(
     const { allOf: _dispatched, ...rest } = translated
     schemas.push({ ...rest, ...(allOf.length > 0 ? { allOf } : {}), $id: base })
   }
-  refuseSameValueLoops(schemas, name)
+  refuseSameValueLoops(schemas, name, dynamic)
 
   const routes: Array<[string, OpenApiBinding | null]> = []
   const paths = isRecord(document.paths) ? document.paths : {}

@@ -6,9 +6,14 @@ import type { JsonSchema } from '../core/registry.js'
  * into the value on the way (`SchemaResources`), naming the loop's schemas as the document
  * does. `schemas` are the translated components, by `$id`, and the `$id`s inside them; a loop
  * through a `$ref` to elsewhere (the `schemas` option) is found when the registry is built.
+ * `dynamic` is false under draft-07, where `$dynamicRef` and `$recursiveRef` are not followed.
  */
-export function refuseSameValueLoops(schemas: readonly JsonSchema[], name: string): void {
-  const resources = new SchemaResources()
+export function refuseSameValueLoops(
+  schemas: readonly JsonSchema[],
+  name: string,
+  dynamic: boolean,
+): void {
+  const resources = new SchemaResources(dynamic)
   for (const schema of schemas) resources.add(schema, '')
   for (const schema of schemas) {
     const id = typeof schema === 'object' ? schema.$id : undefined

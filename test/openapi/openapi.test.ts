@@ -580,6 +580,39 @@ describe('OpenAPI with other options', () => {
     ).not.toThrow()
   })
 
+  test('under draft-07 the loop check follows no $dynamicRef or $recursiveRef, as ajv does', async () => {
+    // draft-07's ajv (strict off) takes both as unknown keywords: T takes any value, no loop.
+    // Under 2020-12 both name T itself, for the same value: a loop, refused at start-up.
+    const document = {
+      openapi: '3.0.3',
+      info: { title: 't', version: '1' },
+      paths: {
+        '/t': {
+          post: {
+            requestBody: {
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/T' } } },
+            },
+            responses: { 200: { description: 'ok' } },
+          },
+        },
+      },
+      components: {
+        schemas: {
+          T: { anyOf: [{ type: 'string' }, { $recursiveRef: '#' }, { $dynamicRef: '#n' }] },
+        },
+      },
+    }
+    const { app } = buildApp(frameworks[0][1], (app, echo) => {
+      app.use(safeBody({ openapi: document, ajv: { draft: '07', strict: false } }))
+      app.post('/t', echo)
+    })
+    const res = await request(app).post('/t').type('json').send('1')
+    expect([res.status, res.body]).toEqual([200, { body: 1 }])
+    expect(() => safeBody({ openapi: document, ajv: { strict: false } })).toThrow(
+      /schemas\/T" refers to itself in a loop/,
+    )
+  })
+
   test('a document that is not OpenAPI 3.0 or 3.1 fails at start-up', () => {
     expect(() => safeBody({ openapi: { openapi: '2.0' } })).toThrow(/only 3\.0\.x and 3\.1\.x/)
     expect(() => safeBody({ openapi: fixture('missing.yaml') })).toThrow(/cannot read/)
