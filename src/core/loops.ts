@@ -51,6 +51,34 @@ const sameValueList = ['allOf', 'anyOf', 'oneOf'] as const
 const sameValueRecord = ['dependentSchemas', 'dependencies'] as const
 
 /**
+ * The keywords holding schemas that ajv does not apply under each dialect (its vocabularies):
+ * `contentSchema` is an annotation in both; 2020-12 has no `additionalItems`, draft-07 no
+ * `prefixItems`, `dependentSchemas` or `unevaluated*`, which with `strict: false` it ignores.
+ */
+const notApplied = {
+  '2020-12': new Set(['additionalItems', 'contentSchema']),
+  '07': new Set([
+    'prefixItems',
+    'dependentSchemas',
+    'unevaluatedItems',
+    'unevaluatedProperties',
+    'contentSchema',
+  ]),
+} as const
+
+/** The keywords whose schemas apply to the same value, and to parts of it, under a dialect. */
+interface Applicators {
+  readonly sameValue: KeywordSets
+  readonly parts: KeywordSets
+}
+
+interface KeywordSets {
+  readonly one: readonly string[]
+  readonly lists: readonly string[]
+  readonly records: readonly string[]
+}
+
+/**
  * A schema where a document has it: its base URI (what its `$ref`s resolve against), the
  * document it lies in (what a `$ref` with no URI before its `#` names where the base is none:
  * an inline schema without `$id`), and its JSON pointer there. One object may sit in several
@@ -72,7 +100,12 @@ export type SchemaLoop = readonly Location[]
  * as ajv resolves them. A `$dynamicRef` is followed wherever ajv may send it (`sameValue`).
  */
 export class SchemaResources {
-  private readonly byUri = new Map<string, Location>()
+  /**
+   * Every schema known by each URI: one URI may name several, where ajv tells them apart and
+   * the check does not (two `$id`s fast-uri normalises alike, an `$id` ajv does not index), so
+   * a `$ref` to it is followed to each.
+   */
+  private readonly byUri = new Map<string, Location[]>()
   /** The anchors of documents with no base, by document. */
   private readonly localAnchors = new WeakMap<object, Map<string, Location>>()
   private readonly dynamicAnchors = new Map<string, Location[]>()
@@ -103,12 +136,45 @@ export class SchemaResources {
   private documents = 0
   /** A `$dynamicRef` the search met went back along its way: what it found depends on it. */
   private wayUsed = false
+  /** The anchor names some `$dynamicRef` or `$recursiveRef` asks for: only they are tracked. */
+  private readonly asked = new Set<string>()
+  /** Whether the dialect has `$dynamicRef` and `$recursiveRef`. */
+  private readonly dynamic: boolean
+  private readonly applicators: Applicators
 
   /**
-   * `dynamic`: whether the dialect has `$dynamicRef` and `$recursiveRef` (2020-12, as ajv's
-   * Ajv2020 runs it); draft-07's ajv ignores both, as unknown keywords.
+   * `dialect`: the JSON Schema dialect, as ajv runs it: 2020-12 (Ajv2020) or draft-07, whose
+   * ajv ignores `$dynamicRef` and `$recursiveRef` as unknown keywords, and applies only the
+   * keywords it knows (`notApplied`).
    */
-  constructor(private readonly dynamic = true) {}
+  constructor(dialect: '2020-12' | '07' = '2020-12') {
+    this.dynamic = dialect === '2020-12'
+    const skip = notApplied[dialect]
+    const known = (keys: readonly string[]) => keys.filter((key) => !skip.has(key))
+    this.applicators = {
+      sameValue: {
+        one: known(sameValueOne),
+        lists: known(sameValueList),
+        records: known(sameValueRecord),
+      },
+      parts: { one: known(partOne), lists: known(partList), records: known(partRecord) },
+    }
+  }
+
+  /** Another schema the URI names (`byUri`). */
+  private name(uri: string, location: Location): void {
+    const all = this.byUri.get(uri)
+    if (all === undefined) this.byUri.set(uri, [location])
+    else if (!all.some((known) => known.node === location.node && known.base === location.base)) {
+      all.push(location)
+    }
+  }
+
+  /** The anchor a schema sets that some `$dynamicRef` asks for. */
+  private askedAnchorOf(node: Record<string, unknown>): string | undefined {
+    const anchor = this.anchorOf(node)
+    return anchor !== undefined && this.asked.has(anchor) ? anchor : undefined
+  }
 
   /** The dynamic anchor a schema sets, where the dialect has them. */
   private anchorOf(node: Record<string, unknown>): string | undefined {
@@ -120,11 +186,11 @@ export class SchemaResources {
     if (!isRecord(schema)) return
     // ajv takes a root's `$id` as it is (normalised), not resolved against itself.
     const [ownId = '', anchor = ''] =
-      typeof schema.$id === 'string' ? splitUri(fastUri.resolve('', schema.$id)) : []
+      typeof schema.$id === 'string' ? splitUri(resolveUri('', schema.$id)) : []
     const resource =
-      ownId !== '' && anchor === '' ? ownId : splitUri(base && fastUri.resolve('', base))[0]
+      ownId !== '' && anchor === '' ? ownId : splitUri(base && resolveUri('', base))[0]
     const root: Location = { node: schema, base: resource, document: schema, pointer: '' }
-    if (resource !== '') this.byUri.set(resource, root)
+    if (resource !== '') this.name(resource, root)
     this.roots.set(schema, root)
     // Each schema once a document and base (again as applied, where it sits both ways).
     const seen = new WeakMap<object, Map<string, boolean>>()
@@ -150,6 +216,8 @@ export class SchemaResources {
       places.set(location.base, location)
       this.index(location)
       if (typeof node.$ref === 'string') this.refs.push(location)
+      const dynamicRef = this.dynamicRefOf(node)
+      if (dynamicRef !== undefined) this.asked.add(splitUri(dynamicRef)[1])
       for (const [key, value] of Object.entries(node)) {
         const at = `${location.pointer}/${escapePointer(key)}`
         const child = (item: unknown, where: string, applies: boolean) => {
@@ -180,11 +248,14 @@ export class SchemaResources {
     const idAnchor =
       typeof node.$id === 'string' && node.$id.startsWith('#') ? node.$id.slice(1) : undefined
     if (typeof node.$id === 'string' && idAnchor === undefined && location.base !== '') {
-      this.byUri.set(location.base, location)
+      // An `$id` with a fragment (draft-07: `https://x/r#foo`) names this schema by the
+      // whole URI, as ajv registers it, not the resource it is in.
+      const [, fragment] = splitUri(resolveUri(location.base, node.$id))
+      this.name(fragment === '' ? location.base : `${location.base}#${fragment}`, location)
     }
     for (const anchor of [node.$anchor, node.$dynamicAnchor, idAnchor]) {
       if (typeof anchor !== 'string') continue
-      if (location.base !== '') this.byUri.set(`${location.base}#${anchor}`, location)
+      if (location.base !== '') this.name(`${location.base}#${anchor}`, location)
       else {
         let local = this.localAnchors.get(location.document)
         if (local === undefined) this.localAnchors.set(location.document, (local = new Map()))
@@ -265,7 +336,9 @@ export class SchemaResources {
       }
       way.push(at)
       addTo(onWay, at.node, key)
-      const anchor = this.anchorOf(at.node)
+      // An anchor no `$dynamicRef` asks for changes nothing: not tracked, so that a document
+      // with many such names is not searched again for each set of them.
+      const anchor = this.askedAnchorOf(at.node)
       if (anchor !== undefined) setOnWay.set(anchor, (setOnWay.get(anchor) ?? 0) + 1)
       // The parts of the value the schema here reads into are searched from anew.
       const after = anchorsSet()
@@ -331,15 +404,9 @@ export class SchemaResources {
     isSet: (name: string) => boolean,
   ): Location[] {
     const { node } = at
-    const next = this.under(at, sameValueOne, sameValueList, sameValueRecord)
+    const next = this.under(at, this.applicators.sameValue)
     if (typeof node.$ref === 'string') next.push(...this.targets(at, node.$ref))
-    const dynamicRef = !this.dynamic
-      ? undefined
-      : typeof node.$dynamicRef === 'string'
-        ? node.$dynamicRef
-        : typeof node.$recursiveRef === 'string'
-          ? node.$recursiveRef
-          : undefined
+    const dynamicRef = this.dynamicRefOf(node)
     if (dynamicRef !== undefined) {
       // As ajv runs it (its dynamicAnchor.ts and dynamicRef.ts): where the document has a
       // `$dynamicAnchor` of its name, the function the outermost schema with that anchor the
@@ -348,9 +415,9 @@ export class SchemaResources {
       // its resource, or a schema compiled apart on the way: one a `$ref` named, one with a
       // `$dynamicAnchor`, a root (each, to be sure).
       const [, name] = splitUri(dynamicRef)
-      const resource = at.base === '' ? undefined : this.byUri.get(at.base)
+      const resources = at.base === '' ? [] : (this.byUri.get(at.base) ?? [])
       const document = this.roots.get(at.document)
-      const roots = [resource, document].filter((root) => root !== undefined)
+      const roots = [...resources, document].filter((root) => root !== undefined)
       // ajv flags the anchor's name when it compiles one of the document's `$dynamicAnchor`s:
       // one at its root is compiled first; one elsewhere (a nested resource's too) only if
       // something applies it first (a placeholder in `$defs` never is).
@@ -392,24 +459,34 @@ export class SchemaResources {
     return typeof item.$id === 'string' ? (places.values().next().value as Location) : derived
   }
 
+  /** The `$dynamicRef` (or `$recursiveRef`) of a schema, where the dialect has them. */
+  private dynamicRefOf(node: Record<string, unknown>): string | undefined {
+    if (!this.dynamic) return undefined
+    if (typeof node.$dynamicRef === 'string') return node.$dynamicRef
+    return typeof node.$recursiveRef === 'string' ? node.$recursiveRef : undefined
+  }
+
   /** The locations of the schemas the schema at `at` applies to parts of its value. */
   private partsOf(at: Location): Location[] {
-    return this.under(at, partOne, partList, partRecord)
+    return this.under(at, this.applicators.parts)
   }
 
   /** The locations of the schemas under the keywords given, in the schema at `at`. */
-  private under(
-    at: Location,
-    one: readonly string[],
-    lists: readonly string[],
-    records: readonly string[],
-  ): Location[] {
+  private under(at: Location, { one, lists, records }: KeywordSets): Location[] {
     const { node, pointer } = at
     const found: Location[] = []
     const add = (item: unknown, where: string) => {
       if (isRecord(item)) found.push(this.locate(at, item, where))
     }
-    for (const key of one) add(node[key], `${pointer}/${key}`)
+    for (const key of one) {
+      // ajv applies `if` only with a `then` or an `else`, and those only with an `if`.
+      if (
+        key === 'if' ? !hasSchema(node.then) && !hasSchema(node.else) : ignoredBranch(key, node)
+      ) {
+        continue
+      }
+      add(node[key], `${pointer}/${key}`)
+    }
     for (const key of lists) {
       const list = node[key]
       if (Array.isArray(list)) list.forEach((item, i) => add(item, `${pointer}/${key}/${i}`))
@@ -435,18 +512,26 @@ export class SchemaResources {
 
   /** The location `ref`, in the schema at `at`, names; none for a URI not indexed. */
   private targets(at: Location, ref: string): Location[] {
-    const uri = fastUri.resolve(at.base, ref)
+    const uri = resolveUri(at.base, ref)
     const [resource, fragment] = splitUri(uri)
     const { document } = at
-    const root = resource === '' ? this.roots.get(document) : this.byUri.get(resource)
-    let found: Location | undefined
-    if (fragment === '' || root === undefined) found = root
+    const own = this.roots.get(document)
+    const roots =
+      resource === '' ? (own === undefined ? [] : [own]) : (this.byUri.get(resource) ?? [])
+    let found: Location[]
+    if (fragment === '') found = roots
     else if (!fragment.startsWith('/')) {
-      found = resource === '' ? this.localAnchors.get(document)?.get(fragment) : this.byUri.get(uri)
-    } else found = this.descend(root, fragment)
-    if (found === undefined) return []
-    addTo(this.named, found.node, this.keyOf(found))
-    return [found]
+      const local = this.localAnchors.get(document)?.get(fragment)
+      found = resource !== '' ? (this.byUri.get(uri) ?? []) : local === undefined ? [] : [local]
+    } else {
+      found = []
+      for (const root of roots) {
+        const target = this.descend(root, fragment)
+        if (target !== undefined) found.push(target)
+      }
+    }
+    for (const target of found) addTo(this.named, target.node, this.keyOf(target))
+    return found
   }
 
   /** The location at the JSON pointer `path` from `root`, each `$id` on the way its base. */
@@ -476,8 +561,33 @@ export class SchemaResources {
 function own(at: Location): Location {
   const { $id } = at.node
   if (typeof $id !== 'string') return at
-  const [resource, fragment] = splitUri(fastUri.resolve(at.base, $id))
-  return fragment === '' ? { ...at, base: resource, pointer: '' } : at
+  const [resource, fragment] = splitUri(resolveUri(at.base, $id))
+  if (fragment === '') return { ...at, base: resource, pointer: '' }
+  // draft-07's `$id: 'https://x/o#foo'`: the `$ref`s inside are read against `https://x/o`,
+  // as ajv reads them (its base is the whole URI); `#foo` keeps the base it is in.
+  return resource === at.base || resource === '' ? at : { ...at, base: resource }
+}
+
+/**
+ * `ref` resolved against `base` as ajv resolves it (fast-uri, then `normalizeId`): a trailing
+ * `#` or `#/` names the resource itself.
+ */
+function resolveUri(base: string, ref: string): string {
+  return fastUri.resolve(base, ref).replace(/#\/?$/, '')
+}
+
+/** A schema ajv applies as `then` or `else` (not `true`, not `{}`), as its `if` looks for. */
+function hasSchema(schema: unknown): boolean {
+  return (
+    schema !== undefined &&
+    schema !== true &&
+    !(isRecord(schema) && Object.keys(schema).length === 0)
+  )
+}
+
+/** `then` or `else` in a schema without `if`: ajv ignores them. */
+function ignoredBranch(key: string, node: Record<string, unknown>): boolean {
+  return (key === 'then' || key === 'else') && node.if === undefined
 }
 
 /** `location` as a URI: its base, and `#` and its JSON pointer where it is deeper. */

@@ -40,8 +40,8 @@ const protobufMessageKey = 'x-protobuf-message'
 export function openApiRoutes(
   loaded: LoadedDocument,
   available: Readonly<Record<string, Format>> = formats,
-  /** False under draft-07, whose ajv ignores `$dynamicRef` and `$recursiveRef`. */
-  dynamic = true,
+  /** The dialect the document's schemas are validated in (`SchemaResources`). */
+  dialect: '2020-12' | '07' = '2020-12',
 ): OpenApiRoutes {
   const { document, version, name } = loaded
   const schemas: JsonSchema[] = []
@@ -83,7 +83,7 @@ export function openApiRoutes(
     const { allOf: _dispatched, ...rest } = translated
     schemas.push({ ...rest, ...(allOf.length > 0 ? { allOf } : {}), $id: base })
   }
-  refuseSameValueLoops(schemas, name, dynamic)
+  refuseSameValueLoops(schemas, name, dialect)
 
   const routes: Array<[string, OpenApiBinding | null]> = []
   const paths = isRecord(document.paths) ? document.paths : {}

@@ -19,7 +19,7 @@ export function openApiSource(
   if (loaded.version === '3.1' && validation.draft === '07') {
     throw new Error(`safebody: ${loaded.name} is OpenAPI 3.1, whose schemas need draft 2020-12`)
   }
-  const found = openApiRoutes(loaded, undefined, validation.draft !== '07')
+  const found = openApiRoutes(loaded, undefined, validation.draft ?? '2020-12')
   for (const keyword of openApiKeywords) found.keywords.add(keyword)
   return found
 }

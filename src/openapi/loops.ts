@@ -6,14 +6,14 @@ import type { JsonSchema } from '../core/registry.js'
  * into the value on the way (`SchemaResources`), naming the loop's schemas as the document
  * does. `schemas` are the translated components, by `$id`, and the `$id`s inside them; a loop
  * through a `$ref` to elsewhere (the `schemas` option) is found when the registry is built.
- * `dynamic` is false under draft-07, where `$dynamicRef` and `$recursiveRef` are not followed.
+ * `dialect` says which keywords apply (draft-07 has no `$dynamicRef` or `$recursiveRef`).
  */
 export function refuseSameValueLoops(
   schemas: readonly JsonSchema[],
   name: string,
-  dynamic: boolean,
+  dialect: '2020-12' | '07',
 ): void {
-  const resources = new SchemaResources(dynamic)
+  const resources = new SchemaResources(dialect)
   for (const schema of schemas) resources.add(schema, '')
   for (const schema of schemas) {
     const id = typeof schema === 'object' ? schema.$id : undefined
