@@ -106,8 +106,8 @@ export class SchemaResources {
    * a `$ref` to it is followed to each.
    */
   private readonly byUri = new Map<string, Location[]>()
-  /** The anchors of documents with no base, by document. */
-  private readonly localAnchors = new WeakMap<object, Map<string, Location>>()
+  /** The anchors of documents with no base, by document (each schema of a name: `byUri`). */
+  private readonly localAnchors = new WeakMap<object, Map<string, Location[]>>()
   private readonly dynamicAnchors = new Map<string, Location[]>()
   /** The names of the `$dynamicAnchor`s anywhere in each document. */
   private readonly documentAnchors = new WeakMap<object, Set<string>>()
@@ -126,12 +126,20 @@ export class SchemaResources {
    * The searches begun from each place (a schema, by its base or document): the dynamic
    * anchors each took as set (`enqueue`).
    */
-  private readonly started = new WeakMap<object, Map<string, Array<readonly string[]>>>()
+  private started = new WeakMap<object, Map<string, Array<readonly string[]>>>()
   /**
    * Places from which no loop can be reached, by schema: their bases or documents, and the
    * dynamic anchors set when the value got there (`mark`).
    */
-  private readonly clear = new WeakMap<object, Set<string>>()
+  private clear = new WeakMap<object, Set<string>>()
+  /**
+   * A document added since the last search may send a place searched before elsewhere: it has
+   * a dynamic anchor (which any `$dynamicRef` of its name may go to), or it names a URI that
+   * was named, or looked for, before. The searches' caches are then dropped.
+   */
+  private stale = false
+  /** The URIs a `$ref` looked for and did not find. */
+  private readonly missed = new Set<string>()
   private readonly documentIds = new WeakMap<object, number>()
   private documents = 0
   /** A `$dynamicRef` the search met went back along its way: what it found depends on it. */
@@ -147,7 +155,15 @@ export class SchemaResources {
    * ajv ignores `$dynamicRef` and `$recursiveRef` as unknown keywords, and applies only the
    * keywords it knows (`notApplied`).
    */
-  constructor(dialect: '2020-12' | '07' = '2020-12') {
+  constructor(
+    dialect: '2020-12' | '07' = '2020-12',
+    /**
+     * The keywords ajv runs code for (its `RULES.all`): a `then` or `else` with none of them
+     * is always valid, and ajv skips its `if`. Without them, any keyword but an annotation is
+     * taken as one.
+     */
+    private readonly rules?: ReadonlySet<string>,
+  ) {
     this.dynamic = dialect === '2020-12'
     const skip = notApplied[dialect]
     const known = (keys: readonly string[]) => keys.filter((key) => !skip.has(key))
@@ -164,6 +180,7 @@ export class SchemaResources {
   /** Another schema the URI names (`byUri`). */
   private name(uri: string, location: Location): void {
     const all = this.byUri.get(uri)
+    if (all !== undefined || this.missed.has(uri)) this.stale = true
     if (all === undefined) this.byUri.set(uri, [location])
     else if (!all.some((known) => known.node === location.node && known.base === location.base)) {
       all.push(location)
@@ -185,10 +202,9 @@ export class SchemaResources {
   add(schema: unknown, base: string): void {
     if (!isRecord(schema)) return
     // ajv takes a root's `$id` as it is (normalised), not resolved against itself.
-    const [ownId = '', anchor = ''] =
-      typeof schema.$id === 'string' ? splitUri(resolveUri('', schema.$id)) : []
-    const resource =
-      ownId !== '' && anchor === '' ? ownId : splitUri(base && resolveUri('', base))[0]
+    const [ownId = ''] = typeof schema.$id === 'string' ? splitUri(resolveUri('', schema.$id)) : []
+    // draft-07's `$id: 'https://x/o#foo'` too: its `$ref`s are read against `https://x/o`.
+    const resource = ownId !== '' ? ownId : splitUri(base && resolveUri('', base))[0]
     const root: Location = { node: schema, base: resource, document: schema, pointer: '' }
     if (resource !== '') this.name(resource, root)
     this.roots.set(schema, root)
@@ -259,7 +275,9 @@ export class SchemaResources {
       else {
         let local = this.localAnchors.get(location.document)
         if (local === undefined) this.localAnchors.set(location.document, (local = new Map()))
-        local.set(anchor, location)
+        const all = local.get(anchor)
+        if (all === undefined) local.set(anchor, [location])
+        else if (!all.some((known) => known.node === location.node)) all.push(location)
       }
     }
     const dynamic = this.anchorOf(node)
@@ -267,6 +285,7 @@ export class SchemaResources {
       let names = this.documentAnchors.get(location.document)
       if (names === undefined) this.documentAnchors.set(location.document, (names = new Set()))
       names.add(dynamic)
+      this.stale = true
       const all = this.dynamicAnchors.get(dynamic)
       if (all === undefined) this.dynamicAnchors.set(dynamic, [location])
       else all.push(location)
@@ -286,6 +305,11 @@ export class SchemaResources {
     const root = this.roots.get(schema)
     if (root === undefined) throw new Error('safebody: a schema looked at for loops was not added')
     this.nameTargets()
+    if (this.stale) {
+      this.stale = false
+      this.clear = new WeakMap()
+      this.started = new WeakMap()
+    }
     const queue: Start[] = []
     this.enqueue(queue, root, [])
     try {
@@ -459,6 +483,19 @@ export class SchemaResources {
     return typeof item.$id === 'string' ? (places.values().next().value as Location) : derived
   }
 
+  /**
+   * A `then` or `else` that is not always valid, as ajv's `if` looks for one (its
+   * `alwaysValidSchema`): `false`, or a schema with a keyword ajv runs code for.
+   */
+  private hasSchema(schema: unknown): boolean {
+    if (typeof schema === 'boolean') return !schema
+    if (!isRecord(schema)) return false
+    const { rules } = this
+    return Object.keys(schema).some((key) =>
+      rules === undefined ? !annotations.has(key) : rules.has(key),
+    )
+  }
+
   /** The `$dynamicRef` (or `$recursiveRef`) of a schema, where the dialect has them. */
   private dynamicRefOf(node: Record<string, unknown>): string | undefined {
     if (!this.dynamic) return undefined
@@ -481,7 +518,9 @@ export class SchemaResources {
     for (const key of one) {
       // ajv applies `if` only with a `then` or an `else`, and those only with an `if`.
       if (
-        key === 'if' ? !hasSchema(node.then) && !hasSchema(node.else) : ignoredBranch(key, node)
+        key === 'if'
+          ? !this.hasSchema(node.then) && !this.hasSchema(node.else)
+          : ignoredBranch(key, node)
       ) {
         continue
       }
@@ -521,14 +560,17 @@ export class SchemaResources {
     let found: Location[]
     if (fragment === '') found = roots
     else if (!fragment.startsWith('/')) {
-      const local = this.localAnchors.get(document)?.get(fragment)
-      found = resource !== '' ? (this.byUri.get(uri) ?? []) : local === undefined ? [] : [local]
+      const local = resource === '' ? this.localAnchors.get(document) : undefined
+      found = (local === undefined ? this.byUri.get(uri) : local.get(fragment)) ?? []
     } else {
       found = []
       for (const root of roots) {
         const target = this.descend(root, fragment)
         if (target !== undefined) found.push(target)
       }
+    }
+    if (found.length === 0 && resource !== '') {
+      this.missed.add(fragment === '' || fragment.startsWith('/') ? resource : uri)
     }
     for (const target of found) addTo(this.named, target.node, this.keyOf(target))
     return found
@@ -576,14 +618,25 @@ function resolveUri(base: string, ref: string): string {
   return fastUri.resolve(base, ref).replace(/#\/?$/, '')
 }
 
-/** A schema ajv applies as `then` or `else` (not `true`, not `{}`), as its `if` looks for. */
-function hasSchema(schema: unknown): boolean {
-  return (
-    schema !== undefined &&
-    schema !== true &&
-    !(isRecord(schema) && Object.keys(schema).length === 0)
-  )
-}
+// Keywords ajv runs no code for in either dialect (annotations, and where schemas and URIs are).
+const annotations = new Set([
+  'title',
+  'description',
+  'default',
+  'examples',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+  'contentMediaType',
+  'contentEncoding',
+  'contentSchema',
+  '$id',
+  '$schema',
+  '$anchor',
+  '$defs',
+  'definitions',
+  '$vocabulary',
+])
 
 /** `then` or `else` in a schema without `if`: ajv ignores them. */
 function ignoredBranch(key: string, node: Record<string, unknown>): boolean {

@@ -126,7 +126,7 @@ export function createRegistry(
   const names = registerAll(own, entries)
   registerAll(fast, entries)
   // `$ref` loops that only some values reach, which the start-up probe (`compile`) misses.
-  const resources = new SchemaResources(draft)
+  const resources = new SchemaResources(draft, new Set(Object.keys(own.RULES.all)))
   for (const { schema, key } of entries) resources.add(schema, schemaId(schema) ?? key)
   for (const { schema, key, names } of entries) {
     refuseLoop(resources, schema, names[0] ?? schemaId(schema) ?? key)

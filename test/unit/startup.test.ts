@@ -518,6 +518,15 @@ describe('start-up errors say what was meant', () => {
       '07',
       false,
     ],
+    // From the ninth review: ajv skips an `if` whose `then` and `else` run no keyword.
+    ['if, then a title', { if: { $ref: '#/$defs/L' }, then: { title: 't' } }, '2020-12', true],
+    ['if, else only $defs', { if: { $ref: '#/$defs/L' }, else: { $defs: {} } }, '2020-12', true],
+    [
+      'if, then an unknown keyword',
+      { if: { $ref: '#/$defs/L' }, then: { foo: 1 } },
+      '2020-12',
+      false,
+    ],
   ])('starts with a loop under %s, which ajv does not apply', async (_what, at, draft, strict) => {
     const schema = { ...at, $defs: { L: { anyOf: [{ type: 'string' }, { $ref: '#/$defs/L' }] } } }
     const ajv = draft === '07' ? new Ajv({ strict }) : new Ajv2020({ strict })
@@ -529,6 +538,85 @@ describe('start-up errors say what was meant', () => {
     )
     app.post('/x', (_req, res) => res.json({ ok: true }))
     await request(app).post('/x').send('"a"').type('json').expect(200)
+  })
+
+  // From the ninth review: each started, as a route's own schema, then the body shown got a 500
+  // (ajv alone overflows on it, as checked first).
+  it.each<[string, Record<string, unknown>, unknown, '2020-12' | '07', boolean]>([
+    [
+      'a draft-07 root $id with a fragment, whose $refs are read against its resource',
+      {
+        $id: 'https://example.com/o#foo',
+        properties: { a: { $ref: '#/definitions/L' } },
+        definitions: {
+          L: { anyOf: [{ type: 'string' }, { $ref: 'https://example.com/o#/definitions/L' }] },
+        },
+      },
+      { a: 1 },
+      '07',
+      false,
+    ],
+    [
+      'an anchor name two schemas of a schema without $id have (one under prefixItems)',
+      {
+        type: 'object',
+        properties: { a: { $ref: '#n' } },
+        $defs: {
+          B: {
+            type: 'array',
+            prefixItems: [{ $dynamicAnchor: 'n', type: 'string' }],
+            items: false,
+          },
+          A: { $dynamicAnchor: 'n', anyOf: [{ type: 'string' }, { $ref: '#n' }] },
+        },
+      },
+      { a: 1 },
+      '2020-12',
+      true,
+    ],
+    [
+      "the same under draft-07, with $id: '#n'",
+      {
+        prefixItems: [{ $id: '#n' }],
+        definitions: { A: { $id: '#n', anyOf: [{ type: 'string' }, { $ref: '#n' }] } },
+        properties: { a: { $ref: '#n' } },
+      },
+      { a: 1 },
+      '07',
+      false,
+    ],
+  ])('refuses a route schema with a loop through %s', (_through, schema, body, draft, strict) => {
+    const ajv = draft === '07' ? new Ajv({ strict }) : new Ajv2020({ strict })
+    const validate = ajv.compile(schema)
+    expect(() => validate(body)).toThrow(RangeError)
+    expect(() => safeBody({ routes: { 'POST /x': schema }, ajv: { draft, strict } })).toThrow(
+      /refers to itself in a loop that reads nothing of the value/,
+    )
+  })
+
+  it('refuses a route schema whose dynamic anchor a $dynamicRef checked before goes back to', () => {
+    // From the ninth review: `d` was checked first, and the $dynamicRef in it found no loop;
+    // the route's schema, added later, sets `m` at its root, where that $dynamicRef goes.
+    const d = {
+      $id: 'https://example.com/D',
+      $dynamicAnchor: 'm',
+      type: 'object',
+      properties: { a: { $dynamicRef: '#m' } },
+    }
+    const route = {
+      $dynamicAnchor: 'm',
+      anyOf: [
+        { type: 'string' },
+        { allOf: [{ const: 7 }, { $ref: 'https://example.com/D#/properties/a' }] },
+      ],
+    }
+    const ajv = new Ajv2020()
+    ajv.addSchema(d)
+    const validate = ajv.compile(route)
+    expect(() => validate(7)).toThrow(RangeError)
+    expect(() => safeBody({ schemas: { d }, routes: { 'POST /x': route } })).toThrow(
+      /refers to itself in a loop that reads nothing of the value/,
+    )
   })
 
   it('says so, naming the schema, when a chain is too long to check for loops', () => {
