@@ -134,12 +134,21 @@ export class SchemaResources {
   private clear = new WeakMap<object, Set<string>>()
   /**
    * A document added since the last search may send a place searched before elsewhere: it has
-   * a dynamic anchor (which any `$dynamicRef` of its name may go to), or it names a URI that
-   * was named, or looked for, before. The searches' caches are then dropped.
+   * a dynamic anchor some `$dynamicRef` asks for (any `$dynamicRef` of its name may go to it),
+   * or it names a URI that was named, or looked for, before. The searches' caches are then
+   * dropped.
    */
   private stale = false
   /** The URIs a `$ref` looked for and did not find. */
   private readonly missed = new Set<string>()
+  /**
+   * The dynamic anchor names indexed, and asked for, since the last search: a cached place
+   * leads elsewhere only where a new anchor has a name a `$dynamicRef` searched before asks for
+   * (one asked for only since then is in a new document, which no cached place leads to but
+   * through a new URI or such an anchor).
+   */
+  private readonly newAnchors = new Set<string>()
+  private readonly newAsked = new Set<string>()
   private readonly documentIds = new WeakMap<object, number>()
   private documents = 0
   /** A `$dynamicRef` the search met went back along its way: what it found depends on it. */
@@ -233,7 +242,11 @@ export class SchemaResources {
       this.index(location)
       if (typeof node.$ref === 'string') this.refs.push(location)
       const dynamicRef = this.dynamicRefOf(node)
-      if (dynamicRef !== undefined) this.asked.add(splitUri(dynamicRef)[1])
+      const asks = dynamicRef === undefined ? undefined : splitUri(dynamicRef)[1]
+      if (asks !== undefined && !this.asked.has(asks)) {
+        this.asked.add(asks)
+        this.newAsked.add(asks)
+      }
       for (const [key, value] of Object.entries(node)) {
         const at = `${location.pointer}/${escapePointer(key)}`
         const child = (item: unknown, where: string, applies: boolean) => {
@@ -285,7 +298,7 @@ export class SchemaResources {
       let names = this.documentAnchors.get(location.document)
       if (names === undefined) this.documentAnchors.set(location.document, (names = new Set()))
       names.add(dynamic)
-      this.stale = true
+      this.newAnchors.add(dynamic)
       const all = this.dynamicAnchors.get(dynamic)
       if (all === undefined) this.dynamicAnchors.set(dynamic, [location])
       else all.push(location)
@@ -305,11 +318,16 @@ export class SchemaResources {
     const root = this.roots.get(schema)
     if (root === undefined) throw new Error('safebody: a schema looked at for loops was not added')
     this.nameTargets()
-    if (this.stale) {
-      this.stale = false
+    if (
+      this.stale ||
+      [...this.newAnchors].some((name) => this.asked.has(name) && !this.newAsked.has(name))
+    ) {
       this.clear = new WeakMap()
       this.started = new WeakMap()
     }
+    this.stale = false
+    this.newAnchors.clear()
+    this.newAsked.clear()
     const queue: Start[] = []
     this.enqueue(queue, root, [])
     try {
@@ -484,8 +502,9 @@ export class SchemaResources {
   }
 
   /**
-   * A `then` or `else` that is not always valid, as ajv's `if` looks for one (its
-   * `alwaysValidSchema`): `false`, or a schema with a keyword ajv runs code for.
+   * A schema that is not always valid, as ajv's `if` looks for a `then` or `else`, and its
+   * `anyOf` for a branch (its `alwaysValidSchema`): `false`, or one with a keyword ajv runs
+   * code for.
    */
   private hasSchema(schema: unknown): boolean {
     if (typeof schema === 'boolean') return !schema
@@ -528,7 +547,11 @@ export class SchemaResources {
     }
     for (const key of lists) {
       const list = node[key]
-      if (Array.isArray(list)) list.forEach((item, i) => add(item, `${pointer}/${key}/${i}`))
+      if (!Array.isArray(list)) continue
+      // Without `unevaluated` (draft-07's ajv; Ajv2020 turns it on), ajv skips an `anyOf` with
+      // a branch that is always valid.
+      if (key === 'anyOf' && !this.dynamic && list.some((item) => !this.hasSchema(item))) continue
+      list.forEach((item, i) => add(item, `${pointer}/${key}/${i}`))
     }
     for (const key of records) {
       const record = node[key]

@@ -527,6 +527,14 @@ describe('start-up errors say what was meant', () => {
       '2020-12',
       false,
     ],
+    // From the tenth review: draft-07's ajv skips an anyOf with a branch that is always valid.
+    [
+      'a draft-07 anyOf beside a title',
+      { anyOf: [{ title: 't' }, { $ref: '#/$defs/L' }] },
+      '07',
+      true,
+    ],
+    ['a draft-07 anyOf beside true', { anyOf: [true, { $ref: '#/$defs/L' }] }, '07', true],
   ])('starts with a loop under %s, which ajv does not apply', async (_what, at, draft, strict) => {
     const schema = { ...at, $defs: { L: { anyOf: [{ type: 'string' }, { $ref: '#/$defs/L' }] } } }
     const ajv = draft === '07' ? new Ajv({ strict }) : new Ajv2020({ strict })
