@@ -18,7 +18,8 @@ import { cjsDefault } from './length.js'
 const fastUri = cjsDefault<typeof fastUriModule>(fastUriModule)
 
 // Where a schema sits, as ajv walks a schema for its `$id`s and anchors (json-schema-traverse
-// with `allKeys`; `prefixItems` too): under `oneSchema`, `schemaLists` and `schemaRecords`.
+// with `allKeys`), and under `prefixItems`, which it does not walk (a URI claimed there and
+// elsewhere is followed to both: `byUri`): under `oneSchema`, `schemaLists` and `schemaRecords`.
 // Any other key but those holding data (`skipped`) may hold one too, such as an `x-` extension
 // or a custom keyword: its `$id`s are indexed (ajv resolves `$ref`s to them), but it is not
 // applied to the value, so no loop is looked for from it.
