@@ -92,6 +92,9 @@ export interface Location {
   readonly pointer: string
 }
 
+/** A JSON Schema dialect, as ajv runs it: 2020-12 (Ajv2020) or draft-07 (Ajv). */
+export type Dialect = '2020-12' | '07'
+
 /** A loop, as the locations of the schemas on it, from the first one to come back to. */
 export type SchemaLoop = readonly Location[]
 
@@ -166,7 +169,7 @@ export class SchemaResources {
    * keywords it knows (`notApplied`).
    */
   constructor(
-    dialect: '2020-12' | '07' = '2020-12',
+    dialect: Dialect = '2020-12',
     /**
      * The keywords ajv runs code for (its `RULES.all`): a `then` or `else` with none of them
      * is always valid, and ajv skips its `if`. Without them, any keyword but an annotation is

@@ -18,7 +18,7 @@ import {
   type RegExpEngine,
   type UnsafePatterns,
 } from './patterns.js'
-import { loopPath, SchemaResources } from './loops.js'
+import { type Dialect, loopPath, SchemaResources } from './loops.js'
 import { inheritedTest, presenceNames } from './presence.js'
 import { readSchemaFolder } from './schema-files.js'
 import { isStandardSchema, standardProps, type StandardSchemaV1 } from './standard.js'
@@ -57,7 +57,7 @@ export type ValidationOptions = Pick<
   | 'discriminator'
 > & {
   /** JSON Schema dialect: 2020-12 (default, as OpenAPI 3.1) or draft-07. */
-  draft?: '2020-12' | '07'
+  draft?: Dialect
   /**
    * Patterns (`pattern`, `patternProperties`, `formats` given as regular expressions) whose
    * matching time can grow faster than the string are refused at start-up (`'refuse'`, the
@@ -185,7 +185,7 @@ export function createRegistry(
 }
 
 function buildAjv(
-  draft: '2020-12' | '07',
+  draft: Dialect,
   ajvOptions: Omit<ValidationOptions, 'draft'>,
   extras: RegistryExtras,
   patterns: PatternPolicy,

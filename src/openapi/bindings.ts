@@ -1,6 +1,7 @@
 import { type Format, type FormatName, formats } from '../decoders/formats.js'
 import { repeatCount } from '../core/schema-files.js'
 import type { RouteBinding } from '../core/options.js'
+import type { Dialect } from '../core/loops.js'
 import type { JsonSchema } from '../core/registry.js'
 import { isRecord } from '../core/json-pointer.js'
 import { type LoadedDocument, resolveLocal } from './document.js'
@@ -41,7 +42,7 @@ export function openApiRoutes(
   loaded: LoadedDocument,
   available: Readonly<Record<string, Format>> = formats,
   /** The dialect the document's schemas are validated in (`SchemaResources`). */
-  dialect: '2020-12' | '07' = '2020-12',
+  dialect: Dialect = '2020-12',
 ): OpenApiRoutes {
   const { document, version, name } = loaded
   const schemas: JsonSchema[] = []

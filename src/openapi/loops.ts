@@ -1,4 +1,10 @@
-import { type Location, locationUri, loopPath, SchemaResources } from '../core/loops.js'
+import {
+  type Dialect,
+  type Location,
+  locationUri,
+  loopPath,
+  SchemaResources,
+} from '../core/loops.js'
 import type { JsonSchema } from '../core/registry.js'
 
 /**
@@ -11,7 +17,7 @@ import type { JsonSchema } from '../core/registry.js'
 export function refuseSameValueLoops(
   schemas: readonly JsonSchema[],
   name: string,
-  dialect: '2020-12' | '07',
+  dialect: Dialect,
 ): void {
   const resources = new SchemaResources(dialect)
   for (const schema of schemas) resources.add(schema, '')
