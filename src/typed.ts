@@ -11,9 +11,10 @@ import type {
 /**
  * The body type a schema describes. A Standard Schema (zod, valibot, arktype) gives its
  * output type, after transforms and defaults; a TypeBox schema gives its `Static` type; a
- * JSON Schema written as a `const` object gives json-schema-to-ts's `FromSchema`; anything
- * the compiler cannot see into (a schema typed as `JsonSchema`, one read from a file) gives
- * `unknown`.
+ * JSON Schema written as a `const` object gives json-schema-to-ts's `FromSchema`, with a
+ * property that has a `default` and is not `required` optional: ajv fills it in only with
+ * `useDefaults`, which the type cannot see; anything the compiler cannot see into (a schema
+ * typed as `JsonSchema`, one read from a file) gives `unknown`.
  *
  * @example
  * const user = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } as const
@@ -25,22 +26,16 @@ export type BodyOf<S> = S extends StandardSchemaV1
   : S extends TypeBoxSchema
     ? (S & { params: [] })['static']
     : S extends JSONSchema
-      ? FromSchema<S>
+      ? FromSchema<S, { keepDefaultedPropertiesOptional: true }>
       : unknown
 
 /**
  * The body type a client sends for a schema: a Standard Schema's input type, before its
- * transforms and defaults (zod's `z.input`); a JSON Schema's with the properties that have a
- * `default` optional (ajv's `useDefaults` fills them in); for any other schema, `BodyOf`.
+ * transforms and defaults (zod's `z.input`); for any other schema, `BodyOf` (a JSON Schema
+ * property with a `default` that is not `required` is optional in both).
  * Hono's client (`hc`) types a route's `json` with it.
  */
-export type InputOf<S> = S extends StandardSchemaV1
-  ? StandardSchemaInput<S>
-  : S extends TypeBoxSchema
-    ? BodyOf<S>
-    : S extends JSONSchema
-      ? FromSchema<S, { keepDefaultedPropertiesOptional: true }>
-      : unknown
+export type InputOf<S> = S extends StandardSchemaV1 ? StandardSchemaInput<S> : BodyOf<S>
 
 /** TypeBox schemas carry their static type in phantom `static` and `params` properties. */
 interface TypeBoxSchema {

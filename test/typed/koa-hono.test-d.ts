@@ -104,11 +104,12 @@ describe("safebody/hono types c.req.valid('json')", () => {
       })
       .post('/plain', bodies.route(user), (c) => c.json(null))
       .post('/defaulted', bodies.route(defaulted), (c) => {
-        expectTypeOf(c.req.valid('json')).toEqualTypeOf<{ name: string; role: string }>()
+        // ajv fills `role` in only with useDefaults, which the type cannot see.
+        expectTypeOf(c.req.valid('json')).toEqualTypeOf<{ name: string; role?: string }>()
         return c.json(null)
       })
     const client = hc<typeof app>('http://localhost')
-    // A JSON Schema `default` (ajv's useDefaults) leaves its property optional to the client.
+    // A JSON Schema property with a `default` and not `required` is optional to the client.
     void client.defaulted.$post({ json: { name: 'a' } })
     // @ts-expect-error name has no default
     void client.defaulted.$post({ json: { role: 'admin' } })

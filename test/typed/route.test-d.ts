@@ -116,6 +116,22 @@ describe('BodyOf', () => {
     } as const
     expectTypeOf<BodyOf<typeof tags>>().toEqualTypeOf<(string | null)[]>()
   })
+
+  test('leaves a property with a default optional unless it is required', () => {
+    // ajv fills a default in only with useDefaults; a required property is sent either way.
+    const settings = {
+      type: 'object',
+      properties: { n: { type: 'number', default: 3 }, s: { type: 'string', default: 'a' } },
+      required: ['s'],
+      additionalProperties: false,
+    } as const
+    expectTypeOf<BodyOf<typeof settings>>().toEqualTypeOf<{ n?: number; s: string }>()
+    express().post('/x', safeBody().route(settings), (req) => {
+      // @ts-expect-error n may be missing: no useDefaults
+      const n: number = req.body.n
+      void n
+    })
+  })
 })
 
 describe('a binding is checked as a binding', () => {
