@@ -147,6 +147,42 @@ describe('standardValidator', () => {
     expect(err.errors?.map((e) => e.message)).toEqual(['was "…"', 'was "…"'])
   })
 
+  it('cuts the refused string out where a message holds it unquoted, as a whole word', () => {
+    const issues = [
+      { message: 'bad value secret123 here', path: ['s'] },
+      { message: 'bad value:secret123.', path: ['s'] },
+      // Inside a longer word it is not the value; a short value is left (below).
+      { message: 'xsecret123 and secret1234', path: ['s'] },
+      { message: '<secret123>', path: ['s'] },
+    ]
+    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ s: 'secret123' }))
+    expect(err.errors?.map((e) => e.message)).toEqual([
+      'bad value … here',
+      'bad value:….',
+      'xsecret123 and secret1234',
+      '<…>',
+    ])
+    // A value that starts or ends with no letter is cut wherever it stands.
+    const tags = [{ message: 'got x<b>y', path: ['s'] }]
+    expect(
+      refusal(() => standardValidator(handWritten(tags), 'hand')({ s: '<b>' })).errors,
+    ).toMatchObject([{ message: 'got x…y' }])
+    // Trimmed, and as the library checked it (after its transforms).
+    const trimmed = [
+      { message: 'bad value secret123', path: ['s'] },
+      { message: 'bad value SECRET', path: ['s'], input: 'SECRET' } as StandardSchemaIssue,
+    ]
+    const padded = refusal(() =>
+      standardValidator(handWritten(trimmed), 'hand')({ s: '  secret123 ' }),
+    )
+    expect(padded.errors?.map((e) => e.message)).toEqual(['bad value …', 'bad value …'])
+    // One or two characters are left: cut, they would take every such word with them.
+    const short = [{ message: 'id is a bad id', path: ['s'] }]
+    expect(
+      refusal(() => standardValidator(handWritten(short), 'hand')({ s: 'id' })).errors,
+    ).toMatchObject([{ message: 'id is a bad id' }])
+  })
+
   it('cuts a refused number where a library quotes it (received, was)', () => {
     const issues = [
       { message: 'age must be less than 5 (was 123456789)', path: ['age'] },
@@ -376,6 +412,43 @@ describe.each(frameworks)('a 422 after a transform, through %s', (_name, express
       '4111111111111111',
     ],
   ]
+  // A custom message that puts the value in without quotes.
+  const custom: [string, StandardSchemaV1][] = [
+    [
+      'zod, an error function',
+      z.object({ s: z.string().min(50, { error: (iss) => `bad value ${String(iss.input)}` }) }),
+    ],
+    [
+      'valibot, a check message function',
+      v.object({
+        s: v.pipe(
+          v.string(),
+          v.check(
+            () => false,
+            (iss) => `bad value ${String(iss.input)}`,
+          ),
+        ),
+      }),
+    ],
+    [
+      'arktype, a narrow that names the value',
+      type({
+        s: type('string').narrow((s, ctx) => ctx.reject({ message: `bad value ${s}` })),
+      }),
+    ],
+  ]
+  it.each(custom)('%s: the value is cut out of the message', async (_what, schema) => {
+    const { app, seen } = buildApp(express, (app, echo) => {
+      app.post('/x', safeBody().route(schema), echo)
+    })
+    const res = await request(app).post('/x').send({ s: 'hunter2-secret' })
+    expectRefusal(res, 422, 'entity.validation.failed')
+    expect(seen.bodies).toHaveLength(0)
+    expect(JSON.stringify(res.body)).not.toContain('hunter2')
+    expect(res.body.errors[0]).toMatchObject({ instancePath: '/s', message: 'bad value …' })
+    expectPrototypesUntouched()
+  })
+
   it.each(transformed)('%s: the value is not quoted back', async (_what, schema, s) => {
     const { app, seen } = buildApp(express, (app, echo) => {
       app.post('/x', safeBody().route(schema), echo)
