@@ -2,7 +2,7 @@
  * Post the same user as JSON, MessagePack, YAML and protobuf to a running example server:
  *
  *   npm start                          # the example server, on http://localhost:3000
- *   npx tsx examples/post-formats.ts   # or BASE_URL=http://host:port npx tsx ...
+ *   npx tsx examples/post-formats.ts   # PORT=3939 as the server was given, or BASE_URL=...
  *
  * Each post should print 201 (or what the server answers) with the same body echoed back.
  */
@@ -11,7 +11,7 @@ import { encode } from '@msgpack/msgpack'
 import { dump } from 'js-yaml'
 import protobuf from 'protobufjs'
 
-const base = process.env.BASE_URL ?? 'http://localhost:3000'
+const base = process.env.BASE_URL ?? `http://localhost:${process.env.PORT ?? 3000}`
 const user = {
   name: 'Ada Lovelace',
   email: 'ada@example.com',
