@@ -35,6 +35,7 @@ import {
   type ReadPolicy,
   type ReadSink,
   readBody,
+  unreadStream,
 } from './read.js'
 import { type BodyRequest, type HeaderBag, repeatsContentType } from './request.js'
 import { type Fallback, relaxed, reportFormat, unread } from './report.js'
@@ -72,7 +73,8 @@ export interface TakenBody {
   readonly unclaimed: boolean
   /**
    * False for a request with no body that was taken for its signature alone (nothing read), or
-   * read only to find its stream empty, as its `Content-Length: 0` said (`deniedBody`).
+   * read only to find its stream empty, as its headers said (`deniedBody`, or a bodiless
+   * request on a bound route, read so that a later parser finds it spent).
    */
   readonly streamRead: boolean
 }
@@ -249,6 +251,17 @@ class BodyTask implements ReadSink, TakenBody {
         // A hand-built Request's stream is read all the same: a byte is a length mismatch
         // (400), none is no body. Its Content-Encoding is moot: no bytes are inflated.
         if (deniedBody(headers, source)) return readBody(source, DECLARED_EMPTY, policy.read, this)
+        // On a route bound in enforce mode (or signed), a Node stream's empty body is read, so
+        // that the request is taken: a body parser after safebody finds its stream spent (the
+        // adapter says so too) rather than making something of nothing that no schema checked
+        // (body-parser's and @koa/bodyparser's `{}`).
+        if (
+          this.route !== undefined &&
+          (policy.mode === 'enforce' || this.claim !== null) &&
+          unreadStream(source)
+        ) {
+          return readBody(source, DECLARED_EMPTY, policy.read, this)
+        }
         // A signed empty body is verified (and replay-checked) like any other.
         if (this.claim !== null) return this.bodyRead(EMPTY, 0)
         this.absent()

@@ -80,6 +80,14 @@ export function hasBody(headers: HeaderBag, source?: BodySource): boolean {
 }
 
 /**
+ * True for a Node stream nothing has read to its end yet (an IncomingMessage, or node:http2's
+ * compatibility request): a request without a body that a later body parser would still read.
+ */
+export function unreadStream(source: BodySource): boolean {
+  return source instanceof Readable && readableOf(source) !== false
+}
+
+/**
  * True when `Content-Length: 0` says no body (`hasBody` is false) but the source carries one
  * all the same: a Web stream (a hand-built `Request`, as `app.request()` makes) or bytes. It is
  * read, so that a byte is refused as a length mismatch rather than dropped unread. Node's

@@ -1057,9 +1057,9 @@ export const parserFirstRoutes: SafeBodyOptions = {
 
 /**
  * Two servers with the framework's own JSON body parser, each route echoing `{ body }`:
- * `behindGlobal` has it behind a global instance binding `POST /users` and `POST /required`
- * (contractUser), and per-route instances behind it bind contractUserStrict (`required:
- * false` on `/users`); `alone` has it before a global instance (parserFirstRoutes), with
+ * `behindGlobal` has it behind a global instance binding `POST /users`, `POST /required` and
+ * `POST /global` (contractUser), and per-route instances behind it bind contractUserStrict
+ * (`required: false` on `/users`; none on `/global`); `alone` has it before a global instance (parserFirstRoutes), with
  * `/open` bound by none. The parser reads a bodiless request's empty stream (setting `{}`):
  * nothing is lost, so it goes on as bodiless, and a binding in enforce mode does not hand on
  * the parser's unchecked `{}` (report mode and an unbound route leave it). A body it read
@@ -1070,6 +1070,16 @@ export async function expectBodilessBehindParser(behindGlobal: string, alone: st
     fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
   const none = await post(`${behindGlobal}/users`, '')
   expect([none.status, await none.json()]).toEqual([200, { body: null }])
+  // Bound by the global instance alone: the parser makes nothing of nothing (body-parser 1's
+  // and @koa/bodyparser's `{}`), which no schema checked.
+  const global = await post(`${behindGlobal}/global`, '')
+  expect([global.status, await global.json()]).toEqual([200, { body: null }])
+  const unframed = await untilClosed(
+    Number(new URL(behindGlobal).port),
+    'POST /global HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n',
+  )
+  expect(unframed).toMatch(/^HTTP\/1\.1 200 /)
+  expect(unframed).toContain('{"body":null}')
   // An empty chunked body the global instance read: the parser is told not to read it again.
   const chunked = await untilClosed(
     Number(new URL(behindGlobal).port),

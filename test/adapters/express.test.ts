@@ -59,8 +59,15 @@ describe.each([
   it('a per-route instance after express.json() takes a bodiless request as bodiless, not a 500', async () => {
     const echo = (req: Request, res: Response) => res.json({ body: req.body ?? null })
     const behindGlobal = express()
-    behindGlobal.use(safeBody({ 'POST /users': contractUser, 'POST /required': contractUser }))
+    behindGlobal.use(
+      safeBody({
+        'POST /users': contractUser,
+        'POST /required': contractUser,
+        'POST /global': contractUser,
+      }),
+    )
     behindGlobal.use(express.json())
+    behindGlobal.post('/global', echo)
     behindGlobal.post(
       '/users',
       safeBody().route({ schema: contractUserStrict, required: false }),

@@ -211,9 +211,16 @@ describe('safebody/koa', () => {
     }
     const behindGlobal = new Koa()
     behindGlobal.use(problemDetails())
-    behindGlobal.use(safeBody({ 'POST /users': contractUser, 'POST /required': contractUser }))
+    behindGlobal.use(
+      safeBody({
+        'POST /users': contractUser,
+        'POST /required': contractUser,
+        'POST /global': contractUser,
+      }),
+    )
     behindGlobal.use(bodyParser())
     const router = new Router()
+    router.post('/global', echo)
     router.post('/users', safeBody().route({ schema: contractUserStrict, required: false }), echo)
     router.post('/required', safeBody().route(contractUserStrict), echo)
     behindGlobal.use(router.routes())
