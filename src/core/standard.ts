@@ -330,12 +330,14 @@ function clientMessage(
 }
 
 /**
- * `text` with the string an issue points at cut out where it stands unquoted as a whole word
- * (a custom message's `${issue.input}`): the value as sent, trimmed, and as the library
- * checked it (valibot's `input`, arktype's `data`, after the schema's transforms). A string of
- * one or two characters is left: cut, it would take every such word of the message with it.
- * Numbers are left too: a message names its bounds in the same digits. A key is a name and
- * stays: valibot's `input` for an unknown key's issue is the key (`lastKey`).
+ * `text` with the string an issue points at cut out where it stands unquoted (a custom
+ * message's `${issue.input}`), inside a word or not: as sent, trimmed, in lower and upper
+ * case, composed and decomposed (NFC, NFD), and as the library checked it (valibot's `input`, arktype's `data`, after the schema's
+ * transforms; zod reports none). Left are a string of one or two characters, a plain word of
+ * up to 16 ASCII letters and one that spells a number: the libraries' own messages spell their
+ * type names, formats and bounds alike (`expected number`, `<100`), and such a value is no
+ * payload and no secret. A key is a name and stays: valibot's `input` for an unknown key's
+ * issue is the key (`lastKey`).
  */
 function maskBareValue(
   text: string,
@@ -346,34 +348,24 @@ function maskBareValue(
   const { input, data } = issue as { input?: unknown; data?: unknown }
   for (const checked of [value, input, data]) {
     if (typeof checked !== 'string' || (checked !== value && checked === lastKey)) continue
-    for (const spelling of new Set([checked, checked.trim()])) {
-      if (spelling.length >= minBareValue) text = cutWord(text, spelling)
+    const trimmed = checked.trim()
+    const spellings = [checked, trimmed, trimmed.toLowerCase(), trimmed.toUpperCase()]
+    spellings.push(trimmed.normalize('NFC'), trimmed.normalize('NFD'))
+    for (const spelling of new Set(spellings)) {
+      // `split` finds each occurrence in one pass, left to right, without overlaps.
+      if (cutsBare(spelling)) text = text.split(spelling).join('…')
     }
   }
   return text
 }
 
-const minBareValue = 3
-const wordChar = /[\p{L}\p{N}\p{M}_]/u
-
-/** `text` with each occurrence of `word` not inside a longer word replaced with `…`. */
-function cutWord(text: string, word: string): string {
-  // Whether the edges must meet a boundary: only where the word itself starts or ends with a
-  // letter or digit (`<b>` inside `x<b>y` is cut; `cat` inside `concatenate` is not).
-  const openStart = wordChar.test(word[0] as string)
-  const openEnd = wordChar.test(word[word.length - 1] as string)
-  let out = ''
-  let from = 0
-  for (let at = text.indexOf(word); at !== -1; at = text.indexOf(word, at + 1)) {
-    if (at < from) continue
-    const end = at + word.length
-    if (openStart && at > 0 && wordChar.test(text[at - 1] as string)) continue
-    if (openEnd && end < text.length && wordChar.test(text[end] as string)) continue
-    out += text.slice(from, at) + '…'
-    from = end
-  }
-  return out + text.slice(from)
+/** True for a value that is cut wherever it stands (`maskBareValue`). */
+function cutsBare(spelling: string): boolean {
+  return spelling.length >= 3 && !plainWord.test(spelling) && !numberSpelling.test(spelling)
 }
+
+const plainWord = /^[A-Za-z]{1,16}$/
+const numberSpelling = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
 
 // Where a library starts to quote the value it refused: valibot `but received 3`, zod
 // `, received number`, `Received "…"` after its `Invalid …: `;

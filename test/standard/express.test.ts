@@ -175,7 +175,7 @@ describe.each(frameworks)('Standard Schemas through %s', (_name, express) => {
       )
       const taken = await request(app)
         .post('/users')
-        .send({ ...ada, name: 'grace' })
+        .send({ ...ada, name: 'taken' })
       expectRefusal(taken, 422, 'entity.validation.failed')
       expect(taken.body.errors[0].message).toBe('name is taken')
       expect((await request(app).post('/users').send(ada)).status).toBe(200)

@@ -22,7 +22,7 @@ export interface Library {
   readonly name: 'zod' | 'valibot' | 'arktype'
   /** The user schema; its output is `User`, with the name trimmed and the age defaulted. */
   user(calls: Calls): StandardSchemaV1<unknown, User>
-  /** The user schema with an async check that refuses the name "grace"; null if none. */
+  /** The user schema with an async check that refuses the name "taken"; null if none. */
   asyncUser: ((calls: Calls) => StandardSchemaV1<unknown, User>) | null
   /** An async check that never settles. */
   hangingUser: ((calls: Calls) => StandardSchemaV1<unknown, User>) | null
@@ -67,7 +67,7 @@ export const libraries: readonly Library[] = [
     name: 'zod',
     user: zodCounted,
     asyncUser: (calls) =>
-      zodCounted(calls).refine(async (user) => user.name !== 'grace', {
+      zodCounted(calls).refine(async (user) => user.name !== 'taken', {
         message: 'name is taken',
         path: ['name'],
       }),
@@ -80,7 +80,7 @@ export const libraries: readonly Library[] = [
     asyncUser: (calls) =>
       v.pipeAsync(
         valibotCounted(calls),
-        v.checkAsync(async (user) => user.name !== 'grace', 'name is taken'),
+        v.checkAsync(async (user) => user.name !== 'taken', 'name is taken'),
       ),
     hangingUser: (calls) =>
       v.pipeAsync(
