@@ -37,6 +37,7 @@ export interface ReadPolicy {
 export interface NodeBodyStream {
   on(event: string, listener: (...args: never[]) => void): unknown
   pause(): unknown
+  resume?(): unknown
   readonly readable?: boolean
   /** IncomingMessage: the whole message has arrived. */
   readonly complete?: boolean
@@ -261,6 +262,9 @@ class BodyReader implements Deadline {
       typeof chunk === 'string' ? this.fail(encodingSet()) : this.wire(chunk),
     )
     stream.on('end', () => this.wireEnd())
+    // A 'data' listener starts a stream flowing, but not one paused on purpose (`req.pause()`
+    // in a middleware before): that one would never end, nor, complete, ever time out.
+    stream.resume?.()
     const complete = completeOf(stream)
     // An http.IncomingMessage (it has `complete`) emits 'error' only to listeners, and
     // 'close' in every case, so 'close' alone sees a client that went away. Any other stream

@@ -92,6 +92,26 @@ describe.each(frameworks)('reading bodies through %s', (_name, express) => {
     expect(res.body.body).toEqual(doc)
   })
 
+  // A middleware before safebody that pauses the stream while it awaits something (a rate
+  // limiter, an auth lookup), then hands the request on: the body, or its absence, is read.
+  it.each([
+    ['a body', JSON.stringify({ a: 1 }), { body: { a: 1 } }],
+    ['no body (Content-Length: 0)', '', { body: '<undefined>' }],
+  ])('reads %s from a stream a middleware paused', async (_what, body, expected) => {
+    const { app: paused } = buildApp(express, (app, echo) => {
+      app.use((req, _res, next) => {
+        req.pause()
+        setTimeout(next, 20)
+      })
+      app.use(safeBody({ routes: { 'POST /data': { schema: anything, timeout: 300 } } }))
+      app.post('/data', echo)
+    })
+    const sent = request(paused).post('/data').set('Content-Type', 'application/json')
+    const res = await sendBytes(sent, body)
+    expect([res.status, res.body]).toEqual([200, expected])
+    expectPrototypesUntouched()
+  })
+
   it('accepts a body of exactly the limit and refuses one byte more with 413', async () => {
     reset()
     const exact = `"${'a'.repeat(1022)}"`
