@@ -332,12 +332,12 @@ function clientMessage(
 /**
  * `text` with the string an issue points at cut out where it stands unquoted (a custom
  * message's `${issue.input}`), inside a word or not: as sent, trimmed, in lower and upper
- * case, composed and decomposed (NFC, NFD), and as the library checked it (valibot's `input`, arktype's `data`, after the schema's
- * transforms; zod reports none). Left are a string of one or two characters, a plain word of
- * up to 16 ASCII letters and one that spells a number: the libraries' own messages spell their
- * type names, formats and bounds alike (`expected number`, `<100`), and such a value is no
- * payload and no secret. A key is a name and stays: valibot's `input` for an unknown key's
- * issue is the key (`lastKey`).
+ * case, composed and decomposed (NFC, NFD), and as the library checked it (valibot's `input`,
+ * arktype's `data`, after the schema's transforms; zod reports none). Left are a string of one
+ * or two characters, a plain word of up to 16 ASCII letters and one that spells a number: the
+ * libraries' own messages spell their type names, formats and bounds alike (`expected
+ * number`, `<100`), and such a value is no payload and no secret. A key is a name and stays:
+ * valibot's `input` for an unknown key's issue is the key (`lastKey`).
  */
 function maskBareValue(
   text: string,

@@ -1059,11 +1059,12 @@ export const parserFirstRoutes: SafeBodyOptions = {
  * Two servers with the framework's own JSON body parser, each route echoing `{ body }`:
  * `behindGlobal` has it behind a global instance binding `POST /users`, `POST /required` and
  * `POST /global` (contractUser), and per-route instances behind it bind contractUserStrict
- * (`required: false` on `/users`; none on `/global`); `alone` has it before a global instance (parserFirstRoutes), with
- * `/open` bound by none. The parser reads a bodiless request's empty stream (setting `{}`):
- * nothing is lost, so it goes on as bodiless, and a binding in enforce mode does not hand on
- * the parser's unchecked `{}` (report mode and an unbound route leave it). A body it read
- * first is lost: a 500.
+ * (`required: false` on `/users`; none on `/global`): the global instance takes a bodiless
+ * request on its bindings, so the parser makes nothing of it. `alone` has the parser before
+ * a global instance (parserFirstRoutes), with `/open` bound by none. The parser reads a
+ * bodiless request's empty stream (setting `{}`): nothing is lost, so it goes on as bodiless,
+ * and a binding in enforce mode does not hand on the parser's unchecked `{}` (report mode and
+ * an unbound route leave it). A body it read first is lost: a 500.
  */
 export async function expectBodilessBehindParser(behindGlobal: string, alone: string) {
   const post = (url: string, body: string) =>
