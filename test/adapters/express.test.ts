@@ -54,8 +54,8 @@ describe.each([
   })
 
   // Express's own express.json() (body-parser 1 on Express 4, 2 on Express 5) behind a global
-  // instance reads what the global one left: a bodiless request's empty stream. A per-route
-  // instance after it lost nothing to check.
+  // instance: the global one takes a bodiless request on its bindings, so the parser makes
+  // nothing of it. A per-route instance after a parser that read one lost nothing to check.
   it('a per-route instance after express.json() takes a bodiless request as bodiless, not a 500', async () => {
     const echo = (req: Request, res: Response) => res.json({ body: req.body ?? null })
     const behindGlobal = express()

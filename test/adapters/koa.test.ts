@@ -203,8 +203,9 @@ describe('safebody/koa', () => {
     }
   })
 
-  // @koa/bodyparser behind a global instance reads what the global one left: a bodiless
-  // request's empty stream, setting `{}`. A per-route instance after it lost nothing to check.
+  // @koa/bodyparser behind a global instance: the global one takes a bodiless request on its
+  // bindings, so the parser makes nothing of it. A per-route instance after a parser that read
+  // one (setting `{}`) lost nothing to check.
   it('a per-route instance after @koa/bodyparser takes a bodiless request as bodiless, not a 500', async () => {
     const echo = (ctx: Koa.Context) => {
       ctx.body = { body: ctx.request.body ?? null }
