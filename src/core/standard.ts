@@ -330,14 +330,17 @@ function clientMessage(
 }
 
 /**
- * `text` with the string an issue points at cut out where it stands unquoted (a custom
- * message's `${issue.input}`), inside a word or not: as sent, trimmed, in lower and upper
- * case, composed and decomposed (NFC, NFD), and as the library checked it (valibot's `input`,
- * arktype's `data`, after the schema's transforms; zod reports none). Left are a string of one
- * or two characters, a plain word of up to 16 ASCII letters and one that spells a number: the
- * libraries' own messages spell their type names, formats and bounds alike (`expected
- * number`, `<100`), and such a value is no payload and no secret. A key is a name and stays:
- * valibot's `input` for an unknown key's issue is the key (`lastKey`).
+ * `text` with the string an issue points at cut out where it stands (a custom message's
+ * `${issue.input}`), inside a word or not, but outside double quotes: trimmed, in lower and
+ * upper case, composed and decomposed (NFC, NFD), and as the library checked it (valibot's
+ * `input`, arktype's `data`, after the schema's transforms; zod reports none). The libraries
+ * print what the schema allows in double quotes (`expected one of "todo"|"in_progress"`,
+ * `must start with "https://"`), so a value sent in another case, or a part of one, leaves it
+ * whole; a custom message's quoted copy of the value as sent is cut before (`clientMessage`).
+ * Left too are strings of one or two characters, plain words of up to 16 ASCII letters and
+ * numbers of up to 6 characters: the libraries spell their type names, formats and bounds
+ * alike (`expected number`, `<100`). A key is a name and stays: valibot's `input` for an
+ * unknown key's issue is the key (`lastKey`).
  */
 function maskBareValue(
   text: string,
@@ -349,11 +352,13 @@ function maskBareValue(
   for (const checked of [value, input, data]) {
     if (typeof checked !== 'string' || (checked !== value && checked === lastKey)) continue
     const trimmed = checked.trim()
-    const spellings = [checked, trimmed, trimmed.toLowerCase(), trimmed.toUpperCase()]
+    // Longer than the message, it cannot be in it, in any of its spellings (NFC may shorten
+    // it, but not by that much): a short built-in message costs nothing for a long value.
+    if (trimmed.length > 4 * text.length) continue
+    const spellings = [trimmed, trimmed.toLowerCase(), trimmed.toUpperCase()]
     spellings.push(trimmed.normalize('NFC'), trimmed.normalize('NFD'))
     for (const spelling of new Set(spellings)) {
-      // `split` finds each occurrence in one pass, left to right, without overlaps.
-      if (cutsBare(spelling)) text = text.split(spelling).join('…')
+      if (spelling.length <= text.length && cutsBare(spelling)) text = cutUnquoted(text, spelling)
     }
   }
   return text
@@ -361,11 +366,43 @@ function maskBareValue(
 
 /** True for a value that is cut wherever it stands (`maskBareValue`). */
 function cutsBare(spelling: string): boolean {
-  return spelling.length >= 3 && !plainWord.test(spelling) && !numberSpelling.test(spelling)
+  return (
+    spelling.length >= 3 &&
+    !plainWord.test(spelling) &&
+    !(spelling.length <= 6 && numberSpelling.test(spelling))
+  )
 }
 
 const plainWord = /^[A-Za-z]{1,16}$/
 const numberSpelling = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
+
+/**
+ * `text` with each occurrence of `spelling` outside double quotes replaced with `…`, in one
+ * pass: an occurrence inside quotes moves the search past the closing quote.
+ */
+function cutUnquoted(text: string, spelling: string): string {
+  const quotesInside = spelling.includes('"')
+  let out = ''
+  let from = 0
+  // The quotes before the occurrence, and the first one at or after it.
+  let quotes = 0
+  let nextQuote = text.indexOf('"')
+  for (let at = text.indexOf(spelling); at !== -1;) {
+    while (nextQuote !== -1 && nextQuote < at) {
+      quotes++
+      nextQuote = text.indexOf('"', nextQuote + 1)
+    }
+    // Inside a pair of quotes (an opening one with no closing one quotes nothing).
+    if (quotes % 2 === 1 && !quotesInside && nextQuote !== -1) {
+      at = text.indexOf(spelling, nextQuote + 1)
+      continue
+    }
+    out += `${text.slice(from, at)}…`
+    from = at + spelling.length
+    at = text.indexOf(spelling, from)
+  }
+  return out + text.slice(from)
+}
 
 // Where a library starts to quote the value it refused: valibot `but received 3`, zod
 // `, received number`, `Received "…"` after its `Invalid …: `;

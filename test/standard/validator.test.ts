@@ -174,6 +174,28 @@ describe('standardValidator', () => {
     )
     const checked = refusal(() => standardValidator(handWritten(spelt.slice(3)), 'hand')(body))
     expect(checked.errors).toMatchObject([{ message: 'bad value …' }])
+    // A long number is cut (a card number); an opening quote with no closing one quotes nothing.
+    const card = [
+      { message: 'card 4111111111111111 is not accepted', path: ['s'] },
+      { message: 'bad "value: 4111111111111111', path: ['s'] },
+    ]
+    const cut = refusal(() =>
+      standardValidator(handWritten(card), 'hand')({ s: '4111111111111111' }),
+    )
+    expect(cut.errors?.map((e) => e.message)).toEqual(['card … is not accepted', 'bad "value: …'])
+  })
+
+  // The libraries print what the schema allows in double quotes: a value sent in another
+  // case, or a part of an option, leaves it whole.
+  it.each([
+    ['IN_PROGRESS', 'Invalid option: expected one of "todo"|"in_progress"|"done"'],
+    ['in_prog', 'Invalid option: expected one of "todo"|"in_progress"|"done"'],
+    ['https:', 'Invalid string: must start with "https://"'],
+    ['Read-Only', 's must be "read-only" or "read-write" (was …)'],
+  ])('leaves an option %j holds a part or another case of', (value, message) => {
+    const issues = [{ message, path: ['s'] }]
+    const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ s: value }))
+    expect(err.errors).toMatchObject([{ message }])
   })
 
   // The libraries spell their type names, formats and bounds alike: a value that spells one,
@@ -198,6 +220,10 @@ describe('standardValidator', () => {
     const issues = [{ message: `bad value ${value} ${value}!`, path: ['s'] }]
     const err = refusal(() => standardValidator(handWritten(issues), 'hand')({ s: value }))
     expect(err.errors).toMatchObject([{ message: 'bad value … …!' }])
+    // A short value held many times: each quote is counted once, not once an occurrence.
+    const many = [{ message: `"x" ${'ab1 '.repeat(500_000)}`, path: ['s'] }]
+    const short = refusal(() => standardValidator(handWritten(many), 'hand')({ s: 'ab1' }))
+    expect(short.errors?.[0]?.message).toMatch(/^"x" … … …/)
   })
 
   it('cuts a refused number where a library quotes it (received, was)', () => {
