@@ -97,7 +97,11 @@ export function standardValidator(
     if (!issues.every((issue) => typeof issue === 'object' && issue !== null)) {
       return { broken: 'an issue that is not an object' }
     }
-    return { errors: issues.slice(0, maxIssues).map((issue) => toIssue(issue, input, keyword)) }
+    try {
+      return { errors: issues.slice(0, maxIssues).map((issue) => toIssue(issue, input, keyword)) }
+    } finally {
+      forgetSpellings()
+    }
   }
   const outcome = (result: StandardSchemaResult<unknown>, input: unknown): unknown => {
     let found: Verdict
@@ -331,16 +335,16 @@ function clientMessage(
 
 /**
  * `text` with the string an issue points at cut out where it stands (a custom message's
- * `${issue.input}`), inside a word or not, but outside double quotes: trimmed, in lower and
- * upper case, composed and decomposed (NFC, NFD), and as the library checked it (valibot's
- * `input`, arktype's `data`, after the schema's transforms; zod reports none). The libraries
- * print what the schema allows in double quotes (`expected one of "todo"|"in_progress"`,
- * `must start with "https://"`), so a value sent in another case, or a part of one, leaves it
- * whole; a custom message's quoted copy of the value as sent is cut before (`clientMessage`).
- * Left too are strings of one or two characters, plain words of up to 16 ASCII letters and
- * numbers of up to 6 characters: the libraries spell their type names, formats and bounds
- * alike (`expected number`, `<100`). A key is a name and stays: valibot's `input` for an
- * unknown key's issue is the key (`lastKey`).
+ * `${issue.input}`), inside a word or not: trimmed, in lower and upper case, composed and
+ * decomposed (NFC, NFD), and as the library checked it (valibot's `input`, arktype's `data`,
+ * after the schema's transforms; zod reports none). The libraries print what the schema allows
+ * as quoted literals (`expected one of "todo"|"in_progress"`, `must start with "https://"`),
+ * so inside one only the value itself as its whole text is cut (`cutUnquoted`): a value sent in
+ * another case, or a part of one, leaves it whole. Left too are strings of one or two
+ * characters, plain words of up to 16 ASCII letters and numbers of up to 6 characters: the
+ * libraries spell their type names, formats and bounds alike (`expected number`, `<100`). A
+ * key is a name and stays: valibot's `input` for an unknown key's issue is the key
+ * (`lastKey`).
  */
 function maskBareValue(
   text: string,
@@ -349,19 +353,43 @@ function maskBareValue(
   lastKey: PropertyKey | undefined,
 ): string {
   const { input, data } = issue as { input?: unknown; data?: unknown }
+  const seen = new Set<string>()
   for (const checked of [value, input, data]) {
     if (typeof checked !== 'string' || (checked !== value && checked === lastKey)) continue
     const trimmed = checked.trim()
     // Longer than the message, it cannot be in it, in any of its spellings (NFC may shorten
     // it, but not by that much): a short built-in message costs nothing for a long value.
-    if (trimmed.length > 4 * text.length) continue
-    const spellings = [trimmed, trimmed.toLowerCase(), trimmed.toUpperCase()]
-    spellings.push(trimmed.normalize('NFC'), trimmed.normalize('NFD'))
-    for (const spelling of new Set(spellings)) {
-      if (spelling.length <= text.length && cutsBare(spelling)) text = cutUnquoted(text, spelling)
+    if (seen.has(trimmed) || trimmed.length > 4 * text.length) continue
+    seen.add(trimmed)
+    for (const spelling of spellingsOf(trimmed)) {
+      if (spelling.length > text.length || !cutsBare(spelling)) continue
+      text = cutUnquoted(text, spelling, spelling === trimmed)
     }
   }
   return text
+}
+
+/**
+ * A value's spellings, the last ones kept while one refusal's issues are read: its issues (up
+ * to `maxIssues`) often point at one value, and its case and Unicode forms cost a pass each.
+ */
+function spellingsOf(trimmed: string): ReadonlySet<string> {
+  if (trimmed !== lastSpelt) {
+    const forms = [trimmed, trimmed.toLowerCase(), trimmed.toUpperCase()]
+    forms.push(trimmed.normalize('NFC'), trimmed.normalize('NFD'))
+    lastSpelt = trimmed
+    lastSpellings = new Set(forms)
+  }
+  return lastSpellings
+}
+
+let lastSpelt = ''
+let lastSpellings: ReadonlySet<string> = new Set([''])
+
+/** Once a refusal's issues are read: the value is not kept past its request. */
+function forgetSpellings(): void {
+  lastSpelt = ''
+  lastSpellings = new Set([''])
 }
 
 /** True for a value that is cut wherever it stands (`maskBareValue`). */
@@ -377,32 +405,36 @@ const plainWord = /^[A-Za-z]{1,16}$/
 const numberSpelling = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
 
 /**
- * `text` with each occurrence of `spelling` outside double quotes replaced with `…`, in one
- * pass: an occurrence inside quotes moves the search past the closing quote.
+ * `text` with each occurrence of `spelling` replaced with `…`, in one pass, but for one inside
+ * a quoted literal: what a library prints of the schema, `"in_progress"`, `"https://"`. The
+ * value itself (`exact`), not another case or form of it, is cut as a literal's whole text.
  */
-function cutUnquoted(text: string, spelling: string): string {
-  const quotesInside = spelling.includes('"')
+function cutUnquoted(text: string, spelling: string, exact: boolean): string {
   let out = ''
   let from = 0
-  // The quotes before the occurrence, and the first one at or after it.
-  let quotes = 0
-  let nextQuote = text.indexOf('"')
+  // The literals, in order, found as the search reaches them.
+  literal.lastIndex = 0
+  let quoted = literal.exec(text)
   for (let at = text.indexOf(spelling); at !== -1;) {
-    while (nextQuote !== -1 && nextQuote < at) {
-      quotes++
-      nextQuote = text.indexOf('"', nextQuote + 1)
-    }
-    // Inside a pair of quotes (an opening one with no closing one quotes nothing).
-    if (quotes % 2 === 1 && !quotesInside && nextQuote !== -1) {
-      at = text.indexOf(spelling, nextQuote + 1)
+    const end = at + spelling.length
+    while (quoted !== null && quoted.index + quoted[0].length <= at) quoted = literal.exec(text)
+    const close = quoted === null ? -1 : quoted.index + quoted[0].length - 1
+    const whole = exact && quoted !== null && at === quoted.index + 1 && end === close
+    if (quoted !== null && quoted.index < at && end <= close && !whole) {
+      at = text.indexOf(spelling, quoted.index + quoted[0].length)
       continue
     }
     out += `${text.slice(from, at)}…`
-    from = at + spelling.length
+    from = end
     at = text.indexOf(spelling, from)
   }
   return out + text.slice(from)
 }
+
+// A quoted literal as the libraries print one: its quotes not inside a word (`12"` is an inch
+// mark, no opening quote), its text neither starting nor ending with a space. A stray quote
+// cannot pair up with a later one around the value this way (`under 12" (got …); see "docs"`).
+const literal = /(?<![\p{L}\p{N}])"(?:[^"\s]|[^"\s][^"]*[^"\s])"(?![\p{L}\p{N}])/gu
 
 // Where a library starts to quote the value it refused: valibot `but received 3`, zod
 // `, received number`, `Received "…"` after its `Invalid …: `;

@@ -174,15 +174,25 @@ describe('standardValidator', () => {
     )
     const checked = refusal(() => standardValidator(handWritten(spelt.slice(3)), 'hand')(body))
     expect(checked.errors).toMatchObject([{ message: 'bad value …' }])
-    // A long number is cut (a card number); an opening quote with no closing one quotes nothing.
+    // A long number is cut (a card number); a stray quote quotes nothing, not even with a
+    // later quote after the value; the value trimmed, quoted whole, is cut too.
     const card = [
       { message: 'card 4111111111111111 is not accepted', path: ['s'] },
       { message: 'bad "value: 4111111111111111', path: ['s'] },
+      { message: 'under 12" (got 4111111111111111); see "docs"', path: ['s'] },
+      { message: '"c: 4111111111111111 is bad, "see docs"', path: ['s'] },
+      { message: 'bad "4111111111111111"', path: ['s'] },
     ]
     const cut = refusal(() =>
-      standardValidator(handWritten(card), 'hand')({ s: '4111111111111111' }),
+      standardValidator(handWritten(card), 'hand')({ s: ' 4111111111111111 ' }),
     )
-    expect(cut.errors?.map((e) => e.message)).toEqual(['card … is not accepted', 'bad "value: …'])
+    expect(cut.errors?.map((e) => e.message)).toEqual([
+      'card … is not accepted',
+      'bad "value: …',
+      'under 12" (got …); see "docs"',
+      '"c: … is bad, "see docs"',
+      'bad "…"',
+    ])
   })
 
   // The libraries print what the schema allows in double quotes: a value sent in another
