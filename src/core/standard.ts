@@ -339,8 +339,8 @@ function clientMessage(
  * decomposed (NFC, NFD), and as the library checked it (valibot's `input`, arktype's `data`,
  * after the schema's transforms; zod reports none). The libraries print what the schema allows
  * as quoted literals (`expected one of "todo"|"in_progress"`, `must start with "https://"`),
- * so inside one only the value itself as its whole text is cut (`cutUnquoted`): a value sent in
- * another case, or a part of one, leaves it whole. Left too are strings of one or two
+ * so inside one only the value as sent as its whole text is cut (`cutUnquoted`): a value sent
+ * padded, in another case, or a part of one, leaves it whole. Left too are strings of one or two
  * characters, plain words of up to 16 ASCII letters and numbers of up to 6 characters: the
  * libraries spell their type names, formats and bounds alike (`expected number`, `<100`). A
  * key is a name and stays: valibot's `input` for an unknown key's issue is the key
@@ -363,7 +363,7 @@ function maskBareValue(
     seen.add(trimmed)
     for (const spelling of spellingsOf(trimmed)) {
       if (spelling.length > text.length || !cutsBare(spelling)) continue
-      text = cutUnquoted(text, spelling, spelling === trimmed)
+      text = cutUnquoted(text, spelling, spelling === checked)
     }
   }
   return text
@@ -407,7 +407,8 @@ const numberSpelling = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
 /**
  * `text` with each occurrence of `spelling` replaced with `…`, in one pass, but for one inside
  * a quoted literal: what a library prints of the schema, `"in_progress"`, `"https://"`. The
- * value itself (`exact`), not another case or form of it, is cut as a literal's whole text.
+ * value itself as sent (`exact`), not trimmed nor another case or form of it, is cut as a
+ * literal's whole text: `"in_progress "` sent to an enum leaves its option whole.
  */
 function cutUnquoted(text: string, spelling: string, exact: boolean): string {
   let out = ''
@@ -432,9 +433,10 @@ function cutUnquoted(text: string, spelling: string, exact: boolean): string {
 }
 
 // A quoted literal as the libraries print one: its quotes not inside a word (`12"` is an inch
-// mark, no opening quote), its text neither starting nor ending with a space. A stray quote
-// cannot pair up with a later one around the value this way (`under 12" (got …); see "docs"`).
-const literal = /(?<![\p{L}\p{N}])"(?:[^"\s]|[^"\s][^"]*[^"\s])"(?![\p{L}\p{N}])/gu
+// mark, no opening quote) nor next to a cut (`…"`: a quote the value stood against), its text
+// neither starting nor ending with a space. A stray quote cannot pair up with a later one
+// around the value this way (`under 12" (got …); see "docs"`).
+const literal = /(?<![\p{L}\p{N}…])"(?:[^"\s]|[^"\s][^"]*[^"\s])"(?![\p{L}\p{N}…])/gu
 
 // Where a library starts to quote the value it refused: valibot `but received 3`, zod
 // `, received number`, `Received "…"` after its `Invalid …: `;

@@ -175,7 +175,7 @@ describe('standardValidator', () => {
     const checked = refusal(() => standardValidator(handWritten(spelt.slice(3)), 'hand')(body))
     expect(checked.errors).toMatchObject([{ message: 'bad value …' }])
     // A long number is cut (a card number); a stray quote quotes nothing, not even with a
-    // later quote after the value; the value trimmed, quoted whole, is cut too.
+    // later quote after the value; the value quoted whole is cut too.
     const card = [
       { message: 'card 4111111111111111 is not accepted', path: ['s'] },
       { message: 'bad "value: 4111111111111111', path: ['s'] },
@@ -184,7 +184,7 @@ describe('standardValidator', () => {
       { message: 'bad "4111111111111111"', path: ['s'] },
     ]
     const cut = refusal(() =>
-      standardValidator(handWritten(card), 'hand')({ s: ' 4111111111111111 ' }),
+      standardValidator(handWritten(card), 'hand')({ s: '4111111111111111' }),
     )
     expect(cut.errors?.map((e) => e.message)).toEqual([
       'card … is not accepted',
@@ -193,13 +193,20 @@ describe('standardValidator', () => {
       '"c: … is bad, "see docs"',
       'bad "…"',
     ])
+    // A quote the value stood against opens no literal once the value is cut.
+    const against = [{ message: 'token=SK_LIVE_1"sk_live_1"', path: ['s'] }]
+    expect(
+      refusal(() => standardValidator(handWritten(against), 'hand')({ s: 'SK_LIVE_1' })).errors,
+    ).toMatchObject([{ message: 'token=…"…"' }])
   })
 
-  // The libraries print what the schema allows in double quotes: a value sent in another
-  // case, or a part of an option, leaves it whole.
+  // The libraries print what the schema allows in double quotes: a value sent padded, in
+  // another case, or a part of an option, leaves it whole.
   it.each([
     ['IN_PROGRESS', 'Invalid option: expected one of "todo"|"in_progress"|"done"'],
     ['in_prog', 'Invalid option: expected one of "todo"|"in_progress"|"done"'],
+    ['in_progress ', 'Invalid option: expected one of "todo"|"in_progress"|"done"'],
+    [' https://', 'Invalid string: must start with "https://"'],
     ['https:', 'Invalid string: must start with "https://"'],
     ['Read-Only', 's must be "read-only" or "read-write" (was …)'],
   ])('leaves an option %j holds a part or another case of', (value, message) => {
