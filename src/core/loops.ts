@@ -192,12 +192,8 @@ export class SchemaResources {
 
   /** Another schema the URI names (`byUri`). */
   private name(uri: string, location: Location): void {
-    const all = this.byUri.get(uri)
-    if (all !== undefined || this.missed.has(uri)) this.stale = true
-    if (all === undefined) this.byUri.set(uri, [location])
-    else if (!all.some((known) => known.node === location.node && known.base === location.base)) {
-      all.push(location)
-    }
+    if (this.byUri.has(uri) || this.missed.has(uri)) this.stale = true
+    addLocation(this.byUri, uri, location)
   }
 
   /** The anchor a schema sets that some `$dynamicRef` asks for. */
@@ -292,9 +288,7 @@ export class SchemaResources {
       else {
         let local = this.localAnchors.get(location.document)
         if (local === undefined) this.localAnchors.set(location.document, (local = new Map()))
-        const all = local.get(anchor)
-        if (all === undefined) local.set(anchor, [location])
-        else if (!all.some((known) => known.node === location.node)) all.push(location)
+        addLocation(local, anchor, location)
       }
     }
     const dynamic = this.anchorOf(node)
@@ -727,6 +721,15 @@ const partRecord = [...schemaRecords].filter(
     key !== '$defs' &&
     key !== 'definitions',
 )
+
+/** `location` among those `key` names, once for each schema and base. */
+function addLocation(map: Map<string, Location[]>, key: string, location: Location): void {
+  const all = map.get(key)
+  if (all === undefined) map.set(key, [location])
+  else if (!all.some((known) => known.node === location.node && known.base === location.base)) {
+    all.push(location)
+  }
+}
 
 function addTo(map: WeakMap<object, Set<string>>, node: object, key: string) {
   let set = map.get(node)
